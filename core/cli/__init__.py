@@ -1,0 +1,74 @@
+"""The ``wordcam`` command line: a thin layer over ``core``.
+
+Each sub-command lives in its own module ``core.cli.<name>`` exposing
+``register(subparsers) -> argparse.ArgumentParser`` and ``run(args) -> int``. Those modules
+import only the standard library at import time, so ``wordcam mine --help`` never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core.errors import WordcamError
+
+COMMANDS = [
+    "demo",
+    "explain",
+    "train",
+    "eval",
+    "precompute",
+    "mine",
+    "dashboard",
+    "cost",
+    "bench",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wordcam",
+        description="Make an image classifier explain itself in words.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"core.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command still being written
+            if exc.name != f"core.cli.{name}":
+                raise
+            continue
+        sub_parser = module.register(sub)
+        sub_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``wordcam`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+    )
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except WordcamError as exc:
+        print(f"wordcam {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"wordcam {args.command}: interrupted; finished results are kept, rerun to resume",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Model loading: ``load_model(spec)`` -> :class:`Classifier`.
+
+Specs: ``imagenet`` (offline EfficientNet-Lite0), ``torchvision:ARCH`` (with ``weights=``
+and ``labels=`` files), or a model directory written by ``wordcam train``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.models.base import DEFAULT_TASK, Classifier, Preprocessing
+from core.registry import MODEL_GROUP, resolve, split_spec
+
+__all__ = ["Classifier", "Preprocessing", "DEFAULT_TASK", "load_model"]
+
+
+def load_model(spec: str = "imagenet", **options: Any) -> Classifier:
+    """Load a classifier by spec.
+
+    ``spec`` is a registered loader name with an optional argument (``imagenet``,
+    ``torchvision:resnet50``) or a path to a model directory. ``options`` go to the loader
+    (e.g. ``weights="model.pth", labels="labels.txt", task="..."`` for torchvision).
+    """
+    if isinstance(spec, Classifier):
+        return spec
+    spec = str(spec)
+    if Path(spec).expanduser().is_dir():
+        return resolve(MODEL_GROUP, "dir")(str(Path(spec).expanduser()), **options)
+    provider, arg = split_spec(spec)
+    return resolve(MODEL_GROUP, provider)(arg, **options)

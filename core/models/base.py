@@ -1,0 +1,114 @@
+"""The classifier object every stage of wordcam passes around."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # torch is imported lazily; `wordcam mine` must not load it
+    import numpy as np
+    import torch
+    from PIL import Image
+
+DEFAULT_TASK = "画像の分類"
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a PIL image becomes the model's input tensor (plain data, stored as JSON).
+
+    The image is resized so that its short side is ``resize`` (keeping aspect ratio),
+    centre-cropped to ``image_size`` x ``image_size``, scaled to [0, 1] and normalised.
+    """
+
+    image_size: int = 224
+    resize: int = 256
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        return cls(
+            image_size=int(data.get("image_size", 224)),
+            resize=int(data.get("resize", data.get("image_size", 224) * 256 // 224)),
+            mean=tuple(float(x) for x in data.get("mean", cls.mean)),  # type: ignore[arg-type]
+            std=tuple(float(x) for x in data.get("std", cls.std)),  # type: ignore[arg-type]
+        )
+
+    def crop(self, image: Image.Image) -> Image.Image:
+        """Resize (short side -> ``resize``) and centre-crop: the pixels the model sees."""
+        from PIL import Image as PILImage
+
+        image = image.convert("RGB")
+        w, h = image.size
+        scale = self.resize / min(w, h)
+        nw, nh = max(self.image_size, round(w * scale)), max(self.image_size, round(h * scale))
+        image = image.resize((nw, nh), PILImage.Resampling.BILINEAR)
+        left, top = (nw - self.image_size) // 2, (nh - self.image_size) // 2
+        return image.crop((left, top, left + self.image_size, top + self.image_size))
+
+    def to_tensor(self, image: Image.Image) -> torch.Tensor:
+        """Normalise an already cropped RGB image to a float tensor [3, S, S]."""
+        import numpy as np
+        import torch
+
+        arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        arr = (arr - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        """PIL image (any size) -> normalised tensor [3, image_size, image_size]."""
+        return self.to_tensor(self.crop(image))
+
+
+@dataclass
+class Classifier:
+    """A loaded image classifier, ready for prediction and attribution.
+
+    Attributes:
+        module: the torch module in eval mode; maps a batch [B, 3, S, S] to logits [B, C].
+        labels: canonical class names, index-aligned with the logits.
+        preprocess: how PIL images become input tensors.
+        task: what the model does, in words (used in prompts), e.g. "画像から撮影場所を特定する".
+        spec: the spec it was loaded from (``imagenet``, ``torchvision:resnet50``, a directory).
+        target_layer: dotted name of the default CAM layer (None: chosen automatically).
+        localized_labels: optional translations of ``labels`` keyed by language ("ja", "en").
+        arch: architecture name, e.g. "efficientnet_lite0" or "torchvision:resnet50".
+    """
+
+    module: torch.nn.Module
+    labels: list[str]
+    preprocess: Preprocessing
+    task: str = DEFAULT_TASK
+    spec: str = ""
+    target_layer: str | None = None
+    localized_labels: dict[str, list[str]] = field(default_factory=dict)
+    arch: str = ""
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def label_names(self, lang: str | None = None) -> list[str]:
+        """Class names in ``lang`` when a translation exists, else the canonical names."""
+        if lang and lang in self.localized_labels:
+            return self.localized_labels[lang]
+        return self.labels
+
+    def to_batch(self, images: list[Image.Image]) -> torch.Tensor:
+        """Preprocess a list of PIL images into one batch tensor."""
+        import torch
+
+        return torch.stack([self.preprocess(im) for im in images])
+
+    def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
+        """Softmax probabilities [B, C] for PIL images or a preprocessed batch."""
+        import torch
+
+        batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
+        with torch.inference_mode():
+            logits = self.module(batch)
+        return torch.softmax(logits.float(), dim=1).numpy()
