@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 
+from core import __version__
 from core.errors import WordcamError
 
 COMMANDS = [
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make an image classifier explain itself in words.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"wordcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:

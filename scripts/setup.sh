@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up wordcam in ./.venv with everything it needs. Safe to run again (it only adds what is missing).
+#   bash scripts/setup.sh            runtime (CLI + dashboard)
+#   bash scripts/setup.sh --dev      + test tools (pytest, ruff, playwright) and Debian's chromium for browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEV=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) DEV=1 ;;
+    *) echo "setup.sh: unknown option $arg (use --dev)" >&2; exit 2 ;;
+  esac
+done
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+
+# torch + torchvision first and pinned: on this kind of machine both lie on local disk; any other
+# torch release would be a multi-GB download.
+if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
+  echo "setup: installing torch 2.14.1 + torchvision 0.29.1"
+  "${PIP[@]}" "torch==2.14.1" "torchvision==0.29.1"
+fi
+
+if [ "$DEV" = 1 ]; then
+  echo "setup: installing wordcam (editable) with test tools"
+  "${PIP[@]}" -e ".[dev]"
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "setup: installing Debian chromium for the browser tests"
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+    else
+      echo "setup: /usr/bin/chromium missing and not root: browser tests will be skipped" >&2
+    fi
+  fi
+else
+  echo "setup: installing wordcam (editable)"
+  "${PIP[@]}" -e .
+fi
+echo "setup: done ($(.venv/bin/wordcam --version 2>/dev/null || echo wordcam))"
