@@ -23,9 +23,9 @@ _POSITION_NAMES: dict[str, dict[str, str]] = {
         "upper-left": "左上",
         "upper-center": "上部中央",
         "upper-right": "右上",
-        "middle-left": "左側中央",
+        "middle-left": "左側",
         "middle-center": "中央",
-        "middle-right": "右側中央",
+        "middle-right": "右側",
         "lower-left": "左下",
         "lower-center": "下部中央",
         "lower-right": "右下",
@@ -96,7 +96,7 @@ def find_regions(
     max_regions: int = 5,
     threshold: float = 0.4,
     min_prominence: float = 0.15,
-    min_share: float = 0.02,
+    min_share: float = 0.05,
 ) -> list[Region]:
     """The main hot regions of ``cam`` (2-D, non-negative), most heat first.
 

@@ -1,0 +1,412 @@
+"""The offline ``grounded`` explainer: every word comes from the pixels or from a model.
+
+For each main heat region of the CAM (at most four) it says where the region is, what share
+of the heat it holds, its dominant colours (named from heat-weighted HSV bins of its pixels)
+and what it looks like: object candidates from an ImageNet classifier run on a crop of the
+region (all crops of a request batch in one forward pass). In informed mode a last sentence
+says whether those regions support the predicted label; in blind mode (``label is None``) the
+request's label and predictions are never read, so no class label of the explained model can
+enter the text except through what the crop model itself recognises in the pixels.
+
+Sentences use fixed templates, so the filler words are identical across photos and only the
+position, colour and object words vary (which is what the keyword miner looks for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ExplainerError, WordcamError
+from core.explainers.base import ExplainRequest, Explanation
+from core.regions import Region, find_regions, position_name
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from core.models.base import Classifier
+
+DEFAULT_CROP_MODEL = "imagenet"
+MAX_REGIONS = 4
+MIN_PROB = 0.10
+MAX_CANDIDATES = 2
+MAX_COLOURS = 2
+SECOND_COLOUR_SHARE = 0.2
+CROP_MARGIN = 0.15
+MIN_CROP_FRACTION = 0.3
+REGION_THRESHOLD = 0.4
+
+COLOUR_NAMES: dict[str, dict[str, str]] = {
+    "red": {"ja": "赤", "en": "red"},
+    "orange": {"ja": "オレンジ", "en": "orange"},
+    "yellow": {"ja": "黄色", "en": "yellow"},
+    "green": {"ja": "緑", "en": "green"},
+    "cyan": {"ja": "水色", "en": "light blue"},
+    "blue": {"ja": "青", "en": "blue"},
+    "purple": {"ja": "紫", "en": "purple"},
+    "pink": {"ja": "ピンク", "en": "pink"},
+    "brown": {"ja": "茶色", "en": "brown"},
+    "beige": {"ja": "ベージュ", "en": "beige"},
+    "white": {"ja": "白", "en": "white"},
+    "grey": {"ja": "灰色", "en": "grey"},
+    "black": {"ja": "黒", "en": "black"},
+}
+COLOUR_KEYS = tuple(COLOUR_NAMES)
+# Hue bins (degrees, upper bound exclusive) for saturated, bright-enough pixels.
+_HUE_BINS = (
+    (15.0, "red"),
+    (40.0, "orange"),
+    (70.0, "yellow"),
+    (165.0, "green"),
+    (200.0, "cyan"),
+    (255.0, "blue"),
+    (290.0, "purple"),
+    (345.0, "pink"),
+    (360.1, "red"),
+)
+
+_OPTIONS = ("crop_model", "min_prob", "max_regions")
+
+
+@dataclass
+class RegionFacts:
+    """What the grounded explainer found about one heat region (plain data in ``details``)."""
+
+    region: Region
+    colours: list[tuple[str, float]]
+    candidate_ids: list[tuple[int, float]] = field(default_factory=list)
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        data = self.region.to_dict()
+        data["position_name"] = position_name(self.region.position, lang)
+        data["colors"] = [
+            {"color": key, "name": COLOUR_NAMES[key][lang], "share": round(share, 4)}
+            for key, share in self.colours
+        ]
+        data["candidates"] = [
+            {"label": name, "prob": round(prob, 4)} for name, prob in self.candidates
+        ]
+        return data
+
+
+class GroundedExplainer:
+    """Offline explainer from heat regions, pixel colours and an ImageNet model on region crops.
+
+    Args:
+        arg: model spec of the crop classifier (the part after ``grounded:``); default
+            ``imagenet`` (offline EfficientNet-Lite0, loaded once per process).
+        lang: default language when a request does not set one ("ja" or "en").
+        crop_model: a loaded :class:`~core.models.Classifier` to use instead of ``arg``.
+        min_prob: object candidates below this crop probability are not mentioned.
+        max_regions: describe at most this many regions (1-4).
+    """
+
+    name = "grounded"
+
+    def __init__(self, arg: str | None = None, lang: str = "ja", **options: Any) -> None:
+        unknown = sorted(k for k in options if k not in _OPTIONS)
+        if unknown:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise ExplainerError(
+                f"{flags} do not apply to the grounded explainer (they are options of "
+                "openai:MODEL); drop them or use --explainer openai:MODEL"
+            )
+        if lang not in ("ja", "en"):
+            raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
+        self.lang = lang
+        self.crop_spec = arg or DEFAULT_CROP_MODEL
+        self._crop_model: Classifier | None = options.get("crop_model")
+        self.min_prob = float(options.get("min_prob", MIN_PROB))
+        self.max_regions = max(1, min(MAX_REGIONS, int(options.get("max_regions", MAX_REGIONS))))
+
+    @property
+    def crop_model(self) -> Classifier:
+        """The classifier run on region crops (loaded on first use)."""
+        if self._crop_model is None:
+            from core.models import load_model
+
+            self._crop_model = load_model(self.crop_spec)
+        return self._crop_model
+
+    def explain_batch(self, requests: Sequence[ExplainRequest]) -> list[Explanation]:
+        """Explain each request; a failing item gets ``error`` set, the others are unaffected."""
+        results: list[Explanation | None] = [None] * len(requests)
+        facts: dict[int, list[RegionFacts]] = {}
+        crops: list[tuple[int, int, Image.Image]] = []
+        for i, request in enumerate(requests):
+            try:
+                self._lang(request)
+                image = request.image.convert("RGB")
+                cam = _cam_for(request.cam, image.size)
+                regions = find_regions(
+                    cam, max_regions=self.max_regions, threshold=REGION_THRESHOLD
+                )
+                facts[i] = [RegionFacts(r, dominant_colours(image, cam, r)) for r in regions]
+                crops.extend((i, j, region_crop(image, r)) for j, r in enumerate(regions))
+            except Exception as exc:  # one bad request must not sink the batch
+                results[i] = Explanation(text="", error=_one_line(exc))
+
+        if crops:
+            try:
+                candidates = self._candidates([crop for _, _, crop in crops])
+            except Exception as exc:
+                message = _one_line(exc)
+                for i in {i for i, _, _ in crops}:
+                    results[i] = Explanation(
+                        text="", error=f"grounded: object model failed: {message}"
+                    )
+                    facts.pop(i, None)
+                candidates = []
+            for (i, j, _), found in zip(crops, candidates, strict=False):
+                if i in facts:
+                    facts[i][j].candidate_ids = found
+
+        for i, request in enumerate(requests):
+            if results[i] is not None:
+                continue
+            try:
+                results[i] = self._compose(request, facts[i])
+            except Exception as exc:
+                results[i] = Explanation(text="", error=_one_line(exc))
+        return [
+            r if r is not None else Explanation(text="", error="not explained") for r in results
+        ]
+
+    def _lang(self, request: ExplainRequest) -> str:
+        lang = request.lang or self.lang
+        if lang not in ("ja", "en"):
+            raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
+        return lang
+
+    def _candidates(self, crops: list[Image.Image]) -> list[list[tuple[int, float]]]:
+        """``(class index, probability)`` of the crop model's top classes per crop, one pass."""
+        import numpy as np
+        import torch
+
+        model = self.crop_model
+        size = model.preprocess.image_size
+        batch = torch.stack(
+            [model.preprocess.to_tensor(c.resize((size, size), _bilinear())) for c in crops]
+        )
+        try:
+            device = next(model.module.parameters()).device
+        except StopIteration:
+            device = torch.device("cpu")
+        with torch.inference_mode():
+            logits = model.module(batch.to(device))
+        probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        out: list[list[tuple[int, float]]] = []
+        for row in probs:
+            order = np.argsort(-row, kind="stable")[:MAX_CANDIDATES]
+            out.append([(int(k), float(row[k])) for k in order if row[k] >= self.min_prob])
+        return out
+
+    def _names(self, lang: str) -> list[str]:
+        model = self.crop_model
+        names = model.localized_labels.get(lang) if model.localized_labels else None
+        return list(names) if names else list(model.label_names(lang))
+
+    def _compose(self, request: ExplainRequest, region_facts: list[RegionFacts]) -> Explanation:
+        lang = self._lang(request)
+        names = self._names(lang) if any(f.candidate_ids for f in region_facts) else []
+        for f in region_facts:
+            f.candidates = [(names[k], p) for k, p in f.candidate_ids]
+        informed = request.label is not None
+        label = request.label if informed else None
+        sentences = _sentences(region_facts, label, lang)
+        text = ("" if lang == "ja" else " ").join(sentences)
+        details: dict[str, Any] = {
+            "explainer": self.name,
+            "crop_model": self.crop_spec if self._crop_model is None else self._crop_model.spec,
+            "mode": "informed" if informed else "blind",
+            "lang": lang,
+            "regions": [f.to_dict(lang) for f in region_facts],
+        }
+        if informed:
+            details["label"] = label
+            details["supported_by"] = [
+                f.region.index for f in region_facts if any(n == label for n, _ in f.candidates)
+            ]
+        return Explanation(text=text, details=details)
+
+
+def dominant_colours(
+    image: Image.Image, cam: np.ndarray, region: Region, threshold: float = REGION_THRESHOLD
+) -> list[tuple[str, float]]:
+    """Up to two colour keys (``COLOUR_NAMES``) of the region's hot pixels, weighted by heat.
+
+    The second colour is kept only when it holds at least ``SECOND_COLOUR_SHARE`` of the weight.
+    """
+    import numpy as np
+
+    from core.regions import region_mask
+
+    x0, y0, x1, y1 = region.bbox
+    mask = region_mask(cam, region, threshold)[y0:y1, x0:x1]
+    weights = np.asarray(cam, dtype=np.float64)[y0:y1, x0:x1] * mask
+    hsv = np.asarray(image.convert("RGB").crop((x0, y0, x1, y1)).convert("HSV"), dtype=np.float64)
+    keys = colour_keys(hsv[..., 0] * 360.0 / 256.0, hsv[..., 1] / 255.0, hsv[..., 2] / 255.0)
+    totals = np.bincount(keys.ravel(), weights=weights.ravel(), minlength=len(COLOUR_KEYS))
+    total = float(totals.sum())
+    if total <= 0.0:
+        return []
+    shares = totals / total
+    order = sorted(range(len(COLOUR_KEYS)), key=lambda k: (-shares[k], k))
+    picked = [order[0]] + [k for k in order[1:MAX_COLOURS] if shares[k] >= SECOND_COLOUR_SHARE]
+    return [(COLOUR_KEYS[k], float(shares[k])) for k in picked]
+
+
+def colour_keys(hue: np.ndarray, sat: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """Index into ``COLOUR_KEYS`` per pixel from HSV (hue in degrees, s and v in [0, 1])."""
+    import numpy as np
+
+    index = {key: i for i, key in enumerate(COLOUR_KEYS)}
+    out = np.full(hue.shape, index["grey"], dtype=np.int64)
+    bounds = np.array([b for b, _ in _HUE_BINS])
+    hue_names = np.array([index[name] for _, name in _HUE_BINS])
+    chromatic = hue_names[np.searchsorted(bounds, hue, side="right").clip(0, len(bounds) - 1)]
+    warm = (hue >= 15.0) & (hue < 50.0)
+    grey_like = sat < 0.18
+    out = np.where(grey_like, np.where(val > 0.82, index["white"], index["grey"]), chromatic)
+    out = np.where(~grey_like & warm & (val < 0.62), index["brown"], out)
+    out = np.where(~grey_like & warm & (sat < 0.4) & (val >= 0.62), index["beige"], out)
+    out = np.where(val < 0.18, index["black"], out)
+    return out
+
+
+def region_crop(image: Image.Image, region: Region) -> Image.Image:
+    """A square crop around ``region`` (bbox plus a margin; at least 30% of the short side)."""
+    w, h = image.size
+    x0, y0, x1, y1 = region.bbox
+    bw, bh = x1 - x0, y1 - y0
+    side = max(bw, bh) * (1.0 + 2.0 * CROP_MARGIN)
+    side = int(round(min(max(side, MIN_CROP_FRACTION * min(w, h)), min(w, h))))
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    left = int(round(min(max(cx - side / 2.0, 0), w - side)))
+    top = int(round(min(max(cy - side / 2.0, 0), h - side)))
+    return image.crop((left, top, left + side, top + side))
+
+
+def _sentences(facts: list[RegionFacts], label: str | None, lang: str) -> list[str]:
+    """2-5 sentences: an opening, one per region, and (informed) a conclusion."""
+    region_sentences = []
+    seen: set[str] = set()
+    for f in facts:
+        again = f.region.position in seen
+        seen.add(f.region.position)
+        region_sentences.append(_region_sentence(f, again, lang))
+    opening = _opening(facts, lang)
+    closing = [_conclusion(facts, label, lang)] if label is not None else []
+    body = region_sentences[: 5 - len(closing) - 1]
+    sentences = [opening, *body, *closing]
+    if len(sentences) < 2:  # no hot region at all: say so plainly
+        sentences.append(
+            "画像のどこにも目立った注目は見られません。"
+            if lang == "ja"
+            else "No part of the image stands out."
+        )
+    return sentences
+
+
+def _opening(facts: list[RegionFacts], lang: str) -> str:
+    if not facts:
+        return (
+            "モデルの注目は画像全体に薄く広がっています。"
+            if lang == "ja"
+            else "The model's attention is spread thinly over the whole image."
+        )
+    if len(facts) == 1:
+        pos = position_name(facts[0].region.position, lang)
+        if lang == "ja":
+            return f"モデルの注目は{pos}の1か所に集中しています。"
+        return f"The model's attention is concentrated in one region at the {pos}."
+    if lang == "ja":
+        return f"モデルは主に{len(facts)}か所の領域に注目しています。"
+    return f"The model focuses mainly on {len(facts)} regions."
+
+
+def _join(words: list[str], lang: str, conj_en: str = "and") -> str:
+    if lang == "ja":
+        return "と".join(words)
+    if len(words) <= 2:
+        return f" {conj_en} ".join(words)
+    return ", ".join(words[:-1]) + f" {conj_en} " + words[-1]
+
+
+def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
+    pos = position_name(f.region.position, lang)
+    percent = max(1, int(round(f.region.heat_share * 100)))
+    colours = [COLOUR_NAMES[key][lang] for key, _ in f.colours]
+    objects = [name for name, _ in f.candidates]
+    if lang == "ja":
+        where = f"{pos}のもう一つの領域" if again else f"{pos}の領域"
+        colour_part = f"主に{_join(colours, lang)}の部分があり、" if colours else ""
+        if objects:
+            what = "や".join(objects) + "のように見えます。"
+        else:
+            what = "特定の物体ははっきりしません。"
+        return f"{where}（熱の{percent}%）には{colour_part}{what}"
+    where = f"Another {pos} region" if again else f"The {pos} region"
+    colour_part = f"is mostly {_join(colours, lang)} and " if colours else ""
+    what = (
+        f"looks like {_join(objects, lang, 'or')}."
+        if objects
+        else "shows no clearly recognisable object."
+    )
+    return f"{where} ({percent}% of the heat) {colour_part}{what}"
+
+
+def _conclusion(facts: list[RegionFacts], label: str, lang: str) -> str:
+    supporting = [f for f in facts if any(name == label for name, _ in f.candidates)]
+    positions = list(dict.fromkeys(position_name(f.region.position, lang) for f in supporting))
+    if lang == "ja":
+        if positions:
+            return (
+                f"特に{_join(positions, lang)}の領域が{label}と判断された主な根拠と考えられます。"
+            )
+        if not facts:
+            return f"注目の集中した領域がないため、{label}と判断された根拠ははっきりしません。"
+        return (
+            f"これらの領域が{label}と判断された主な根拠と考えられますが、"
+            f"切り出した領域からは{label}ははっきり確認できません。"
+        )
+    if positions:
+        noun = "region is" if len(positions) == 1 else "regions are"
+        return f"The {_join(positions, lang)} {noun} the main evidence that the image was classified as {label}."
+    if not facts:
+        return f"No region stands out, so the evidence for {label} is unclear."
+    return (
+        f"These regions are the likely evidence that the image was classified as {label}, "
+        f"although {label} is not clearly visible in the cropped regions."
+    )
+
+
+def _cam_for(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The request's CAM as float [H, W] aligned with an image of ``size`` (width, height)."""
+    import numpy as np
+
+    from core.render import resize_cam
+
+    arr = np.asarray(cam, dtype=np.float32)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise WordcamError(f"grounded: expected a 2-D saliency map, got shape {arr.shape}")
+    return resize_cam(arr, size)
+
+
+def _bilinear():
+    from PIL import Image as PILImage
+
+    return PILImage.Resampling.BILINEAR
+
+
+def _one_line(exc: BaseException) -> str:
+    """One line for an item's ``error``: the message of a user error, else type and message."""
+    lines = str(exc).strip().splitlines()
+    if isinstance(exc, WordcamError) and lines:
+        return lines[0]
+    return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__

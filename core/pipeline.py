@@ -1,0 +1,312 @@
+"""Per-image pipeline: photo -> prediction + CAM (one pass) -> explanation -> pictures.
+
+:func:`explain_images` streams :class:`ImageResult` objects for a list of files;
+:func:`explain_loaded` is the per-batch step on already loaded images (the precompute job
+calls it on its own batches). A broken image becomes a result with ``error`` set and never
+stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import WordcamError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from core.explainers.base import Explainer, Explanation
+    from core.models.base import Classifier
+
+THUMB_SIZE = 256
+
+
+@dataclass
+class ImageResult:
+    """Everything the pipeline produced for one input photo.
+
+    Attributes:
+        path: the input as given (a file path, or a caller-chosen name for in-memory images).
+        sha256: hex content hash of the file ("" when unknown).
+        predictions: top-k ``(label, probability)``, best first, labels in the output language.
+        probs: softmax over all classes [C] (model label order), None on failure.
+        pred_index: index of the predicted class, None on failure.
+        cam: float32 map [S, S] in [0, 1] of the predicted class, aligned with ``view``.
+        view: the centre crop the model saw (PIL RGB, S x S).
+        overlay_path / panel_path / marks_path / thumb_path: written pictures (None when no
+            ``out_dir`` was given or on failure).
+        explanation: the explainer's answer (its own ``error`` may be set), None on failure.
+        error: one-line reason when the image could not be processed, else None.
+    """
+
+    path: str
+    sha256: str = ""
+    predictions: list[tuple[str, float]] | None = None
+    probs: np.ndarray | None = None
+    pred_index: int | None = None
+    cam: np.ndarray | None = None
+    view: Image.Image | None = None
+    overlay_path: str | None = None
+    panel_path: str | None = None
+    marks_path: str | None = None
+    thumb_path: str | None = None
+    explanation: Explanation | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the image was classified (the explanation may still carry an error)."""
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data (no arrays or images); ``error`` also covers explainer errors."""
+        explanation = self.explanation
+        error = self.error or (explanation.error if explanation is not None else None)
+        return {
+            "path": self.path,
+            "sha256": self.sha256 or None,
+            "predictions": [
+                {"label": label, "prob": round(float(prob), 6)}
+                for label, prob in self.predictions or []
+            ],
+            "overlay": self.overlay_path,
+            "panel": self.panel_path,
+            "marks": self.marks_path,
+            "thumb": self.thumb_path,
+            "explanation": explanation.text
+            if explanation is not None and explanation.text
+            else None,
+            "details": explanation.details if explanation is not None else None,
+            "error": error,
+        }
+
+
+def explain_images(
+    inputs: Iterable[str | Path],
+    model: Classifier | str,
+    explainer: Explainer | str,
+    method: str = "gradcam",
+    lang: str = "ja",
+    mode: str = "informed",
+    top_k: int = 3,
+    out_dir: str | Path | None = None,
+    batch_size: int = 8,
+    layer: str | None = None,
+) -> Iterator[ImageResult]:
+    """Explain each input photo; yields one :class:`ImageResult` per input, in input order.
+
+    ``model`` is a :class:`Classifier` or a model spec; ``explainer`` an explainer or a spec
+    (loaded with ``lang``). Files are loaded with :func:`core.images.load_image`; a missing or
+    broken file yields a result with ``error`` set. With ``out_dir`` the overlay, panel, marks
+    and thumbnail pictures are written there as ``<stem>_overlay.png`` etc.
+    """
+    from core.images import file_sha256, load_image
+
+    model, explainer = _resolve(model, explainer, lang)
+    if mode not in ("informed", "blind"):
+        raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
+    batch_size = max(1, int(batch_size))
+    pending: list[ImageResult] = []
+    images: list[Image.Image] = []
+
+    def flush() -> list[ImageResult]:
+        done = pending[:]
+        good = [r for r in done if r.error is None]
+        if good:
+            explain_loaded(
+                model,
+                explainer,
+                images,
+                results=good,
+                method=method,
+                lang=lang,
+                mode=mode,
+                top_k=top_k,
+                out_dir=out_dir,
+                layer=layer,
+            )
+        pending.clear()
+        images.clear()
+        return done
+
+    for item in inputs:
+        path = str(item)
+        result = ImageResult(path=path)
+        try:
+            image = load_image(path)
+            result.sha256 = file_sha256(path)
+        except WordcamError as exc:
+            result.error = str(exc)
+        except OSError as exc:  # unreadable between the checks and the read
+            result.error = f"{path}: {exc.strerror or exc}"
+        else:
+            images.append(image)
+        pending.append(result)
+        if len(images) >= batch_size:
+            yield from flush()
+    if pending:
+        yield from flush()
+
+
+def explain_loaded(
+    model: Classifier,
+    explainer: Explainer,
+    images: Sequence[Image.Image],
+    *,
+    results: Sequence[ImageResult] | None = None,
+    paths: Sequence[str] | None = None,
+    method: str = "gradcam",
+    lang: str = "ja",
+    mode: str = "informed",
+    top_k: int = 3,
+    out_dir: str | Path | None = None,
+    layer: str | None = None,
+) -> list[ImageResult]:
+    """The per-batch step: classify, attribute and explain already loaded RGB images.
+
+    One call runs one forward/backward pass (:func:`core.attribution.attribute_batch`) for the
+    whole batch and one ``explainer.explain_batch`` call. ``results`` (filled in place) or
+    ``paths`` name the images; with neither, they are called ``image-<n>``. Pictures are
+    written to ``out_dir`` when given. If the model itself fails, every result of the batch
+    gets that error.
+    """
+    from core.explainers.base import ExplainRequest, Explanation
+
+    if results is None:
+        names = list(paths) if paths is not None else [f"image-{i}" for i in range(len(images))]
+        results = [ImageResult(path=name) for name in names]
+    if len(results) != len(images):
+        raise ValueError(f"{len(images)} images but {len(results)} results")
+    if not images:
+        return list(results)
+
+    try:
+        views, cams, probs, top = _classify(model, images, method, layer, top_k)
+    except WordcamError as exc:
+        for r in results:
+            r.error = str(exc)
+        return list(results)
+
+    label_names = model.label_names(lang)
+    requests = []
+    for r, view, cam, row, indices in zip(results, views, cams, probs, top, strict=True):
+        r.view, r.cam, r.probs = view, cam, row
+        r.pred_index = int(indices[0])
+        r.predictions = [(label_names[k], float(row[k])) for k in indices]
+        requests.append(
+            ExplainRequest(
+                image=view,
+                cam=cam,
+                predictions=list(r.predictions),
+                label=r.predictions[0][0] if mode == "informed" else None,
+                task=model.task,
+                lang=lang,
+                key=r.sha256 or r.path,
+            )
+        )
+
+    try:
+        explanations = list(explainer.explain_batch(requests))
+    except Exception as exc:  # explainers should not raise; keep the batch if one does
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        explanations = [Explanation(text="", error=message) for _ in requests]
+    if len(explanations) != len(requests):
+        explanations = [
+            Explanation(
+                text="", error=f"explainer returned {len(explanations)} answers for {len(requests)}"
+            )
+            for _ in requests
+        ]
+    for r, explanation in zip(results, explanations, strict=True):
+        r.explanation = explanation
+
+    if out_dir is not None:
+        for r in results:
+            try:
+                write_pictures(r, out_dir)
+            except OSError as exc:
+                r.error = f"{r.path}: cannot write pictures to {out_dir}: {exc.strerror or exc}"
+    return list(results)
+
+
+def write_pictures(result: ImageResult, out_dir: str | Path) -> None:
+    """Write ``<stem>_overlay.png``, ``_panel.png``, ``_marks.png`` and ``_thumb.jpg``."""
+    from core import render
+    from core.regions import find_regions
+
+    if result.view is None or result.cam is None:
+        return
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = output_stem(result.path)
+    view, cam = result.view, result.cam
+    targets = {
+        "overlay_path": (out / f"{stem}_overlay.png", lambda: render.overlay(view, cam)),
+        "panel_path": (out / f"{stem}_panel.png", lambda: render.panel(view, cam)),
+        "marks_path": (
+            out / f"{stem}_marks.png",
+            lambda: render.marks_overlay(view, cam, find_regions(cam, max_regions=4)),
+        ),
+        "thumb_path": (out / f"{stem}_thumb.jpg", lambda: render.thumbnail(view, THUMB_SIZE)),
+    }
+    for attr, (path, draw) in targets.items():
+        picture = draw()
+        if path.suffix == ".jpg":
+            picture.save(path, quality=88)
+        else:
+            picture.save(path, optimize=False)
+        setattr(result, attr, str(path))
+
+
+def output_stem(path: str | Path) -> str:
+    """A file-name-safe stem unique per input path: ``<name>-<8 hex of the absolute path>``."""
+    p = Path(path)
+    try:
+        key = str(p.expanduser().resolve())
+    except (OSError, RuntimeError):
+        key = str(p)
+    digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    name = re.sub(r"[^\w.-]+", "_", p.stem, flags=re.UNICODE).strip("._")[:60] or "image"
+    return f"{name}-{digest}"
+
+
+def _resolve(model: Classifier | str, explainer: Explainer | str, lang: str):
+    from core.explainers import load_explainer
+    from core.models import load_model
+
+    if isinstance(model, str):
+        model = load_model(model)
+    if isinstance(explainer, str):
+        explainer = load_explainer(explainer, lang=lang)
+    return model, explainer
+
+
+def _classify(
+    model: Classifier, images: Sequence[Image.Image], method: str, layer: str | None, top_k: int
+):
+    """Crops, CAMs of the predicted class, softmax rows and top-k indices for a batch."""
+    import numpy as np
+    import torch
+
+    from core.attribution import attribute_batch
+
+    views = [model.preprocess.crop(im) for im in images]
+    batch = torch.stack([model.preprocess.to_tensor(v) for v in views])
+    result = attribute_batch(model, batch, method=method, layer=layer, top_k=1)
+    maps = np.asarray(result.maps, dtype=np.float32)
+    probs = np.asarray(result.probs, dtype=np.float32)
+    predicted = np.asarray(result.target_indices)[:, 0]
+    k = max(1, min(int(top_k), probs.shape[1]))
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    # The CAM is of the class attribute_batch explained; keep it first in the top-k.
+    for row, pred in zip(top, predicted, strict=True):
+        if row[0] != pred:
+            row[:] = np.concatenate([[pred], [i for i in row if i != pred]])[:k]
+    cams = [maps[i, 0] for i in range(len(views))]
+    return views, cams, probs, top
