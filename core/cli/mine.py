@@ -1,0 +1,153 @@
+"""``wordcam mine``: per class the words of the explanations that predict it.
+
+Imports only the standard library at module level (``wordcam mine --help`` stays fast and
+never loads torch); the work happens in :mod:`core.mine`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("md", "csv", "json")
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``mine`` sub-command."""
+    p = subparsers.add_parser(
+        "mine",
+        help="per class, the words of the explanations that predict it",
+        description="Logistic regression words -> label over the stored explanations: per class "
+        "the top words with their precision n/m (documents with the word and the "
+        "label / documents with the word), the cross-validated accuracy of words -> "
+        "label, the image model's accuracy and the majority baseline.",
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="a CSV/JSONL corpus with columns id,label,text (instead of --db)",
+    )
+    p.add_argument("--db", help="wordcam DuckDB (default data/wordcam.duckdb)")
+    p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")
+    p.add_argument("--top", type=int, default=10, help="words per class (default 10)")
+    p.add_argument(
+        "--by",
+        choices=["true", "predicted"],
+        default="true",
+        help="label documents by the true or the predicted class (default true)",
+    )
+    p.add_argument(
+        "--class",
+        dest="classes",
+        action="extend",
+        nargs="+",
+        metavar="C",
+        help="show only these classes (with --examples: only this class's documents)",
+    )
+    p.add_argument(
+        "--min-df", type=int, default=2, help="ignore words in fewer documents (default 2)"
+    )
+    p.add_argument(
+        "--stopwords",
+        metavar="FILE|WORDS",
+        help="extra stop words: a file (one per line) or a comma-separated list",
+    )
+    p.add_argument("--format", choices=FORMATS, default="md", help="output format (default md)")
+    p.add_argument(
+        "--cv",
+        type=int,
+        default=5,
+        help="cross-validation folds for the text accuracy (default 5; 0 skips it)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
+    p.add_argument(
+        "--contrast",
+        nargs=2,
+        metavar=("A", "B"),
+        help="compare two classes (separating words) or two words (use per class)",
+    )
+    p.add_argument(
+        "--examples",
+        metavar="WORD",
+        help="list the explanations containing WORD with the sentence around it",
+    )
+    p.add_argument("--limit", type=int, default=20, help="--examples: at most this many")
+    p.add_argument(
+        "--lang",
+        choices=["ja", "en"],
+        help="language of a FILE corpus (default ja; a DB run records its own)",
+    )
+    return p
+
+
+def read_stopwords(spec: str | None) -> list[str]:
+    """Words from a stop-word file (one per line, # comments) or a comma/space list."""
+    if not spec:
+        return []
+    path = Path(spec)
+    if path.is_file():
+        text = path.read_text(encoding="utf-8-sig")
+        lines = [line.split("#", 1)[0] for line in text.splitlines()]
+        return [w for line in lines for w in line.replace(",", " ").split()]
+    return [w for w in spec.replace("、", ",").replace(",", " ").split() if w]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``wordcam mine``."""
+    from core.errors import DataError
+    from core.mine import contrast, examples, load_corpus, mine
+    from core.store import DEFAULT_DB
+
+    if args.file and args.db:
+        raise DataError("give either a FILE corpus or --db, not both")
+    if args.top < 1 or args.min_df < 1:
+        raise DataError("--top and --min-df must be at least 1")
+    source = args.file or args.db or DEFAULT_DB
+    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=args.lang or "ja")
+    stopwords = read_stopwords(args.stopwords)
+    out = sys.stdout
+
+    if args.examples:
+        cls = args.classes[0] if args.classes else None
+        found = examples(corpus, args.examples, cls=cls, limit=args.limit)
+        if args.format == "json":
+            import json
+            from dataclasses import asdict
+
+            out.write(json.dumps([asdict(e) for e in found], ensure_ascii=False, indent=2) + "\n")
+        elif args.format == "csv":
+            import csv
+
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["doc_id", "label", "pred_label", "path", "sentence"])
+            for e in found:
+                writer.writerow(
+                    [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
+                )
+        else:
+            if not found:
+                out.write(f"no explanation contains {args.examples!r}\n")
+            for e in found:
+                where = e.path or e.doc_id
+                out.write(f"- [{e.label} / predicted {e.pred_label}] {where}\n  {e.sentence}\n")
+        return 0
+
+    if args.contrast:
+        result = contrast(
+            corpus, args.contrast[0], args.contrast[1], top=args.top, min_df=args.min_df
+        )
+    else:
+        result = mine(
+            corpus,
+            top=args.top,
+            classes=args.classes,
+            min_df=args.min_df,
+            stopwords=stopwords,
+            cv=args.cv,
+            seed=args.seed,
+        )
+    text = {"md": result.to_markdown, "csv": result.to_csv, "json": result.to_json}[args.format]()
+    out.write(text if text.endswith("\n") else text + "\n")
+    return 0

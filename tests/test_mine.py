@@ -1,0 +1,312 @@
+"""Keyword mining: planted words, precision counts, corpora from files and DBs, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import DataError
+from core.mine import Corpus, contrast, examples, load_corpus, mine, write_terms
+from core.store import StoreWriter
+
+WARDS = ["中央区", "千代田区", "新宿区", "江東区", "渋谷区", "港区"]
+PLANTED = {
+    "中央区": "市場",
+    "千代田区": "皇居",
+    "新宿区": "看板",
+    "江東区": "倉庫",
+    "渋谷区": "交差点",
+    "港区": "タワー",
+}
+FILLER = [
+    "建物",
+    "道路",
+    "歩道",
+    "電柱",
+    "街路樹",
+    "自動車",
+    "信号",
+    "ベンチ",
+    "空",
+    "公園",
+    "石畳",
+    "階段",
+    "窓",
+    "屋根",
+    "自転車",
+]
+ADJECTIVES = ["古い", "新しい", "大きい", "白い", "高い"]
+
+
+def planted_rows(per_class: int = 40, seed: int = 1) -> list[dict[str, str]]:
+    """Synthetic explanations: shared filler plus each class's planted word (with noise)."""
+    rng = random.Random(seed)
+    rows = []
+    for ward in WARDS:
+        for i in range(per_class):
+            sentences = [
+                f"{rng.choice(ADJECTIVES)}{rng.choice(FILLER)}が見える。",
+                f"手前に{rng.choice(FILLER)}と{rng.choice(FILLER)}がある。",
+            ]
+            if rng.random() < 0.7:
+                sentences.insert(rng.randrange(3), f"{PLANTED[ward]}が写っている。")
+            if rng.random() < 0.1:  # noise: another class's planted word
+                other = rng.choice([w for w in WARDS if w != ward])
+                sentences.append(f"遠くに{PLANTED[other]}もある。")
+            rows.append({"id": f"{ward}-{i}", "label": ward, "text": "".join(sentences)})
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], columns=("id", "label", "text")) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[list[dict[str, str]], Corpus]:
+    rows = planted_rows()
+    rows.append({"id": "empty", "label": "港区", "text": "   "})
+    path = write_csv(tmp_path_factory.mktemp("corpus") / "corpus.csv", rows)
+    return rows, load_corpus(path)
+
+
+def test_planted_words_rank_top3_with_exact_counts(planted):
+    rows, corpus = planted
+    result = mine(corpus, top=5, cv=3)
+    assert list(result.classes) == sorted(WARDS)
+    for ward, word in PLANTED.items():
+        top3 = [k.word for k in result.classes[ward][:3]]
+        assert word in top3, (ward, top3)
+        keyword = next(k for k in result.classes[ward] if k.word == word)
+        # counted by hand: documents containing the word / with the word and the label
+        m = sum(1 for r in rows if word in r["text"])
+        n = sum(1 for r in rows if word in r["text"] and r["label"] == ward)
+        assert (keyword.n, keyword.m) == (n, m)
+        assert keyword.weight > 0
+    assert result.documents == 240 and result.skipped == 1
+    assert result.baseline == pytest.approx(1 / 6)
+    assert result.text_accuracy > 0.5 and result.folds == 3
+    assert result.image_accuracy is None  # the file has no predicted labels
+
+
+def test_outputs(planted):
+    _, corpus = planted
+    result = mine(corpus, top=3, classes=["港区", "新宿区"], cv=0)
+    assert list(result.classes) == ["港区", "新宿区"] and result.text_accuracy is None
+    md = result.to_markdown()
+    assert md.splitlines()[0] == "| rank | 港区 | 新宿区 |"
+    assert "タワー(" in md and "documents 240" in md and "skipped 1" in md
+    rows = list(csv.reader(result.to_csv().splitlines()))
+    assert rows[0] == ["rank", "港区", "新宿区"] and len(rows) == 4
+    data = json.loads(result.to_json())
+    assert set(data) >= {
+        "classes",
+        "text_accuracy",
+        "image_accuracy",
+        "baseline",
+        "documents",
+        "skipped",
+    }
+    assert set(data["classes"]["港区"][0]) == {"word", "n", "m", "weight"}
+    with pytest.raises(DataError, match="unknown class"):
+        mine(corpus, classes=["大阪"], cv=0)
+
+
+def test_min_df_and_stopwords(planted):
+    _, corpus = planted
+    result = mine(corpus, top=50, cv=0, stopwords=["タワー"])
+    assert all(k.word != "タワー" for kws in result.classes.values() for k in kws)
+    result = mine(corpus, top=50, cv=0, min_df=30)
+    assert all(k.m >= 30 for kws in result.classes.values() for k in kws)
+
+
+def test_two_classes_use_both_signs_of_the_binary_model(tmp_path):
+    rows = [r for r in planted_rows() if r["label"] in ("港区", "新宿区")]
+    result = mine(load_corpus(write_csv(tmp_path / "two.csv", rows)), top=3, cv=3)
+    assert "タワー" in [k.word for k in result.classes["港区"]]
+    assert "看板" in [k.word for k in result.classes["新宿区"]]
+
+
+def test_contrast_classes_and_words(planted):
+    _, corpus = planted
+    by_class = contrast(corpus, "港区", "新宿区", top=3)
+    assert by_class.kind == "classes"
+    side_a = [r["word"] for r in by_class.rows if r["side"] == "港区"]
+    side_b = [r["word"] for r in by_class.rows if r["side"] == "新宿区"]
+    assert side_a[0] == "タワー" and side_b[0] == "看板"
+    by_word = contrast(corpus, "タワー", "看板")
+    assert by_word.kind == "words"
+    row = next(r for r in by_word.rows if r["class"] == "港区")
+    assert row["n_a"] > row["n_b"] and "港区" in by_word.to_markdown()
+    with pytest.raises(DataError, match="neither a class"):
+        contrast(corpus, "港区", "存在しない語彙")
+
+
+def test_examples_give_the_sentence(planted):
+    _, corpus = planted
+    found = examples(corpus, "倉庫", cls="江東区", limit=5)
+    assert 0 < len(found) <= 5
+    assert all(e.label == "江東区" and "倉庫" in e.sentence for e in found)
+    assert all(e.sentence != e.text for e in found)  # one sentence, not the whole text
+    assert examples(corpus, "未知語") == []
+
+
+def test_file_errors(tmp_path):
+    path = write_csv(tmp_path / "bad.csv", planted_rows(3), columns=("id", "text"))
+    with pytest.raises(DataError, match="label"):
+        load_corpus(path)
+    one = write_csv(tmp_path / "one.csv", [r for r in planted_rows(5) if r["label"] == "港区"])
+    with pytest.raises(DataError, match="at least 2 classes"):
+        mine(load_corpus(one))
+    with pytest.raises(DataError, match="no such file"):
+        load_corpus(tmp_path / "missing.csv")
+
+
+def test_jsonl_english_corpus(tmp_path):
+    rng = random.Random(0)
+    lines = []
+    for label, word in (("harbor", "boats"), ("station", "trains")):
+        for i in range(20):
+            filler = rng.sample(["buildings", "cars", "trees", "roads", "people"], 2)
+            text = f"The {filler[0]} and {filler[1]} are visible." + (
+                f" Several {word} were parked." if i % 5 else ""
+            )
+            lines.append(json.dumps({"id": f"{label}{i}", "label": label, "text": text}))
+    path = tmp_path / "en.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = mine(load_corpus(path, lang="en"), top=3, cv=2)
+    assert result.classes["harbor"][0].word == "boat"
+    assert result.classes["station"][0].word == "train"
+
+
+def build_db(path: Path) -> dict[int, list[str]]:
+    """A tiny DB: one run, 3 classes x 4 images, one failed image, one empty explanation."""
+    from core.text import tokenize
+
+    words = {"港区": "タワー", "新宿区": "看板", "江東区": "倉庫"}
+    tokens_by_image: dict[int, list[str]] = {}
+    with StoreWriter(path) as store:
+        con = store.con
+        con.execute(
+            "INSERT INTO runs (run_id, kind, lang, status) VALUES (1, 'images', 'ja', 'done')"
+        )
+        image_id = 0
+        for label, word in words.items():
+            for i in range(4):
+                image_id += 1
+                pred = label if i < 3 else "港区"
+                text = f"{word}が見える。古い建物に面している。" if i < 3 else "古い建物が見える。"
+                con.execute(
+                    "INSERT INTO images (image_id, run_id, path, true_label, pred_label, status) "
+                    "VALUES (?, 1, ?, ?, ?, 'done')",
+                    [image_id, f"{label}/{i}.jpg", label, pred],
+                )
+                con.execute(
+                    "INSERT INTO explanations (image_id, run_id, text) VALUES (?, 1, ?)",
+                    [image_id, text],
+                )
+                if image_id != 2:  # one explanation without stored tokens: tokenized on load
+                    tokens_by_image[image_id] = tokenize(text)
+                    con.execute(
+                        "INSERT INTO tokens VALUES (?, 1, ?)", [image_id, tokens_by_image[image_id]]
+                    )
+        con.execute(
+            "INSERT INTO images (image_id, run_id, path, status, error) "
+            "VALUES (100, 1, 'broken.jpg', 'failed', 'truncated')"
+        )
+        con.execute(
+            "INSERT INTO images (image_id, run_id, path, true_label, status) "
+            "VALUES (101, 1, 'blank.jpg', '港区', 'done')"
+        )
+        con.execute("INSERT INTO explanations (image_id, run_id, text) VALUES (101, 1, '')")
+    return tokens_by_image
+
+
+def test_db_corpus(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_db(db)
+    corpus = load_corpus(db)
+    assert len(corpus) == 12 and corpus.skipped == 2 and corpus.run_id == 1
+    result = mine(corpus, top=2, min_df=1, cv=2)
+    assert result.classes["江東区"][0].word == "倉庫"
+    assert (result.classes["江東区"][0].n, result.classes["江東区"][0].m) == (3, 3)
+    assert result.classes["新宿区"][0].word == "看板"  # image 2 was tokenized on load
+    assert result.image_accuracy == pytest.approx(10 / 12)
+    assert result.skipped == 2 and result.documents == 12
+    predicted = mine(load_corpus(db, by="predicted"), top=2, min_df=1, cv=0)
+    assert predicted.class_counts["港区"] == 6
+    found = examples(corpus, "面し")  # the surface form finds the lemma 面す
+    assert found and all("面し" in e.sentence for e in found)
+    assert found[0].path and found[0].image_id is not None
+    with pytest.raises(DataError, match="no run 7"):
+        load_corpus(db, run_id=7)
+
+
+def test_write_terms(tmp_path):
+    db = tmp_path / "w.duckdb"
+    tokens_by_image = build_db(db)
+    with StoreWriter(db) as store:
+        counts = write_terms(store.con, 1, min_df=1)
+        again = write_terms(store.con, 1, min_df=2)  # rebuilds, no duplicates
+        terms = dict(store.con.execute("SELECT term, df FROM terms WHERE run_id = 1").fetchall())
+        pairs = store.con.execute(
+            "SELECT d.image_id, t.term FROM doc_terms d JOIN terms t "
+            "ON t.run_id = d.run_id AND t.term_id = d.term_id WHERE d.run_id = 1"
+        ).fetchall()
+    expected_df: dict[str, int] = {}
+    for tokens in tokens_by_image.values():
+        for term in set(tokens):
+            expected_df[term] = expected_df.get(term, 0) + 1
+    assert counts["terms"] == len(expected_df)
+    assert terms == {t: n for t, n in expected_df.items() if n >= 2}
+    assert again == {"terms": len(terms), "doc_terms": len(pairs)}
+    assert sorted(pairs) == sorted(
+        (i, t) for i, toks in tokens_by_image.items() for t in set(toks) if expected_df[t] >= 2
+    )
+
+
+def test_cli_mine_does_not_import_torch():
+    code = (
+        "import sys, core.cli, core.cli.mine, core.mine, core.text, core.store; "
+        "core.cli.build_parser(); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    start = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "core", "mine", "--help"], capture_output=True, check=True
+    )
+    assert time.monotonic() - start < 5
+
+
+def test_cli_mine_formats_and_errors(tmp_path):
+    db = tmp_path / "w.duckdb"
+    build_db(db)
+
+    def wordcam(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "core", "mine", *args], capture_output=True, text=True
+        )
+
+    out = wordcam("--db", str(db), "--min-df", "1", "--top", "2", "--cv", "2")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("| rank |") and "倉庫(3/3)" in out.stdout
+    assert "text accuracy" in out.stdout and "skipped 2" in out.stdout
+    data = json.loads(wordcam("--db", str(db), "--min-df", "1", "--format", "json").stdout)
+    assert data["documents"] == 12
+    out = wordcam("--db", str(db), "--examples", "倉庫", "--class", "江東区")
+    assert out.returncode == 0 and "倉庫が見える。" in out.stdout
+    out = wordcam("--db", str(db), "--min-df", "1", "--contrast", "タワー", "倉庫")
+    assert out.returncode == 0 and "precision" in out.stdout
+    out = wordcam("--db", str(tmp_path / "none.duckdb"))
+    assert out.returncode == 1 and "no database" in out.stderr and "Traceback" not in out.stderr
