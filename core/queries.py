@@ -1,0 +1,392 @@
+"""Read-only queries over a published wordcam DB, for the dashboard (and anyone else).
+
+Every function takes an open read-only DuckDB connection (see :func:`core.store.connect_read`)
+and a ``run_id``; the heavy lifting is DuckDB SQL, never Python loops over rows. Label columns
+are chosen from a fixed whitelist (``by="true"`` or ``by="pred"``), all values are bound as
+parameters. Text returned here (explanations, labels, paths) is untrusted: render it as text.
+
+This module imports only the standard library and :mod:`core.store` at import time (pandas and
+duckdb come in through the connection), so the dashboard never loads torch through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.errors import DataError
+from core.store import asset_dir, connect_read, latest_run_id
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+By = Literal["true", "pred"]
+Correctness = Literal["all", "correct", "incorrect"]
+
+_LABEL_COLUMN = {"true": "true_label", "pred": "pred_label"}
+
+
+def label_column(by: str) -> str:
+    """``true_label`` or ``pred_label``; a clear error for anything else."""
+    try:
+        return _LABEL_COLUMN[by]
+    except KeyError:
+        raise DataError(f"unknown label source {by!r}; use 'true' or 'pred'") from None
+
+
+def db_version(db: str | Path) -> tuple[str, int] | None:
+    """``(absolute path, mtime in ns)`` of the published DB, or ``None`` when it does not exist.
+
+    A re-published snapshot (atomic rename) changes the mtime, so this pair is a cache key
+    that picks up new results.
+    """
+    path = Path(db).expanduser().resolve()
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published snapshot of ``db`` (``DataError`` if missing)."""
+    return connect_read(db)
+
+
+# ---------------------------------------------------------------- runs and overview
+
+
+def list_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """All runs, newest first, with their photo counts (done / failed)."""
+    return con.execute(
+        """
+        SELECT r.run_id, r.created_at, r.updated_at, r.kind, r.source, r.model, r.explainer,
+               r.mode, r.method, r.lang, r.status, r.image_accuracy,
+               count(i.image_id) AS n_images,
+               count(i.image_id) FILTER (WHERE i.status = 'done') AS n_done,
+               count(i.image_id) FILTER (WHERE i.status = 'failed') AS n_failed
+        FROM runs r LEFT JOIN images i USING (run_id)
+        GROUP BY ALL
+        ORDER BY r.run_id DESC
+        """
+    ).df()
+
+
+def resolve_run(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> int:
+    """``run_id`` if the DB holds it, else the latest run; ``DataError`` when there is none."""
+    if run_id is not None:
+        row = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        if row:
+            return int(run_id)
+    return latest_run_id(con)
+
+
+def run_info(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any]:
+    """One run's row as a dict (``labels`` and ``settings`` decoded from JSON)."""
+    cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    row = cur.fetchone()
+    if row is None:
+        raise DataError(f"run {run_id} is not in this database; pick one of the listed runs")
+    info = dict(zip([d[0] for d in cur.description], row, strict=True))
+    for key in ("labels", "settings"):
+        value = info.get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                info[key] = json.loads(value)
+    return info
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Headline numbers of one run."""
+
+    n_images: int
+    n_done: int
+    n_failed: int
+    n_labeled: int
+    n_explained: int
+    image_accuracy: float | None
+    baseline: float | None
+    majority_label: str | None
+
+
+def run_stats(con: duckdb.DuckDBPyConnection, run_id: int) -> RunStats:
+    """Counts, image-model accuracy (pred == true over labelled photos) and majority baseline."""
+    counts = con.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE status = 'done'),
+               count(*) FILTER (WHERE status = 'failed'),
+               count(*) FILTER (WHERE status = 'done' AND true_label IS NOT NULL),
+               avg(CASE WHEN pred_label = true_label THEN 1.0 ELSE 0.0 END)
+                   FILTER (WHERE status = 'done' AND true_label IS NOT NULL
+                           AND pred_label IS NOT NULL)
+        FROM images WHERE run_id = ?
+        """,
+        [run_id],
+    ).fetchone()
+    n_explained = con.execute(
+        "SELECT count(*) FROM explanations WHERE run_id = ? AND coalesce(text, '') <> ''",
+        [run_id],
+    ).fetchone()[0]
+    majority = con.execute(
+        """
+        SELECT true_label, count(*) AS n FROM images
+        WHERE run_id = ? AND status = 'done' AND true_label IS NOT NULL
+        GROUP BY true_label ORDER BY n DESC, true_label LIMIT 1
+        """,
+        [run_id],
+    ).fetchone()
+    n_labeled = int(counts[3])
+    return RunStats(
+        n_images=int(counts[0]),
+        n_done=int(counts[1]),
+        n_failed=int(counts[2]),
+        n_labeled=n_labeled,
+        n_explained=int(n_explained),
+        image_accuracy=None if counts[4] is None else float(counts[4]),
+        baseline=(majority[1] / n_labeled) if majority and n_labeled else None,
+        majority_label=majority[0] if majority else None,
+    )
+
+
+def class_recall(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Per true label: ``support``, ``correct``, ``recall`` of the image model."""
+    return con.execute(
+        """
+        SELECT true_label AS label, count(*) AS support,
+               count(*) FILTER (WHERE pred_label = true_label) AS correct,
+               count(*) FILTER (WHERE pred_label = true_label) / count(*) AS recall
+        FROM images
+        WHERE run_id = ? AND status = 'done' AND true_label IS NOT NULL
+        GROUP BY true_label ORDER BY true_label
+        """,
+        [run_id],
+    ).df()
+
+
+def confusion(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Confusion matrix in long form: ``true_label, pred_label, n, share`` (share of the row)."""
+    return con.execute(
+        """
+        SELECT true_label, pred_label, count(*) AS n,
+               count(*) / sum(count(*)) OVER (PARTITION BY true_label) AS share
+        FROM images
+        WHERE run_id = ? AND status = 'done' AND true_label IS NOT NULL
+              AND pred_label IS NOT NULL
+        GROUP BY true_label, pred_label ORDER BY true_label, pred_label
+        """,
+        [run_id],
+    ).df()
+
+
+def labels(con: duckdb.DuckDBPyConnection, run_id: int, by: str = "true") -> list[str]:
+    """The distinct labels (wards) of a run's photos, sorted."""
+    col = label_column(by)
+    rows = con.execute(
+        f"SELECT DISTINCT {col} FROM images WHERE run_id = ? AND {col} IS NOT NULL ORDER BY 1",
+        [run_id],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+# ---------------------------------------------------------------- words
+
+
+def vocabulary(con: duckdb.DuckDBPyConnection, run_id: int, min_df: int = 1) -> pd.DataFrame:
+    """``term, df`` of a run (documents containing the term), most frequent first."""
+    return con.execute(
+        """
+        WITH words AS (
+            SELECT DISTINCT t.image_id, u.term
+            FROM tokens t, unnest(t.tokens) AS u(term)
+            WHERE t.run_id = ?
+        )
+        SELECT term, count(*) AS df FROM words
+        GROUP BY term HAVING count(*) >= ? ORDER BY df DESC, term
+        """,
+        [run_id, min_df],
+    ).df()
+
+
+def word_stats(
+    con: duckdb.DuckDBPyConnection, run_id: int, words: list[str], by: str = "true"
+) -> pd.DataFrame:
+    """Per word and label: document frequency and precision.
+
+    Columns: ``word, label, n`` (documents of the label containing the word), ``m`` (documents
+    containing the word, any label), ``docs`` (documents of the label), ``precision`` (n/m),
+    ``doc_share`` (n/docs). Every (word, label) pair is present, with zeros where absent.
+    """
+    col = label_column(by)
+    return con.execute(
+        f"""
+        WITH docs AS (
+            SELECT t.image_id, t.tokens, i.{col} AS label
+            FROM tokens t JOIN images i USING (image_id)
+            WHERE t.run_id = ? AND i.{col} IS NOT NULL
+        ),
+        wanted AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS word),
+        per_label AS (SELECT label, count(*) AS docs FROM docs GROUP BY label),
+        hits AS (
+            SELECT w.word, d.label, count(*) AS n
+            FROM docs d JOIN wanted w ON list_contains(d.tokens, w.word)
+            GROUP BY w.word, d.label
+        )
+        SELECT w.word, p.label, coalesce(h.n, 0) AS n,
+               coalesce(sum(h.n) OVER (PARTITION BY w.word), 0)::BIGINT AS m,
+               p.docs,
+               coalesce(h.n, 0) / nullif(sum(h.n) OVER (PARTITION BY w.word), 0) AS precision,
+               coalesce(h.n, 0) / p.docs AS doc_share
+        FROM wanted w CROSS JOIN per_label p
+        LEFT JOIN hits h ON h.word = w.word AND h.label = p.label
+        ORDER BY w.word, p.label
+        """,
+        [run_id, list(words)],
+    ).df()
+
+
+def word_examples(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    word: str,
+    label: str | None = None,
+    by: str = "true",
+    limit: int = 5,
+) -> pd.DataFrame:
+    """Explanations containing ``word`` (as a token): ``image_id, label, text``."""
+    col = label_column(by)
+    return con.execute(
+        f"""
+        SELECT i.image_id, i.{col} AS label, e.text
+        FROM tokens t JOIN images i USING (image_id) JOIN explanations e USING (image_id)
+        WHERE t.run_id = ? AND list_contains(t.tokens, ?)
+              AND (?::VARCHAR IS NULL OR i.{col} = ?)
+        ORDER BY i.image_id LIMIT ?
+        """,
+        [run_id, word, label, label, limit],
+    ).df()
+
+
+# ---------------------------------------------------------------- photos
+
+
+@dataclass(frozen=True)
+class PhotoFilter:
+    """What the Photos page shows: all filters are optional and combined with AND."""
+
+    word: str | None = None
+    labels: tuple[str, ...] = ()
+    by: str = "true"
+    correctness: str = "all"
+    search: str | None = None
+    include_failed: bool = False
+
+
+def _photo_where(f: PhotoFilter) -> tuple[str, list[Any]]:
+    col = label_column(f.by)
+    clauses = ["i.run_id = ?"]
+    params: list[Any] = []
+    if not f.include_failed:
+        clauses.append("i.status = 'done'")
+    if f.word:
+        clauses.append(
+            "i.image_id IN (SELECT image_id FROM tokens WHERE run_id = i.run_id"
+            " AND list_contains(tokens, ?))"
+        )
+        params.append(f.word)
+    if f.labels:
+        clauses.append(f"i.{col} IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(f.labels))
+    if f.correctness == "correct":
+        clauses.append("i.pred_label = i.true_label")
+    elif f.correctness == "incorrect":
+        clauses.append("i.pred_label IS DISTINCT FROM i.true_label")
+    elif f.correctness != "all":
+        raise DataError(f"unknown correctness filter {f.correctness!r}; use all/correct/incorrect")
+    if f.search:
+        clauses.append(
+            "(contains(lower(coalesce(e.text, '')), lower(?))"
+            " OR contains(lower(coalesce(i.rel_path, i.path)), lower(?)))"
+        )
+        params += [f.search, f.search]
+    return " AND ".join(clauses), params
+
+
+def count_photos(con: duckdb.DuckDBPyConnection, run_id: int, f: PhotoFilter) -> int:
+    """How many photos match ``f``."""
+    where, params = _photo_where(f)
+    sql = f"SELECT count(*) FROM images i LEFT JOIN explanations e USING (image_id) WHERE {where}"
+    return int(con.execute(sql, [run_id, *params]).fetchone()[0])
+
+
+def photos(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    f: PhotoFilter,
+    limit: int = 12,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """One page of photos matching ``f`` (SQL LIMIT/OFFSET), ordered by image id.
+
+    Columns: image_id, path, rel_path, true_label, pred_label, pred_prob, topk (JSON text),
+    thumb_path, overlay_path, marks_path, panel_path, status, error, text, explanation_error.
+    """
+    where, params = _photo_where(f)
+    sql = f"""
+        SELECT i.image_id, i.path, i.rel_path, i.true_label, i.pred_label, i.pred_prob,
+               CAST(i.topk AS VARCHAR) AS topk, i.thumb_path, i.overlay_path, i.marks_path,
+               i.panel_path, i.status, i.error, e.text, e.error AS explanation_error
+        FROM images i LEFT JOIN explanations e USING (image_id)
+        WHERE {where}
+        ORDER BY i.image_id LIMIT ? OFFSET ?
+    """
+    return con.execute(sql, [run_id, *params, int(limit), int(offset)]).df()
+
+
+def photo_results(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
+    """Per-photo results of a run for export: one row per photo, tokens joined by spaces."""
+    return con.execute(
+        """
+        SELECT i.image_id, coalesce(i.rel_path, i.path) AS path, i.true_label, i.pred_label,
+               i.pred_prob, i.pred_label = i.true_label AS correct, i.status, i.error,
+               e.text AS explanation, e.error AS explanation_error,
+               array_to_string(t.tokens, ' ') AS tokens
+        FROM images i LEFT JOIN explanations e USING (image_id)
+        LEFT JOIN tokens t USING (image_id)
+        WHERE i.run_id = ?
+        ORDER BY i.image_id
+        """,
+        [run_id],
+    ).df()
+
+
+def parse_topk(value: str | None) -> list[tuple[str, float]]:
+    """The ``topk`` JSON column as ``[(label, prob)]``; empty on NULL or malformed JSON."""
+    if not value:
+        return []
+    try:
+        items = json.loads(value)
+        return [(str(item["label"]), float(item["prob"])) for item in items]
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def resolve_asset(db: str | Path, path: str | None) -> Path | None:
+    """Where an overlay/thumbnail path stored in the DB lies on disk, or ``None``.
+
+    Absolute paths are used as they are; relative ones are tried against the DB's folder and
+    its asset folder (:func:`core.store.asset_dir`).
+    """
+    if not path:
+        return None
+    p = Path(path)
+    candidates = [p] if p.is_absolute() else [Path(db).parent / p, asset_dir(db) / p, p]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    return None

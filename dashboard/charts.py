@@ -1,0 +1,224 @@
+"""Altair charts of the dashboard (text in them is drawn by Vega as text, never as HTML).
+
+Building an Altair chart and validating its spec costs ~100 ms, too slow for every click, so
+:func:`show` builds each chart once per (kind, columns, options) on an empty frame, keeps the
+Vega-Lite spec, and hands Streamlit that spec with the current data (``st.vega_lite_chart``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+WORD_SELECTION = "word_pick"
+
+
+def recall_bars(recall: pd.DataFrame) -> alt.Chart:
+    """Per-class recall of the image model (horizontal bars, support in the tooltip)."""
+    return (
+        alt.Chart(recall)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort="-x"),
+            x=alt.X(
+                "recall:Q",
+                title="recall",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.Color(
+                "recall:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="class"),
+                alt.Tooltip("recall:Q", format=".1%"),
+                "correct:Q",
+                "support:Q",
+            ],
+        )
+        .properties(height=alt.Step(22))
+    )
+
+
+def confusion_heatmap(conf: pd.DataFrame) -> alt.LayerChart:
+    """Confusion matrix as a heatmap of row shares with counts written in the cells."""
+    base = alt.Chart(conf).encode(
+        x=alt.X("pred_label:N", title="predicted", axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("true_label:N", title="true"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "share:Q", title="row share", scale=alt.Scale(scheme="oranges", domain=[0, 1])
+        ),
+        tooltip=[
+            alt.Tooltip("true_label:N", title="true"),
+            alt.Tooltip("pred_label:N", title="predicted"),
+            "n:Q",
+            alt.Tooltip("share:Q", format=".1%"),
+        ],
+    )
+    text = base.mark_text(fontSize=10).encode(
+        text="n:Q",
+        color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
+    )
+    return (cells + text).properties(height=alt.Step(26), width=alt.Step(30))
+
+
+def keyword_bars(frame: pd.DataFrame, columns: int = 2) -> alt.FacetChart:
+    """One bar chart of coefficients per ward (faceted), ``n/m`` written beside each bar.
+
+    Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
+    """
+    data = frame  # needs the columns of keyword_chart_data()
+    pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "ward"], on="click")
+    base = alt.Chart().encode(
+        y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("rank", order="ascending")),
+        tooltip=[
+            alt.Tooltip("ward:N"),
+            alt.Tooltip("word:N"),
+            alt.Tooltip("weight:Q", format=".3f"),
+            alt.Tooltip("nm:N", title="precision n/m"),
+            alt.Tooltip("precision:Q", format=".0%"),
+        ],
+    )
+    bars = (
+        base.mark_bar(cursor="pointer")
+        .encode(
+            x=alt.X("weight:Q", title="coefficient"),
+            color=alt.Color(
+                "precision:Q", title="precision", scale=alt.Scale(scheme="teals", domain=[0, 1])
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+        )
+        .add_params(pick)
+    )
+    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
+        x=alt.X("weight:Q"), text="nm:N"
+    )
+    return (
+        alt.layer(bars, labels, data=data)
+        .properties(width=260, height=alt.Step(18))
+        .facet(
+            facet=alt.Facet(
+                "ward:N", title=None, header=alt.Header(labelFontSize=14, labelFontWeight="bold")
+            ),
+            columns=columns,
+        )
+        .resolve_scale(y="independent")
+    )
+
+
+def precision_scatter(frame: pd.DataFrame) -> alt.Chart:
+    """Precision vs coefficient of the shown keywords, one colour per ward."""
+    return (
+        alt.Chart(frame)
+        .mark_circle(size=70, opacity=0.8)
+        .encode(
+            x=alt.X("weight:Q", title="coefficient"),
+            y=alt.Y(
+                "precision:Q",
+                title="precision n/m",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("ward:N", title="ward"),
+            size=alt.Size("m:Q", title="documents m", scale=alt.Scale(range=[30, 300])),
+            tooltip=[
+                "ward:N",
+                "word:N",
+                alt.Tooltip("weight:Q", format=".3f"),
+                "n:Q",
+                "m:Q",
+                alt.Tooltip("precision:Q", format=".0%"),
+            ],
+        )
+        .properties(height=320)
+    )
+
+
+def word_compare_bars(stats: pd.DataFrame, field: str, title: str) -> alt.Chart:
+    """Grouped bars per ward, one bar per word, for ``field`` (``precision`` or ``doc_share``)."""
+    return (
+        alt.Chart(stats)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None),
+            yOffset=alt.YOffset("word:N"),
+            x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format="%")),
+            color=alt.Color("word:N", title="word"),
+            tooltip=[
+                alt.Tooltip("label:N", title="ward"),
+                "word:N",
+                "n:Q",
+                "m:Q",
+                "docs:Q",
+                alt.Tooltip("precision:Q", format=".1%"),
+                alt.Tooltip("doc_share:Q", title="share of ward's documents", format=".1%"),
+            ],
+        )
+        .properties(height=alt.Step(12))
+    )
+
+
+def contrast_bars(frame: pd.DataFrame, a: str, b: str) -> alt.Chart:
+    """Words that mark ward ``a`` (z > 0) or ward ``b`` (z < 0): log-odds z-scores."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("z", order="descending")),
+            x=alt.X("z:Q", title="log-odds z (left: second ward, right: first ward)"),
+            color=alt.Color("side:N", title="marks", scale=alt.Scale(domain=[a, b])),
+            tooltip=[
+                alt.Tooltip("side:N", title="marks"),
+                "word:N",
+                alt.Tooltip("n_a:Q", title="docs in first ward"),
+                alt.Tooltip("n_b:Q", title="docs in second ward"),
+                alt.Tooltip("z:Q", format=".2f"),
+            ],
+        )
+        .properties(height=alt.Step(16))
+    )
+
+
+def keyword_chart_data(frame: pd.DataFrame) -> pd.DataFrame:
+    """The keywords frame with the ``nm`` label (``"n/m"``) that :func:`keyword_bars` writes."""
+    return frame.assign(nm=frame["n"].astype(str) + "/" + frame["m"].astype(str))
+
+
+BUILDERS = {
+    "recall": recall_bars,
+    "confusion": confusion_heatmap,
+    "keywords": keyword_bars,
+    "scatter": precision_scatter,
+    "compare": word_compare_bars,
+    "contrast": contrast_bars,
+}
+
+
+@functools.lru_cache(maxsize=128)
+def _template(kind: str, columns: tuple[tuple[str, str], ...], options: str) -> str:
+    empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns})
+    spec = BUILDERS[kind](empty, **json.loads(options)).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
+
+
+def spec_for(kind: str, frame: pd.DataFrame, **options: Any) -> dict[str, Any]:
+    """The Vega-Lite spec (without data) of chart ``kind`` for frames shaped like ``frame``."""
+    columns = tuple((str(c), str(t)) for c, t in frame.dtypes.items())
+    return json.loads(
+        _template(kind, columns, json.dumps(options, sort_keys=True, ensure_ascii=False))
+    )
+
+
+def show(kind: str, frame: pd.DataFrame, options: dict[str, Any] | None = None, **st_kwargs):
+    """Draw chart ``kind`` of ``frame`` (returns Streamlit's selection state when selecting)."""
+    spec = spec_for(kind, frame, **(options or {}))
+    return st.vega_lite_chart(frame, spec, **st_kwargs)

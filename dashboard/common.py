@@ -1,0 +1,418 @@
+"""Shared dashboard plumbing: which DB, the cached read-only connection, cached queries, mining.
+
+Every cache is keyed by ``(db path, file mtime)`` so that a snapshot re-published by the
+precompute job (an atomic rename, hence a new mtime) is picked up on the next interaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import queries
+from core.errors import WordcamError
+from dashboard.text import escape_markdown
+
+DB_ENV = "WORDCAM_DB"
+MINE_TOP = 50  # keywords mined per class; the top-K setting slices this list
+CV_FOLDS = 5
+PAGES = {
+    "overview": "pages/overview.py",
+    "keywords": "pages/keywords.py",
+    "compare": "pages/compare.py",
+    "photos": "pages/photos.py",
+    "precompute": "pages/precompute.py",
+    "export": "pages/export.py",
+}
+
+
+# ---------------------------------------------------------------- which DB
+
+
+def _db_from_argv(argv: list[str]) -> str | None:
+    """``--db`` after ``streamlit run dashboard/app.py --`` (ignored under other programs)."""
+    if not argv or not argv[0].endswith("app.py"):
+        return None
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db")
+    known, _ = parser.parse_known_args(argv[1:])
+    return known.db
+
+
+def db_path() -> Path:
+    """The DB this session reads: ``--db`` argument, else ``$WORDCAM_DB``, else the default."""
+    if "wordcam_db" not in st.session_state:
+        from core.store import DEFAULT_DB
+
+        chosen = _db_from_argv(sys.argv) or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+        st.session_state["wordcam_db"] = str(Path(chosen).expanduser().resolve())
+    return Path(st.session_state["wordcam_db"])
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a data page needs: the DB, its snapshot version, the chosen run and its info."""
+
+    db: str
+    mtime: int
+    run_id: int
+    info: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return self.db, self.mtime, self.run_id
+
+    @property
+    def labels(self) -> list[str]:
+        return q_labels(*self.key, "true") or q_labels(*self.key, "pred")
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _connection(db: str, mtime: int):
+    """One read-only connection per published snapshot (old ones are evicted)."""
+    return queries.open_snapshot(db)
+
+
+def cursor(db: str, mtime: int):
+    """A thread-private cursor on the snapshot's connection (DuckDB cursors are cheap)."""
+    return _connection(db, mtime).cursor()
+
+
+def missing_db_message(db: Path, reason: str | None = None) -> None:
+    """A friendly explanation of how to create the DB, instead of a traceback."""
+    st.info(
+        "No wordcam results to show yet."
+        + (f" ({reason})" if reason else "")
+        + "\n\nCreate them with the Precompute page, or from a shell:"
+    )
+    st.code(f"wordcam precompute DATA_DIR --db {db}\nwordcam dashboard --db {db}", language="bash")
+    st.page_link(
+        PAGES["precompute"], label="Open the Precompute page", icon=":material/play_arrow:"
+    )
+
+
+def load_ctx(stop: bool = True) -> Ctx | None:
+    """The current DB snapshot and run, or a friendly message (and ``st.stop()``) when absent."""
+    db = db_path()
+    version = queries.db_version(db)
+    reason = None
+    if version is not None:
+        try:
+            runs = q_runs(*version)
+            if runs.empty:
+                reason = "the database holds no runs yet"
+            else:
+                run_ids = [int(r) for r in runs["run_id"]]
+                chosen = st.session_state.get("run_id")
+                run_id = chosen if chosen in run_ids else run_ids[0]
+                return Ctx(version[0], version[1], run_id, q_run_info(*version, run_id))
+        except WordcamError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a corrupt or foreign file: say so, do not crash the page
+            reason = f"cannot read {db}: {type(exc).__name__}: {exc}"
+    if stop:
+        missing_db_message(db, reason)
+        st.stop()
+    return None
+
+
+# ---------------------------------------------------------------- cached queries
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def q_runs(db: str, mtime: int) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.list_runs(con)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def q_run_info(db: str, mtime: int, run_id: int) -> dict[str, Any]:
+    with cursor(db, mtime) as con:
+        return queries.run_info(con, run_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def q_run_stats(db: str, mtime: int, run_id: int) -> queries.RunStats:
+    with cursor(db, mtime) as con:
+        return queries.run_stats(con, run_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def q_class_recall(db: str, mtime: int, run_id: int) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.class_recall(con, run_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def q_confusion(db: str, mtime: int, run_id: int) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.confusion(con, run_id)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def q_labels(db: str, mtime: int, run_id: int, by: str) -> list[str]:
+    with cursor(db, mtime) as con:
+        return queries.labels(con, run_id, by)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def q_vocabulary(db: str, mtime: int, run_id: int, min_df: int = 1) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.vocabulary(con, run_id, min_df)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def q_word_stats(db: str, mtime: int, run_id: int, words: tuple[str, ...], by: str) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.word_stats(con, run_id, list(words), by)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def q_word_examples(
+    db: str, mtime: int, run_id: int, word: str, label: str | None, by: str, limit: int
+) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.word_examples(con, run_id, word, label, by, limit)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def q_count_photos(db: str, mtime: int, run_id: int, f: queries.PhotoFilter) -> int:
+    with cursor(db, mtime) as con:
+        return queries.count_photos(con, run_id, f)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def q_photos(
+    db: str, mtime: int, run_id: int, f: queries.PhotoFilter, limit: int, offset: int
+) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.photos(con, run_id, f, limit, offset)
+
+
+# ---------------------------------------------------------------- mining (core.mine)
+
+
+def mining_error() -> str | None:
+    """Why keyword mining is unavailable (``core.mine`` missing), or ``None``."""
+    try:
+        import core.mine  # noqa: F401
+    except ImportError as exc:
+        return f"keyword mining is unavailable: {exc}"
+    return None
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the corpus…")
+def corpus(db: str, mtime: int, run_id: int, by: str, lang: str):
+    """The miner's corpus of a run (tokens + labels), loaded once per snapshot."""
+    from core.mine import load_corpus
+
+    return load_corpus(db, run_id=run_id, by=by, lang=lang)
+
+
+@st.cache_resource(max_entries=24, show_spinner="Mining keywords…")
+def mining(
+    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
+):
+    """``core.mine.mine`` on the stored tokens (top ``MINE_TOP`` per class; slice for top-K).
+
+    Fit once without cross-validation (fast); the cross-validated accuracy comes from
+    :func:`text_accuracy_future`, computed in the background.
+    """
+    from core.mine import mine
+
+    return mine(
+        corpus(db, mtime, run_id, by, lang), top=MINE_TOP, min_df=min_df, stopwords=stopwords, cv=0
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _background() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="wordcam-cv")
+
+
+def _cv_accuracy(corpus_, min_df: int, stopwords: tuple[str, ...]) -> float | None:
+    from core.mine import mine
+
+    return mine(corpus_, top=1, min_df=min_df, stopwords=stopwords, cv=CV_FOLDS).text_accuracy
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def text_accuracy_future(
+    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
+) -> Future:
+    """The cross-validated words -> label accuracy, computed in a background thread."""
+    return _background().submit(
+        _cv_accuracy, corpus(db, mtime, run_id, by, lang), min_df, stopwords
+    )
+
+
+@st.cache_resource(max_entries=24, show_spinner="Contrasting…")
+def contrast(
+    db: str, mtime: int, run_id: int, by: str, lang: str, a: str, b: str, top: int, min_df: int
+):
+    """``core.mine.contrast`` between two classes."""
+    from core.mine import contrast as mine_contrast
+
+    return mine_contrast(corpus(db, mtime, run_id, by, lang), a, b, top=top, min_df=min_df)
+
+
+@dataclass(frozen=True)
+class MiningSettings:
+    """The Keywords page settings (shared with Export and Overview through session state)."""
+
+    top: int = 10
+    min_df: int = 2
+    by: str = "true"
+    stopwords: tuple[str, ...] = ()
+
+
+def mining_settings() -> MiningSettings:
+    """The current settings from session state (defaults until the Keywords page sets them)."""
+    s = st.session_state
+    words = tuple(
+        sorted(
+            {
+                w
+                for w in str(s.get("kw_stopwords", "")).replace("、", " ").replace(",", " ").split()
+                if w
+            }
+        )
+    )
+    return MiningSettings(
+        top=int(s.get("kw_top", 10)),
+        min_df=int(s.get("kw_min_df", 2)),
+        by=str(s.get("kw_by", "true")),
+        stopwords=words,
+    )
+
+
+def mined(ctx: Ctx, settings: MiningSettings):
+    """The mining result for ``ctx`` under ``settings`` (cached; ``text_accuracy`` is None)."""
+    return mining(*ctx.key, settings.by, _lang(ctx), settings.min_df, settings.stopwords)
+
+
+def _lang(ctx: Ctx) -> str:
+    return str(ctx.info.get("lang") or "ja")
+
+
+def text_accuracy(ctx: Ctx, settings: MiningSettings, wait: float = 0.0) -> tuple[bool, Any]:
+    """``(ready, value)`` of the cross-validated accuracy; ``value`` is an error text on failure."""
+    future = text_accuracy_future(
+        *ctx.key, settings.by, _lang(ctx), settings.min_df, settings.stopwords
+    )
+    try:
+        return True, future.result(timeout=wait)
+    except FutureTimeout:
+        return False, None
+    except Exception as exc:  # the miner refused (e.g. a single class): show why
+        return True, f"{type(exc).__name__}: {exc}"
+
+
+def accuracy_metric(slot, ctx: Ctx, settings: MiningSettings, label: str) -> None:
+    """A metric of the cross-validated accuracy that fills itself in when the job finishes."""
+
+    ready, _ = text_accuracy(ctx, settings)
+
+    @st.fragment(run_every=None if ready else 1.0)
+    def _show() -> None:
+        done, value = text_accuracy(ctx, settings)
+        if not done:
+            st.metric(label, "computing…", help="cross-validation runs in the background")
+        elif isinstance(value, str):
+            st.metric(label, "—", help=escape_markdown(value))
+        else:
+            st.metric(
+                label,
+                fmt_pct(value),
+                help=f"{CV_FOLDS}-fold cross-validated logistic regression words → label",
+            )
+
+    with slot:
+        _show()
+
+
+def keywords_frame(result, top: int, classes: list[str] | None = None) -> pd.DataFrame:
+    """Long table of mined keywords: ``ward, rank, word, n, m, precision, weight``."""
+    rows = []
+    for ward, keywords in result.classes.items():
+        if classes is not None and ward not in classes:
+            continue
+        for rank, kw in enumerate(keywords[:top], start=1):
+            rows.append(
+                (
+                    ward,
+                    rank,
+                    kw.word,
+                    int(kw.n),
+                    int(kw.m),
+                    kw.n / kw.m if kw.m else 0.0,
+                    float(kw.weight),
+                )
+            )
+    return pd.DataFrame(rows, columns=["ward", "rank", "word", "n", "m", "precision", "weight"])
+
+
+def keywords_table(result, top: int, classes: list[str] | None = None) -> pd.DataFrame:
+    """The table as ``wordcam mine`` prints it: rank x ward, cells ``word(n/m)``."""
+    rows = result.table_rows()[:top]
+    wards = [w for w in result.classes if classes is None or w in classes]
+    frame = pd.DataFrame(rows, columns=["rank", *wards])
+    return frame.set_index("rank")
+
+
+# ---------------------------------------------------------------- misc
+
+
+def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
+    """CSV as UTF-8 with a BOM, so that Excel shows Japanese correctly."""
+    return frame.to_csv(index=index).encode("utf-8-sig")
+
+
+def go_to_photos(word: str | None = None, wards: list[str] | None = None, by: str = "true") -> None:
+    """Open the Photos page filtered by ``word`` (and ``wards``), via session state + URL."""
+    st.session_state["photos_request"] = {"word": word or "", "wards": list(wards or []), "by": by}
+    params: dict[str, Any] = {}
+    if word:
+        params["word"] = word
+    if wards:
+        params["ward"] = list(wards)
+    st.switch_page(PAGES["photos"], query_params=params or None)
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def snapshot_time(mtime_ns: int) -> str:
+    """A snapshot's publication time, local, to the second."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(mtime_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def sticky(key: str, default: Any) -> str:
+    """The widget key for a setting that survives page switches.
+
+    Streamlit drops a widget's state when a page without it runs; the value is kept under
+    ``key`` and the widget (key ``w_<key>``) is re-seeded from it. Call :func:`keep` after the
+    widget to store its new value.
+    """
+    widget_key = f"w_{key}"
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state.get(key, default)
+    return widget_key
+
+
+def keep(key: str) -> Any:
+    """Store the value of the widget made with :func:`sticky` under ``key``; return it."""
+    st.session_state[key] = st.session_state[f"w_{key}"]
+    return st.session_state[key]

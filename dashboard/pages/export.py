@@ -1,0 +1,106 @@
+"""Export: every table as CSV, UTF-8 with a BOM so that Excel shows Japanese correctly."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import queries
+from core.store import reading
+from dashboard import common
+from dashboard.text import escape_markdown
+
+ctx = common.load_ctx()
+st.title("Export")
+st.caption("CSV files are UTF-8 with a byte-order mark (Excel opens them with Japanese intact).")
+
+settings = common.mining_settings()
+run = f"run{ctx.run_id}"
+
+
+def offer(
+    title: str,
+    frame,
+    file_name: str,
+    key: str,
+    index: bool = False,
+    note: str = "",
+    rows: int | None = None,
+) -> None:
+    """A titled download button; ``frame`` may be a callable producing the CSV bytes."""
+    data = frame if callable(frame) else common.to_csv_bytes(frame, index=index)
+    count = rows if rows is not None else len(frame)
+    with st.container(border=True):
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        c1.markdown(f"**{title}**  \n:gray[{count:,} rows · {escape_markdown(note)}]")
+        c2.download_button(
+            "CSV",
+            data,
+            file_name=file_name,
+            mime="text/csv",
+            icon=":material/download:",
+            key=key,
+            on_click="ignore",
+            width="stretch",
+        )
+
+
+problem = common.mining_error()
+if problem:
+    st.warning(problem)
+else:
+    result = common.mined(ctx, settings)
+    note = f"top {settings.top}, min df {settings.min_df}, label {settings.by}" + (
+        f", {len(settings.stopwords)} extra stop words" if settings.stopwords else ""
+    )
+    offer(
+        "Keywords table (as `wordcam mine` prints it)",
+        common.keywords_table(result, settings.top),
+        f"keywords_table_{run}.csv",
+        "ex_table",
+        index=True,
+        note=note,
+    )
+    offer(
+        "Keywords (one row per ward and word)",
+        common.keywords_frame(result, settings.top),
+        f"keywords_{run}.csv",
+        "ex_keywords",
+        note=note,
+    )
+
+stats = st.session_state.get("cmp_last_stats")
+if stats is not None:
+    offer(
+        "Word comparison",
+        stats,
+        f"word_comparison_{run}.csv",
+        "ex_compare",
+        note="the words last compared on the Compare page",
+    )
+contrast = st.session_state.get("cmp_last_contrast")
+if contrast is not None:
+    offer(
+        "Ward vs ward contrast",
+        contrast,
+        f"ward_contrast_{run}.csv",
+        "ex_contrast",
+        note="the wards last contrasted on the Compare page",
+    )
+if stats is None and contrast is None:
+    st.caption("Compare words on the Compare page to export the comparison too.")
+
+
+def photo_results_csv(db: str = ctx.db, run_id: int = ctx.run_id) -> bytes:
+    """Generated on click, in Streamlit's download thread (30k rows take a moment)."""
+    with reading(db) as con:
+        return common.to_csv_bytes(queries.photo_results(con, run_id))
+
+
+offer(
+    "Per-photo results",
+    photo_results_csv,
+    f"photos_{run}.csv",
+    "ex_photos",
+    note="path, labels, probability, explanation, tokens",
+    rows=common.q_run_stats(*ctx.key).n_images,
+)

@@ -1,0 +1,122 @@
+"""Keywords: per ward, the words of the explanations that predict it (core.mine)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, common
+from dashboard.text import escape_markdown
+
+ctx = common.load_ctx()
+st.title("Keywords")
+
+problem = common.mining_error()
+if problem:
+    st.warning(problem)
+    st.stop()
+
+with st.expander("Mining settings", icon=":material/tune:", expanded=False):
+    s1, s2, s3, s4 = st.columns([2, 1, 2, 3])
+    s1.slider("Top K words per ward", 3, common.MINE_TOP, key=common.sticky("kw_top", 10))
+    s2.number_input(
+        "Minimum document frequency",
+        1,
+        1000,
+        step=1,
+        key=common.sticky("kw_min_df", 2),
+        help="ignore words found in fewer explanations than this",
+    )
+    s3.radio(
+        "Label",
+        ["true", "pred"],
+        horizontal=True,
+        key=common.sticky("kw_by", "true"),
+        format_func={"true": "true (folder)", "pred": "predicted"}.get,
+        help="mine words against the folder label or the model's prediction",
+    )
+    s4.text_input(
+        "Extra stop words",
+        key=common.sticky("kw_stopwords", ""),
+        placeholder="e.g. 画像 写真 (space or comma separated)",
+    )
+    for name in ("kw_top", "kw_min_df", "kw_by", "kw_stopwords"):
+        common.keep(name)
+    st.caption("Changing these only re-runs the miner on the stored tokens; no precompute needed.")
+
+settings = common.mining_settings()
+try:
+    result = common.mined(ctx, settings)
+except Exception as exc:  # e.g. too few documents for the miner; say so instead of crashing
+    st.error(f"Mining failed: {type(exc).__name__}: {exc}")
+    st.stop()
+
+wards_all = list(result.classes)
+if not wards_all:
+    st.info(
+        "No keywords: the corpus has no labelled explanations with enough words. Try a "
+        "lower minimum document frequency."
+    )
+    st.stop()
+
+saved = [w for w in st.session_state.get("kw_wards", wards_all[:4]) if w in wards_all]
+if "w_kw_wards" in st.session_state:
+    st.session_state["w_kw_wards"] = [w for w in st.session_state["w_kw_wards"] if w in wards_all]
+wards = st.multiselect(
+    "Wards", wards_all, key=common.sticky("kw_wards", saved), placeholder="choose one or more wards"
+)
+common.keep("kw_wards")
+
+m1, m2, m3, m4 = st.columns(4)
+common.accuracy_metric(m1, ctx, settings, "Words → label accuracy")
+m2.metric("Image model accuracy", common.fmt_pct(result.image_accuracy))
+m3.metric("Majority baseline", common.fmt_pct(result.baseline))
+m4.metric("Documents", f"{result.documents:,}", help=f"skipped: {result.skipped}")
+
+if not wards:
+    st.info("Choose at least one ward above.")
+    st.stop()
+
+frame = common.keywords_frame(result, settings.top, wards)
+st.subheader("Top words per ward")
+st.caption(
+    "Bars: logistic-regression coefficient; n/m: explanations of the ward containing the "
+    "word / all explanations containing it. Click a bar to see its photos."
+)
+event = charts.show(
+    "keywords",
+    charts.keyword_chart_data(frame),
+    {"columns": 2 if len(wards) > 1 else 1},
+    on_select="rerun",
+    selection_mode=charts.WORD_SELECTION,
+    key="kw_chart",
+)
+picked = (event.selection.get(charts.WORD_SELECTION) or []) if event else []
+if picked and picked[0].get("word"):
+    common.go_to_photos(
+        picked[0]["word"], [picked[0]["ward"]] if picked[0].get("ward") else [], settings.by
+    )
+
+choices = list(frame[["word", "ward", "n", "m"]].itertuples(index=False, name=None))
+c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+choice = c1.selectbox(
+    "Word", choices, format_func=lambda t: f"{t[0]}  ·  {t[1]}  ({t[2]}/{t[3]})", key="kw_pick"
+)
+if c2.button("Show photos", icon=":material/photo_library:", key="kw_show") and choice:
+    common.go_to_photos(choice[0], [choice[1]], settings.by)
+
+st.subheader("Precision vs coefficient")
+charts.show("scatter", frame, width="stretch")
+
+st.subheader("Table (as `wordcam mine` prints it)")
+table = common.keywords_table(result, settings.top, wards)
+st.caption(escape_markdown(result.summary().replace("text accuracy n/a · ", "")))
+st.dataframe(table, width="stretch")
+st.download_button(
+    "Download table (CSV)",
+    common.to_csv_bytes(table, index=True),
+    file_name=f"keywords_run{ctx.run_id}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+    key="kw_csv",
+)

@@ -1,0 +1,156 @@
+"""Photos: the photos behind a word, with overlays, predictions and the highlighted explanation."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import queries
+from dashboard import common
+from dashboard.text import escape_markdown, highlight_markdown
+
+ctx = common.load_ctx()
+st.title("Photos")
+
+# -- arrival from another page (session state) or from a shared URL (?word=...&ward=...)
+request = st.session_state.pop("photos_request", None)
+url_filter = (st.query_params.get("word", ""), tuple(st.query_params.get_all("ward")))
+if request is None and any(url_filter) and url_filter != st.session_state.get("ph_url"):
+    request = {"word": url_filter[0], "wards": list(url_filter[1])}
+if request is not None:
+    st.session_state["w_ph_word"] = request.get("word", "")
+    st.session_state["w_ph_by"] = request.get("by") or st.session_state.get("ph_by", "true")
+    known = set(common.q_labels(*ctx.key, st.session_state["w_ph_by"]))
+    st.session_state["w_ph_wards"] = [w for w in request.get("wards", []) if w in known]
+    st.session_state["w_ph_correct"] = "all"
+    st.session_state["w_ph_search"] = ""
+
+f1, f2, f3 = st.columns([2, 3, 2])
+word = f1.text_input(
+    "Word",
+    key=common.sticky("ph_word", ""),
+    placeholder="any word",
+    help="photos whose explanation contains this word (as a token)",
+)
+by = f3.radio(
+    "Ward by",
+    ["true", "pred"],
+    horizontal=True,
+    key=common.sticky("ph_by", "true"),
+    format_func={"true": "true label", "pred": "predicted"}.get,
+)
+common.keep("ph_by")
+ward_options = common.q_labels(*ctx.key, by)
+if "w_ph_wards" in st.session_state:
+    st.session_state["w_ph_wards"] = [
+        w for w in st.session_state["w_ph_wards"] if w in ward_options
+    ]
+wards = f2.multiselect(
+    "Wards", ward_options, key=common.sticky("ph_wards", []), placeholder="all wards"
+)
+g1, g2, g3 = st.columns([2, 3, 2])
+correctness = g1.segmented_control(
+    "Prediction",
+    ["all", "correct", "incorrect"],
+    key=common.sticky("ph_correct", "all"),
+)
+search = g2.text_input(
+    "Search explanations and file names",
+    key=common.sticky("ph_search", ""),
+    placeholder="free text",
+)
+page_size = g3.selectbox("Per page", [12, 24, 48], key=common.sticky("ph_size", 12))
+for name in ("ph_word", "ph_wards", "ph_correct", "ph_search", "ph_size"):
+    common.keep(name)
+
+word = word.strip()
+st.session_state["ph_url"] = (word, tuple(wards))
+st.query_params.clear()
+if word:
+    st.query_params["word"] = word
+if wards:
+    st.query_params["ward"] = list(wards)
+
+photo_filter = queries.PhotoFilter(
+    word=word or None,
+    labels=tuple(wards),
+    by=by,
+    correctness=correctness or "all",
+    search=search.strip() or None,
+)
+if st.session_state.get("ph_last_filter") != photo_filter:
+    st.session_state["ph_last_filter"] = photo_filter
+    st.session_state["w_ph_page"] = 1
+    st.session_state["ph_page"] = 1
+
+total = common.q_count_photos(*ctx.key, photo_filter)
+pages = max(1, math.ceil(total / page_size))
+if st.session_state.get("w_ph_page", 1) > pages:
+    st.session_state["w_ph_page"] = pages
+p1, p2 = st.columns([1, 5], vertical_alignment="bottom")
+page = p1.number_input(f"Page (of {pages})", 1, pages, step=1, key=common.sticky("ph_page", 1))
+common.keep("ph_page")
+p2.markdown(
+    f"**{total:,}** photos match" + (f" · word **{escape_markdown(word)}**" if word else "")
+)
+
+rows = common.q_photos(*ctx.key, photo_filter, page_size, (page - 1) * page_size)
+if rows.empty:
+    st.info("No photos match these filters.")
+    st.stop()
+
+
+def _image(slot, path: str | None, caption: str) -> None:
+    resolved = queries.resolve_asset(ctx.db, path)
+    if resolved is None:
+        slot.caption(f"{caption}: —")
+    else:
+        slot.image(str(resolved), caption=caption, width="stretch")
+
+
+def _card(row: pd.Series) -> None:
+    with st.container(border=True):
+        name = row["rel_path"] or row["path"] or f"#{row['image_id']}"
+        st.markdown(
+            f"**{escape_markdown(Path(str(name)).name)}**  \n:gray[{escape_markdown(name)}]"
+        )
+        if any(isinstance(row[c], str) and row[c] for c in ("thumb_path", "overlay_path")):
+            i1, i2, i3 = st.columns(3)
+            _image(i1, row["thumb_path"], "input")
+            _image(i2, row["overlay_path"], "CAM overlay")
+            _image(i3, row["marks_path"], "marks")
+        true_label, pred_label = row["true_label"], row["pred_label"]
+        verdict = ""
+        if isinstance(true_label, str) and isinstance(pred_label, str):
+            verdict = " :green[correct]" if true_label == pred_label else " :red[wrong]"
+        st.markdown(
+            f"true **{escape_markdown(true_label or '—')}** · predicted "
+            f"**{escape_markdown(pred_label or '—')}**{verdict}"
+        )
+        topk = queries.parse_topk(row["topk"])
+        if topk:
+            st.markdown(
+                "  \n".join(
+                    f"{i}. {escape_markdown(label)} — {prob:.1%}"
+                    for i, (label, prob) in enumerate(topk, start=1)
+                )
+            )
+        text = row["text"] if isinstance(row["text"], str) else ""
+        if text:
+            st.markdown(highlight_markdown(text, word or None))
+        for problem in (row["error"], row["explanation_error"]):
+            if isinstance(problem, str) and problem:
+                st.caption(f":red[{escape_markdown(problem)}]")
+
+
+columns_per_row = 3
+for start in range(0, len(rows), columns_per_row):
+    cols = st.columns(columns_per_row)
+    for col, (_, row) in zip(
+        cols, rows.iloc[start : start + columns_per_row].iterrows(), strict=False
+    ):
+        with col:
+            _card(row)

@@ -1,0 +1,182 @@
+"""Precompute: start or resume the precompute job as its own process, and watch it live."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from core.cli.common import CAM_METHOD_NAMES
+from dashboard import common
+
+db = common.db_path()
+st.title("Precompute")
+st.caption(
+    "Runs `wordcam precompute` in a separate process; you can keep browsing the "
+    "previous results meanwhile (pages read the last published snapshot)."
+)
+
+
+def log_path(db: Path) -> Path:
+    """The job's stdout/stderr log, beside the DB."""
+    return db.with_name(db.name + ".precompute.log")
+
+
+def progress_file(db: Path) -> Path:
+    from core.precompute import progress_path  # standard library only; never loads torch
+
+    return progress_path(db)
+
+
+def read_progress(db: Path) -> dict | None:
+    try:
+        return json.loads(progress_file(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> dict[str, subprocess.Popen]:
+    """Jobs started from this server, by DB path (kept across reruns and sessions)."""
+    return {}
+
+
+def running_job(db: Path) -> subprocess.Popen | None:
+    job = _jobs().get(str(db))
+    return job if job is not None and job.poll() is None else None
+
+
+def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
+    """``python -m core precompute FOLDER --db DB ...`` detached from the Streamlit script run."""
+    command = [sys.executable, "-m", "core", "precompute", folder, "--db", str(db), "--no-progress"]
+    for flag, value in options.items():
+        if value not in (None, ""):
+            command += [flag, str(value)]
+    db.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        job = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        log.close()
+    _jobs()[str(db)] = job
+    return job
+
+
+def log_tail(db: Path, lines: int = 30) -> str:
+    try:
+        with open(log_path(db), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16_000))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+job = running_job(db)
+with st.form("precompute_form", border=True):
+    folder = st.text_input(
+        "Photo folder", key="pc_folder", placeholder="/path/to/photos (one sub-folder per ward)"
+    )
+    c1, c2, c3 = st.columns(3)
+    model = c1.text_input(
+        "Model",
+        "imagenet",
+        key="pc_model",
+        help="imagenet, torchvision:ARCH, or a model directory from `wordcam train`",
+    )
+    explainer = c2.text_input(
+        "Explainer", "grounded", key="pc_explainer", help="grounded (offline) or openai:MODEL"
+    )
+    mode = c3.selectbox(
+        "Mode",
+        ["blind", "informed"],
+        key="pc_mode",
+        help="blind withholds the predicted label from the explainer",
+    )
+    c4, c5, c6 = st.columns(3)
+    method = c4.selectbox("CAM method", CAM_METHOD_NAMES, key="pc_method")
+    lang = c5.selectbox("Language", ["ja", "en"], key="pc_lang")
+    limit = c6.number_input("Limit (0 = all photos)", 0, 10_000_000, 0, step=100, key="pc_limit")
+    st.caption(f"Writes {db}; rerunning the same settings resumes where the job stopped.")
+    submitted = st.form_submit_button(
+        "Start / resume", icon=":material/play_arrow:", disabled=job is not None, type="primary"
+    )
+
+if submitted:
+    if not folder.strip() or not Path(folder.strip()).expanduser().is_dir():
+        st.error("Give an existing photo folder.")
+    else:
+        job = start_job(
+            db,
+            str(Path(folder.strip()).expanduser()),
+            {
+                "--model": model.strip(),
+                "--explainer": explainer.strip(),
+                "--mode": mode,
+                "--method": method,
+                "--lang": lang,
+                "--limit": int(limit) or None,
+            },
+        )
+        st.toast(f"Started precompute job (pid {job.pid})")
+
+
+@st.fragment(run_every=1.0)
+def progress_panel() -> None:
+    """Live progress of the job (re-drawn every second without rerunning the page)."""
+    record = read_progress(db)
+    job = _jobs().get(str(db))
+    returncode = job.poll() if job is not None else None
+    if record is None and job is None:
+        st.info("No precompute job has written progress for this database yet.")
+        return
+    record = record or {}
+    status = record.get("status", "starting")
+    done, failed, total = (int(record.get(k) or 0) for k in ("done", "failed", "total"))
+    if job is not None and returncode is None and status != "running":
+        status = "starting"
+    st.subheader(f"Job: {status}")
+    share = min(1.0, (done + failed) / total) if total else 0.0
+    st.progress(share, text=f"{done:,} done · {failed:,} failed · {total:,} photos")
+    eta = record.get("eta_s")
+    cols = st.columns(3)
+    cols[0].metric("ETA", "—" if eta in (None, "") else f"{float(eta):,.0f} s")
+    cols[1].metric("Started", str(record.get("started_at") or "—"))
+    cols[2].metric("Updated", str(record.get("updated_at") or "—"))
+    if record.get("message"):
+        st.text(str(record["message"]))
+    running = job is not None and returncode is None
+    if running and st.button("Stop (finished photos are kept)", icon=":material/stop:"):
+        job.send_signal(signal.SIGINT)
+        st.toast("Asked the job to stop")
+    failed_job = returncode not in (None, 0) or status == "failed"
+    if failed_job:
+        st.error(
+            f"The job failed (exit code {returncode}). The end of its log:"
+            if returncode not in (None, 0)
+            else "The job failed. The end of its log:"
+        )
+        st.code(log_tail(db) or "(empty log)", language=None)
+    elif status == "done":
+        st.success("Finished; the results are published.")
+        if st.button("Show the new results", icon=":material/refresh:"):
+            st.rerun(scope="app")
+    if not failed_job and log_tail(db):
+        with st.expander("Log"):
+            st.code(log_tail(db), language=None)
+
+
+progress_panel()
