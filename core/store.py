@@ -10,6 +10,11 @@ After ``kill -9`` the work file survives (DuckDB replays its WAL), and rerunning
 resumes from it; a clean finish publishes and removes it. A run that finds no work file but
 an existing ``<db>`` starts from a copy of ``<db>``.
 
+Single writer: the writer holds an exclusive ``flock`` on ``<db>.lock`` (containing its PID)
+for its whole life; a second writer fails at once with a clear error. DuckDB's own lock on the
+work file is not enough: it is a POSIX ``fcntl`` lock, which the kernel drops as soon as the
+same process closes *any* descriptor of that file (as the snapshot copy does).
+
 Schema (one DB may hold several runs; readers default to the latest):
 
 runs          run_id, created_at, updated_at, kind ('images'|'texts'), source, model,
@@ -121,6 +126,37 @@ def work_path(db: str | Path) -> Path:
     return db.with_name(db.name + ".work")
 
 
+def lock_path(db: str | Path) -> Path:
+    """The writer's lock file for ``db`` (holds the writing process's PID; left in place)."""
+    db = Path(db)
+    return db.with_name(db.name + ".lock")
+
+
+def _acquire_writer_lock(db: Path):
+    """Take the exclusive writer lock of ``db``; a clear error when another process holds it."""
+    fh = open(lock_path(db), "a+", encoding="utf-8")  # noqa: SIM115 (held until close)
+    try:
+        import fcntl
+    except ImportError:  # Windows: DuckDB's own lock on the work file is not dropped there
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        pid = fh.read().strip()
+        fh.close()
+        owner = f" (PID {pid})" if pid.isdigit() else ""
+        raise DataError(
+            f"{db} is being written by another precompute job{owner}; wait for it to finish "
+            "or stop it, then rerun"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
 def asset_dir(db: str | Path) -> Path:
     """Folder beside the DB holding overlay/panel/marks/thumbnail PNGs."""
     db = Path(db)
@@ -136,8 +172,11 @@ def connect_read(db: str | Path) -> duckdb.DuckDBPyConnection:
         hint = " (a precompute job is still running; its first snapshot is not published yet)"
         raise DataError(
             f"no database at {db}"
-            + (hint if work_path(db).exists() else "; run `wordcam precompute DATA_DIR --db "
-               f"{db}` first")
+            + (
+                hint
+                if work_path(db).exists()
+                else f"; run `wordcam precompute DATA_DIR --db {db}` first"
+            )
         )
     try:
         return duckdb.connect(str(db), read_only=True)
@@ -176,16 +215,21 @@ class StoreWriter:
         self.work = work_path(self.db)
         self.publish_every = publish_every
         self.db.parent.mkdir(parents=True, exist_ok=True)
-        if not self.work.exists() and self.db.exists():
-            shutil.copyfile(self.db, self.work)
+        self._lock = _acquire_writer_lock(self.db)
         try:
-            self.con = duckdb.connect(str(self.work))
-        except duckdb.IOException as exc:
-            raise DataError(
-                f"{self.work} is locked by another process; is another precompute job "
-                f"writing {self.db}? ({exc})"
-            ) from None
-        self.con.execute(SCHEMA)
+            if not self.work.exists() and self.db.exists():
+                shutil.copyfile(self.db, self.work)
+            try:
+                self.con = duckdb.connect(str(self.work))
+            except duckdb.IOException as exc:
+                raise DataError(
+                    f"{self.work} is locked by another process; is another precompute job "
+                    f"writing {self.db}? ({exc})"
+                ) from None
+            self.con.execute(SCHEMA)
+        except BaseException:
+            self._lock.close()
+            raise
         self._last_publish = 0.0
 
     def publish(self, force: bool = False) -> bool:
@@ -203,12 +247,15 @@ class StoreWriter:
     def close(self, finished: bool = False) -> None:
         """Publish and close; a finished job also removes its work file."""
         try:
-            self.publish(force=True)
+            try:
+                self.publish(force=True)
+            finally:
+                self.con.close()
+            if finished:
+                for p in (self.work, self.work.with_name(self.work.name + ".wal")):
+                    p.unlink(missing_ok=True)
         finally:
-            self.con.close()
-        if finished:
-            for p in (self.work, self.work.with_name(self.work.name + ".wal")):
-                p.unlink(missing_ok=True)
+            self._lock.close()
 
     def __enter__(self) -> StoreWriter:
         return self

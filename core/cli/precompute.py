@@ -1,0 +1,141 @@
+"""``wordcam precompute``: explain a photo folder (or import a text corpus) into DuckDB."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.cli.common import (
+    add_cam_arguments,
+    add_explainer_arguments,
+    add_model_arguments,
+    explainer_options,
+    model_options,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "precompute",
+        help="explain every photo of a folder into a DuckDB database (resumable)",
+        description=(
+            "Classify every photo below DATA_DIR (one sub-folder per class gives the true label), "
+            "compute its CAM, render overlays, explain it (label withheld by default) and store "
+            "predictions, explanations, tokens and the term matrix in a DuckDB file. Rerunning "
+            "the same command resumes: only missing or failed photos are processed. The DB can "
+            "be read (wordcam mine, the dashboard) while the job runs. With --texts, import a "
+            "CSV/JSONL corpus with columns id,label,text instead."
+        ),
+    )
+    parser.add_argument(
+        "data_dir",
+        nargs="?",
+        metavar="DATA_DIR",
+        help="folder of photos (one sub-folder per class, or a flat folder)",
+    )
+    parser.add_argument("--db", help="DuckDB file to write (default data/wordcam.duckdb)")
+    parser.add_argument(
+        "--texts",
+        metavar="FILE",
+        help="import a CSV or JSONL file with columns id,label,text instead of explaining photos",
+    )
+    parser.add_argument(
+        "--limit", type=int, help="process only the first N photos (sorted by path)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="photos per batch and per DB transaction (default 16)",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=3,
+        help="predictions stored and shown to the explainer per photo (default 3)",
+    )
+    parser.add_argument(
+        "--publish-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="publish a snapshot for readers at most this often (default 10 s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_model_arguments(parser)
+    add_cam_arguments(parser)
+    add_explainer_arguments(parser, default_mode="blind")
+    return parser
+
+
+def _elapsed(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.errors import WordcamError
+    from core.store import DEFAULT_DB
+
+    db = Path(args.db) if args.db else DEFAULT_DB
+    if args.texts and args.data_dir:
+        raise WordcamError(
+            "give either DATA_DIR (photos) or --texts FILE (a text corpus), not both"
+        )
+    if not args.texts and not args.data_dir:
+        raise WordcamError(
+            "missing DATA_DIR: pass a folder of photos, or --texts FILE to import a text corpus"
+        )
+    from core import precompute
+
+    if args.texts:
+        summary = precompute.import_texts(
+            args.texts,
+            db,
+            lang=args.lang,
+            progress=not args.no_progress,
+            publish_every=args.publish_every,
+        )
+        noun = "documents"
+    else:
+        summary = precompute.run_precompute(
+            args.data_dir,
+            db,
+            model=args.model,
+            explainer=args.explainer,
+            mode=args.mode,
+            method=args.method,
+            lang=args.lang,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            model_options=model_options(args),
+            explainer_options=explainer_options(args),
+            progress=not args.no_progress,
+            layer=args.layer,
+            top_k=args.top_k,
+            publish_every=args.publish_every,
+        )
+        noun = "photos"
+    for line in summary.get("errors", [])[:10]:
+        print(f"  failed: {line}", file=sys.stderr)
+    if summary["failed"] > 10:
+        print(
+            f"  ... and {summary['failed'] - 10} more failures (stored with their errors)",
+            file=sys.stderr,
+        )
+    accuracy = summary.get("image_accuracy")
+    parts = [
+        f"run {summary['run_id']}: {summary['done']} {noun} done",
+        f"{summary['failed']} failed" + (" (rerun to retry them)" if summary["failed"] else ""),
+        f"{summary['skipped_existing']} skipped (already done)",
+        f"{_elapsed(summary['elapsed'])}",
+    ]
+    if accuracy is not None:
+        parts.append(f"image accuracy {accuracy:.1%}")
+    print("precompute: " + ", ".join(parts) + f" -> {db}")
+    print(f"next: wordcam mine --db {db}")
+    return 0
