@@ -69,7 +69,7 @@ class Recorded:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: dict[str, Any] | None
     started: float = field(default_factory=time.monotonic)
 
@@ -157,7 +157,11 @@ class FakeVLMServer:
                     self.wfile.write(payload)
 
             def do_GET(self) -> None:
-                server.requests.append(Recorded("GET", self.path, dict(self.headers), None))
+                server.requests.append(
+                    Recorded(
+                        "GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None
+                    )
+                )
                 if self.path.rstrip("/").endswith("/models"):
                     if server.models_status:
                         body = {"error": {"message": f"status {server.models_status}"}}
@@ -175,7 +179,11 @@ class FakeVLMServer:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     body = None
-                server.requests.append(Recorded("POST", self.path, dict(self.headers), body))
+                server.requests.append(
+                    Recorded(
+                        "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    )
+                )
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send(404, b'{"error": {"message": "not found"}}')
                     return
