@@ -337,6 +337,10 @@ def _join(words: list[str], lang: str, conj_en: str = "and") -> str:
 
 
 def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
+    """One region: where, its heat share, its colours and what it looks like.
+
+    No brackets around the numbers: tokenizers may glue a bracket to the words beside it.
+    """
     pos = position_name(f.region.position, lang)
     percent = max(1, int(round(f.region.heat_share * 100)))
     colours = [COLOUR_NAMES[key][lang] for key, _ in f.colours]
@@ -344,11 +348,12 @@ def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
     if lang == "ja":
         where = f"{pos}のもう一つの領域" if again else f"{pos}の領域"
         colour_part = f"主に{_join(colours, lang)}の部分があり、" if colours else ""
-        if objects:
-            what = "や".join(objects) + "のように見えます。"
-        else:
-            what = "特定の物体ははっきりしません。"
-        return f"{where}（熱の{percent}%）には{colour_part}{what}"
+        what = (
+            "や".join(objects) + "のように見えます。"
+            if objects
+            else "特定の物体ははっきりしません。"
+        )
+        return f"{where}は熱の{percent}%を占め、{colour_part}{what}"
     where = f"Another {pos} region" if again else f"The {pos} region"
     colour_part = f"is mostly {_join(colours, lang)} and " if colours else ""
     what = (
@@ -356,7 +361,7 @@ def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
         if objects
         else "shows no clearly recognisable object."
     )
-    return f"{where} ({percent}% of the heat) {colour_part}{what}"
+    return f"{where} holds {percent}% of the heat, {colour_part}{what}"
 
 
 def _conclusion(facts: list[RegionFacts], label: str, lang: str) -> str:

@@ -1,0 +1,201 @@
+"""The offline grounded explainer: regions, colours, crop-model objects, ja/en, blind/informed."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import ExplainerError
+from core.explainers import load_explainer
+from core.explainers.base import ExplainRequest
+from core.explainers.grounded import COLOUR_KEYS, GroundedExplainer, colour_keys
+from core.models.base import Classifier, Preprocessing
+
+HAS_IMAGENET = importlib.util.find_spec("core.models.imagenet") is not None
+FRUITS_EN = ["apple", "banana", "cherry", "grape"]
+FRUITS_JA = ["リンゴ", "バナナ", "サクランボ", "ブドウ"]
+
+
+@pytest.fixture(scope="module")
+def tiny_crop_model() -> Classifier:
+    """A small random torchvision network standing in for the ImageNet crop model."""
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    module = torchvision.models.resnet18(weights=None, num_classes=len(FRUITS_EN)).eval()
+    return Classifier(
+        module=module,
+        labels=FRUITS_EN,
+        preprocess=Preprocessing(image_size=64, resize=73),
+        spec="tiny-fruits",
+        localized_labels={"en": FRUITS_EN, "ja": FRUITS_JA},
+    )
+
+
+def blob(size: int, cx: float, cy: float, sigma: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size]
+    return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2.0 * sigma**2)).astype(np.float32)
+
+
+def two_colour_image(size: int = 128) -> Image.Image:
+    """Left half pure red, right half white."""
+    arr = np.full((size, size, 3), 255, np.uint8)
+    arr[:, : size // 2] = (230, 10, 10)
+    return Image.fromarray(arr)
+
+
+def request(image, cam, label=None, lang="ja", predictions=None) -> ExplainRequest:
+    return ExplainRequest(
+        image=image,
+        cam=cam,
+        predictions=predictions if predictions is not None else [("河川敷", 0.7), ("公園", 0.2)],
+        label=label,
+        task="画像から撮影場所を特定する",
+        lang=lang,
+        key="k",
+    )
+
+
+def sentences(text: str, lang: str) -> list[str]:
+    parts = text.split("。") if lang == "ja" else re.split(r"(?<=\.)\s", text)
+    return [p for p in parts if p.strip()]
+
+
+def test_colour_names_from_pixels(tiny_crop_model):
+    index = {k: i for i, k in enumerate(COLOUR_KEYS)}
+    hsv = np.array(
+        [
+            [0, 0.9, 0.9],
+            [0, 0.0, 0.95],
+            [0, 0.0, 0.5],
+            [0, 0.5, 0.05],
+            [25, 0.8, 0.45],
+            [35, 0.25, 0.85],
+            [220, 0.8, 0.8],
+            [120, 0.7, 0.6],
+            [350, 0.9, 0.9],
+        ]
+    )
+    keys = colour_keys(hsv[:, 0], hsv[:, 1], hsv[:, 2])
+    assert [COLOUR_KEYS[k] for k in keys] == [
+        "red",
+        "white",
+        "grey",
+        "black",
+        "brown",
+        "beige",
+        "blue",
+        "green",
+        "red",
+    ]
+    assert index["red"] == keys[0]
+
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    image = two_colour_image()
+    left, right = blob(128, 30, 64, 10), blob(128, 98, 64, 10)
+    out = explainer.explain_batch([request(image, left), request(image, right, lang="en")])
+    assert "赤" in out[0].text and "白" not in out[0].text
+    assert "white" in out[1].text and "red" not in out[1].text
+    assert out[0].details["regions"][0]["colors"][0]["color"] == "red"
+
+
+def test_deterministic_and_in_both_languages(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    rng = np.random.default_rng(1)
+    image = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
+    requests = [request(image, cam, label="河川敷"), request(image, cam, label="river", lang="en")]
+    first = explainer.explain_batch(requests)
+    second = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    assert [e.text for e in first] == [e.text for e in second]
+    assert [e.details for e in first] == [e.details for e in second]
+    ja, en = first
+    assert ja.error is None and en.error is None
+    assert "左上" in ja.text and "右下" in ja.text and "熱の" in ja.text
+    assert not re.search(r"[A-Za-z]", ja.text)
+    assert "upper left" in en.text and "lower right" in en.text and "of the heat" in en.text
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", en.text)
+    for e, lang in ((ja, "ja"), (en, "en")):
+        assert 2 <= len(sentences(e.text, lang)) <= 5
+        regions = e.details["regions"]
+        assert [r["index"] for r in regions] == [1, 2]
+        assert all(r["candidates"] for r in regions)
+        names = FRUITS_JA if lang == "ja" else FRUITS_EN
+        assert all(c["label"] in names for r in regions for c in r["candidates"])
+        assert regions[0]["candidates"][0]["label"] in e.text
+    assert "河川敷と判断された" in ja.text
+    assert "classified as river" in en.text
+
+
+def test_blind_mode_never_mentions_the_label(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    image = two_colour_image(96)
+    cam = blob(96, 48, 48, 12)
+    blind_a = request(image, cam, label=None, predictions=[("河川敷", 0.9)])
+    blind_b = request(image, cam, label=None, predictions=[("体育館", 0.6), ("海岸", 0.3)])
+    informed = request(image, cam, label="河川敷", predictions=[("河川敷", 0.9)])
+    a, b, c = explainer.explain_batch([blind_a, blind_b, informed])
+    assert "河川敷" not in a.text and "体育館" not in b.text and "海岸" not in b.text
+    assert a.text == b.text  # the predictions are never read in blind mode
+    assert a.details["mode"] == "blind" and "label" not in a.details
+    assert "河川敷" in c.text and c.details["mode"] == "informed"
+    assert c.text.startswith(a.text)
+
+
+def test_informed_names_the_regions_that_support_the_label(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    image = two_colour_image(96)
+    cam = blob(96, 48, 48, 12)
+    (blind,) = explainer.explain_batch([request(image, cam)])
+    seen = blind.details["regions"][0]["candidates"][0]["label"]
+    (informed,) = explainer.explain_batch([request(image, cam, label=seen)])
+    assert informed.details["supported_by"] == [1]
+    assert informed.text.endswith(f"特に中央の領域が{seen}と判断された主な根拠と考えられます。")
+    (other,) = explainer.explain_batch([request(image, cam, label="河川敷")])
+    assert other.details["supported_by"] == []
+    assert "はっきり確認できません" in other.text
+
+
+def test_bad_request_fails_alone_and_options_are_checked(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model)
+    image = two_colour_image(64)
+    good = request(image, blob(64, 32, 32, 8))
+    bad = request(image, np.ones((2, 3, 4, 5), np.float32))
+    flat = request(image, np.zeros((64, 64), np.float32), label="河川敷")
+    out = explainer.explain_batch([bad, good, flat])
+    assert out[0].error and "\n" not in out[0].error and out[0].text == ""
+    assert out[1].error is None and out[1].text
+    assert out[2].error is None and "河川敷" in out[2].text and out[2].details["regions"] == []
+    assert explainer.explain_batch([]) == []
+    with pytest.raises(ExplainerError, match="--base-url"):
+        GroundedExplainer(base_url="http://x")
+    with pytest.raises(ExplainerError, match="language"):
+        GroundedExplainer(lang="fr")
+    assert isinstance(load_explainer("grounded", lang="en"), GroundedExplainer)
+
+
+@pytest.mark.skipif(
+    not HAS_IMAGENET, reason="core/models/imagenet.py (offline ImageNet model) not present yet"
+)
+def test_real_photo_chelsea_is_a_cat_in_japanese_and_english():
+    from skimage import data
+
+    from core.models import load_model
+
+    model = load_model("imagenet")
+    view = model.preprocess.crop(Image.fromarray(data.chelsea()))
+    size = view.size[0]
+    cam = blob(size, size * 0.45, size * 0.5, size * 0.2)
+    explainer = GroundedExplainer()
+    ja, en = explainer.explain_batch([request(view, cam), request(view, cam, lang="en")])
+    assert ja.error is None and en.error is None
+    assert "猫" in ja.text, ja.text
+    assert "cat" in en.text.lower() or "tabby" in en.text.lower(), en.text
+    assert ja.details["crop_model"] == "imagenet"
+    top = ja.details["regions"][0]["candidates"][0]
+    assert top["label"] in model.localized_labels["ja"] and top["prob"] > 0.1
