@@ -173,10 +173,10 @@ def test_same_request_twice_is_a_cache_hit_without_http(server):
     first = ex.explain_batch([make_request(0), make_request(1)])
     assert len(server.chat_requests) == 2 and not any(r.cached for r in first)
     before = len(server.requests)
-    again = OpenAIExplainer("test-model", base_url=server.base_url).explain_batch(
+    again = OpenAIExplainer("test-model", base_url=server.base_url, preflight=False).explain_batch(
         [make_request(1), make_request(0)]
     )
-    assert len(server.requests) == before  # no chat call, no preflight
+    assert len(server.requests) == before  # no chat call, and no lazy preflight either
     assert all(r.cached for r in again)
     assert [r.text for r in again] == [first[1].text, first[0].text]
     assert again[0].details["usage"]["total_tokens"] == 1050
@@ -408,16 +408,21 @@ def test_unreachable_server_is_a_one_line_error_before_any_call():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    ex = OpenAIExplainer("llava", base_url=f"http://127.0.0.1:{port}/v1", **FAST)
+    url = f"http://127.0.0.1:{port}/v1"
     with pytest.raises(ExplainerError, match="cannot reach") as info:
-        ex.explain_batch([make_request()])
+        OpenAIExplainer("llava", base_url=url, **FAST)  # checked when created
     assert "\n" not in str(info.value) and "--base-url" in str(info.value)
+    lazy = OpenAIExplainer("llava", base_url=url, preflight=False, **FAST)
+    with pytest.raises(ExplainerError, match="cannot reach"):  # or before the first call
+        lazy.explain_batch([make_request()])
 
 
 def test_preflight_rejected_key_and_missing_models_route(server):
     server.models_status = 401
     with pytest.raises(ExplainerError, match="rejected the API key"):
-        explainer(server).explain_batch([make_request()])
+        explainer(server)
+    with pytest.raises(ExplainerError, match="rejected the API key"):
+        explainer(server, preflight=False).explain_batch([make_request()])
     assert not server.chat_requests
     server.models_status = 404  # servers without /models are fine
     (result,) = explainer(server).explain_batch([make_request()])

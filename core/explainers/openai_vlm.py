@@ -60,6 +60,9 @@ PREFLIGHT_TIMEOUT_S = 5.0
 # temperature; this many extra tokens are allowed for their reasoning.
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 REASONING_ALLOWANCE = 4000
+# Hosts whose /models route authenticates differently from their OpenAI-compatible chat route:
+# a 401 there does not mean the key is wrong.
+MODELS_AUTH_DIFFERS = ("anthropic.com",)
 
 
 def read_dotenv(path: str | Path = ".env") -> dict[str, str]:
@@ -163,7 +166,9 @@ class OpenAIExplainer:
 
     Registered as ``openai``: ``load_explainer("openai:gpt-4o", base_url=..., structured=True)``.
     The API key comes from ``api_key``, ``OPENAI_API_KEY`` or ``./.env``; a localhost endpoint
-    needs none. ``retry_base_delay``/``retry_max_delay`` shape the exponential backoff.
+    needs none. ``retry_base_delay``/``retry_max_delay`` shape the exponential backoff. With
+    ``preflight`` (default) the constructor checks the endpoint answers and raises a one-line
+    :class:`ExplainerError` if not; otherwise the check runs before the first uncached call.
     """
 
     def __init__(
@@ -185,6 +190,7 @@ class OpenAIExplainer:
         max_tokens: int = 600,
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 30.0,
+        preflight: bool = True,
     ) -> None:
         if not model or not str(model).strip():
             raise ExplainerError(
@@ -246,6 +252,8 @@ class OpenAIExplainer:
         self._limiter = _RateLimiter(self.rpm)
         self._preflight_done = False
         self._warned_cache = False
+        if preflight:  # fail at construction, before any photo is processed
+            self.preflight()
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIExplainer(model={self.model!r}, base_url={self.public_url!r})"
@@ -297,6 +305,10 @@ class OpenAIExplainer:
         try:
             client.models.list()
         except openai.AuthenticationError:
+            host = (urlsplit(self.public_url).hostname or "").lower()
+            if host.endswith(MODELS_AUTH_DIFFERS):
+                self._preflight_done = True  # it answered; the first call checks the key
+                return
             raise ExplainerError(
                 f"{self.public_url} rejected the API key (HTTP 401): check OPENAI_API_KEY "
                 "(environment or ./.env)"
