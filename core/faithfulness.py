@@ -131,7 +131,12 @@ def road_scores(
 
     metric = ROADCombined(percentiles=list(percentiles))
     return np.asarray(
-        metric(batch, maps.astype(np.float32), [ClassifierOutputSoftmaxTarget(t) for t in targets], model),
+        metric(
+            batch,
+            maps.astype(np.float32),
+            [ClassifierOutputSoftmaxTarget(t) for t in targets],
+            model,
+        ),
         dtype=np.float64,
     ).reshape(-1)
 
@@ -139,7 +144,14 @@ def road_scores(
 def evaluate_faithfulness(
     model: Classifier,
     images: Sequence,
-    methods: Sequence[str] = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam"),
+    methods: Sequence[str] = (
+        "gradcam",
+        "gradcam++",
+        "hirescam",
+        "xgradcam",
+        "layercam",
+        "eigencam",
+    ),
     steps: int = 24,
     road_percentiles: Sequence[int] = (20, 40, 60, 80),
     slow_methods: Sequence[str] = ("scorecam",),
@@ -166,8 +178,9 @@ def evaluate_faithfulness(
         n = slow_images if method in slow_methods else len(views)
         if n <= 0:
             continue
-        maps = attribute(model.module, batch[:n], method=method, targets=targets[:n],
-                         layer=model.target_layer)
+        maps = attribute(
+            model.module, batch[:n], method=method, targets=targets[:n], layer=model.target_layer
+        )
         sources.append((method, np.asarray(maps, dtype=np.float32), n))
     sources.append(("random", random_maps((len(views), *batch.shape[2:]), seed), len(views)))
     sources.append(("sobel", sobel_maps(views), len(views)))
@@ -176,7 +189,9 @@ def evaluate_faithfulness(
     for name, maps, n in sources:
         d, ins = deletion_insertion(model.module, batch[:n], maps, targets[:n], black, steps=steps)
         road = road_scores(model.module, batch[:n], maps, targets[:n], road_percentiles)
-        results.append(FaithfulnessScores(name, n, float(d.mean()), float(ins.mean()), float(road.mean())))
+        results.append(
+            FaithfulnessScores(name, n, float(d.mean()), float(ins.mean()), float(road.mean()))
+        )
     return results
 
 

@@ -101,8 +101,10 @@ def iter_image_files(root: str | Path) -> Iterator[Path]:
     """All image files below ``root`` (by suffix, case-insensitive), sorted, hidden files skipped."""
     root = Path(root)
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not any(
-            part.startswith(".") for part in p.relative_to(root).parts
+        if (
+            p.is_file()
+            and p.suffix.lower() in IMAGE_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
         ):
             yield p
 

@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-CAM_METHOD_NAMES = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "scorecam"]
+CAM_METHOD_NAMES = [
+    "gradcam",
+    "gradcam++",
+    "hirescam",
+    "xgradcam",
+    "layercam",
+    "eigencam",
+    "scorecam",
+]
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights``, ``--labels``, ``--task``."""
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default="imagenet",
-                   help="imagenet (default, offline EfficientNet-Lite0), torchvision:ARCH, "
-                        "or a model directory written by `wordcam train`")
+    g.add_argument(
+        "--model",
+        default="imagenet",
+        help="imagenet (default, offline EfficientNet-Lite0), torchvision:ARCH, "
+        "or a model directory written by `wordcam train`",
+    )
     g.add_argument("--weights", help="weights file for torchvision:ARCH (a state_dict .pth)")
-    g.add_argument("--labels", help="labels file for torchvision:ARCH (one class per line, or JSON list)")
+    g.add_argument(
+        "--labels", help="labels file for torchvision:ARCH (one class per line, or JSON list)"
+    )
     g.add_argument("--task", help="what the model does, in words (overrides the model's own)")
 
 
@@ -27,40 +40,73 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
 def add_cam_arguments(parser: argparse.ArgumentParser) -> None:
     """``--method``, ``--layer``."""
     g = parser.add_argument_group("attribution")
-    g.add_argument("--method", default="gradcam", choices=CAM_METHOD_NAMES,
-                   help="CAM method (default gradcam)")
-    g.add_argument("--layer", help="target layer as a dotted module name, e.g. layer4.2 "
-                                   "(default: chosen automatically)")
+    g.add_argument(
+        "--method", default="gradcam", choices=CAM_METHOD_NAMES, help="CAM method (default gradcam)"
+    )
+    g.add_argument(
+        "--layer",
+        help="target layer as a dotted module name, e.g. layer4.2 (default: chosen automatically)",
+    )
 
 
 def add_explainer_arguments(parser: argparse.ArgumentParser, default_mode: str) -> None:
     """Explainer spec, language, mode and the options of vision-language explainers."""
     g = parser.add_argument_group("explainer")
-    g.add_argument("--explainer", default="grounded",
-                   help="grounded (default, offline) or openai:MODEL (gpt-4o, gpt-4.1, any "
-                        "OpenAI-compatible model with --base-url)")
+    g.add_argument(
+        "--explainer",
+        default="grounded",
+        help="grounded (default, offline) or openai:MODEL (gpt-4o, gpt-4.1, any "
+        "OpenAI-compatible model with --base-url)",
+    )
     g.add_argument("--lang", default="ja", choices=["ja", "en"], help="explanation language")
-    g.add_argument("--mode", default=default_mode, choices=["blind", "informed"],
-                   help=f"informed shows the predicted label to the explainer; blind withholds "
-                        f"it (default {default_mode})")
+    g.add_argument(
+        "--mode",
+        default=default_mode,
+        choices=["blind", "informed"],
+        help=f"informed shows the predicted label to the explainer; blind withholds "
+        f"it (default {default_mode})",
+    )
     v = parser.add_argument_group("vision-language explainer (openai:MODEL)")
-    v.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL or OpenAI)")
+    v.add_argument(
+        "--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL or OpenAI)"
+    )
     v.add_argument("--prompt-template", help="Jinja template file replacing the built-in prompt")
-    v.add_argument("--structured", action="store_true",
-                   help="ask for a JSON list of {object, feature, region} and validate it")
-    v.add_argument("--images", dest="image_mode", choices=["pair", "panel", "marks"],
-                   help="images sent: input + overlay (pair, default), side-by-side panel, "
-                        "or the numbered-marks overlay")
-    v.add_argument("--max-side", type=int, help="resize sent images to this long side in px (default 512)")
+    v.add_argument(
+        "--structured",
+        action="store_true",
+        help="ask for a JSON list of {object, feature, region} and validate it",
+    )
+    v.add_argument(
+        "--images",
+        dest="image_mode",
+        choices=["pair", "panel", "marks"],
+        help="images sent: input + overlay (pair, default), side-by-side panel, "
+        "or the numbered-marks overlay",
+    )
+    v.add_argument(
+        "--max-side", type=int, help="resize sent images to this long side in px (default 512)"
+    )
     v.add_argument("--concurrency", type=int, help="parallel requests (default 4)")
     v.add_argument("--rpm", type=float, help="at most this many requests per minute")
     v.add_argument("--timeout", type=float, help="seconds per request (default 60)")
     v.add_argument("--max-retries", type=int, help="retries on 429/5xx/timeouts (default 5)")
-    v.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    v.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the response cache"
+    )
 
 
-_VLM_OPTIONS = ("base_url", "prompt_template", "structured", "image_mode", "max_side",
-                "concurrency", "rpm", "timeout", "max_retries", "no_cache")
+_VLM_OPTIONS = (
+    "base_url",
+    "prompt_template",
+    "structured",
+    "image_mode",
+    "max_side",
+    "concurrency",
+    "rpm",
+    "timeout",
+    "max_retries",
+    "no_cache",
+)
 
 
 def explainer_options(args: argparse.Namespace) -> dict[str, Any]:
