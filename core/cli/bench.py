@@ -1,0 +1,61 @@
+"""``wordcam bench``: cue recovery, CAM faithfulness and CAM throughput in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+PARTS = ("cues", "faithfulness", "throughput")
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark: cue recovery, CAM faithfulness, CAM throughput",
+        description=(
+            "Cue recovery on the planted-cue demo (goal >= 0.9), CAM faithfulness per method "
+            "(deletion/insertion AUC, ROAD) against random and Sobel baselines, and CAM "
+            "throughput. Writes JSON and Markdown."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts")
+    parser.add_argument("--demo-dir", help="folder for the demo run (default: a temporary folder)")
+    parser.add_argument(
+        "--reuse-demo", action="store_true", help="reuse DEMO_DIR/summary.json if it exists"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer steps/repeats (noisier)")
+    parser.add_argument(
+        "--out", default="benchmarks/results", help="where to write bench.json and bench.md"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.bench import run_bench
+
+    report = run_bench(
+        tuple(args.only or PARTS),
+        demo_dir=args.demo_dir,
+        reuse_demo=args.reuse_demo,
+        quick=args.quick,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(
+        json.dumps(
+            {k: v for k, v in report.items() if k != "markdown"},
+            ensure_ascii=False,
+            indent=1,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    (out / "bench.md").write_text(report["markdown"] + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(report["markdown"])
+        print(f"\nwritten: {out / 'bench.md'}, {out / 'bench.json'}")
+    return 0
