@@ -184,6 +184,12 @@ def test_same_request_twice_is_a_cache_hit_without_http(server):
     assert rows == [(2, 2)]
 
 
+def test_identical_requests_in_one_batch_make_one_call(server):
+    results = explainer(server).explain_batch([make_request(0), make_request(0)])
+    assert len(server.chat_requests) == 1
+    assert results[0].text == results[1].text and [r.cached for r in results] == [False, True]
+
+
 def test_cache_key_depends_on_label_model_and_params(server):
     explainer(server).explain_batch([make_request()])
     explainer(server).explain_batch([make_request(label=None)])

@@ -59,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         print("  ".join(cells))
     if t["unpriced_calls"]:
         print(
-            f"{t['unpriced_calls']} calls used models without a known price (not in the estimate)"
+            f"{t['unpriced_calls']} call(s) used models without a known price (not in the estimate)"
         )
     return 0

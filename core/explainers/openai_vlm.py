@@ -351,15 +351,18 @@ class OpenAIExplainer:
                 if cache.warning and not self._warned_cache:
                     log.warning(cache.warning)
                     self._warned_cache = True
-                misses = []
+                misses: list[_Prepared] = []
+                duplicates: dict[str, list[_Prepared]] = {}  # same photo twice: one call
                 for item in prepared:
                     hit = cache.get(item.key)
                     if hit is not None:
-                        details = dict(hit.details)
                         results[item.index] = Explanation(
-                            text=hit.text, details=details, cached=True
+                            text=hit.text, details=dict(hit.details), cached=True
                         )
+                    elif item.key in duplicates:
+                        duplicates[item.key].append(item)
                     else:
+                        duplicates[item.key] = []
                         misses.append(item)
                 if misses and not self._preflight_done:
                     self.preflight()
@@ -369,6 +372,13 @@ class OpenAIExplainer:
                     strict=True,
                 ):
                     results[item.index] = explanation
+                    for twin in duplicates[item.key]:
+                        results[twin.index] = Explanation(
+                            text=explanation.text,
+                            error=explanation.error,
+                            details=dict(explanation.details),
+                            cached=explanation.error is None,
+                        )
         final = [
             r if r is not None else Explanation(text="", error="not processed") for r in results
         ]
