@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise WordcamError(
             f"no image files found in {', '.join(args.images)}; give image files or folders"
         )
+    explainer = load_explainer(args.explainer, **explainer_options(args))  # cheap: fail fast
     model = load_model(args.model, **model_options(args))
-    explainer = load_explainer(args.explainer, **explainer_options(args))
 
     failed = 0
     results = explain_images(
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wordcam explain: error: {_one_line(record['error'])}", file=sys.stderr)
         if args.json:
             record["error"] = _one_line(record["error"]) if record["error"] else None
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+            print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
         elif result.error is None:
             _print_human(record)
     return 1 if failed else 0

@@ -110,9 +110,10 @@ class GroundedExplainer:
         unknown = sorted(k for k in options if k not in _OPTIONS)
         if unknown:
             flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            verb = "does" if len(unknown) == 1 else "do"
             raise ExplainerError(
-                f"{flags} do not apply to the grounded explainer (they are options of "
-                "openai:MODEL); drop them or use --explainer openai:MODEL"
+                f"{flags} {verb} not apply to the grounded explainer (options of openai:MODEL); "
+                "drop them or use --explainer openai:MODEL"
             )
         if lang not in ("ja", "en"):
             raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
