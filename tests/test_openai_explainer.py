@@ -382,6 +382,10 @@ def test_api_key_is_sent_but_never_written(server, tmp_path, monkeypatch):
     ex = OpenAIExplainer("gpt-4o-mini", base_url=server.base_url, concurrency=1, **FAST)
     assert key not in repr(ex)
     results = ex.explain_batch([make_request(0), make_request(1)])
+    structured = OpenAIExplainer("gpt-4o-mini", base_url=server.base_url, structured=True, **FAST)
+    server.script(Reply(text=f"no {key}"))
+    (invalid,) = structured.explain_batch([make_request(2)])
+    assert invalid.details["raw_text"] == "no ***"
     assert server.chat_requests[0].headers["authorization"] == f"Bearer {key}"
     assert key not in results[0].text and "***" in results[0].text
     assert key not in json.dumps([r.details for r in results], ensure_ascii=False)

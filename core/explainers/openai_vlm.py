@@ -16,6 +16,7 @@ import base64
 import email.utils
 import hashlib
 import io
+import json
 import logging
 import os
 import random
@@ -468,6 +469,8 @@ class OpenAIExplainer:
             "attempts": result.attempts,
             "cost_usd": cost,
         }
+        if self._key != LOCAL_DUMMY_KEY and self._key in json.dumps(details, ensure_ascii=False):
+            details = json.loads(json.dumps(details, ensure_ascii=False).replace(self._key, "***"))
         if item.regions:
             details["regions"] = [
                 {
