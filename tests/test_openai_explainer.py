@@ -8,7 +8,6 @@ import json
 import logging
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -204,30 +203,40 @@ def test_no_cache_reads_and_writes_nothing(server):
     assert not cache_path().exists()
 
 
-def test_cache_held_by_another_process_falls_back_with_warning(server, caplog):
-    cache_path().parent.mkdir(parents=True)
+@pytest.fixture
+def cache_held_elsewhere():
+    """Another process holding the cache DB open for writing (DuckDB's file lock)."""
+    cache_path().parent.mkdir(parents=True, exist_ok=True)
+    code = f"import duckdb, sys; con = duckdb.connect({str(cache_path())!r}); "
+    code += "print('ready', flush=True); sys.stdin.read()"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(cache_path())!r})
-            print("ready", flush=True)
-            sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        with caplog.at_level(logging.WARNING, logger="core.explainers.openai_vlm"):
-            (result,) = explainer(server).explain_batch([make_request()])
-        assert result.error is None and result.text
-        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-        assert len(warnings) == 1 and "without caching" in warnings[0]
-        assert "\n" not in warnings[0]
+        yield
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def test_cache_held_by_another_process_falls_back_with_warning(
+    server, caplog, cache_held_elsewhere
+):
+    with caplog.at_level(logging.WARNING, logger="core.explainers.openai_vlm"):
+        (result,) = explainer(server).explain_batch([make_request()])
+    assert result.error is None and result.text
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "without caching" in warnings[0]
+    assert "\n" not in warnings[0]
+
+
+def test_wordcam_cost_while_a_job_holds_the_cache(cache_held_elsewhere, capsys):
+    from core.cli import main
+
+    assert main(["cost"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "try again" in err
 
 
 # ---------------------------------------------------------------- faults and retries
