@@ -94,6 +94,18 @@ def read_stopwords(spec: str | None) -> list[str]:
     return [w for w in spec.replace("、", ",").replace(",", " ").split() if w]
 
 
+def _prefetch_sklearn() -> None:
+    """Import scikit-learn in a thread while the corpus loads (DuckDB releases the GIL)."""
+    import contextlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the main thread's own import reports errors
+            import sklearn.linear_model  # noqa: F401
+
+    threading.Thread(target=load, name="prefetch-sklearn", daemon=True).start()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
@@ -105,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.min_df < 1:
         raise DataError("--top and --min-df must be at least 1")
     source = args.file or args.db or DEFAULT_DB
+    _prefetch_sklearn()
     corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=args.lang or "ja")
     stopwords = read_stopwords(args.stopwords)
     out = sys.stdout

@@ -1,0 +1,266 @@
+"""Benchmark ``wordcam mine`` on a DB of 30,000 stored explanations (~220 characters each).
+
+The DB is built from a few hundred distinct synthetic Japanese sentences, each tokenized once
+with :func:`core.text.tokenize_many` and reused; a document's tokens are the
+concatenation of its sentences' tokens (what tokenizing the whole text gives: janome's
+segmentation does not cross 。). A document is 8-10 sentences. Six classes; each has a few
+words that appear mostly in its own documents. Then ``wordcam mine --db DB`` runs as a subprocess, CLI
+start-up included; the goal is <= 2 s.
+
+Run: ``.venv/bin/python benchmarks/bench_mine.py [--docs 30000] [--repeat 3]``; results go to
+``benchmarks/results/mine.json`` and ``mine.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CLASSES = ["中央区", "千代田区", "新宿区", "江東区", "渋谷区", "港区"]
+CLASS_WORDS = {
+    "中央区": ["市場", "築地", "百貨店", "銀座"],
+    "千代田区": ["皇居", "お堀", "官庁", "石垣"],
+    "新宿区": ["看板", "ネオン", "雑居ビル", "密集"],
+    "江東区": ["倉庫", "運河", "団地", "埋立地"],
+    "渋谷区": ["交差点", "若者", "スクランブル", "坂道"],
+    "港区": ["タワー", "大使館", "高層ビル", "港"],
+}
+NOUNS = [
+    "建物",
+    "道路",
+    "歩道",
+    "電柱",
+    "街路樹",
+    "自動車",
+    "信号機",
+    "ベンチ",
+    "空",
+    "公園",
+    "石畳",
+    "階段",
+    "窓",
+    "屋根",
+    "自転車",
+    "ガードレール",
+    "標識",
+    "駐車場",
+    "マンション",
+    "店舗",
+    "植え込み",
+    "横断歩道",
+    "バス停",
+    "電線",
+    "フェンス",
+    "商店街",
+    "住宅",
+    "橋",
+    "川",
+    "雲",
+    "車道",
+    "看板広告",
+    "ビル群",
+    "照明",
+    "壁面",
+    "タイル",
+    "柵",
+    "門",
+]
+ADJECTIVES = ["古い", "新しい", "大きい", "白い", "高い", "広い", "狭い", "明るい", "暗い", "赤い"]
+VERBS = ["並んでいる", "続いている", "設置されている", "写っている", "広がっている", "立っている"]
+PLACES = ["手前に", "奥に", "左側に", "右側に", "中央に", "上部に", "下部に"]
+
+
+def _sentences(rng: random.Random, words: list[str], count: int) -> list[str]:
+    out = []
+    for _ in range(count):
+        a, b = rng.sample(words, 2)
+        form = rng.randrange(3)
+        if form == 0:
+            out.append(
+                f"{rng.choice(PLACES)}{rng.choice(ADJECTIVES)}{a}と{b}が{rng.choice(VERBS)}。"
+            )
+        elif form == 1:
+            out.append(f"{a}の近くに{b}があり、{rng.choice(ADJECTIVES)}印象を与えている。")
+        else:
+            out.append(
+                f"{rng.choice(PLACES)}{a}が{rng.choice(VERBS)}ことから、{b}の周辺と考えられる。"
+            )
+    return out
+
+
+def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
+    """Write a wordcam DB with ``docs`` explanations (done images, tokens stored) to ``path``."""
+    import pandas as pd
+
+    from core.store import StoreWriter
+    from core.text import tokenize_many
+
+    rng = random.Random(seed)
+    shared = _sentences(rng, NOUNS, 300)
+    own = {c: _sentences(rng, NOUNS + CLASS_WORDS[c] * 6, 40) for c in CLASSES}
+    pool = shared + [s for c in CLASSES for s in own[c]]
+    token_of = dict(zip(pool, tokenize_many(pool, workers=2), strict=True))
+
+    rows_images, rows_text, rows_tokens = [], [], []
+    chars = 0
+    for i in range(docs):
+        label = CLASSES[i % len(CLASSES)]
+        pred = label if rng.random() < 0.7 else rng.choice(CLASSES)
+        picked = []
+        for _ in range(rng.choice((8, 9, 10))):
+            r = rng.random()  # own class's sentences, now and then another class's, or shared
+            source = own[label] if r < 0.2 else own[rng.choice(CLASSES)] if r < 0.25 else shared
+            picked.append(rng.choice(source))
+        text = "".join(picked)
+        chars += len(text)
+        image_id = i + 1
+        rows_images.append((image_id, 1, f"photos/{label}/{i:06d}.jpg", label, pred, "done"))
+        rows_text.append((image_id, 1, text))
+        rows_tokens.append((image_id, 1, [t for s in picked for t in token_of[s]]))
+
+    images = pd.DataFrame(
+        rows_images, columns=["image_id", "run_id", "path", "true_label", "pred_label", "status"]
+    )
+    texts = pd.DataFrame(rows_text, columns=["image_id", "run_id", "text"])
+    tokens = pd.DataFrame(rows_tokens, columns=["image_id", "run_id", "tokens"])
+    path.unlink(missing_ok=True)
+    with StoreWriter(path) as store:
+        con = store.con
+        con.execute(
+            "INSERT INTO runs (run_id, kind, lang, status, labels) VALUES "
+            "(1, 'images', 'ja', 'done', ?)",
+            [json.dumps(CLASSES, ensure_ascii=False)],
+        )
+        con.register("bench_images", images)
+        con.register("bench_texts", texts)
+        con.register("bench_tokens", tokens)
+        con.execute(
+            "INSERT INTO images (image_id, run_id, path, true_label, pred_label, status) "
+            "SELECT * FROM bench_images"
+        )
+        con.execute("INSERT INTO explanations (image_id, run_id, text) SELECT * FROM bench_texts")
+        con.execute(
+            "INSERT INTO tokens SELECT image_id, run_id, tokens::VARCHAR[] FROM bench_tokens"
+        )
+    return {"docs": docs, "mean_chars": round(chars / docs, 1), "distinct_sentences": len(pool)}
+
+
+def run_benchmark(
+    docs: int = 30_000,
+    repeat: int = 3,
+    db: str | Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    write: bool = True,
+) -> dict:
+    """Build the DB (unless ``db`` exists) and time ``wordcam mine --db DB`` ``repeat`` times."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(db) if db else Path(tmp) / "bench_mine.duckdb"
+        start = time.perf_counter()
+        built = build_db(path, docs) if not path.exists() else {"docs": docs}
+        build_s = time.perf_counter() - start
+        command = [sys.executable, "-m", "core", "mine", "--db", str(path), *extra_args]
+        times, output = [], ""
+        for _ in range(repeat):
+            start = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise RuntimeError(f"wordcam mine failed: {proc.stderr.strip()}")
+            output = proc.stdout
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "core", "mine", "--help"], capture_output=True, check=True
+        )
+        help_s = time.perf_counter() - start
+        stages = _stages(path)
+    result = {
+        "benchmark": "mine",
+        **built,
+        "build_db_s": round(build_s, 2),
+        "command": "wordcam mine --db DB " + " ".join(extra_args),
+        "wall_s": [round(t, 3) for t in times],
+        "median_s": round(statistics.median(times), 3),
+        "goal_s": 2.0,
+        "help_s": round(help_s, 3),
+        "stages_s": stages,
+        "summary": output.strip().splitlines()[-1] if output.strip() else "",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if write:
+        _write(result, output)
+    return result
+
+
+def _stages(path: Path) -> dict:
+    """In-process timings of the stages (imports excluded, warm caches)."""
+    import sklearn.linear_model  # noqa: F401 - imported before timing
+
+    from core.mine import _cv_accuracy, _logistic, _matrix, load_corpus, mine
+
+    out = {}
+    start = time.perf_counter()
+    corpus = load_corpus(path)
+    out["load_corpus"] = time.perf_counter() - start
+    start = time.perf_counter()
+    mat = _matrix(corpus, 2, ())
+    out["matrix"] = time.perf_counter() - start
+    start = time.perf_counter()
+    model = _logistic(1.0, 1e-4, 100).fit(mat.X, mat.y)
+    out["fit"] = time.perf_counter() - start
+    start = time.perf_counter()
+    _cv_accuracy(mat, model, 5, 0, 1.0, 1e-3, 100)
+    out["cv_5fold_warm"] = time.perf_counter() - start
+    start = time.perf_counter()
+    mine(corpus)
+    out["mine_total"] = time.perf_counter() - start
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def _write(result: dict, output: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "mine.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    lines = [
+        "# wordcam mine benchmark",
+        "",
+        f"- documents: {result['docs']} (mean {result.get('mean_chars', '?')} characters)",
+        f"- command: `{result['command'].strip()}` (subprocess, CLI start included)",
+        f"- wall time: {result['wall_s']} s, median {result['median_s']} s (goal <= 2 s)",
+        f"- `wordcam mine --help`: {result['help_s']} s",
+        f"- in-process stages: {result['stages_s']}",
+        f"- machine: {result['machine']}; measured {result['measured_at']} (shared machine: noisy)",
+        "",
+        "Output:",
+        "",
+        output.strip(),
+        "",
+    ]
+    (RESULTS / "mine.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=30_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", help="reuse (or create) this DB instead of a temporary one")
+    args = parser.parse_args()
+    result = run_benchmark(args.docs, args.repeat, args.db)
+    print(json.dumps({k: v for k, v in result.items() if k != "summary"}, ensure_ascii=False))
+    print(result["summary"])
+
+
+if __name__ == "__main__":
+    main()
