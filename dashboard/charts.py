@@ -69,19 +69,18 @@ def confusion_heatmap(conf: pd.DataFrame) -> alt.LayerChart:
     return (cells + text).properties(height=alt.Step(26), width=alt.Step(30))
 
 
-def keyword_bars(frame: pd.DataFrame, columns: int = 2) -> alt.FacetChart:
-    """One bar chart of coefficients per ward (faceted), ``n/m`` written beside each bar.
+def keyword_bars(frame: pd.DataFrame) -> alt.LayerChart:
+    """Bars of one ward's keyword coefficients, best first, ``n/m`` written beside each bar.
 
     Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
     """
-    data = frame  # needs the columns of keyword_chart_data()
     pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "ward"], on="click")
-    base = alt.Chart().encode(
-        y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("rank", order="ascending")),
+    base = alt.Chart(frame).encode(
+        y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("rank", op="min")),
         tooltip=[
             alt.Tooltip("ward:N"),
             alt.Tooltip("word:N"),
-            alt.Tooltip("weight:Q", format=".3f"),
+            alt.Tooltip("weight:Q", title="coefficient", format=".3f"),
             alt.Tooltip("nm:N", title="precision n/m"),
             alt.Tooltip("precision:Q", format=".0%"),
         ],
@@ -89,28 +88,21 @@ def keyword_bars(frame: pd.DataFrame, columns: int = 2) -> alt.FacetChart:
     bars = (
         base.mark_bar(cursor="pointer")
         .encode(
-            x=alt.X("weight:Q", title="coefficient"),
+            x=alt.X("weight:Q", title="coefficient", scale=alt.Scale(nice=True)),
             color=alt.Color(
-                "precision:Q", title="precision", scale=alt.Scale(scheme="teals", domain=[0, 1])
+                "precision:Q",
+                title="precision",
+                scale=alt.Scale(scheme="teals", domain=[0, 1]),
+                legend=None,
             ),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
         )
         .add_params(pick)
     )
-    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
+    labels = base.mark_text(align="left", dx=3, fontSize=11, color="#444").encode(
         x=alt.X("weight:Q"), text="nm:N"
     )
-    return (
-        alt.layer(bars, labels, data=data)
-        .properties(width=260, height=alt.Step(18))
-        .facet(
-            facet=alt.Facet(
-                "ward:N", title=None, header=alt.Header(labelFontSize=14, labelFontWeight="bold")
-            ),
-            columns=columns,
-        )
-        .resolve_scale(y="independent")
-    )
+    return alt.layer(bars, labels).properties(height=alt.Step(20))
 
 
 def precision_scatter(frame: pd.DataFrame) -> alt.Chart:

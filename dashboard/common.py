@@ -26,12 +26,12 @@ DB_ENV = "WORDCAM_DB"
 MINE_TOP = 50  # keywords mined per class; the top-K setting slices this list
 CV_FOLDS = 5
 PAGES = {
-    "overview": "pages/overview.py",
-    "keywords": "pages/keywords.py",
-    "compare": "pages/compare.py",
-    "photos": "pages/photos.py",
-    "precompute": "pages/precompute.py",
-    "export": "pages/export.py",
+    "overview": "views/overview.py",
+    "keywords": "views/keywords.py",
+    "compare": "views/compare.py",
+    "photos": "views/photos.py",
+    "precompute": "views/precompute.py",
+    "export": "views/export.py",
 }
 
 

@@ -90,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     env = {**os.environ, DB_ENV: str(db)}
+    command = streamlit_command(db, args.host, args.port)
+    sys.stderr.flush()
+    if os.name == "posix":  # become the server: signals (Ctrl-C, kill PID) reach it directly
+        os.execve(command[0], command, env)
     try:
-        return subprocess.call(streamlit_command(db, args.host, args.port), env=env)
+        return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 0

@@ -82,19 +82,27 @@ st.caption(
     "Bars: logistic-regression coefficient; n/m: explanations of the ward containing the "
     "word / all explanations containing it. Click a bar to see its photos."
 )
-event = charts.show(
-    "keywords",
-    charts.keyword_chart_data(frame),
-    {"columns": 2 if len(wards) > 1 else 1},
-    on_select="rerun",
-    selection_mode=charts.WORD_SELECTION,
-    key="kw_chart",
-)
-picked = (event.selection.get(charts.WORD_SELECTION) or []) if event else []
-if picked and picked[0].get("word"):
-    common.go_to_photos(
-        picked[0]["word"], [picked[0]["ward"]] if picked[0].get("ward") else [], settings.by
-    )
+chart_data = charts.keyword_chart_data(frame)
+per_row = 2 if len(wards) > 1 else 1
+for start in range(0, len(wards), per_row):
+    for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
+        with col:
+            st.markdown(f"##### {escape_markdown(ward)}")
+            part = chart_data[chart_data["ward"] == ward]
+            if part.empty:
+                st.caption("no word with a positive coefficient")
+                continue
+            event = charts.show(
+                "keywords",
+                part,
+                on_select="rerun",
+                selection_mode=charts.WORD_SELECTION,
+                key=f"kw_chart_{ward}",
+                width="stretch",
+            )
+            picked = event.selection.get(charts.WORD_SELECTION) or [] if event else []
+            if picked and picked[0].get("word"):
+                common.go_to_photos(picked[0]["word"], [ward], settings.by)
 
 choices = list(frame[["word", "ward", "n", "m"]].itertuples(index=False, name=None))
 c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
