@@ -132,6 +132,19 @@ def test_deterministic_and_in_both_languages(tiny_crop_model):
     assert "classified as river" in en.text
 
 
+def test_crops_in_small_chunks_give_the_same_answers(tiny_crop_model, monkeypatch):
+    import core.explainers.grounded as grounded
+
+    rng = np.random.default_rng(2)
+    image = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
+    requests = [request(image, cam), request(image, cam[::-1].copy())]
+    whole = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    monkeypatch.setattr(grounded, "CROP_CHUNK", 1)
+    chunked = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    assert [e.text for e in whole] == [e.text for e in chunked]
+
+
 def test_blind_mode_never_mentions_the_label(tiny_crop_model):
     explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
     image = two_colour_image(96)
@@ -177,6 +190,8 @@ def test_bad_request_fails_alone_and_options_are_checked(tiny_crop_model):
     with pytest.raises(ExplainerError, match="language"):
         GroundedExplainer(lang="fr")
     assert isinstance(load_explainer("grounded", lang="en"), GroundedExplainer)
+    assert load_explainer("grounded:torchvision:resnet50").crop_spec == "torchvision:resnet50"
+    assert GroundedExplainer(crop_model="imagenet").crop_spec == "imagenet"
 
 
 @pytest.mark.skipif(

@@ -37,6 +37,7 @@ SECOND_COLOUR_SHARE = 0.2
 CROP_MARGIN = 0.15
 MIN_CROP_FRACTION = 0.3
 REGION_THRESHOLD = 0.4
+CROP_CHUNK = 64
 
 COLOUR_NAMES: dict[str, dict[str, str]] = {
     "red": {"ja": "赤", "en": "red"},
@@ -99,7 +100,7 @@ class GroundedExplainer:
         arg: model spec of the crop classifier (the part after ``grounded:``); default
             ``imagenet`` (offline EfficientNet-Lite0, loaded once per process).
         lang: default language when a request does not set one ("ja" or "en").
-        crop_model: a loaded :class:`~core.models.Classifier` to use instead of ``arg``.
+        crop_model: a loaded :class:`~core.models.Classifier` (or a spec) instead of ``arg``.
         min_prob: object candidates below this crop probability are not mentioned.
         max_regions: describe at most this many regions (1-4).
     """
@@ -118,8 +119,11 @@ class GroundedExplainer:
         if lang not in ("ja", "en"):
             raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
         self.lang = lang
+        crop_model = options.get("crop_model")
+        if isinstance(crop_model, str):  # a spec given as an option instead of grounded:SPEC
+            arg, crop_model = crop_model, None
         self.crop_spec = arg or DEFAULT_CROP_MODEL
-        self._crop_model: Classifier | None = options.get("crop_model")
+        self._crop_model: Classifier | None = crop_model
         self.min_prob = float(options.get("min_prob", MIN_PROB))
         self.max_regions = max(1, min(MAX_REGIONS, int(options.get("max_regions", MAX_REGIONS))))
 
@@ -183,22 +187,32 @@ class GroundedExplainer:
         return lang
 
     def _candidates(self, crops: list[Image.Image]) -> list[list[tuple[int, float]]]:
-        """``(class index, probability)`` of the crop model's top classes per crop, one pass."""
+        """``(class index, probability)`` of the crop model's top classes per crop.
+
+        All crops go through the model in one forward pass (``CROP_CHUNK`` crops at most per
+        pass, which bounds memory for very large batches).
+        """
         import numpy as np
         import torch
 
         model = self.crop_model
         size = model.preprocess.image_size
-        batch = torch.stack(
-            [model.preprocess.to_tensor(c.resize((size, size), _bilinear())) for c in crops]
-        )
         try:
             device = next(model.module.parameters()).device
         except StopIteration:
             device = torch.device("cpu")
-        with torch.inference_mode():
-            logits = model.module(batch.to(device))
-        probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        chunks = []
+        for start in range(0, len(crops), CROP_CHUNK):
+            batch = torch.stack(
+                [
+                    model.preprocess.to_tensor(c.resize((size, size), _bilinear()))
+                    for c in crops[start : start + CROP_CHUNK]
+                ]
+            )
+            with torch.inference_mode():
+                logits = model.module(batch.to(device))
+            chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+        probs = np.concatenate(chunks)
         out: list[list[tuple[int, float]]] = []
         for row in probs:
             order = np.argsort(-row, kind="stable")[:MAX_CANDIDATES]
