@@ -106,6 +106,15 @@ def test_lite0_is_fx_traceable_and_target_layer_is_last_feature_map() -> None:
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
+def test_lite0_module_pickles_with_importable_classes() -> None:
+    import pickle
+
+    module = efficientnet_lite0(5)
+    clone = pickle.loads(pickle.dumps(module))
+    assert type(clone).__module__ == "core.models.imagenet"
+    assert list(clone.state_dict()) == list(module.state_dict())
+
+
 # --- label files ----------------------------------------------------------------------------
 
 

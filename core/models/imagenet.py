@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from core.errors import ModelError
 from core.models.base import Classifier, Preprocessing
-
-if TYPE_CHECKING:
-    from torch import nn
 
 ARCH = "efficientnet_lite0"
 IMAGENET_TASK = "画像に写っている物体を識別する"
@@ -58,140 +59,124 @@ _STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
 _LABELS_DIR = Path(__file__).resolve().parent
 
 
-def _torch_modules() -> tuple[Any, Any]:
-    import torch
-    from torch import nn
+class Conv2dSame(nn.Conv2d):
+    """Conv2d with TensorFlow "same" padding, precomputed for even input sizes.
 
-    return torch, nn
+    For stride 1 (odd kernel) this is symmetric ``k // 2``. For stride 2 on an even input TF
+    pads ``k - 2`` pixels in total, the extra one on the bottom/right. Inputs whose sides
+    are multiples of 32 (224, 256, ...) are padded exactly as TensorFlow does.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1):
+        super().__init__(in_ch, out_ch, kernel, stride=stride, padding=0, groups=groups, bias=False)
+        total = max(kernel - stride, 0)
+        before = total // 2
+        self._same_pad = (before, total - before, before, total - before)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self._same_pad):
+            x = F.pad(x, self._same_pad)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-def _build_classes() -> dict[str, type]:
-    """Define the module classes on first use (keeps ``import core.models.imagenet`` light)."""
-    torch, nn = _torch_modules()
-    import torch.nn.functional as F
+def batch_norm(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm2d with TensorFlow's EfficientNet settings (eps 1e-3, momentum 0.01)."""
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
-    class Conv2dSame(nn.Conv2d):
-        """Conv2d with TensorFlow "same" padding, precomputed for even input sizes.
 
-        For stride 1 (odd kernel) this is symmetric ``k // 2``. For stride 2 on an even input TF
-        pads ``k - 2`` pixels in total, the extra one on the bottom/right. Inputs whose sides
-        are multiples of 32 (224, 256, ...) are padded exactly as TensorFlow does.
-        """
+class DropPath(nn.Module):
+    """Stochastic depth on the residual branch (identity in eval mode)."""
 
-        def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1):
-            super().__init__(
-                in_ch, out_ch, kernel, stride=stride, padding=0, groups=groups, bias=False
-            )
-            total = max(kernel - stride, 0)
-            before = total // 2
-            self._same_pad = (before, total - before, before, total - before)
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if any(self._same_pad):
-                x = F.pad(x, self._same_pad)
-            return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate <= 0.0:
+            return x
+        keep = 1.0 - self.rate
+        mask = torch.rand((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device) < keep
+        return x * mask.to(x.dtype) / keep
 
-    def batch_norm(channels: int) -> nn.BatchNorm2d:
-        return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
 
-    class DropPath(nn.Module):
-        """Stochastic depth on the residual branch (identity in eval mode)."""
+class MBConvBlock(nn.Module):
+    """Inverted residual block without squeeze-excite (EfficientNet-Lite)."""
 
-        def __init__(self, rate: float) -> None:
-            super().__init__()
-            self.rate = rate
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int, drop_rate: float
+    ) -> None:
+        super().__init__()
+        mid = in_ch * expand
+        self.has_expand = expand != 1
+        if self.has_expand:
+            self._expand_conv = Conv2dSame(in_ch, mid, 1)
+            self._bn0 = batch_norm(mid)
+            self._act0 = nn.ReLU6()
+        self._depthwise_conv = Conv2dSame(mid, mid, kernel, stride=stride, groups=mid)
+        self._bn1 = batch_norm(mid)
+        self._act1 = nn.ReLU6()
+        self._project_conv = Conv2dSame(mid, out_ch, 1)
+        self._bn2 = batch_norm(out_ch)
+        self.has_skip = stride == 1 and in_ch == out_ch
+        self._drop_path = DropPath(drop_rate if self.has_skip else 0.0)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if not self.training or self.rate <= 0.0:
-                return x
-            keep = 1.0 - self.rate
-            mask = torch.rand((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device) < keep
-            return x * mask.to(x.dtype) / keep
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        if self.has_expand:
+            out = self._act0(self._bn0(self._expand_conv(out)))
+        out = self._act1(self._bn1(self._depthwise_conv(out)))
+        out = self._bn2(self._project_conv(out))
+        if self.has_skip:
+            out = self._drop_path(out) + x
+        return out
 
-    class MBConvBlock(nn.Module):
-        """Inverted residual block without squeeze-excite (EfficientNet-Lite)."""
 
-        def __init__(
-            self, in_ch: int, out_ch: int, kernel: int, stride: int, expand: int, drop_rate: float
-        ) -> None:
-            super().__init__()
-            mid = in_ch * expand
-            self.has_expand = expand != 1
-            if self.has_expand:
-                self._expand_conv = Conv2dSame(in_ch, mid, 1)
-                self._bn0 = batch_norm(mid)
-                self._act0 = nn.ReLU6()
-            self._depthwise_conv = Conv2dSame(mid, mid, kernel, stride=stride, groups=mid)
-            self._bn1 = batch_norm(mid)
-            self._act1 = nn.ReLU6()
-            self._project_conv = Conv2dSame(mid, out_ch, 1)
-            self._bn2 = batch_norm(out_ch)
-            self.has_skip = stride == 1 and in_ch == out_ch
-            self._drop_path = DropPath(drop_rate if self.has_skip else 0.0)
+class EfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 (4.65 M parameters, 224 px input, ~75 % ImageNet top-1)."""
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            out = x
-            if self.has_expand:
-                out = self._act0(self._bn0(self._expand_conv(out)))
-            out = self._act1(self._bn1(self._depthwise_conv(out)))
-            out = self._bn2(self._project_conv(out))
-            if self.has_skip:
-                out = self._drop_path(out) + x
-            return out
-
-    class EfficientNetLite0(nn.Module):
-        """EfficientNet-Lite0 (4.65 M parameters, 224 px input, ~75 % ImageNet top-1)."""
-
-        def __init__(self, num_classes: int = 1000, dropout: float = DROPOUT) -> None:
-            super().__init__()
-            self._conv_stem = Conv2dSame(3, 32, 3, stride=2)
-            self._bn0 = batch_norm(32)
-            self._stem_act = nn.ReLU6()
-            total = sum(stage[0] for stage in _STAGES)
-            blocks = []
-            for repeats, kernel, stride, expand, in_ch, out_ch in _STAGES:
-                for i in range(repeats):
-                    rate = DROP_CONNECT * len(blocks) / total
-                    blocks.append(
-                        MBConvBlock(
-                            in_ch if i == 0 else out_ch,
-                            out_ch,
-                            kernel,
-                            stride if i == 0 else 1,
-                            expand,
-                            rate,
-                        )
+    def __init__(self, num_classes: int = 1000, dropout: float = DROPOUT) -> None:
+        super().__init__()
+        self._conv_stem = Conv2dSame(3, 32, 3, stride=2)
+        self._bn0 = batch_norm(32)
+        self._stem_act = nn.ReLU6()
+        total = sum(stage[0] for stage in _STAGES)
+        blocks = []
+        for repeats, kernel, stride, expand, in_ch, out_ch in _STAGES:
+            for i in range(repeats):
+                rate = DROP_CONNECT * len(blocks) / total
+                blocks.append(
+                    MBConvBlock(
+                        in_ch if i == 0 else out_ch,
+                        out_ch,
+                        kernel,
+                        stride if i == 0 else 1,
+                        expand,
+                        rate,
                     )
-            self._blocks = nn.Sequential(*blocks)
-            self._conv_head = Conv2dSame(320, NUM_FEATURES, 1)
-            self._bn1 = batch_norm(NUM_FEATURES)
-            self._head_act = nn.ReLU6()
-            self._avg_pooling = nn.AdaptiveAvgPool2d(1)
-            self._flatten = nn.Flatten(1)
-            self._dropout = nn.Dropout(dropout)
-            self._fc = nn.Linear(NUM_FEATURES, num_classes)
+                )
+        self._blocks = nn.Sequential(*blocks)
+        self._conv_head = Conv2dSame(320, NUM_FEATURES, 1)
+        self._bn1 = batch_norm(NUM_FEATURES)
+        self._head_act = nn.ReLU6()
+        self._avg_pooling = nn.AdaptiveAvgPool2d(1)
+        self._flatten = nn.Flatten(1)
+        self._dropout = nn.Dropout(dropout)
+        self._fc = nn.Linear(NUM_FEATURES, num_classes)
 
-        def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-            """Input batch -> last feature map [B, 1280, H/32, W/32]."""
-            x = self._stem_act(self._bn0(self._conv_stem(x)))
-            x = self._blocks(x)
-            return self._head_act(self._bn1(self._conv_head(x)))
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Input batch -> last feature map [B, 1280, H/32, W/32]."""
+        x = self._stem_act(self._bn0(self._conv_stem(x)))
+        x = self._blocks(x)
+        return self._head_act(self._bn1(self._conv_head(x)))
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            x = self.forward_features(x)
-            return self._fc(self._dropout(self._flatten(self._avg_pooling(x))))
-
-    return {"EfficientNetLite0": EfficientNetLite0, "Conv2dSame": Conv2dSame}
-
-
-@functools.cache
-def _classes() -> dict[str, type]:
-    return _build_classes()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_features(x)
+        return self._fc(self._dropout(self._flatten(self._avg_pooling(x))))
 
 
-def efficientnet_lite0(num_classes: int = 1000) -> nn.Module:
+def efficientnet_lite0(num_classes: int = 1000) -> EfficientNetLite0:
     """A randomly initialised EfficientNet-Lite0 with ``num_classes`` outputs."""
-    return _classes()["EfficientNetLite0"](num_classes=num_classes)
+    return EfficientNetLite0(num_classes=num_classes)
 
 
 def weights_path() -> Path:
@@ -213,8 +198,6 @@ def weights_path() -> Path:
 
 def pretrained_efficientnet_lite0() -> nn.Module:
     """EfficientNet-Lite0 with the ImageNet weights, in eval mode (a fresh module each call)."""
-    import torch
-
     module = efficientnet_lite0(1000)
     state = torch.load(weights_path(), weights_only=True, map_location="cpu")
     module.load_state_dict(state, strict=True)
