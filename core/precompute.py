@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -154,6 +155,8 @@ def _clean_options(options: dict[str, Any] | None) -> dict[str, Any]:
             continue
         if isinstance(value, Path):
             value = str(value)
+        if isinstance(value, str) and "://" in value and "@" in value:
+            value = re.sub(r"://[^/@]*@", "://", value)  # user:password in a URL
         try:
             json.dumps(value)
         except (TypeError, ValueError):
@@ -499,7 +502,7 @@ def run_precompute(
     data_dir: str | Path,
     db: str | Path,
     model: Any = "imagenet",
-    explainer: str = "grounded",
+    explainer: Any = "grounded",
     mode: str = "blind",
     method: str = "gradcam",
     lang: str = "ja",
@@ -534,10 +537,13 @@ def run_precompute(
     explainer_options = dict(explainer_options or {})
     explainer_options.setdefault("lang", lang)
     model_spec = _model_spec(model)
+    explainer_spec = (
+        explainer if isinstance(explainer, str) else str(getattr(explainer, "name", explainer))
+    )
     settings = {
         "model": model_spec,
         "model_options": _clean_options(model_options),
-        "explainer": explainer,
+        "explainer": explainer_spec,
         "explainer_options": _clean_options(explainer_options),
         "mode": mode,
         "method": method,
@@ -583,7 +589,7 @@ def run_precompute(
                     settings,
                     labels,
                     model_spec,
-                    explainer,
+                    explainer_spec,
                     mode,
                     method,
                     lang,
@@ -616,12 +622,15 @@ def run_precompute(
                     layer,
                 )
                 _tokenize_rows(rows, lang)
-                write_rows(con, run_id, rows, explainer, mode, lang)
+                write_rows(con, run_id, rows, explainer_spec, mode, lang)
                 ok = sum(r.status == "done" for r in rows)
                 failed = [r for r in rows if r.status != "done"]
                 summary["done"] += ok
                 summary["failed"] += len(failed)
-                summary["errors"].extend(f"{r.path}: {r.error}" for r in failed[:20])
+                summary["errors"].extend(
+                    r.error if r.path in (r.error or "") else f"{r.path}: {r.error}"
+                    for r in failed[:20]
+                )
                 del summary["errors"][50:]
                 for r in failed:
                     log.debug("failed: %s: %s", r.path, r.error)

@@ -79,11 +79,26 @@ class WordsExplainer:
         return out
 
 
+class FailingExplainer:
+    """Fails every request, like a VLM with a wrong API key."""
+
+    name = "failing"
+
+    def __init__(self, arg: str | None = None, **options):
+        pass
+
+    def explain_batch(self, requests):
+        from core.explainers.base import Explanation
+
+        return [Explanation(text="", error="401 Unauthorized: invalid API key") for _ in requests]
+
+
 def register_test_backends() -> None:
     from core.registry import register_explainer, register_model_loader
 
     register_model_loader("tiny", tiny_classifier)
     register_explainer("testwords", WordsExplainer)
+    register_explainer("failing", FailingExplainer)
 
 
 register_test_backends()
@@ -218,7 +233,13 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
 
     # Same command again: nothing recomputed, the broken photo retried (and failing again).
     again = run_precompute(
-        photos, db, model="tiny", explainer="testwords", batch_size=4, progress=False
+        photos,
+        db,
+        model="tiny",
+        explainer="testwords",
+        batch_size=4,
+        progress=False,
+        explainer_options={"concurrency": 8},  # runtime-only: still the same run
     )
     assert again["run_id"] == summary["run_id"]
     assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 6)
@@ -270,6 +291,23 @@ def test_bad_input_gives_one_line_errors(tmp_path: Path, photos: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0 and "no such folder" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert main(["precompute", "--db", str(db)]) == 1
+
+
+def test_explainer_failing_everything_stops_early(
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.precompute
+
+    monkeypatch.setattr(core.precompute, "FAIL_FAST_AFTER", 3)
+    db = tmp_path / "fail.duckdb"
+    with pytest.raises(DataError, match="explainer failed on the first 4 photos.*invalid API key"):
+        run_precompute(photos, db, model="tiny", explainer="failing", batch_size=2, progress=False)
+    with connect_read(db) as con:
+        assert con.execute("SELECT status FROM runs").fetchone()[0] == "failed"
+        rows = con.execute("SELECT status, error, pred_label FROM images").fetchall()
+    assert len(rows) == 4 and all(s == "failed" and "invalid API key" in e for s, e, _ in rows)
+    assert all(pred in CLASSES for _, _, pred in rows), "the prediction is kept"
+    assert read_progress(db)["status"] == "failed"
 
 
 def test_cli_summary(photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

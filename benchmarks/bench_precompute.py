@@ -1,0 +1,383 @@
+"""Benchmark ``wordcam precompute``: photos/s and peak memory for 500 and 5,000 photos.
+
+The photo folders are random crops / flips / scales of real photos that ship with scikit-image
+and scikit-learn (one class per source photo, Japanese folder names), cached in ``--workdir``.
+Each job runs as its own process (this script re-invoked with ``--child``); the parent samples
+its resident memory from ``/proc`` while it runs and reads its RSS high-water mark from
+``os.wait4`` when it ends, so the numbers are the job's own, not the benchmark's.
+
+Profiles:
+
+- ``imagenet``: the product defaults, ``--model imagenet --explainer grounded`` (EfficientNet-Lite0
+  classifier + Grad-CAM + the grounded explainer, which runs the ImageNet model on 2-4 region
+  crops per photo), blind mode, Japanese.
+- ``small``: the same job machinery (pipeline, Grad-CAM, rendering of four pictures per photo,
+  grounded explainer, janome, DuckDB, snapshots) with two small random conv nets in place of
+  EfficientNet (the classifier and the grounded explainer's crop model), so that 5,000 photos
+  finish in minutes on a laptop CPU. Its words are meaningless; its throughput shows the cost
+  of everything around the models.
+
+Run: ``.venv/bin/python benchmarks/bench_precompute.py [--sizes 500 5000] [--profile small]``;
+results go to ``benchmarks/results/precompute.json`` and ``precompute.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = {
+    "猫": "chelsea",
+    "コーヒー": "coffee",
+    "宇宙飛行士": "astronaut",
+    "ロケット": "rocket",
+    "寺院": "china.jpg",
+    "花": "flower.jpg",
+}
+PROFILES = ("imagenet", "small")
+
+
+# ----------------------------------------------------------------------------- photos
+
+
+def _source_images() -> dict[str, Any]:
+    from PIL import Image
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    samples = load_sample_images()
+    by_file = {Path(f).name: img for f, img in zip(samples.filenames, samples.images, strict=True)}
+    out = {}
+    for label, name in SOURCES.items():
+        array = by_file[name] if name.endswith(".jpg") else getattr(data, name)()
+        out[label] = Image.fromarray(array).convert("RGB")
+    return out
+
+
+def make_photo_folder(root: str | Path, n: int, seed: int = 0, long_side: int = 320) -> Path:
+    """``n`` JPEG photos in one folder per class: random crops (30-90% of the side), flips and
+    scales of the source photos. Reuses a complete folder from an earlier call."""
+    import random
+
+    from PIL import Image, ImageOps
+
+    root = Path(root)
+    marker = root / ".complete"
+    if marker.exists() and marker.read_text().strip() == f"{n} {seed} {long_side}":
+        return root
+    sources = _source_images()
+    rng = random.Random(seed)
+    labels = list(sources)
+    for label in labels:
+        (root / label).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        label = labels[i % len(labels)]
+        image = sources[label]
+        w, h = image.size
+        frac = rng.uniform(0.3, 0.9)
+        cw, ch = max(32, int(w * frac * rng.uniform(0.8, 1.0))), max(32, int(h * frac))
+        x0, y0 = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        crop = image.crop((x0, y0, x0 + cw, y0 + ch))
+        if rng.random() < 0.5:
+            crop = ImageOps.mirror(crop)
+        scale = long_side / max(crop.size) * rng.uniform(0.7, 1.0)
+        crop = crop.resize(
+            (max(8, round(crop.width * scale)), max(8, round(crop.height * scale))),
+            Image.Resampling.BILINEAR,
+        )
+        crop.save(root / label / f"{i:05d}.jpg", quality=85)
+    marker.write_text(f"{n} {seed} {long_side}")
+    return root
+
+
+# ----------------------------------------------------------------------------- the job (child)
+
+
+def _small_net(num_classes: int):
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 16, 3, stride=2, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32, num_classes),
+    ).eval()
+
+
+def _register_small_backends() -> None:
+    """``benchsmall`` model and ``benchgrounded`` explainer (grounded with a small crop model)."""
+    from core.explainers.grounded import GroundedExplainer
+    from core.models import Classifier, Preprocessing
+    from core.models.imagenet import imagenet_labels
+    from core.registry import register_explainer, register_model_loader
+
+    def small_classifier(arg: str | None = None, **options: Any) -> Classifier:
+        return Classifier(
+            module=_small_net(len(SOURCES)),
+            labels=list(SOURCES),
+            preprocess=Preprocessing(),
+            spec="benchsmall",
+            target_layer="2",
+            arch="benchsmall",
+        )
+
+    def small_grounded(arg: str | None = None, **options: Any) -> GroundedExplainer:
+        names = imagenet_labels()
+        crop = Classifier(
+            module=_small_net(1000),
+            labels=names["en"],
+            preprocess=Preprocessing(),
+            spec="benchsmall-crop",
+            target_layer="2",
+            localized_labels=names,
+        )
+        return GroundedExplainer(crop_model=crop, **options)
+
+    register_model_loader("benchsmall", small_classifier)
+    register_explainer("benchgrounded", small_grounded)
+
+
+def _child(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("db")
+    parser.add_argument("--profile", choices=PROFILES, default="small")
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args(argv)
+    from core.precompute import run_precompute
+
+    if args.profile == "small":
+        _register_small_backends()
+        model, explainer = "benchsmall", "benchgrounded"
+    else:
+        model, explainer = "imagenet", "grounded"
+    summary = run_precompute(
+        args.folder,
+        args.db,
+        model=model,
+        explainer=explainer,
+        batch_size=args.batch_size,
+        progress=False,
+    )
+    print("SUMMARY " + json.dumps(summary, ensure_ascii=False, default=str), flush=True)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def run_job(
+    folder: Path, db: Path, profile: str = "small", batch_size: int = 16, sample_every: float = 1.0
+) -> dict[str, Any]:
+    """Run one precompute job as a child process; its throughput and memory."""
+    from core.precompute import read_progress
+
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        str(folder),
+        str(db),
+        "--profile",
+        profile,
+        "--batch-size",
+        str(batch_size),
+    ]
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
+        samples: list[dict[str, float]] = []
+        status = None
+        while status is None:
+            pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                status = wait_status
+                break
+            rss = _rss_mb(proc.pid)
+            done = (read_progress(db) or {}).get("done", 0)
+            if rss is not None:
+                samples.append(
+                    {"t": round(time.monotonic() - t0, 1), "done": done, "rss_mb": round(rss, 1)}
+                )
+            time.sleep(sample_every)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"precompute job failed ({proc.returncode}): {stderr[-2000:]}")
+    summary = json.loads(stdout.split("SUMMARY ", 1)[1])
+    n = summary["done"] + summary["failed"]
+    job_s = float(summary["elapsed"])
+    peak_mb = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
+    return {
+        "photos": n,
+        "done": summary["done"],
+        "failed": summary["failed"],
+        "job_s": round(job_s, 1),
+        "wall_s": round(wall, 1),
+        "photos_per_s": round(n / job_s, 2) if job_s else None,
+        "peak_rss_mb": round(peak_mb, 1),
+        "rss_mb_at": _rss_profile(samples, n),
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+    }
+
+
+def _rss_profile(samples: list[dict[str, float]], total: int) -> dict[str, float]:
+    """RSS when the job had done about 10%, 50% and 90% of its photos (the flatness check)."""
+    out = {}
+    for pct in (10, 50, 90):
+        target = total * pct / 100
+        after = [s for s in samples if s["done"] >= target]
+        if after:
+            out[f"{pct}%"] = after[0]["rss_mb"]
+    return out
+
+
+def run_benchmark(
+    sizes: tuple[int, ...] = (500,),
+    profile: str = "small",
+    batch_size: int = 16,
+    workdir: str | Path | None = None,
+    write: bool = True,
+) -> dict[str, Any]:
+    """Precompute ``sizes`` photos with ``profile``; photos/s and memory per size."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; use one of {PROFILES}")
+    workdir = Path(workdir or Path(tempfile.gettempdir()) / "wordcam_bench_precompute")
+    rows = []
+    for n in sizes:
+        folder = make_photo_folder(workdir / f"photos_{n}", n)
+        db = workdir / f"{profile}_{n}.duckdb"
+        for stale in db.parent.glob(db.name + "*"):
+            stale.unlink()
+        row = run_job(folder, db, profile=profile, batch_size=batch_size)
+        row["size"] = n
+        rows.append(row)
+        print(
+            f"{profile} {n} photos: {row['photos_per_s']} photos/s, peak RSS "
+            f"{row['peak_rss_mb']} MB, RSS at {row['rss_mb_at']}",
+            file=sys.stderr,
+        )
+    result = {
+        "benchmark": "precompute",
+        "profile": profile,
+        "batch_size": batch_size,
+        "rows": rows,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    if len(rows) > 1 and rows[0]["peak_rss_mb"]:
+        result["peak_rss_ratio_largest_vs_smallest"] = round(
+            rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"], 3
+        )
+    result["markdown"] = to_markdown(result)
+    if write:
+        _write(result)
+    return result
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"### precompute ({result['profile']} profile, batch {result['batch_size']}, "
+        f"{result['machine']['cpus']} CPUs, {result['date']})",
+        "",
+        "| photos | photos/s (job) | job s | wall s (incl. start) | peak RSS MB | RSS MB at 10% / 50% / 90% | DB MB |",
+        "|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in result["rows"]:
+        at = " / ".join(str(r["rss_mb_at"].get(k, "-")) for k in ("10%", "50%", "90%"))
+        lines.append(
+            f"| {r['photos']} | {r['photos_per_s']} | {r['job_s']} | {r['wall_s']} | "
+            f"{r['peak_rss_mb']} | {at} | {r['db_mb']} |"
+        )
+    if "peak_rss_ratio_largest_vs_smallest" in result:
+        lines += [
+            "",
+            f"Peak RSS ratio largest/smallest: "
+            f"{result['peak_rss_ratio_largest_vs_smallest']} (1.0 = flat).",
+        ]
+    lines += [
+        "",
+        f"Load average at the end: {result['machine']['load_avg_at_end']} "
+        "(a shared machine: numbers are noisy).",
+    ]
+    return "\n".join(lines)
+
+
+def _write(result: dict[str, Any]) -> None:
+    """Merge into ``results/precompute.json`` (one entry per profile) and rewrite the Markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "precompute.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    stored[result["profile"]] = {k: v for k, v in result.items() if k != "markdown"}
+    path.write_text(json.dumps(stored, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    parts = [
+        "# wordcam precompute benchmark",
+        "",
+        "Generated by `benchmarks/bench_precompute.py`.",
+        "",
+    ]
+    for entry in stored.values():
+        parts += [to_markdown(entry), ""]
+    (RESULTS / "precompute.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return _child(argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[500])
+    parser.add_argument("--profile", choices=PROFILES, default="small")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--workdir", help="where photo folders and DBs go (default: a temp dir)")
+    parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    args = parser.parse_args(argv)
+    result = run_benchmark(
+        tuple(args.sizes), args.profile, args.batch_size, args.workdir, write=not args.no_write
+    )
+    print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else result["markdown"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
