@@ -214,3 +214,18 @@ def test_real_photo_chelsea_is_a_cat_in_japanese_and_english():
     assert ja.details["crop_model"] == "imagenet"
     top = ja.details["regions"][0]["candidates"][0]
     assert top["label"] in model.localized_labels["ja"] and top["prob"] > 0.1
+
+
+def test_four_regions_are_all_described_in_at_most_five_sentences(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    image = two_colour_image(128)
+    cam = sum(blob(128, x, y, 8) for x, y in ((25, 25), (100, 25), (25, 100), (100, 100)))
+    blind, informed = explainer.explain_batch(
+        [request(image, cam), request(image, cam, label="河川敷")]
+    )
+    for e in (blind, informed):
+        assert len(e.details["regions"]) == 4
+        assert len(sentences(e.text, "ja")) == 5
+        assert all(name in e.text for name in ("左上", "右上", "左下", "右下"))
+    assert blind.text.startswith("モデルは主に4か所の領域に注目しています。")
+    assert informed.text.endswith("はっきり確認できません。")  # no opening: five sentences at most

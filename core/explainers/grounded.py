@@ -306,17 +306,19 @@ def region_crop(image: Image.Image, region: Region) -> Image.Image:
 
 
 def _sentences(facts: list[RegionFacts], label: str | None, lang: str) -> list[str]:
-    """2-5 sentences: an opening, one per region, and (informed) a conclusion."""
+    """2-5 sentences: an opening, one per region (at most four), and (informed) a conclusion.
+
+    Every region is described; the opening is left out when it would make a sixth sentence.
+    """
     region_sentences = []
     seen: set[str] = set()
-    for f in facts:
+    for f in facts[:MAX_REGIONS]:
         again = f.region.position in seen
         seen.add(f.region.position)
         region_sentences.append(_region_sentence(f, again, lang))
-    opening = _opening(facts, lang)
     closing = [_conclusion(facts, label, lang)] if label is not None else []
-    body = region_sentences[: 5 - len(closing) - 1]
-    sentences = [opening, *body, *closing]
+    opening = [_opening(facts, lang)] if len(region_sentences) + len(closing) < 5 else []
+    sentences = [*opening, *region_sentences, *closing]
     if len(sentences) < 2:  # no hot region at all: say so plainly
         sentences.append(
             "画像のどこにも目立った注目は見られません。"
@@ -372,11 +374,16 @@ def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
     where = f"Another {pos} region" if again else f"The {pos} region"
     colour_part = f"is mostly {_join(colours, lang)} and " if colours else ""
     what = (
-        f"looks like {_join(objects, lang, 'or')}."
+        f"looks like {_join([_with_article(o) for o in objects], lang, 'or')}."
         if objects
         else "shows no clearly recognisable object."
     )
     return f"{where} holds {percent}% of the heat, {colour_part}{what}"
+
+
+def _with_article(name: str) -> str:
+    """``a``/``an`` before an English object name (by its first letter)."""
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
 def _conclusion(facts: list[RegionFacts], label: str, lang: str) -> str:
