@@ -198,6 +198,30 @@ def test_torchvision_loader_unwraps_checkpoints_and_module_prefix(
     assert _same_logits(model.module, original)
 
 
+def test_torchvision_loader_rebuilds_dropout_linear_head(resnet18_files, tmp_path) -> None:
+    import torchvision
+
+    _, _, labels = resnet18_files
+    custom = torchvision.models.resnet18(weights=None)
+    custom.fc = torch.nn.Sequential(torch.nn.Dropout(0.3), torch.nn.Linear(512, len(WARDS)))
+    path = tmp_path / "dropout_head.pth"
+    torch.save(custom.state_dict(), path)
+    model = load_torchvision("resnet18", weights=path, labels=labels)
+    assert _same_logits(model.module, custom)
+    reloaded = load_model_dir(save_model_dir(model, tmp_path / "dir"))
+    assert _same_logits(reloaded.module, custom)
+    tuned = build_module("torchvision:resnet18", 3, init_weights=path)
+    assert tuned.fc.out_features == 3 and torch.equal(tuned.conv1.weight, custom.conv1.weight)
+
+    custom.fc = torch.nn.Sequential(
+        torch.nn.Linear(512, 64), torch.nn.ReLU(), torch.nn.Linear(64, len(WARDS))
+    )
+    deep = tmp_path / "deep_head.pth"
+    torch.save(custom.state_dict(), deep)
+    with pytest.raises(ModelError, match="custom module"):
+        load_torchvision("resnet18", weights=deep, labels=labels)
+
+
 def test_torchvision_loader_refuses_pickled_full_model(resnet18_files, tmp_path) -> None:
     original, _, labels = resnet18_files
     path = tmp_path / "full_model.pth"

@@ -163,6 +163,51 @@ def replace_head(module: nn.Module, num_classes: int) -> nn.Module:
     return module
 
 
+def match_head_to_state(module: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Rebuild a fine-tuning head of the form ``nn.Sequential(nn.Dropout(p), nn.Linear(...))``.
+
+    A common way to replace ``fc`` stores ``fc.1.weight`` instead of ``fc.weight``. When the
+    checkpoint's head is such a Sequential holding exactly one Linear (other entries have no
+    parameters, e.g. Dropout, which is the identity at inference), the module's head is
+    replaced to match. Heads with several Linear layers are refused: their activations are
+    not recorded in a state_dict.
+    """
+    from torch import nn
+
+    name = head_name(module)
+    if f"{name}.weight" in state:
+        return
+    prefix = name + "."
+    sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not sub:
+        return  # load_weights reports the mismatch
+    linears = sorted(
+        {int(k.split(".")[0]) for k, v in sub.items() if k.split(".")[0].isdigit() and v.ndim == 2}
+    )
+    expected = {f"{i}.weight" for i in linears} | {f"{i}.bias" for i in linears}
+    if len(linears) != 1 or not set(sub) <= expected:
+        raise ModelError(
+            f"{source}: the classifier head {name!r} is a custom module ({', '.join(sorted(sub)[:4])}"
+            f"{' ...' if len(sub) > 4 else ''}); wordcam rebuilds only a single Linear, optionally "
+            "after Dropout; re-train with `wordcam train` or save a model with a plain Linear head"
+        )
+    index = linears[0]
+    weight = sub[f"{index}.weight"]
+    layers: list[nn.Module] = [nn.Identity() for _ in range(index)]
+    layers.append(
+        nn.Linear(int(weight.shape[1]), int(weight.shape[0]), bias=f"{index}.bias" in sub)
+    )
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    setattr(parent, child, nn.Sequential(*layers))
+
+
+def head_outputs(module: nn.Module) -> int:
+    """Number of outputs of the classifier head."""
+    head = module.get_submodule(head_name(module))
+    return int(getattr(head, "out_features", 0) or getattr(head, "out_channels", 0))
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a checkpoint's state_dict safely (``weights_only=True``).
 
@@ -232,24 +277,28 @@ def load_weights(
 ) -> list[str]:
     """Load ``state`` into ``module``, with errors that name the file and the problem.
 
-    With ``allow_head_mismatch`` the classifier-head tensors whose shape differs are skipped
-    (the head keeps its fresh initialisation); the skipped keys are returned.
+    With ``allow_head_mismatch`` classifier-head tensors that do not fit (other shape or other
+    head layout) are skipped and the head keeps its fresh initialisation; the skipped keys are
+    returned.
     """
     own = module.state_dict()
     head = head_name(module) + "."
     skipped: list[str] = []
     filtered: dict[str, Any] = {}
     for key, value in state.items():
-        if key in own and tuple(own[key].shape) != tuple(value.shape):
-            if allow_head_mismatch and key.startswith(head):
-                skipped.append(key)
-                continue
+        fits = key in own and tuple(own[key].shape) == tuple(value.shape)
+        if allow_head_mismatch and key.startswith(head) and not fits:
+            skipped.append(key)
+            continue
+        if key in own and not fits:
             raise ModelError(
                 f"{source}: tensor {key} has shape {tuple(value.shape)} but the architecture "
                 f"expects {tuple(own[key].shape)}; is the architecture right?"
             )
         filtered[key] = value
-    missing = [k for k in own if k not in filtered and k not in skipped]
+    missing = [
+        k for k in own if k not in filtered and not (allow_head_mismatch and k.startswith(head))
+    ]
     unexpected = [k for k in filtered if k not in own]
     if missing or unexpected:
         parts = []
@@ -261,7 +310,7 @@ def load_weights(
             f"{source}: weights do not match the architecture: {'; '.join(parts)} keys; "
             "check the architecture name (e.g. resnet50 vs resnet18)"
         )
-    module.load_state_dict(filtered, strict=not skipped)
+    module.load_state_dict(filtered, strict=not allow_head_mismatch)
     return skipped
 
 

@@ -118,7 +118,13 @@ def read_model_info(path: str | Path) -> dict[str, Any]:
 
 def load_model_dir(path: str | Path | None, task: str | None = None, **options: Any) -> Classifier:
     """Load a model directory written by :func:`save_model_dir` (or ``wordcam train``)."""
-    from core.models.arch import build_module, load_weights, normalize_arch, read_state_dict
+    from core.models.arch import (
+        build_module,
+        load_weights,
+        match_head_to_state,
+        normalize_arch,
+        read_state_dict,
+    )
 
     if path is None or not str(path).strip():
         raise ModelError("dir:PATH needs the path of a model directory, e.g. dir:runs/my_model")
@@ -137,7 +143,9 @@ def load_model_dir(path: str | Path | None, task: str | None = None, **options: 
         raise ModelError(f"{root}: {WEIGHTS_FILE} is missing; the model directory is incomplete")
     labels: list[str] = info["labels"]
     module = build_module(info["arch"], len(labels), pretrained=False)
-    load_weights(module, read_state_dict(weights), str(weights))
+    state = read_state_dict(weights)
+    match_head_to_state(module, state, str(weights))
+    load_weights(module, state, str(weights))
     localized = info.get("localized_labels") or {}
     localized = {
         str(lang): [str(x) for x in names]

@@ -76,9 +76,12 @@ def load_torchvision(
         default_preprocessing,
         default_target_layer,
         head_name,
+        head_outputs,
         load_weights,
+        match_head_to_state,
         normalize_arch,
         read_state_dict,
+        replace_head,
     )
 
     if options:
@@ -104,11 +107,12 @@ def load_torchvision(
     if name in ("googlenet", "inception_v3"):
         kwargs.update(aux_logits=False, init_weights=True)
     module = tvm.get_model(name, **kwargs)
-    head_key = head_name(module) + ".weight"
     localized: dict[str, list[str]] = {}
     if state is not None:
         if name in ("googlenet", "inception_v3"):
             state = {k: v for k, v in state.items() if not k.startswith(("aux", "AuxLogits"))}
+        match_head_to_state(module, state, str(weights))
+        head_key = head_name(module) + ".weight"
         if head_key not in state:
             raise ModelError(
                 f"{weights}: no {head_key} tensor, so these are not {canonical} weights; "
@@ -123,9 +127,8 @@ def load_torchvision(
                 f"{source}: {len(label_list)} class names but the weights' head ({head_key}) "
                 f"has {outputs} outputs; give one label per output, in class-index order"
             )
-        if outputs != probe_classes:
-            kwargs["num_classes"] = outputs
-            module = tvm.get_model(name, **kwargs)
+        if head_outputs(module) != outputs:
+            replace_head(module, outputs)
         load_weights(module, state, str(weights))
     elif label_list is None:
         raise ModelError(f"{canonical}: random_init needs labels (a file or a list of names)")
