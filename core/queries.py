@@ -52,9 +52,38 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
         return None
 
 
+SNAPSHOT = "snapshot"
+
+
 def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published snapshot of ``db`` (``DataError`` if missing)."""
-    return connect_read(db)
+    """A read-only connection to the published snapshot of ``db`` as it is now.
+
+    The file is attached to a private in-memory DuckDB instance rather than opened with
+    ``duckdb.connect(path)``: DuckDB shares one instance per path within a process, so a
+    long-lived connection would otherwise pin the *old* snapshot after the precompute job
+    re-publishes (atomic rename), for this reader and for every later ``connect(path)``.
+    Use :func:`snapshot_cursor` for per-thread cursors. ``DataError`` when there is no DB.
+    """
+    import duckdb
+
+    if not Path(db).is_file():
+        connect_read(db)  # raises the clear "no database at ..." error
+    con = duckdb.connect(":memory:")
+    quoted = str(Path(db).resolve()).replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS {SNAPSHOT} (READ_ONLY)")
+        con.execute(f"USE {SNAPSHOT}")
+    except duckdb.Error as exc:
+        con.close()
+        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+    return con
+
+
+def snapshot_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor (for another thread) on a connection from :func:`open_snapshot`."""
+    cur = con.cursor()
+    cur.execute(f"USE {SNAPSHOT}")
+    return cur
 
 
 # ---------------------------------------------------------------- runs and overview

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -76,15 +77,23 @@ class Ctx:
         return q_labels(*self.key, "true") or q_labels(*self.key, "pred")
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _connection(db: str, mtime: int):
-    """One read-only connection per published snapshot (old ones are evicted)."""
-    return queries.open_snapshot(db)
+_CONNECTIONS: dict[str, tuple[int, Any]] = {}
+_CONNECTIONS_LOCK = threading.Lock()
 
 
 def cursor(db: str, mtime: int):
-    """A thread-private cursor on the snapshot's connection (DuckDB cursors are cheap)."""
-    return _connection(db, mtime).cursor()
+    """A thread-private cursor on the current snapshot (one shared connection per snapshot).
+
+    When the DB is re-published (new mtime) the old connection is closed and the new file
+    attached, so every session sees the new results on its next interaction.
+    """
+    with _CONNECTIONS_LOCK:
+        held = _CONNECTIONS.get(db)
+        if held is None or held[0] != mtime:
+            if held is not None:
+                held[1].close()
+            _CONNECTIONS[db] = (mtime, queries.open_snapshot(db))
+        return queries.snapshot_cursor(_CONNECTIONS[db][1])
 
 
 def missing_db_message(db: Path, reason: str | None = None) -> None:
@@ -364,7 +373,7 @@ def keywords_frame(result, top: int, classes: list[str] | None = None) -> pd.Dat
 def keywords_table(result, top: int, classes: list[str] | None = None) -> pd.DataFrame:
     """The table as ``wordcam mine`` prints it: rank x ward, cells ``word(n/m)``."""
     rows = result.table_rows()[:top]
-    wards = [w for w in result.classes if classes is None or w in classes]
+    wards = list(result.classes) if classes is None else [w for w in classes if w in result.classes]
     frame = pd.DataFrame(rows, columns=["rank", *wards])
     return frame.set_index("rank")
 

@@ -54,7 +54,7 @@ if words:
         )
     wide = stats.assign(cell=stats["n"].astype(str) + "/" + stats["m"].astype(str)).pivot(
         index="label", columns="word", values="cell"
-    )
+    )[list(words)]
     st.dataframe(wide.rename_axis(index="ward", columns=None), width="stretch")
 
     st.subheader("Example sentences")
