@@ -403,7 +403,7 @@ def classification_metrics(
         "balanced_accuracy": round(float(np.mean(recalls)), 4) if recalls else 0.0,
         "log_loss": round(log_loss, 4) if not math.isnan(log_loss) else None,
         "labels": list(labels),
-        "counts": {name: int(confusion[i].sum()) for i, name in enumerate(labels)},
+        "support": {name: int(confusion[i].sum()) for i, name in enumerate(labels)},
         "per_class": per_class,
         "confusion_matrix": confusion.tolist(),
         "skipped_files": [{"path": p, "error": why} for p, why in skipped],

@@ -118,7 +118,7 @@ def split_samples(
 
     Each group belongs to the class most of its photos have; per class, shuffled groups move
     to validation until about ``val_fraction`` of that class's photos are there (at least one
-    group when the class has two or more, never its last group).
+    group when the class has two or more; never all of them).
     """
     import numpy as np
 
@@ -145,15 +145,16 @@ def split_samples(
         in_val = 0
         chosen: set[str] = set()
         if val_fraction > 0 and len(order) >= 2:
-            for key in order[:-1]:  # the last group always stays in training
-                if in_val >= target and chosen:
+            for key in order:
+                if in_val >= target:
                     break
                 size = len(members[key])
-                # skip a big group that would overshoot by far, unless nothing is chosen yet
-                if chosen and in_val + size > 1.5 * target:
-                    continue
-                chosen.add(key)
-                in_val += size
+                # never overshoot by far, never leave the class without training photos
+                if in_val + size <= max(1.5 * target, 1) and in_val + size < class_size[label]:
+                    chosen.add(key)
+                    in_val += size
+            if not chosen:  # every group is big: take the smallest one
+                chosen.add(min(order, key=lambda k: len(members[k])))
         for key in keys:
             (val if key in chosen else train).extend(members[key])
     return Split(sorted(train), sorted(val), len(members), unmatched)
@@ -392,6 +393,12 @@ def train(
     arch = normalize_arch(arch)
     if init_weights is not None and not Path(init_weights).expanduser().is_file():
         raise ModelError(f"--init-weights {init_weights}: file not found")
+    if arch.startswith("torchvision:") and init_weights is None and pretrained:
+        raise ModelError(
+            f"{arch}: torchvision downloads its pretrained weights on demand, which does not work "
+            f"offline; pass --init-weights PATH (a local state_dict, e.g. ImageNet weights saved "
+            f"with torch.save(model.state_dict(), PATH)) or --no-pretrained for random weights"
+        )
     data = scan_labelled_folder(data_dir, min_classes=2)
     if data.ignored:
         log.warning(
@@ -609,6 +616,7 @@ def train(
                 loss_sum += float(loss.detach()) * len(y)
                 if progress and hasattr(bar, "set_postfix"):
                     bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+            train_seconds = time.perf_counter() - t0
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": round(loss_sum / max(1, seen), 4),
@@ -625,8 +633,9 @@ def train(
                 key = (m["top1"], m["macro_f1"], -(m["log_loss"] or 0.0))
             else:
                 key = (float(epoch), 0.0, 0.0)  # no validation: keep the last epoch
+            record["train_seconds"] = round(train_seconds, 2)
+            record["images_per_s"] = round(seen / max(1e-9, train_seconds), 2)
             record["seconds"] = round(time.perf_counter() - t0, 2)
-            record["images_per_s"] = round(seen / max(1e-9, record["seconds"]), 2)
             history.append(record)
             if best_key is None or key > best_key:
                 best_key, best_epoch = key, epoch
@@ -669,6 +678,9 @@ def train(
         target_layer=default_target_layer(arch),
         arch=arch,
     )
+    used_train = [s for s in train_samples if str(s.path) not in skipped]
+    used_val = [s for s in val_samples if str(s.path) not in skipped]
+    counts = {"train": _class_counts(used_train, classes), "val": _class_counts(used_val, classes)}
     training_info = {
         "data_dir": str(data.root),
         "arch": arch,
@@ -689,7 +701,7 @@ def train(
         "augment": augment,
         "seed": seed,
         "split": split_info,
-        "counts": {"train": train_counts, "val": _class_counts(val_samples, classes)},
+        "counts": counts,
         "device": device,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -697,7 +709,7 @@ def train(
     metrics.update(
         model_dir=str(out),
         split=split_info,
-        counts={"train": train_counts, "val": _class_counts(val_samples, classes)},
+        counts=counts,
         best_epoch=best_epoch,
         interrupted=interrupted,
         history=history,
