@@ -174,25 +174,11 @@ def _load_db(
     docs = con.execute(
         "SELECT image_id, path, true_label, pred_label, has_tokens FROM _mine_docs ORDER BY d"
     ).fetchnumpy()
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _mine_vocab AS "
-        "SELECT term, (row_number() OVER (ORDER BY term) - 1)::INTEGER AS k FROM ("
-        " SELECT DISTINCT unnest(tokens) AS term FROM tokens WHERE run_id = $run) "
-        "WHERE term IS NOT NULL AND term <> ''",
-        {"run": run_id},
-    )
-    vocab = con.execute("SELECT term FROM _mine_vocab ORDER BY k").fetchnumpy()["term"]
-    pairs = con.execute(
-        "SELECT DISTINCT s.d, v.k FROM ("
-        " SELECT m.d, unnest(t.tokens) AS term FROM _mine_docs m"
-        " JOIN tokens t ON t.image_id = m.image_id) s "
-        "JOIN _mine_vocab v ON v.term = s.term"
-    ).fetchnumpy()
-    con.execute("DROP TABLE _mine_vocab")
+    if _term_tables_current(con, run_id):
+        vocab, doc_index, term_index = _pairs_from_term_tables(con, run_id)
+    else:
+        vocab, doc_index, term_index = _pairs_from_tokens(con, run_id)
     con.execute("DROP TABLE _mine_docs")
-    vocab = np.asarray(vocab, dtype=object)
-    doc_index = np.asarray(pairs["d"], dtype=np.int32)
-    term_index = np.asarray(pairs["k"], dtype=np.int32)
     image_ids = [int(i) for i in docs["image_id"]]
     texts = _DbTexts(path, run_id, image_ids)
 
@@ -223,6 +209,82 @@ def _load_db(
         source=str(path),
         run_id=run_id,
     )
+
+
+def _term_tables_current(con: duckdb.DuckDBPyConnection, run_id: int) -> bool:
+    """Whether ``terms``/``doc_terms`` of the run hold every tokenized finished document.
+
+    :func:`write_terms` (run at the end of each precompute job) keeps them so: the terms and
+    the documents must be those of the token lists. A run still in progress, or terms
+    written with ``min_df > 1`` that left a word out, fail the check; mining then unnests
+    the token lists itself.
+    """
+    row = con.execute(
+        "WITH done AS (SELECT t.image_id, t.tokens FROM tokens t JOIN images i "
+        " ON i.image_id = t.image_id AND i.run_id = t.run_id "
+        " WHERE t.run_id = $run AND i.status = 'done') "
+        "SELECT (SELECT count(*) FROM terms WHERE run_id = $run), "
+        "(SELECT count(DISTINCT image_id) FROM doc_terms WHERE run_id = $run), "
+        "(SELECT count(DISTINCT term) FROM (SELECT unnest(tokens) AS term FROM done) "
+        " WHERE term <> ''), "
+        "(SELECT count(*) FROM done WHERE len(list_filter(tokens, lambda x: x <> '')) > 0)",
+        {"run": run_id},
+    ).fetchone()
+    n_terms, docs_with_terms, n_token_terms, docs_with_tokens = row
+    return n_terms > 0 and (n_terms, docs_with_terms) == (n_token_terms, docs_with_tokens)
+
+
+def _pairs_from_term_tables(con: duckdb.DuckDBPyConnection, run_id: int):
+    """(vocab, doc_index, term_index) from the run's ``terms``/``doc_terms`` (integers only)."""
+    terms = con.execute(
+        "SELECT term_id, term FROM terms WHERE run_id = ? ORDER BY term_id", [run_id]
+    ).fetchnumpy()
+    pairs = con.execute(
+        "SELECT m.d, dt.term_id FROM doc_terms dt JOIN _mine_docs m ON m.image_id = dt.image_id "
+        "WHERE dt.run_id = ?",
+        [run_id],
+    ).fetchnumpy()
+    term_ids = np.asarray(terms["term_id"], dtype=np.int64)
+    index = np.searchsorted(term_ids, np.asarray(pairs["term_id"], dtype=np.int64))
+    return _sorted_vocab(
+        np.asarray(terms["term"], dtype=object),
+        np.asarray(pairs["d"], dtype=np.int32),
+        index.astype(np.int32),
+    )
+
+
+def _pairs_from_tokens(con: duckdb.DuckDBPyConnection, run_id: int):
+    """(vocab, doc_index, term_index) by unnesting the run's token lists in SQL."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mine_vocab AS "
+        "SELECT term, (row_number() OVER (ORDER BY term) - 1)::INTEGER AS k FROM ("
+        " SELECT DISTINCT unnest(tokens) AS term FROM tokens WHERE run_id = $run) "
+        "WHERE term IS NOT NULL AND term <> ''",
+        {"run": run_id},
+    )
+    vocab = con.execute("SELECT term FROM _mine_vocab ORDER BY k").fetchnumpy()["term"]
+    pairs = con.execute(
+        "SELECT DISTINCT s.d, v.k FROM ("
+        " SELECT m.d, unnest(t.tokens) AS term FROM _mine_docs m"
+        " JOIN tokens t ON t.image_id = m.image_id) s "
+        "JOIN _mine_vocab v ON v.term = s.term"
+    ).fetchnumpy()
+    con.execute("DROP TABLE _mine_vocab")
+    return _sorted_vocab(
+        np.asarray(vocab, dtype=object),
+        np.asarray(pairs["d"], dtype=np.int32),
+        np.asarray(pairs["k"], dtype=np.int32),
+    )
+
+
+def _sorted_vocab(vocab: np.ndarray, doc_index: np.ndarray, term_index: np.ndarray):
+    """Make ``vocab`` sorted in Python string order (for binary search), remapping indices."""
+    if len(vocab) > 1 and not all(vocab[i] < vocab[i + 1] for i in range(len(vocab) - 1)):
+        order = np.argsort(vocab, kind="stable")
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        vocab, term_index = vocab[order], rank[term_index]
+    return vocab, doc_index, term_index
 
 
 class _DbTexts(Sequence[str]):

@@ -13,8 +13,16 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError
-from core.mine import Corpus, contrast, examples, load_corpus, mine, write_terms
-from core.store import StoreWriter
+from core.mine import (
+    Corpus,
+    _term_tables_current,
+    contrast,
+    examples,
+    load_corpus,
+    mine,
+    write_terms,
+)
+from core.store import StoreWriter, reading
 
 WARDS = ["中央区", "千代田区", "新宿区", "江東区", "渋谷区", "港区"]
 PLANTED = {
@@ -252,9 +260,17 @@ def test_db_corpus(tmp_path):
         load_corpus(db, run_id=7)
 
 
+def _pair_set(corpus: Corpus) -> set[tuple[str, str]]:
+    return {
+        (corpus.doc_ids[d], str(corpus.vocab[k]))
+        for d, k in zip(corpus.doc_index, corpus.term_index, strict=True)
+    }
+
+
 def test_write_terms(tmp_path):
     db = tmp_path / "w.duckdb"
     tokens_by_image = build_db(db)
+    from_tokens = load_corpus(db)  # no terms yet: unnests the token lists
     with StoreWriter(db) as store:
         counts = write_terms(store.con, 1, min_df=1)
         again = write_terms(store.con, 1, min_df=2)  # rebuilds, no duplicates
@@ -273,6 +289,20 @@ def test_write_terms(tmp_path):
     assert sorted(pairs) == sorted(
         (i, t) for i, toks in tokens_by_image.items() for t in set(toks) if expected_df[t] >= 2
     )
+    with StoreWriter(db) as store:
+        write_terms(store.con, 1)
+    with reading(db) as con:
+        assert _term_tables_current(con, 1)
+    with StoreWriter(db) as store:
+        write_terms(store.con, 1, min_df=4)  # leaves words out: mining unnests tokens
+    with reading(db) as con:
+        assert not _term_tables_current(con, 1)
+    with StoreWriter(db) as store:
+        write_terms(store.con, 1)
+    from_terms = load_corpus(db)  # read from terms/doc_terms now
+    assert list(from_terms.vocab) == list(from_tokens.vocab)
+    assert _pair_set(from_terms) == _pair_set(from_tokens)
+    assert mine(from_terms, min_df=1, cv=0).classes == mine(from_tokens, min_df=1, cv=0).classes
 
 
 def test_cli_mine_does_not_import_torch():
