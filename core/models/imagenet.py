@@ -256,7 +256,8 @@ def load_imagenet(arg: str | None = None, task: str | None = None, **options: An
     if unused:
         flags = ", ".join("--" + k.replace("_", "-") for k in unused)
         raise ModelError(
-            f"{flags} {'does' if len(unused) == 1 else 'do'} not apply to the built-in imagenet model; they are for torchvision:ARCH "
-            "(e.g. --model torchvision:resnet50 --weights model.pth --labels labels.txt)"
+            f"{flags} {'does' if len(unused) == 1 else 'do'} not apply to the built-in imagenet model, which has its own "
+            "weights and labels; for your own model use --model torchvision:ARCH --weights "
+            "model.pth --labels labels.txt"
         )
     return _cached_classifier(task or IMAGENET_TASK)
