@@ -319,24 +319,40 @@ def test_cli_mine_does_not_import_torch():
     assert time.monotonic() - start < 5
 
 
-def test_cli_mine_formats_and_errors(tmp_path):
+def test_cli_mine_formats_and_errors(tmp_path, capsys):
+    from core.cli import main
+
     db = tmp_path / "w.duckdb"
     build_db(db)
 
     def wordcam(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "core", "mine", *args], capture_output=True, text=True
-        )
+        code = main(["mine", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
 
-    out = wordcam("--db", str(db), "--min-df", "1", "--top", "2", "--cv", "2")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("| rank |") and "倉庫(3/3)" in out.stdout
-    assert "text accuracy" in out.stdout and "skipped 2" in out.stdout
-    data = json.loads(wordcam("--db", str(db), "--min-df", "1", "--format", "json").stdout)
+    code, out, err = wordcam("--db", str(db), "--min-df", "1", "--top", "2", "--cv", "2")
+    assert code == 0, err
+    assert out.startswith("| rank |") and "倉庫(3/3)" in out
+    assert "text accuracy" in out and "skipped 2" in out
+    data = json.loads(wordcam("--db", str(db), "--min-df", "1", "--format", "json")[1])
     assert data["documents"] == 12
-    out = wordcam("--db", str(db), "--examples", "倉庫", "--class", "江東区")
-    assert out.returncode == 0 and "倉庫が見える。" in out.stdout
-    out = wordcam("--db", str(db), "--min-df", "1", "--contrast", "タワー", "倉庫")
-    assert out.returncode == 0 and "precision" in out.stdout
-    out = wordcam("--db", str(tmp_path / "none.duckdb"))
-    assert out.returncode == 1 and "no database" in out.stderr and "Traceback" not in out.stderr
+    code, out, _ = wordcam("--db", str(db), "--examples", "倉庫", "--class", "江東区")
+    assert code == 0 and "倉庫が見える。" in out
+    code, out, _ = wordcam("--db", str(db), "--min-df", "1", "--contrast", "タワー", "倉庫")
+    assert code == 0 and "precision" in out
+    stop = tmp_path / "stop.txt"
+    stop.write_text("倉庫  # a comment\n", encoding="utf-8")
+    code, out, _ = wordcam("--db", str(db), "--min-df", "1", "--stopwords", str(stop), "--cv", "0")
+    assert code == 0 and "倉庫" not in out
+    code, _, err = wordcam("--db", str(tmp_path / "none.duckdb"))
+    assert code == 1 and "no database" in err
+
+
+def test_cli_error_in_a_subprocess_has_no_traceback(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "mine", str(tmp_path / "missing.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1 and "no such file" in out.stderr
+    assert "Traceback" not in out.stderr
