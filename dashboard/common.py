@@ -259,9 +259,20 @@ def text_accuracy_future(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ) -> Future:
     """The cross-validated words -> label accuracy, computed in a background thread."""
-    return _background().submit(
+    future = _background().submit(
         _cv_accuracy, corpus(db, mtime, run_id, by, lang), min_df, stopwords
     )
+    _SUBMITTED.append(future)
+    return future
+
+
+_SUBMITTED: list[Future] = []
+
+
+def background_busy() -> bool:
+    """Whether a background computation (cross-validation) is still running or queued."""
+    _SUBMITTED[:] = [f for f in _SUBMITTED if not f.done()]
+    return bool(_SUBMITTED)
 
 
 @st.cache_resource(max_entries=24, show_spinner="Contrasting…")

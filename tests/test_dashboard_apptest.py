@@ -99,7 +99,8 @@ def test_keyword_table_matches_the_miner(app, hostile_db):
 def test_word_to_photos_flow(app, hostile_db):
     at = _open(app, "keywords")
     at.multiselect(key="w_kw_wards").set_value(["台東区"]).run()
-    word, ward = at.selectbox(key="kw_pick").value[:2]
+    word, rest = at.selectbox(key="kw_pick").value.split("  ·  ")
+    ward = rest.rsplit("  (", 1)[0]
     at.button(key="kw_show").click().run()
     assert not at.exception
     assert at.title[0].value == "Photos"

@@ -106,11 +106,13 @@ for start in range(0, len(wards), per_row):
 
 choices = list(frame[["word", "ward", "n", "m"]].itertuples(index=False, name=None))
 c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-choice = c1.selectbox(
-    "Word", choices, format_func=lambda t: f"{t[0]}  ·  {t[1]}  ({t[2]}/{t[3]})", key="kw_pick"
+labels = [f"{word}  ·  {ward}  ({n}/{m})" for word, ward, n, m in choices]
+picked_label = c1.selectbox(
+    "Word", labels, key="kw_pick", help="or click a bar in the charts above"
 )
-if c2.button("Show photos", icon=":material/photo_library:", key="kw_show") and choice:
-    common.go_to_photos(choice[0], [choice[1]], settings.by)
+if c2.button("Show photos", icon=":material/photo_library:", key="kw_show") and picked_label:
+    word, ward = choices[labels.index(picked_label)][:2]
+    common.go_to_photos(word, [ward], settings.by)
 
 st.subheader("Precision vs coefficient")
 charts.show("scatter", frame, width="stretch")

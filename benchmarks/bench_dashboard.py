@@ -1,0 +1,195 @@
+"""Per-interaction render time of the dashboard on a large synthetic DB (Streamlit AppTest).
+
+``run_benchmark(n_images=30000) -> dict`` builds a synthetic DB (tests/synthetic_db.py), loads
+each page once (first load: imports, corpus load, mining, cache fill) and then times typical
+interactions (ward filter, word, top-K, page, search...) as the wall time of one script run.
+Setting changes that re-fit the miner (minimum document frequency, label source) are timed
+separately: they re-run logistic regression on the stored tokens by design.
+
+Run: ``.venv/bin/python benchmarks/bench_dashboard.py [--images N]``; results go to
+``benchmarks/results/dashboard.json`` and ``dashboard.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+RESULTS = ROOT / "benchmarks" / "results"
+BUDGET_MS = 300.0
+
+
+def _timed(at, action=None) -> float:
+    if action is not None:
+        action(at)
+    start = time.perf_counter()
+    at.run()
+    elapsed = (time.perf_counter() - start) * 1000
+    if at.exception:
+        raise RuntimeError(f"page raised: {[e.value for e in at.exception]}")
+    return elapsed
+
+
+def _wait_for_cv(timeout: float = 300.0) -> None:
+    """Let the background cross-validation finish so it does not compete with the timings."""
+    from dashboard import common
+
+    deadline = time.time() + timeout
+    while common.background_busy() and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def run_benchmark(n_images: int = 30000, repeats: int = 3, seed: int = 0) -> dict:
+    """Time first loads and interactions on an ``n_images`` synthetic DB; return the numbers."""
+    from streamlit.testing.v1 import AppTest
+    from synthetic_db import make_db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        db = make_db(Path(tmp) / "bench.duckdb", n_images=n_images, seed=seed)
+        make_db_s = time.perf_counter() - t0
+        os.environ["WORDCAM_DB"] = str(db)
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
+
+        first: dict[str, float] = {}
+        first["overview"] = _timed(at)
+        for view in ("keywords", "compare", "photos", "export", "precompute"):
+            at.switch_page(f"views/{view}.py")
+            first[view] = _timed(at)
+        time.sleep(0.5)
+        _wait_for_cv()
+
+        samples: dict[str, list[float]] = {}
+
+        def record(name: str, action=None) -> None:
+            samples.setdefault(name, []).append(_timed(at, action))
+
+        wards = ["台東区", "墨田区", "港区", "新宿区", "江東区", "世田谷区", "千代田区", "中央区"]
+        at.switch_page("views/keywords.py")
+        _timed(at)
+        for r in range(repeats):
+            for i in range(4):
+                chosen = [wards[(i + r) % 8], wards[(i + r + 3) % 8]][: 1 + i % 2]
+                record(
+                    "keywords: ward filter",
+                    lambda a, c=chosen: a.multiselect(key="w_kw_wards").set_value(c),
+                )
+            record("keywords: top-K", lambda a, k=8 + r: a.slider(key="w_kw_top").set_value(k))
+            record(
+                "keywords: pick a word",
+                lambda a, r=r: a.selectbox(key="kw_pick").select_index(r + 1),
+            )
+            record(
+                "keywords: extra stop word (refit)",
+                lambda a, r=r: a.text_input(key="w_kw_stopwords").input(f"空 窓{r}"),
+            )
+            _wait_for_cv()
+        record("keywords: min df (refit)", lambda a: a.number_input(key="w_kw_min_df").set_value(3))
+        record("keywords: label source (refit)", lambda a: a.radio(key="w_kw_by").set_value("pred"))
+        _wait_for_cv()
+
+        at.switch_page("views/photos.py")
+        _timed(at)
+        words = ["密集", "群", "橋", "緑", "看板", "電柱"]
+        for r in range(repeats):
+            record("photos: word", lambda a, w=words[r % 6]: a.text_input(key="w_ph_word").input(w))
+            record(
+                "photos: ward filter",
+                lambda a, w=wards[r]: a.multiselect(key="w_ph_wards").set_value([w]),
+            )
+            record(
+                "photos: correct/incorrect",
+                lambda a, r=r: a.segmented_control(key="w_ph_correct").set_value(
+                    ["incorrect", "correct", "all"][r % 3]
+                ),
+            )
+            record("photos: next page", lambda a: a.number_input(key="w_ph_page").increment())
+            record(
+                "photos: free-text search",
+                lambda a, r=r: a.text_input(key="w_ph_search").input(["提灯", "左下", ""][r % 3]),
+            )
+
+        at.switch_page("views/compare.py")
+        _timed(at)
+        pairs = [["密集", "群"], ["橋", "運河"], ["高層ビル", "看板", "ネオン"]]
+        for r in range(repeats):
+            record(
+                "compare: words",
+                lambda a, p=pairs[r % 3]: a.multiselect(key="w_cmp_words").set_value(p),
+            )
+            record(
+                "compare: ward vs ward",
+                lambda a, w=wards[r + 1]: a.selectbox(key="cmp_b").set_value(w),
+            )
+
+        at.switch_page("views/overview.py")
+        record("overview: revisit")
+        at.switch_page("views/keywords.py")
+        record("keywords: revisit")
+
+    summary = {
+        name: {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}
+        for name, v in samples.items()
+    }
+    interactive = {k: v for k, v in summary.items() if "(refit)" not in k}
+    return {
+        "n_images": n_images,
+        "make_db_s": round(make_db_s, 2),
+        "first_load_ms": {k: round(v, 1) for k, v in first.items()},
+        "interactions": summary,
+        "budget_ms": BUDGET_MS,
+        "within_budget": all(v["median_ms"] <= BUDGET_MS for v in interactive.values()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "note": "AppTest wall time of one script run (server-side render; excludes the browser). "
+        "'(refit)' rows re-run the keyword miner by design.",
+    }
+
+
+def to_markdown(result: dict) -> str:
+    lines = [
+        f"# Dashboard render times ({result['n_images']:,} photos)",
+        "",
+        f"Machine: {result['machine']}. Synthetic DB built in {result['make_db_s']} s.",
+        f"{result['note']}",
+        "",
+        "| first load | ms |",
+        "|---|---:|",
+        *[f"| {k} | {v:,.0f} |" for k, v in result["first_load_ms"].items()],
+        "",
+        f"| interaction | median ms | max ms | runs |  (budget {result['budget_ms']:.0f} ms)",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {k} | {v['median_ms']:,.0f} | {v['max_ms']:,.0f} | {v['n']} |"
+            for k, v in result["interactions"].items()
+        ],
+        "",
+        f"All non-refit interactions within budget: {result['within_budget']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=30000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    result = run_benchmark(args.images, args.repeats)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dashboard.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (RESULTS / "dashboard.md").write_text(to_markdown(result), encoding="utf-8")
+    print(to_markdown(result))
+
+
+if __name__ == "__main__":
+    main()
