@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.errors import ModelError
 from core.models.base import DEFAULT_TASK, Classifier, Preprocessing
 from core.registry import MODEL_GROUP, resolve, split_spec
 
@@ -27,5 +28,10 @@ def load_model(spec: str = "imagenet", **options: Any) -> Classifier:
     spec = str(spec)
     if Path(spec).expanduser().is_dir():
         return resolve(MODEL_GROUP, "dir")(str(Path(spec).expanduser()), **options)
+    if "/" in spec or "\\" in spec or spec.startswith((".", "~")):
+        raise ModelError(
+            f"model directory {spec} not found; pass a folder written by `wordcam train`, "
+            f"or a spec such as imagenet or torchvision:resnet50"
+        )
     provider, arg = split_spec(spec)
     return resolve(MODEL_GROUP, provider)(arg, **options)
