@@ -157,11 +157,6 @@ def _load_db(
     usable = (
         "i.run_id = $run AND i.status = 'done' AND e.text IS NOT NULL AND length(trim(e.text)) > 0"
     )
-    skipped = con.execute(
-        f"SELECT count(*) FROM images i LEFT JOIN explanations e ON e.image_id = i.image_id "
-        f"WHERE i.run_id = $run AND NOT coalesce({usable}, false)",
-        {"run": run_id},
-    ).fetchone()[0]
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mine_docs AS "
         f"SELECT (row_number() OVER (ORDER BY i.image_id) - 1)::INTEGER AS d, i.image_id, "
@@ -174,6 +169,10 @@ def _load_db(
     docs = con.execute(
         "SELECT image_id, path, true_label, pred_label, has_tokens FROM _mine_docs ORDER BY d"
     ).fetchnumpy()
+    skipped = con.execute(  # images are unique per (run, path); one explanation per image
+        "SELECT (SELECT count(*) FROM images WHERE run_id = ?) - (SELECT count(*) FROM _mine_docs)",
+        [run_id],
+    ).fetchone()[0]
     if _term_tables_current(con, run_id):
         vocab, doc_index, term_index = _pairs_from_term_tables(con, run_id)
     else:
