@@ -27,6 +27,7 @@ each hold their own tokenizer.
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
 import re
@@ -34,6 +35,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 LANGS = ("ja", "en")
@@ -451,14 +453,10 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     if _pool is not None and _pool_workers == workers:
         return _pool
     _shutdown_pool()
-    # fork is fast and lets workers inherit a ready tokenizer; avoid it once torch (and its
-    # thread pools) is loaded in this process, where forkserver is the safe choice.
-    methods = multiprocessing.get_all_start_methods()
-    method = (
-        "fork"
-        if "fork" in methods and "torch" not in sys.modules
-        else ("forkserver" if "forkserver" in methods else "spawn")
-    )
+    # On Linux, fork is fast and the workers inherit the ready tokenizer (they only run janome,
+    # so a parent that loaded torch is fine, as with torch's own DataLoader workers). Elsewhere
+    # fork is unsafe (macOS) or missing: spawn, which needs a `__main__` guard in scripts.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
     _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
     _pool_workers = workers
     return _pool
@@ -490,10 +488,14 @@ def tokenize_many(
         _janome()  # build the dictionary once here; forked workers inherit it
     size = max(8, min(256, len(texts) // (workers * 8) or 1))
     chunks = [(texts[i : i + size], lang, stop) for i in range(0, len(texts), size)]
-    pool = _get_pool(workers)
     try:
-        results = list(pool.map(_tokenize_chunk, chunks))
-    except Exception:
-        _shutdown_pool()  # a broken pool is not reused
-        raise
+        results = list(_get_pool(workers).map(_tokenize_chunk, chunks))
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        # A worker died or could not start (e.g. spawn from an unguarded script): the pool
+        # is dropped and this call finishes in-process.
+        logging.getLogger(__name__).warning(
+            "tokenizer pool failed (%s); tokenizing in-process", exc
+        )
+        _shutdown_pool()
+        return _tokenize_chunk((texts, lang, stop))
     return [tokens for chunk in results for tokens in chunk]
