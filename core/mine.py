@@ -805,13 +805,29 @@ def _find_word(corpus: Corpus, word: str) -> int | None:
     return term
 
 
-def contrast(corpus: Corpus, a: str, b: str, top: int = 10, min_df: int = 2) -> ContrastResult:
-    """Contrast two classes (their separating words) or two words (their use per class)."""
+def contrast(
+    corpus: Corpus,
+    a: str,
+    b: str,
+    top: int = 10,
+    min_df: int = 2,
+    *,
+    stopwords: Iterable[str] = (),
+) -> ContrastResult:
+    """Contrast two classes (their separating words) or two words (their use per class).
+
+    ``min_df`` and ``stopwords`` apply to the class contrast (the words compared).
+    """
     classes = corpus.classes
     if a in classes and b in classes:
         if a == b:
             raise DataError(f"contrast needs two different classes, got {a!r} twice")
-        return _contrast_classes(corpus, a, b, top, min_df)
+        return _contrast_classes(corpus, a, b, top, min_df, stopwords)
+    if (a in classes) != (b in classes):
+        cls, other = (a, b) if a in classes else (b, a)
+        raise DataError(
+            f"contrast needs two classes or two words: {cls!r} is a class, {other!r} is not"
+        )
     term_a, term_b = _find_word(corpus, a), _find_word(corpus, b)
     for given, term in ((a, term_a), (b, term_b)):
         if term is None:
@@ -822,8 +838,10 @@ def contrast(corpus: Corpus, a: str, b: str, top: int = 10, min_df: int = 2) -> 
     return _contrast_words(corpus, a, b, int(term_a), int(term_b))
 
 
-def _contrast_classes(corpus: Corpus, a: str, b: str, top: int, min_df: int) -> ContrastResult:
-    mat = _matrix(corpus, min_df, (), only=[a, b])
+def _contrast_classes(
+    corpus: Corpus, a: str, b: str, top: int, min_df: int, stopwords: Iterable[str]
+) -> ContrastResult:
+    mat = _matrix(corpus, min_df, stopwords, only=[a, b])
     ka, kb = mat.class_names.index(a), mat.class_names.index(b)
     X = mat.X.tocsc()
     ya = np.asarray(X.T @ (mat.y == ka).astype(np.float64)).ravel()

@@ -157,7 +157,12 @@ def test_contrast_classes_and_words(planted):
     row = next(r for r in by_word.rows if r["class"] == "港区")
     assert row["n_a"] > row["n_b"] and "港区" in by_word.to_markdown()
     with pytest.raises(DataError, match="neither a class"):
-        contrast(corpus, "港区", "存在しない語彙")
+        contrast(corpus, "タワー", "存在しない語彙")
+    with pytest.raises(DataError, match="two classes or two words"):
+        contrast(corpus, "港区", "タワー")
+    assert all(
+        r["word"] != "タワー" for r in contrast(corpus, "港区", "新宿区", stopwords=["タワー"]).rows
+    )
 
 
 def test_examples_give_the_sentence(planted):

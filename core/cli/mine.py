@@ -149,7 +149,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.contrast:
         result = contrast(
-            corpus, args.contrast[0], args.contrast[1], top=args.top, min_df=args.min_df
+            corpus,
+            args.contrast[0],
+            args.contrast[1],
+            top=args.top,
+            min_df=args.min_df,
+            stopwords=stopwords,
         )
     else:
         result = mine(
