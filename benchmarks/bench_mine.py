@@ -163,8 +163,14 @@ def run_benchmark(
     db: str | Path | None = None,
     extra_args: tuple[str, ...] = (),
     write: bool = True,
+    quick: bool = False,
 ) -> dict:
-    """Build the DB (unless ``db`` exists) and time ``wordcam mine --db DB`` ``repeat`` times."""
+    """Build the DB (unless ``db`` exists) and time ``wordcam mine --db DB`` ``repeat`` times.
+
+    ``quick``: 5,000 documents, one timed run (a smoke test; results are not written).
+    """
+    if quick:
+        docs, repeat, write = min(docs, 5_000), 1, False
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(db) if db else Path(tmp) / "bench_mine.duckdb"
         start = time.perf_counter()

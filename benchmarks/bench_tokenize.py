@@ -95,8 +95,13 @@ def make_texts(count: int = 2000, chars: int = 220, seed: int = 0) -> list[str]:
     return texts
 
 
-def run_benchmark(texts: int = 2000, write: bool = True) -> dict:
-    """Time single-process and 2-process tokenization of ``texts`` documents."""
+def run_benchmark(texts: int = 2000, write: bool = True, quick: bool = False) -> dict:
+    """Time single-process and 2-process tokenization of ``texts`` documents.
+
+    ``quick``: 300 texts (a smoke test; results are not written).
+    """
+    if quick:
+        texts, write = min(texts, 300), False
     from core import text as text_module
 
     docs = make_texts(texts)

@@ -361,3 +361,16 @@ def test_cli_error_in_a_subprocess_has_no_traceback(tmp_path):
     )
     assert out.returncode == 1 and "no such file" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_bench_mine_quick():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_mine.py"
+    spec = importlib.util.spec_from_file_location("bench_mine", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.run_benchmark(quick=True)
+    assert result["docs"] == 5000 and len(result["wall_s"]) == 1
+    assert "documents 5000" in result["summary"]

@@ -82,3 +82,16 @@ def test_tokenize_many_matches_tokenize_in_order():
 def test_unknown_language():
     with pytest.raises(DataError, match="language"):
         tokenize("x", lang="fr")
+
+
+@pytest.mark.slow
+def test_bench_tokenize_quick():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_tokenize.py"
+    spec = importlib.util.spec_from_file_location("bench_tokenize", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.run_benchmark(quick=True)
+    assert result["texts"] == 300 and result["single_process_docs_per_s"] > 0
