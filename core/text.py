@@ -13,7 +13,8 @@ Japanese (janome, IPA dictionary):
 
 English: lowercase words, possessives removed, a compact rule-based lemmatizer with an
 irregular-forms table (buildings -> building, parked -> park, running -> run, children ->
-child), scikit-learn's English stop words plus :data:`EXTRA_STOPWORDS_EN`.
+child), scikit-learn's English stop words (less a few that name things in photos: fire, top,
+front, side... see :data:`CONTENT_WORDS_EN`) plus :data:`EXTRA_STOPWORDS_EN`.
 
 The stop lists hold function-like words and words about the explanation itself (画像, 領域,
 注目, 判断, "image", "region"...) that every explanation uses whatever the class; callers
@@ -54,7 +55,7 @@ STOPWORDS_JA: frozenset[str] = _wordset(
     こと もの よう ため ところ とき 時 ほう 方 等 など 他 ほか 中 上 下 前 後 横 間 内 外
     画像 写真 領域 部分 箇所 場所 様子 特徴 特徴的 注目 判断 根拠 可能 可能性 場合 全体
     全体的 印象 要素 情報 確認 存在 複数 一部 多数 周囲 モデル 分類 予測 ヒートマップ 注視
-    反応 強調 影響 対象 結果 理由 主 主に 非常 程度 傾向 関係
+    反応 強調 影響 対象 結果 理由 主 主に 非常 程度 傾向 関係 熱 占める 一つ 二つ 三つ
     """
 )
 
@@ -63,7 +64,15 @@ EXTRA_STOPWORDS_EN: frozenset[str] = _wordset(
     """
     image photo photograph picture region area part model heatmap highlight focus attention
     feature prediction predict classify classification appear visible show see look suggest
-    indicate likely seem contain include
+    indicate likely seem contain include like heat hold concentrate recognisable recognizable
+    clearly
+    """
+)
+
+#: Words of scikit-learn's English stop list that name things in photos: kept as content.
+CONTENT_WORDS_EN: frozenset[str] = _wordset(
+    """
+    fire mill bill top bottom front back side thick thin full empty system interest
     """
 )
 
@@ -111,7 +120,8 @@ def _tokenize_ja(text: str, stop: frozenset[str] | set[str]) -> list[str]:
 
     def flush() -> None:
         nonlocal compound_has_head
-        if compound and compound_has_head:
+        # a compound made only of stop words (画像 + 全体) is a stop word too
+        if compound and compound_has_head and not all(part in stop for part in compound):
             words.append("".join(compound))
         compound.clear()
         compound_has_head = False
@@ -381,12 +391,13 @@ _en_stop: frozenset[str] | None = None
 
 
 def english_stopwords() -> frozenset[str]:
-    """scikit-learn's English stop words plus :data:`EXTRA_STOPWORDS_EN`."""
+    """scikit-learn's English stop words, less :data:`CONTENT_WORDS_EN` (fire engine, top,
+    front...), plus :data:`EXTRA_STOPWORDS_EN`."""
     global _en_stop
     if _en_stop is None:
         from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
-        _en_stop = frozenset(ENGLISH_STOP_WORDS) | EXTRA_STOPWORDS_EN
+        _en_stop = (frozenset(ENGLISH_STOP_WORDS) - CONTENT_WORDS_EN) | EXTRA_STOPWORDS_EN
     return _en_stop
 
 

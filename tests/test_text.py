@@ -43,6 +43,11 @@ def test_numbers_symbols_kana_noise_and_stopwords_dropped():
         assert noise not in tokens
 
 
+def test_compounds_of_stop_words_are_stop_words():
+    assert tokenize("モデルの注目は画像全体に薄く広がっている") == ["薄い", "広がる"]
+    assert "消防車" in tokenize("上部中央の領域は熱の45%を占め、消防車のように見えます。")
+
+
 def test_user_stopwords_extend_defaults():
     assert "建物" in tokenize("古い建物")
     assert tokenize("古い建物", stopwords=["建物"]) == ["古い"]
@@ -68,6 +73,13 @@ def test_english_lemmas_and_stopwords():
         )
     ] == ["child", "box", "city", "stop", "make", "cover", "bus", "glass", "building", "red"]
     assert tokenize("The image shows a tree", lang="en") == ["tree"]
+    # sklearn's list has "fire" and "side": here they name things in photos
+    assert tokenize("a fire engine by the side of the road", lang="en") == [
+        "fire",
+        "engine",
+        "side",
+        "road",
+    ]
 
 
 def test_tokenize_many_matches_tokenize_in_order():
