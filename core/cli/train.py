@@ -115,7 +115,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=2,
         help="processes decoding photos (default 2; 0 = in the main process)",
     )
-    r.add_argument("--threads", type=int, help="torch threads (default: all available CPUs)")
+    r.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads (default: the CPUs minus one per two --workers, at least 1)",
+    )
     r.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
     r.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
