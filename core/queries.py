@@ -395,12 +395,13 @@ def photo_results(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:
 
 
 def parse_topk(value: str | None) -> list[tuple[str, float]]:
-    """The ``topk`` JSON column as ``[(label, prob)]``; empty on NULL or malformed JSON."""
+    """The ``topk`` JSON column as ``[(label, prob)]`` (the localized ``display`` name when the
+    job stored one); empty on NULL or malformed JSON."""
     if not value:
         return []
     try:
         items = json.loads(value)
-        return [(str(item["label"]), float(item["prob"])) for item in items]
+        return [(str(item.get("display") or item["label"]), float(item["prob"])) for item in items]
     except (ValueError, TypeError, KeyError):
         return []
 

@@ -204,6 +204,19 @@ def test_keywords_to_photos_to_csv(page, server, tmp_path):
     no_errors(pg)
     shot(pg, "photos_hostile")
 
+    # Clicking a bar of a keyword chart also opens that word's photos.
+    open_view(pg, "Keywords")
+    chart = pg.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for()
+    settle(pg)
+    box = chart.bounding_box()
+    pg.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + 12)  # the top (rank 1) bar
+    pg.locator('[data-testid="stMain"] h1', has_text="Photos").wait_for()
+    settle(pg)
+    assert "word=" in pg.url and "ward=" in pg.url
+    assert pg.get_by_text("photos match").count() == 1
+    no_errors(pg)
+
     open_view(pg, "Compare words")
     pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     shot(pg, "compare")

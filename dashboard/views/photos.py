@@ -63,7 +63,8 @@ search = g2.text_input(
     placeholder="free text",
 )
 page_size = g3.selectbox("Per page", [12, 24, 48], key=common.sticky("ph_size", 12))
-for name in ("ph_word", "ph_wards", "ph_correct", "ph_search", "ph_size"):
+include_failed = g3.toggle("Include failed photos", key=common.sticky("ph_failed", False))
+for name in ("ph_word", "ph_wards", "ph_correct", "ph_search", "ph_size", "ph_failed"):
     common.keep(name)
 
 word = word.strip()
@@ -80,6 +81,7 @@ photo_filter = queries.PhotoFilter(
     by=by,
     correctness=correctness or "all",
     search=search.strip() or None,
+    include_failed=include_failed,
 )
 if st.session_state.get("ph_last_filter") != photo_filter:
     st.session_state["ph_last_filter"] = photo_filter

@@ -146,8 +146,10 @@ def progress_panel() -> None:
     record = record or {}
     status = record.get("status", "starting")
     done, failed, total = (int(record.get(k) or 0) for k in ("done", "failed", "total"))
-    if job is not None and returncode is None and status != "running":
+    if job is not None and returncode is None and not record:
         status = "starting"
+    elif job is not None and returncode is None and status != "running":
+        status = f"{status}, finishing"
     st.subheader(f"Job: {status}")
     share = min(1.0, (done + failed) / total) if total else 0.0
     st.progress(share, text=f"{done:,} done · {failed:,} failed · {total:,} photos")
