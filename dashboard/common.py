@@ -100,7 +100,7 @@ def missing_db_message(db: Path, reason: str | None = None) -> None:
     """A friendly explanation of how to create the DB, instead of a traceback."""
     st.info(
         "No wordcam results to show yet."
-        + (f" ({reason})" if reason else "")
+        + (f" ({escape_markdown(reason)})" if reason else "")
         + "\n\nCreate them with the Precompute page, or from a shell:"
     )
     st.code(f"wordcam precompute DATA_DIR --db {db}\nwordcam dashboard --db {db}", language="bash")

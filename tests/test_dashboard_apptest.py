@@ -312,3 +312,35 @@ def test_dashboard_cli_does_not_load_heavy_modules():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
+
+
+def test_text_corpus_and_empty_db_render(tmp_path, monkeypatch):
+    from core.precompute import import_texts
+    from core.store import StoreWriter
+
+    empty = tmp_path / "empty.duckdb"
+    with StoreWriter(empty):
+        pass  # schema only, no runs
+    monkeypatch.setenv("WORDCAM_DB", str(empty))
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    assert "no runs yet" in at.info[0].value
+
+    rows = [
+        {
+            "id": f"d{i}",
+            "label": ["港区", "台東区"][i % 2],
+            "text": ["高層ビルとガラスの建物が見える。", "提灯と寺の屋根が密集している。"][i % 2],
+        }
+        for i in range(24)
+    ]
+    corpus = tmp_path / "texts.csv"
+    pd.DataFrame(rows).to_csv(corpus, index=False)
+    db = tmp_path / "texts.duckdb"
+    import_texts(corpus, db, progress=False)
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    for view in VIEWS:
+        _open(at, view)
+    at.switch_page("views/photos.py").run()
+    assert any("**24** photos match" in m.value for m in at.markdown)

@@ -86,7 +86,7 @@ st.header("Ward vs ward")
 problem = common.mining_error()
 wards = common.q_labels(*ctx.key, by)
 if problem:
-    st.warning(problem)
+    st.warning(escape_markdown(problem))
 elif len(wards) < 2:
     st.info("Contrasting needs at least two wards.")
 else:
@@ -102,7 +102,7 @@ else:
                 *ctx.key, by, str(ctx.info.get("lang") or "ja"), a, b, int(top), 2
             )
         except Exception as exc:  # the miner refuses some inputs; say why
-            st.error(f"Cannot contrast: {type(exc).__name__}: {exc}")
+            st.error(escape_markdown(f"Cannot contrast: {type(exc).__name__}: {exc}"))
         else:
             rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
             st.session_state["cmp_last_contrast"] = rows

@@ -46,7 +46,7 @@ def offer(
 
 problem = common.mining_error()
 if problem:
-    st.warning(problem)
+    st.warning(escape_markdown(problem))
 else:
     result = common.mined(ctx, settings)
     note = f"top {settings.top}, min df {settings.min_df}, label {settings.by}" + (

@@ -12,7 +12,7 @@ st.title("Keywords")
 
 problem = common.mining_error()
 if problem:
-    st.warning(problem)
+    st.warning(escape_markdown(problem))
     st.stop()
 
 with st.expander("Mining settings", icon=":material/tune:", expanded=False):
@@ -47,7 +47,7 @@ settings = common.mining_settings()
 try:
     result = common.mined(ctx, settings)
 except Exception as exc:  # e.g. too few documents for the miner; say so instead of crashing
-    st.error(f"Mining failed: {type(exc).__name__}: {exc}")
+    st.error(escape_markdown(f"Mining failed: {type(exc).__name__}: {exc}"))
     st.stop()
 
 wards_all = list(result.classes)

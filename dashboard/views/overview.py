@@ -5,13 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, common
+from dashboard.text import escape_markdown
 
 ctx = common.load_ctx()
 info = ctx.info
 stats = common.q_run_stats(*ctx.key)
 
 st.title("Overview")
-st.caption(f"Run #{ctx.run_id} · {info.get('kind') or 'images'} · status {info.get('status')}")
+st.caption(
+    escape_markdown(
+        f"Run #{ctx.run_id} · {info.get('kind') or 'images'} · status {info.get('status')}"
+    )
+)
 
 left, right = st.columns([3, 2])
 with left:
@@ -50,7 +55,11 @@ problem = common.mining_error()
 if problem is None and stats.n_explained:
     common.accuracy_metric(m2, ctx, common.mining_settings(), "Words → label (cross-validated)")
 else:
-    m2.metric("Words → label (cross-validated)", "—", help=problem or "no explanations yet")
+    m2.metric(
+        "Words → label (cross-validated)",
+        "—",
+        help=escape_markdown(problem or "no explanations yet"),
+    )
 m3.metric(
     "Majority baseline",
     common.fmt_pct(stats.baseline),

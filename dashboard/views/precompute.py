@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.cli.common import CAM_METHOD_NAMES
 from dashboard import common
+from dashboard.text import escape_markdown
 
 db = common.db_path()
 st.title("Precompute")
@@ -110,7 +111,9 @@ with st.form("precompute_form", border=True):
     method = c4.selectbox("CAM method", CAM_METHOD_NAMES, key="pc_method")
     lang = c5.selectbox("Language", ["ja", "en"], key="pc_lang")
     limit = c6.number_input("Limit (0 = all photos)", 0, 10_000_000, 0, step=100, key="pc_limit")
-    st.caption(f"Writes {db}; rerunning the same settings resumes where the job stopped.")
+    st.caption(
+        escape_markdown(f"Writes {db}; rerunning the same settings resumes where the job stopped.")
+    )
     submitted = st.form_submit_button(
         "Start / resume", icon=":material/play_arrow:", disabled=job is not None, type="primary"
     )
@@ -150,7 +153,7 @@ def progress_panel() -> None:
         status = "starting"
     elif job is not None and returncode is None and status != "running":
         status = f"{status}, finishing"
-    st.subheader(f"Job: {status}")
+    st.subheader(escape_markdown(f"Job: {status}"))
     share = min(1.0, (done + failed) / total) if total else 0.0
     st.progress(share, text=f"{done:,} done · {failed:,} failed · {total:,} photos")
     eta = record.get("eta_s")
