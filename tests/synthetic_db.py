@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from core.store import StoreWriter, asset_dir
+from core.store import StoreWriter, asset_dir, reading
 
 WARDS: dict[str, list[str]] = {
     "千代田区": ["皇居", "石垣", "堀", "官庁", "高層ビル", "緑"],
@@ -86,6 +86,13 @@ def make_db(
             paths[kind] = str(p)
         art.append(paths)
 
+    first_id = 0  # a second call on the same DB appends a new run
+    if db.exists():
+        with reading(db) as con:
+            first_id = int(
+                con.execute("SELECT coalesce(max(image_id), 0) FROM images").fetchone()[0]
+            )
+
     true_idx = rng.integers(0, n_classes, size=n_images)
     correct = rng.random(n_images) < accuracy
     other = (true_idx + rng.integers(1, max(n_classes, 2), size=n_images)) % n_classes
@@ -104,7 +111,7 @@ def make_db(
         rel = f"{folder}/{i:06d}.jpg"
         pred = classes[pred_idx[i]]
         a = art[true_idx[i]]
-        image_id = i + 1
+        image_id = first_id + i + 1
         if failed[i]:
             rows_images.append(
                 (

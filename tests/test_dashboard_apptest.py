@@ -344,3 +344,20 @@ def test_text_corpus_and_empty_db_render(tmp_path, monkeypatch):
         _open(at, view)
     at.switch_page("views/photos.py").run()
     assert any("**24** photos match" in m.value for m in at.markdown)
+
+
+def test_run_picker_and_next_page_button(tmp_path, monkeypatch):
+    db = make_db(tmp_path / "two.duckdb", n_images=40, failed_share=0.0)
+    make_db(db, n_images=70, failed_share=0.0, seed=1)  # a second, newer run
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    picker = at.sidebar.selectbox(key="run_id")
+    assert picker.value == 2 and any(m.value == "70" for m in at.metric)
+    picker.set_value(1).run()
+    assert any(m.value == "40" for m in at.metric)
+    at.switch_page("views/photos.py").run()
+    assert at.number_input(key="w_ph_page").value == 1
+    at.button(key="ph_next").click().run()
+    assert at.number_input(key="w_ph_page").value == 2
+    assert at.main.caption[-1].value == "page 2 of 4"

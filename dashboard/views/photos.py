@@ -148,6 +148,11 @@ def _card(row: pd.Series) -> None:
                 st.caption(f":red[{escape_markdown(problem)}]")
 
 
+def _turn(delta: int, last: int) -> None:
+    page = min(last, max(1, int(st.session_state.get("w_ph_page", 1)) + delta))
+    st.session_state["w_ph_page"] = st.session_state["ph_page"] = page
+
+
 columns_per_row = 3
 for start in range(0, len(rows), columns_per_row):
     cols = st.columns(columns_per_row)
@@ -156,3 +161,25 @@ for start in range(0, len(rows), columns_per_row):
     ):
         with col:
             _card(row)
+
+if pages > 1:
+    b1, b2, b3 = st.columns([1, 1, 4], vertical_alignment="center")
+    b1.button(
+        "Previous",
+        icon=":material/chevron_left:",
+        disabled=page <= 1,
+        key="ph_prev",
+        on_click=_turn,
+        args=(-1, pages),
+        width="stretch",
+    )
+    b2.button(
+        "Next",
+        icon=":material/chevron_right:",
+        disabled=page >= pages,
+        key="ph_next",
+        on_click=_turn,
+        args=(1, pages),
+        width="stretch",
+    )
+    b3.caption(f"page {page} of {pages}")
