@@ -451,15 +451,17 @@ def train(
         )
     criterion = torch.nn.CrossEntropyLoss(weight=class_weights, label_smoothing=label_smoothing)
 
-    def make_sampler(n: int):
+    def make_sampler(labels: Sequence[int], offset: int = 0):
+        """Class-balanced sampling (``balance="sampler"``) over items with these labels."""
         if balance != "sampler":
             return None
-        labels = np.array([s.label for s in train_samples])
-        weights = 1.0 / np.array([train_counts[classes[y]] for y in labels], dtype=np.float64)
+        labels = np.asarray(labels, dtype=np.int64)
+        per_class = np.bincount(labels, minlength=len(classes)).astype(np.float64)
+        weights = 1.0 / per_class[labels]
         generator = torch.Generator()
-        generator.manual_seed(seed + 1)
+        generator.manual_seed(seed * 1000 + 1 + offset)
         return torch.utils.data.WeightedRandomSampler(
-            torch.as_tensor(weights), n, replacement=True, generator=generator
+            torch.as_tensor(weights), len(labels), replacement=True, generator=generator
         )
 
     cache_features = freeze_backbone and not augment
@@ -476,7 +478,7 @@ def train(
             batch_size,
             workers,
             shuffle=True,
-            sampler=make_sampler(len(train_set)),
+            sampler=make_sampler([s.label for s in train_samples]),
             seed=seed,
             pin_memory=pin,
         )
@@ -555,7 +557,7 @@ def train(
 
     def cached_batches(epoch: int):
         n = len(train_feats)
-        sampler = make_sampler(n)
+        sampler = make_sampler(train_labels.cpu().numpy(), offset=epoch)
         if sampler is not None:
             order = torch.as_tensor(list(sampler))
         else:

@@ -334,7 +334,6 @@ def test_full_finetune_with_augmentation_and_group_split(tmp_path):
     assert held["n"] == 12
 
 
-@pytest.mark.slow
 def test_explain_uses_a_trained_model(trained, tmp_path, capsys):
     if not (Path(__file__).parents[1] / "core" / "cli" / "explain.py").exists():
         pytest.skip("wordcam explain is not written yet")
