@@ -21,6 +21,7 @@ import streamlit as st
 
 from core import queries
 from core.errors import WordcamError
+from core.store import work_path
 from dashboard.text import escape_markdown
 
 DB_ENV = "WORDCAM_DB"
@@ -128,6 +129,8 @@ def load_ctx(stop: bool = True) -> Ctx | None:
             reason = str(exc)
         except Exception as exc:  # a corrupt or foreign file: say so, do not crash the page
             reason = f"cannot read {db}: {type(exc).__name__}: {exc}"
+    if version is None and work_path(db).exists():
+        reason = "a precompute job is writing it; its first snapshot is not published yet"
     if stop:
         missing_db_message(db, reason)
         st.stop()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -137,6 +138,16 @@ if submitted:
         st.toast(f"Started precompute job (pid {job.pid})")
 
 
+def _clock(iso: object) -> str:
+    """``HH:MM:SS`` local time of an ISO timestamp from the progress file ("—" if absent)."""
+    if not iso:
+        return "—"
+    try:
+        return datetime.fromisoformat(str(iso)).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        return str(iso)
+
+
 @st.fragment(run_every=1.0)
 def progress_panel() -> None:
     """Live progress of the job (re-drawn every second without rerunning the page)."""
@@ -159,8 +170,8 @@ def progress_panel() -> None:
     eta = record.get("eta_s")
     cols = st.columns(3)
     cols[0].metric("ETA", "—" if eta in (None, "") else f"{float(eta):,.0f} s")
-    cols[1].metric("Started", str(record.get("started_at") or "—"))
-    cols[2].metric("Updated", str(record.get("updated_at") or "—"))
+    cols[1].metric("Started", _clock(record.get("started_at")), help=str(record.get("started_at")))
+    cols[2].metric("Updated", _clock(record.get("updated_at")), help=str(record.get("updated_at")))
     if record.get("message"):
         st.text(str(record["message"]))
     running = job is not None and returncode is None
