@@ -411,6 +411,11 @@ def go_to_photos(word: str | None = None, wards: list[str] | None = None, by: st
     st.switch_page(PAGES["photos"], query_params=params or None)
 
 
+def describe(exc: BaseException) -> str:
+    """A one-line message for an exception: a user-level error as is, others with their type."""
+    return str(exc) if isinstance(exc, WordcamError) else f"{type(exc).__name__}: {exc}"
+
+
 def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 

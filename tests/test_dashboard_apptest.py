@@ -361,3 +361,15 @@ def test_run_picker_and_next_page_button(tmp_path, monkeypatch):
     at.button(key="ph_next").click().run()
     assert at.number_input(key="w_ph_page").value == 2
     assert at.main.caption[-1].value == "page 2 of 4"
+
+
+def test_single_class_run_warns_instead_of_crashing(tmp_path, monkeypatch):
+    db = make_db(tmp_path / "one.duckdb", n_images=30, classes=["港区"])
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    for view in VIEWS:
+        _open(at, view)
+        if view in ("keywords", "export"):
+            assert any("at least 2 classes" in w.value for w in at.warning)
+    # No keyword tables, but the comparison and the per-photo results remain exportable.
+    assert {b.key for b in at.get("download_button")} == {"ex_compare", "ex_photos"}

@@ -102,7 +102,7 @@ else:
                 *ctx.key, by, str(ctx.info.get("lang") or "ja"), a, b, int(top), 2
             )
         except Exception as exc:  # the miner refuses some inputs; say why
-            st.error(escape_markdown(f"Cannot contrast: {type(exc).__name__}: {exc}"))
+            st.warning(escape_markdown(f"Cannot contrast: {common.describe(exc)}"))
         else:
             rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
             st.session_state["cmp_last_contrast"] = rows

@@ -45,10 +45,15 @@ def offer(
 
 
 problem = common.mining_error()
+result = None
 if problem:
     st.warning(escape_markdown(problem))
 else:
-    result = common.mined(ctx, settings)
+    try:
+        result = common.mined(ctx, settings)
+    except Exception as exc:  # e.g. a single class: nothing to mine, the other tables remain
+        st.warning(escape_markdown(f"No keyword tables: {common.describe(exc)}"))
+if result is not None:
     note = f"top {settings.top}, min df {settings.min_df}, label {settings.by}" + (
         f", {len(settings.stopwords)} extra stop words" if settings.stopwords else ""
     )

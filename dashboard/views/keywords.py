@@ -47,7 +47,7 @@ settings = common.mining_settings()
 try:
     result = common.mined(ctx, settings)
 except Exception as exc:  # e.g. too few documents for the miner; say so instead of crashing
-    st.error(escape_markdown(f"Mining failed: {type(exc).__name__}: {exc}"))
+    st.warning(escape_markdown(f"No keywords: {common.describe(exc)}"))
     st.stop()
 
 wards_all = list(result.classes)
