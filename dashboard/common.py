@@ -329,15 +329,15 @@ def _lang(ctx: Ctx) -> str:
 
 def text_accuracy(ctx: Ctx, settings: MiningSettings, wait: float = 0.0) -> tuple[bool, Any]:
     """``(ready, value)`` of the cross-validated accuracy; ``value`` is an error text on failure."""
-    future = text_accuracy_future(
-        *ctx.key, settings.by, _lang(ctx), settings.min_df, settings.stopwords
-    )
     try:
+        future = text_accuracy_future(
+            *ctx.key, settings.by, _lang(ctx), settings.min_df, settings.stopwords
+        )
         return True, future.result(timeout=wait)
     except FutureTimeout:
         return False, None
     except Exception as exc:  # the miner refused (e.g. a single class): show why
-        return True, f"{type(exc).__name__}: {exc}"
+        return True, describe(exc)
 
 
 def accuracy_metric(slot, ctx: Ctx, settings: MiningSettings, label: str) -> None:
