@@ -107,6 +107,15 @@ def test_planted_words_rank_top3_with_exact_counts(planted):
     assert result.image_accuracy is None  # the file has no predicted labels
 
 
+def test_large_corpora_use_fewer_folds(planted, monkeypatch):
+    import core.mine
+
+    monkeypatch.setattr(core.mine, "LARGE_CORPUS_DOCS", 100)
+    result = mine(planted[1], top=1, cv=5)
+    assert result.folds == core.mine.LARGE_CORPUS_FOLDS == 3
+    assert "(3-fold CV)" in result.summary()
+
+
 def test_outputs(planted):
     _, corpus = planted
     result = mine(corpus, top=3, classes=["港区", "新宿区"], cv=0)
