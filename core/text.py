@@ -89,6 +89,7 @@ _SYMBOLS_ONLY = re.compile(r"^[\W_]+$")
 _tokenizer: Any = None  # janome Tokenizer, one per process
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
+_pool_pid = 0
 
 # Inputs shorter than this are tokenized in-process: a pool does not pay for itself.
 POOL_MIN_TEXTS = 64
@@ -460,8 +461,8 @@ def _tokenize_chunk(args: tuple[list[str], str, frozenset[str]]) -> list[list[st
 
 def _get_pool(workers: int) -> ProcessPoolExecutor:
     """A persistent pool (workers keep their janome tokenizer between calls)."""
-    global _pool, _pool_workers
-    if _pool is not None and _pool_workers == workers:
+    global _pool, _pool_workers, _pool_pid
+    if _pool is not None and _pool_workers == workers and _pool_pid == os.getpid():
         return _pool
     _shutdown_pool()
     # On Linux, fork is fast and the workers inherit the ready tokenizer (they only run janome,
@@ -469,13 +470,13 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     # fork is unsafe (macOS) or missing: spawn, which needs a `__main__` guard in scripts.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
-    _pool_workers = workers
+    _pool_workers, _pool_pid = workers, os.getpid()
     return _pool
 
 
 def _shutdown_pool() -> None:
     global _pool, _pool_workers
-    if _pool is not None:
+    if _pool is not None and _pool_pid == os.getpid():  # a forked child does not own it
         _pool.shutdown(wait=True, cancel_futures=True)
     _pool, _pool_workers = None, 0
 
