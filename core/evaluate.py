@@ -656,6 +656,8 @@ def evaluate(
             f"DATA_DIR {root} does not exist or is not a folder; pass a folder with "
             f"one sub-folder of photos per class"
         )
+    if not isinstance(model, Classifier):
+        check_model_dir_labels(model)
     classifier = model if isinstance(model, Classifier) else load_model(_model_spec(model))
     out_features = head_out_features(classifier.module)
     if out_features is not None and out_features != classifier.num_classes:
@@ -689,6 +691,40 @@ def evaluate(
     metrics["data_dir"] = str(root)
     metrics["model"] = str(classifier.spec or model)
     return metrics
+
+
+def check_model_dir_labels(path: str | Path) -> None:
+    """Refuse a model directory whose labels do not fit its weights' head, naming both counts.
+
+    Reads ``wordcam_model.json`` and the shapes in ``weights.pt`` (memory-mapped, nothing is
+    built); anything else that is wrong is left to the model loader's own errors.
+    """
+    folder = Path(path).expanduser()
+    info_path, weights_path = folder / "wordcam_model.json", folder / "weights.pt"
+    if not (info_path.is_file() and weights_path.is_file()):
+        return
+    import json
+
+    import torch
+
+    try:
+        labels = json.loads(info_path.read_text(encoding="utf-8"))["labels"]
+        state = torch.load(weights_path, weights_only=True, map_location="cpu", mmap=True)
+    except Exception:  # noqa: BLE001 - the loader reports unreadable files precisely
+        return
+    if not isinstance(labels, list) or not isinstance(state, dict):
+        return
+    heads = [
+        k
+        for k, v in state.items()
+        if isinstance(v, torch.Tensor) and k.endswith("weight") and v.ndim == 2
+    ]
+    if heads and state[heads[-1]].shape[0] != len(labels):
+        raise ModelError(
+            f"{folder}: wordcam_model.json lists {len(labels)} labels but the weights' head "
+            f"({heads[-1]}) has {state[heads[-1]].shape[0]} outputs; the labels do not belong to "
+            f"these weights (restore the labels or retrain)"
+        )
 
 
 def _model_spec(model: str | Path) -> str:

@@ -173,7 +173,7 @@ def test_eval_labels_that_do_not_match_the_weights(trained, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "3" in err and "2" in err
+    assert "2 labels" in err and "3 outputs" in err
 
 
 def test_eval_unknown_class_folder(trained, tmp_path, capsys):
