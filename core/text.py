@@ -36,7 +36,6 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 LANGS = ("ja", "en")
@@ -502,9 +501,10 @@ def tokenize_many(
     chunks = [(texts[i : i + size], lang, stop) for i in range(0, len(texts), size)]
     try:
         results = list(_get_pool(workers).map(_tokenize_chunk, chunks))
-    except (BrokenProcessPool, OSError, RuntimeError) as exc:
-        # A worker died or could not start (e.g. spawn from an unguarded script): the pool
-        # is dropped and this call finishes in-process.
+    except Exception as exc:  # noqa: BLE001
+        # A worker died or could not start (spawn from an unguarded script, a daemonic parent
+        # process...): the pool is dropped and this call finishes in-process (where a genuine
+        # tokenization error raises again).
         logging.getLogger(__name__).warning(
             "tokenizer pool failed (%s); tokenizing in-process", exc
         )
