@@ -149,6 +149,7 @@ def run_benchmark(n_images: int = 30000, repeats: int = 3, seed: int = 0) -> dic
         "budget_ms": BUDGET_MS,
         "within_budget": all(v["median_ms"] <= BUDGET_MS for v in interactive.values()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "AppTest wall time of one script run (server-side render; excludes the browser). "
         "'(refit)' rows re-run the keyword miner by design.",
     }
@@ -158,7 +159,8 @@ def to_markdown(result: dict) -> str:
     lines = [
         f"# Dashboard render times ({result['n_images']:,} photos)",
         "",
-        f"Machine: {result['machine']}. Synthetic DB built in {result['make_db_s']} s.",
+        f"Machine: {result['machine']}, load average {result['load_average']} at the end "
+        f"(other jobs inflate every number). Synthetic DB built in {result['make_db_s']} s.",
         f"{result['note']}",
         "",
         "| first load | ms |",

@@ -73,10 +73,6 @@ class Ctx:
     def key(self) -> tuple[str, int, int]:
         return self.db, self.mtime, self.run_id
 
-    @property
-    def labels(self) -> list[str]:
-        return q_labels(*self.key, "true") or q_labels(*self.key, "pred")
-
 
 _CONNECTIONS: dict[str, tuple[int, Any]] = {}
 _CONNECTIONS_LOCK = threading.Lock()
