@@ -197,6 +197,9 @@ def run_benchmark(
             [sys.executable, "-m", "core", "mine", "--help"], capture_output=True, check=True
         )
         help_s = time.perf_counter() - start
+        start, cpu = time.perf_counter(), _children_cpu()
+        subprocess.run([sys.executable, "-c", "import sklearn.linear_model"], check=True)
+        sklearn_import = (time.perf_counter() - start, _children_cpu() - cpu)
         stages = _stages(path)
     result = {
         "benchmark": "mine",
@@ -209,6 +212,7 @@ def run_benchmark(
         "tokens_only_s": None if tokens_path_s is None else round(tokens_path_s, 3),
         "goal_s": 2.0,
         "help_s": round(help_s, 3),
+        "python_import_sklearn_s": [round(x, 3) for x in sklearn_import],
         "stages_s": stages,
         "summary": output.strip().splitlines()[-1] if output.strip() else "",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
@@ -277,6 +281,8 @@ def _write(result: dict, output: str) -> None:
         f"CPU time (user+sys, all threads): {result['cpu_s']} s",
         f"- the same before `write_terms` (unnesting the token lists): {result['tokens_only_s']} s",
         f"- `wordcam mine --help`: {result['help_s']} s",
+        f"- of which fixed: `python -c 'import sklearn.linear_model'` [wall, CPU]: "
+        f"{result['python_import_sklearn_s']} s",
         f"- in-process stages: {result['stages_s']}",
         f"- machine: {result['machine']}; measured {result['measured_at']}, load average "
         f"{result['load_average']} (a shared machine: noisy)",
