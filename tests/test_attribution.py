@@ -177,14 +177,14 @@ def test_probs_come_from_the_same_pass(resnet18, batch224):
     with torch.inference_mode():
         expected = torch.softmax(resnet18(batch224), dim=1).numpy()
     assert result.probs.dtype == np.float32
-    assert np.abs(result.probs - expected).max() < 1e-6
+    assert np.abs(result.probs - expected).max() < 1e-5  # channels-last vs NCHW kernels
 
 
 def test_scorecam_equals_plain_on_a_small_input(resnet18):
     batch = images(1, 32)
-    maps = attribute(resnet18, batch, method="scorecam", layer="layer3")
+    maps = attribute(resnet18, batch, method="scorecam", layer="layer2")
     assert_maps(maps, (1, 32, 32))
-    plain = plain_cam(resnet18, resnet18.layer3, batch, "scorecam")
+    plain = plain_cam(resnet18, resnet18.layer2, batch, "scorecam")
     assert_informative(plain)
     assert np.abs(maps - plain).max() <= TOL
 
