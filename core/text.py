@@ -55,6 +55,7 @@ STOPWORDS_JA: frozenset[str] = _wordset(
     画像 写真 領域 部分 箇所 場所 様子 特徴 特徴的 注目 判断 根拠 可能 可能性 場合 全体
     全体的 印象 要素 情報 確認 存在 複数 一部 多数 周囲 モデル 分類 予測 ヒートマップ 注視
     反応 強調 影響 対象 結果 理由 主 主に 非常 程度 傾向 関係 熱 占める 一つ 二つ 三つ
+    たくさん いくつ
     """
 )
 
@@ -80,6 +81,8 @@ _CONTENT_NOUNS = {"一般", "固有名詞", "サ変接続", "形容動詞語幹"
 # Suffix subtypes that attach to a preceding noun (箱, 街, 機, 的, 区, 化 ...); counters do not.
 _ATTACHING_SUFFIXES = {"一般", "形容動詞語幹", "地域", "サ変接続", "副詞可能", "人名", "特殊"}
 _KEEP_POS = {"動詞": "自立", "形容詞": "自立"}
+# Leading parts of a compound that only say "in the picture" (画像左側 -> 左側).
+_META_PREFIXES = {"画像", "写真", "ヒートマップ"}
 
 _KANA_ONLY_1 = re.compile(r"^[\u3040-\u30ffー]$")
 _NUMBERLIKE = re.compile(r"^[\d０-９.,，．%％\-+]+$|^[一二三四五六七八九十百千万億兆〇]+$")
@@ -116,14 +119,19 @@ def _tokenize_ja(text: str, stop: frozenset[str] | set[str]) -> list[str]:
     """Content words of a Japanese text in dictionary form, compounds joined."""
     words: list[str] = []
     compound: list[str] = []  # surface forms of the noun compound being built
+    plain: list[bool] = []  # whether each part is a plain noun (一般), not a suffix/prefix...
     compound_has_head = False  # holds a content noun, not only prefixes/suffixes
 
     def flush() -> None:
         nonlocal compound_has_head
+        # 画像 + 左側 -> 左側 (but 写真 + 館 stays 写真館, 画像 + 処理 stays 画像処理)
+        while len(compound) > 1 and compound[0] in _META_PREFIXES and plain[1]:
+            del compound[0], plain[0]
         # a compound made only of stop words (画像 + 全体) is a stop word too
         if compound and compound_has_head and not all(part in stop for part in compound):
             words.append("".join(compound))
         compound.clear()
+        plain.clear()
         compound_has_head = False
 
     for token in _janome().tokenize(text):
@@ -131,6 +139,7 @@ def _tokenize_ja(text: str, stop: frozenset[str] | set[str]) -> list[str]:
         major, minor = pos[0], pos[1]
         if major == "名詞" and minor in _CONTENT_NOUNS:
             compound.append(token.surface)
+            plain.append(minor == "一般")
             compound_has_head = True
             continue
         if (
@@ -140,10 +149,12 @@ def _tokenize_ja(text: str, stop: frozenset[str] | set[str]) -> list[str]:
             and pos[2] in _ATTACHING_SUFFIXES
         ):
             compound.append(token.surface)
+            plain.append(False)
             continue
         if major == "接頭詞" and minor == "名詞接続":
             flush()
             compound.append(token.surface)  # joins the next noun, dropped if none follows
+            plain.append(False)
             continue
         flush()
         if _KEEP_POS.get(major) == minor:

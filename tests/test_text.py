@@ -45,6 +45,8 @@ def test_numbers_symbols_kana_noise_and_stopwords_dropped():
 
 def test_compounds_of_stop_words_are_stop_words():
     assert tokenize("モデルの注目は画像全体に薄く広がっている") == ["薄い", "広がる"]
+    assert tokenize("画像左側の赤レンガ造りの建物") == ["左側", "赤レンガ造り", "建物"]
+    assert tokenize("写真館と画像処理") == ["写真館", "画像処理"]
     assert "消防車" in tokenize("上部中央の領域は熱の45%を占め、消防車のように見えます。")
 
 
