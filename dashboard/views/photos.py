@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from core import queries
@@ -106,33 +105,36 @@ if rows.empty:
 
 
 def _image(slot, path: str | None, caption: str) -> None:
-    resolved = queries.resolve_asset(ctx.db, path)
-    if resolved is None:
+    image = common.asset_image(ctx.db, path) if isinstance(path, str) else None
+    if image is None:
         slot.caption(f"{caption}: —")
     else:
-        slot.image(str(resolved), caption=caption, width="stretch")
+        slot.image(image[0], caption=caption, width="stretch", output_format=image[1])
 
 
-def _card(row: pd.Series) -> None:
+def _text(value: object) -> str | None:
+    """A non-empty string, or None for NULL/NA/empty values."""
+    return value if isinstance(value, str) and value else None
+
+
+def _card(row: dict) -> None:
     with st.container(border=True):
-        name = row["rel_path"] or row["path"] or f"#{row['image_id']}"
-        st.markdown(
-            f"**{escape_markdown(Path(str(name)).name)}**  \n:gray[{escape_markdown(name)}]"
-        )
-        if any(isinstance(row[c], str) and row[c] for c in ("thumb_path", "overlay_path")):
+        name = _text(row["rel_path"]) or _text(row["path"]) or f"#{row['image_id']}"
+        st.markdown(f"**{escape_markdown(Path(name).name)}**  \n:gray[{escape_markdown(name)}]")
+        if _text(row["thumb_path"]) or _text(row["overlay_path"]):
             i1, i2, i3 = st.columns(3)
-            _image(i1, row["thumb_path"], "input")
-            _image(i2, row["overlay_path"], "CAM overlay")
-            _image(i3, row["marks_path"], "marks")
-        true_label, pred_label = row["true_label"], row["pred_label"]
+            _image(i1, _text(row["thumb_path"]), "input")
+            _image(i2, _text(row["overlay_path"]), "CAM overlay")
+            _image(i3, _text(row["marks_path"]), "marks")
+        true_label, pred_label = _text(row["true_label"]), _text(row["pred_label"])
         verdict = ""
-        if isinstance(true_label, str) and isinstance(pred_label, str):
+        if true_label and pred_label:
             verdict = " :green[correct]" if true_label == pred_label else " :red[wrong]"
         st.markdown(
             f"true **{escape_markdown(true_label or '—')}** · predicted "
             f"**{escape_markdown(pred_label or '—')}**{verdict}"
         )
-        topk = queries.parse_topk(row["topk"])
+        topk = queries.parse_topk(_text(row["topk"]))
         if topk:
             st.markdown(
                 "  \n".join(
@@ -140,11 +142,11 @@ def _card(row: pd.Series) -> None:
                     for i, (label, prob) in enumerate(topk, start=1)
                 )
             )
-        text = row["text"] if isinstance(row["text"], str) else ""
+        text = _text(row["text"])
         if text:
             st.markdown(highlight_markdown(text, word or None))
-        for problem in (row["error"], row["explanation_error"]):
-            if isinstance(problem, str) and problem:
+        for problem in (_text(row["error"]), _text(row["explanation_error"])):
+            if problem:
                 st.caption(f":red[{escape_markdown(problem)}]")
 
 
@@ -154,10 +156,10 @@ def _turn(delta: int, last: int) -> None:
 
 
 columns_per_row = 3
-for start in range(0, len(rows), columns_per_row):
-    cols = st.columns(columns_per_row)
-    for col, (_, row) in zip(
-        cols, rows.iloc[start : start + columns_per_row].iterrows(), strict=False
+records = rows.to_dict("records")
+for start in range(0, len(records), columns_per_row):
+    for col, row in zip(
+        st.columns(columns_per_row), records[start : start + columns_per_row], strict=False
     ):
         with col:
             _card(row)
