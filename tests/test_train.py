@@ -110,6 +110,10 @@ def test_train_metrics_and_skipped_files(trained):
     assert sum(metrics["counts"]["train"].values()) + metrics["n"] == 18
     assert all(n >= 1 for n in metrics["counts"]["val"].values())
     assert len(metrics["confusion_matrix"]) == 3
+    image = metrics["confusion_image"]
+    if not image["names_drawn"]:  # no Japanese font installed: indices + a legend file
+        legend = (trained["model"] / "confusion_matrix_labels.txt").read_text(encoding="utf-8")
+        assert legend.splitlines() == ["0\t中央区", "1\t千代田区", "2\t新宿区"]
 
 
 def test_eval_prints_table_and_summary_last_line(trained, capsys, caplog):
