@@ -286,6 +286,33 @@ def contrast(
     return mine_contrast(corpus(db, mtime, run_id, by, lang), a, b, top=top, min_df=min_df)
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _miner_examples(
+    db: str, mtime: int, run_id: int, by: str, lang: str, word: str, ward: str | None, limit: int
+) -> list[tuple[str | None, str]]:
+    from core.mine import examples
+
+    found = examples(corpus(db, mtime, run_id, by, lang), word, cls=ward, limit=limit)
+    return [(ex.label, ex.sentence) for ex in found]
+
+
+def word_examples(
+    ctx: Ctx, word: str, ward: str | None, by: str, limit: int
+) -> list[tuple[str | None, str]]:
+    """``(label, sentence)`` pairs: the sentences of explanations that contain ``word``.
+
+    From the miner (:func:`core.mine.examples`, the sentence around the word) when it is
+    available, else the whole explanation from SQL.
+    """
+    if mining_error() is None:
+        try:
+            return _miner_examples(*ctx.key, by, _lang(ctx), word, ward, limit)
+        except WordcamError:
+            pass  # e.g. a ward the miner left out: fall back to SQL
+    frame = q_word_examples(*ctx.key, word, ward, by, limit)
+    return list(zip(frame["label"], frame["text"], strict=True))
+
+
 @dataclass(frozen=True)
 class MiningSettings:
     """The Keywords page settings (shared with Export and Overview through session state)."""

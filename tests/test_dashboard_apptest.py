@@ -169,6 +169,8 @@ def test_compare_words(app):
     wide = at.dataframe[0].value
     assert wide.columns.tolist() == ["密集", "群"]
     assert all("/" in cell for cell in wide["密集"])
+    sentences = [m.value for m in at.markdown if ":orange-background[**密集**]" in m.value]
+    assert 1 <= len(sentences) <= 4  # example sentences with the word highlighted
     at.multiselect(key="w_cmp_words").set_value(["密集", "群", "橋"]).run()
     assert at.dataframe[0].value.columns.tolist() == ["密集", "群", "橋"]
     contrast = at.dataframe[1].value

@@ -68,13 +68,13 @@ if words:
     for col, word in zip(cols, words, strict=True):
         with col:
             st.markdown(f"##### {escape_markdown(word)}")
-            examples = common.q_word_examples(*ctx.key, word, example_ward, by, 4)
-            if examples.empty:
+            examples = common.word_examples(ctx, word, example_ward, by, 4)
+            if not examples:
                 st.caption("no explanation contains it")
-            for ex in examples.itertuples():
+            for label, sentence in examples:
                 st.markdown(
-                    f":gray[{escape_markdown(ex.label or '—')}] · "
-                    + highlight_markdown(ex.text, word)
+                    f":gray[{escape_markdown(label or '—')}] · "
+                    + highlight_markdown(sentence, word)
                 )
             if st.button("Show photos", key=f"cmp_photos_{word}", icon=":material/photo_library:"):
                 common.go_to_photos(word, [example_ward] if example_ward else [], by)
