@@ -375,3 +375,20 @@ def test_single_class_run_warns_instead_of_crashing(tmp_path, monkeypatch):
             assert any("at least 2 classes" in w.value for w in at.warning)
     # No keyword tables, but the comparison and the per-photo results remain exportable.
     assert {b.key for b in at.get("download_button")} == {"ex_compare", "ex_photos"}
+
+
+def test_dashboard_never_imports_torch(hostile_db):
+    import subprocess
+
+    code = f"""
+import os, sys
+os.environ["WORDCAM_DB"] = {str(hostile_db)!r}
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({str(APP)!r}, default_timeout=90).run()
+for view in {VIEWS[1:]!r}:
+    at.switch_page("views/" + view + ".py").run()
+    assert not at.exception, view
+heavy = [m for m in ("torch", "torchvision", "pytorch_grad_cam") if m in sys.modules]
+assert not heavy, heavy
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(APP.parents[1]))
