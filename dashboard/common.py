@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -220,15 +222,97 @@ def mining_error() -> str | None:
     return None
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the corpus…")
+class _Memo:
+    """A thread-safe memo of futures: each key is computed once, inline or in the background.
+
+    Unlike ``st.cache_resource`` it can be filled from the background thread (prefetching) and
+    waited on from the script thread. Holds at most ``size`` keys (oldest evicted); a failed
+    computation is forgotten so that the next call retries.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.items: OrderedDict[tuple, Future] = OrderedDict()
+
+    def get(self, key: tuple, compute: Callable[[], Any], background: bool = False) -> Future:
+        with self.lock:
+            future = self.items.get(key)
+            owner = future is None
+            if owner:
+                future = self.items[key] = Future()
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+            else:
+                self.items.move_to_end(key)
+        if owner:
+            if background:
+                _SUBMITTED.append(_background().submit(self._run, key, future, compute))
+            else:
+                self._run(key, future, compute)
+        return future
+
+    def ready(self, key: tuple) -> bool:
+        future = self.items.get(key)
+        return future is not None and future.done()
+
+    def _run(self, key: tuple, future: Future, compute: Callable[[], Any]) -> None:
+        try:
+            future.set_result(compute())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            with self.lock:
+                if self.items.get(key) is future:
+                    del self.items[key]
+            future.set_exception(exc)
+
+
+_CORPORA = _Memo(6)
+_MINED = _Memo(24)
+_CV = _Memo(24)
+_SUBMITTED: list[Future] = []
+
+
+@st.cache_resource(show_spinner=False)
+def _background() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="wordcam-bg")
+
+
+def background_busy() -> bool:
+    """Whether a background computation (prefetch, cross-validation) is running or queued."""
+    _SUBMITTED[:] = [f for f in _SUBMITTED if not f.done()]
+    return bool(_SUBMITTED)
+
+
 def corpus(db: str, mtime: int, run_id: int, by: str, lang: str):
-    """The miner's corpus of a run (tokens + labels), loaded once per snapshot."""
-    from core.mine import load_corpus
+    """The miner's corpus of a run (tokens + labels), loaded once per snapshot (any thread)."""
 
-    return load_corpus(db, run_id=run_id, by=by, lang=lang)
+    def load():
+        from core.mine import load_corpus
+
+        return load_corpus(db, run_id=run_id, by=by, lang=lang)
+
+    return _CORPORA.get((db, mtime, run_id, by, lang), load).result()
 
 
-@st.cache_resource(max_entries=24, show_spinner="Mining keywords…")
+def _mining_future(
+    key: tuple[str, int, int, str, str, int, tuple[str, ...]], background: bool = False
+) -> Future:
+    db, mtime, run_id, by, lang, min_df, stopwords = key
+
+    def fit():
+        from core.mine import mine
+
+        return mine(
+            corpus(db, mtime, run_id, by, lang),
+            top=MINE_TOP,
+            min_df=min_df,
+            stopwords=stopwords,
+            cv=0,
+        )
+
+    return _MINED.get(key, fit, background=background)
+
+
 def mining(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ):
@@ -237,43 +321,37 @@ def mining(
     Fit once without cross-validation (fast); the cross-validated accuracy comes from
     :func:`text_accuracy_future`, computed in the background.
     """
+    key = (db, mtime, run_id, by, lang, min_df, stopwords)
+    if _MINED.ready(key):
+        return _MINED.get(key, lambda: None).result()
+    with st.spinner("Mining keywords…"):
+        return _mining_future(key).result()
+
+
+def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
+    """Fit, in the background, what the next likely click needs: the other label source."""
+    other = "pred" if settings.by == "true" else "true"
+    for by in (settings.by, other):
+        _mining_future(
+            (*ctx.key, by, _lang(ctx), settings.min_df, settings.stopwords), background=True
+        )
+
+
+def _cv_accuracy(
+    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
+) -> float | None:
     from core.mine import mine
 
-    return mine(
-        corpus(db, mtime, run_id, by, lang), top=MINE_TOP, min_df=min_df, stopwords=stopwords, cv=0
-    )
-
-
-@st.cache_resource(show_spinner=False)
-def _background() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="wordcam-cv")
-
-
-def _cv_accuracy(corpus_, min_df: int, stopwords: tuple[str, ...]) -> float | None:
-    from core.mine import mine
-
+    corpus_ = corpus(db, mtime, run_id, by, lang)
     return mine(corpus_, top=1, min_df=min_df, stopwords=stopwords, cv=CV_FOLDS).text_accuracy
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
 def text_accuracy_future(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ) -> Future:
-    """The cross-validated words -> label accuracy, computed in a background thread."""
-    future = _background().submit(
-        _cv_accuracy, corpus(db, mtime, run_id, by, lang), min_df, stopwords
-    )
-    _SUBMITTED.append(future)
-    return future
-
-
-_SUBMITTED: list[Future] = []
-
-
-def background_busy() -> bool:
-    """Whether a background computation (cross-validation) is still running or queued."""
-    _SUBMITTED[:] = [f for f in _SUBMITTED if not f.done()]
-    return bool(_SUBMITTED)
+    """The cross-validated words -> label accuracy, computed in the background thread."""
+    key = (db, mtime, run_id, by, lang, min_df, stopwords)
+    return _CV.get(key, lambda: _cv_accuracy(*key), background=True)
 
 
 @st.cache_resource(max_entries=24, show_spinner="Contrasting…")

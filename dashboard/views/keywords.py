@@ -50,6 +50,7 @@ except Exception as exc:  # e.g. too few documents for the miner; say so instead
     st.warning(escape_markdown(f"No keywords: {common.describe(exc)}"))
     st.stop()
 
+common.prefetch_mining(ctx, settings)  # the other label source, in the background
 wards_all = list(result.classes)
 if not wards_all:
     st.info(

@@ -53,6 +53,7 @@ m1.metric(
 )
 problem = common.mining_error()
 if problem is None and stats.n_explained:
+    common.prefetch_mining(ctx, common.mining_settings())  # ready when Keywords opens
     common.accuracy_metric(m2, ctx, common.mining_settings(), "Words → label (cross-validated)")
 else:
     m2.metric(
