@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="data/demo", help="output folder (default data/demo)")
     parser.add_argument("--no-dashboard", action="store_true", help="stop after the table")
-    parser.add_argument("--epochs", type=int, default=4, help="training epochs (default 4)")
+    parser.add_argument(
+        "--epochs", type=int, default=30, help="training epochs of the head (default 30)"
+    )
     parser.add_argument("--per-class", type=int, default=80, help="training photos per ward")
     parser.add_argument("--lang", default="ja", choices=["ja", "en"], help="explanation language")
     parser.add_argument("--seed", type=int, default=0)
