@@ -30,13 +30,17 @@ fi
 if [ "$DEV" = 1 ]; then
   echo "setup: installing wordcam (editable) with test tools"
   "${PIP[@]}" -e ".[dev]"
-  if [ ! -x /usr/bin/chromium ]; then
+  # Browser tests drive Debian's chromium; Japanese text in screenshots needs a CJK font.
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+  { command -v fc-list >/dev/null && [ -n "$(fc-list :lang=ja 2>/dev/null)" ]; } || missing+=(fonts-noto-cjk)
+  if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "setup: installing Debian chromium for the browser tests"
+      echo "setup: installing Debian packages: ${missing[*]}"
       apt-get update -qq >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-      echo "setup: /usr/bin/chromium missing and not root: browser tests will be skipped" >&2
+      echo "setup: missing ${missing[*]} and not root: browser tests will be skipped" >&2
     fi
   fi
 else
