@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import ModelError
 from core.models.base import DEFAULT_TASK, Classifier, Preprocessing
-from core.registry import MODEL_GROUP, resolve, split_spec
+from core.registry import MODEL_GROUP, available, resolve, split_spec
 
 __all__ = ["Classifier", "Preprocessing", "DEFAULT_TASK", "load_model"]
 
@@ -28,10 +28,11 @@ def load_model(spec: str = "imagenet", **options: Any) -> Classifier:
     spec = str(spec)
     if Path(spec).expanduser().is_dir():
         return resolve(MODEL_GROUP, "dir")(str(Path(spec).expanduser()), **options)
-    if "/" in spec or "\\" in spec or spec.startswith((".", "~")):
+    provider, arg = split_spec(spec)
+    looks_like_path = "/" in spec or "\\" in spec or spec.startswith((".", "~"))
+    if looks_like_path and provider not in available(MODEL_GROUP):
         raise ModelError(
             f"model directory {spec} not found; pass a folder written by `wordcam train`, "
             f"or a spec such as imagenet or torchvision:resnet50"
         )
-    provider, arg = split_spec(spec)
     return resolve(MODEL_GROUP, provider)(arg, **options)
