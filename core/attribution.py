@@ -593,6 +593,7 @@ class _Split:
     body: torch.nn.Module  # input -> (activation, *extras)
     head: torch.nn.Module  # (activation, *extras) -> model output
     layer: torch.nn.Module  # the target submodule when the split was made
+    params: tuple[int, ...]  # ids of the model's parameters then (replaced ones -> re-trace)
 
 
 _SPLITS: weakref.WeakKeyDictionary[Any, dict[str, _Split | None]] = weakref.WeakKeyDictionary()
@@ -602,7 +603,12 @@ def _get_split(module: torch.nn.Module, name: str, layer: torch.nn.Module) -> _S
     """Cached split of ``module`` at ``name``; None when fx cannot trace it."""
     cache = _SPLITS.setdefault(module, {})
     split = cache.get(name, False)
-    if split is False or (split is not None and split.layer is not layer):
+    stale = (
+        split is not None
+        and split is not False
+        and (split.layer is not layer or split.params != _param_ids(module))
+    )
+    if split is False or stale:
         try:
             split = _build_split(module, name, layer)
         except Exception as error:  # torch.fx raises many kinds of errors on untraceable code
@@ -687,7 +693,11 @@ def _build_split(module: torch.nn.Module, name: str, layer: torch.nn.Module) -> 
         part.graph.lint()
         part.recompile()
         parts.append(part)
-    return _Split(body=parts[0], head=parts[1], layer=layer)
+    return _Split(body=parts[0], head=parts[1], layer=layer, params=_param_ids(module))
+
+
+def _param_ids(module: torch.nn.Module) -> tuple[int, ...]:
+    return tuple(id(p) for p in module.parameters())
 
 
 def _head_module(graph: torch.nn.Module, extras: list[Any], device: torch.device) -> Any:
