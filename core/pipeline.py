@@ -260,7 +260,7 @@ def write_pictures(result: ImageResult, out_dir: str | Path) -> None:
         if path.suffix == ".jpg":
             picture.save(path, quality=88)
         else:
-            picture.save(path, optimize=False)
+            picture.save(path, compress_level=1)  # fast: these are working files
         setattr(result, attr, str(path))
 
 
