@@ -40,26 +40,11 @@ BENCH_PHOTOS = [
 
 def bundled_photo(name: str):
     """A real photo shipped with scikit-image (``skimage:NAME``) or scikit-learn (``sklearn:FILE``)."""
-    import numpy as np
     from PIL import Image
 
-    source, _, key = name.partition(":")
-    if source == "skimage":
-        import skimage.data
+    from core.synth import source_photo
 
-        arr = getattr(skimage.data, key)()
-        if isinstance(arr, tuple):  # stereo_motorcycle: (left, right, disparity)
-            arr = arr[0]
-    elif source == "sklearn":
-        from sklearn.datasets import load_sample_image
-
-        arr = load_sample_image(key)
-    else:
-        raise WordcamError(f"unknown bundled photo {name!r}")
-    arr = np.asarray(arr)
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8) * 255
-    return Image.fromarray(arr).convert("RGB")
+    return Image.fromarray(source_photo(name))
 
 
 def load_benchmark_script(name: str):

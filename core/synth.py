@@ -110,7 +110,7 @@ _SPLIT_CODES = {"train": 0, "val": 1, "holdout": 2}
 
 
 @cache
-def _source_photo(source: str) -> np.ndarray:
+def source_photo(source: str) -> np.ndarray:
     """The RGB uint8 array of a bundled photo, ``skimage:NAME`` or ``sklearn:FILE``."""
     import numpy as np
 
@@ -140,7 +140,7 @@ def _cutout_rgba(cut: CutOut) -> Image.Image:
     """The cut-out as RGBA with a feathered mask of its shape."""
     from PIL import Image, ImageDraw, ImageFilter
 
-    photo = Image.fromarray(_source_photo(cut.source)).crop(cut.box)
+    photo = Image.fromarray(source_photo(cut.source)).crop(cut.box)
     w, h = photo.size
     mask = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(mask)
@@ -185,7 +185,7 @@ def _background_source(source: str, box: tuple[int, int, int, int] | None) -> tu
     """A background photo as a PIL image (cropped to ``box``) and whether it is grey."""
     from PIL import Image
 
-    arr = _source_photo(source)
+    arr = source_photo(source)
     if box:
         arr = arr[box[1] : box[3], box[0] : box[2]]
     grey = bool((arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all())

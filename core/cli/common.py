@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-CAM_METHOD_NAMES = [
-    "gradcam",
-    "gradcam++",
-    "hirescam",
-    "xgradcam",
-    "layercam",
-    "eigencam",
-    "scorecam",
-]
+from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES  # a cheap import: no torch
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
