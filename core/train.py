@@ -46,8 +46,10 @@ from core.evaluate import (
     class_name,
     classification_metrics,
     make_loader,
+    model_input,
     progress_bar,
     resolve_device,
+    restores_torch_threads,
     save_confusion_png,
     scan_labelled_folder,
     set_threads,
@@ -338,6 +340,7 @@ def _class_counts(samples: Sequence[Sample], classes: Sequence[str]) -> dict[str
     return {name: int(counts.get(i, 0)) for i, name in enumerate(classes)}
 
 
+@restores_torch_threads
 def train(
     data_dir: str | Path,
     out: str | Path,
@@ -500,7 +503,7 @@ def train(
             for images, y, _idx, failures in progress_bar(loader, len(loader), desc, progress):
                 note_failures(samples, failures)
                 if images is not None:
-                    feats.append(split.features(images.to(device, non_blocking=True)).float())
+                    feats.append(split.features(model_input(images, device)).float())
                     labels.append(y.to(device))
         if not feats:
             return None, None
@@ -548,7 +551,7 @@ def train(
                 if images is None:
                     continue
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    logits = module(images.to(device, non_blocking=True))
+                    logits = module(model_input(images, device))
                 ps.append(torch.softmax(logits.float(), 1).cpu().numpy())
                 ys.append(y.numpy())
         if not ps:
@@ -605,7 +608,7 @@ def train(
                     note_failures(train_samples, failures)
                 if inputs is None:
                     continue
-                inputs = inputs.to(device, non_blocking=True)
+                inputs = model_input(inputs, device)
                 y = y.to(device, non_blocking=True)
                 logits = split.head(inputs) if cache_features else forward_train(inputs)
                 loss = criterion(logits.float(), y)
