@@ -82,7 +82,7 @@ def faithfulness_part(photos: list[str] | None = None, steps: int = 24) -> dict[
 def faithfulness_markdown(part: dict[str, Any]) -> str:
     lines = [
         "| map | images | deletion AUC (lower better) | insertion AUC (higher better) "
-        "| ROAD (higher better) | beats random and Sobel |",
+        "| ROAD (higher better; images) | beats random and Sobel |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for row in part["rows"]:
@@ -94,7 +94,7 @@ def faithfulness_markdown(part: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {row['method']} | {row['n']} | {row['deletion']:.3f} | {row['insertion']:.3f} "
-            f"| {row['road']:.3f} | {verdict} |"
+            f"| {row['road']:.3f} ({row['road_n']}) | {verdict} |"
         )
     anchor = part["anchor_resnet50_gradcam_imagenet"]
     lines.append(
