@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wordcam {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"wordcam {args.command}: interrupted; finished results are kept, rerun to resume",
-              file=sys.stderr)
+        print(
+            f"wordcam {args.command}: interrupted; finished results are kept, rerun to resume",
+            file=sys.stderr,
+        )
         return 130
     except BrokenPipeError:
         return 0
