@@ -130,7 +130,7 @@ def run_benchmark(
                     {
                         "kind": "train",
                         "mode": "full fine-tuning" if mode == "full" else "--freeze-backbone",
-                        "threads": torch.get_num_threads(),
+                        "threads": metrics["threads"],
                         "images": history[-1]["train_images"],
                         "images_per_s_epoch1": history[0]["images_per_s"],
                         "images_per_s": history[-1]["images_per_s"],

@@ -708,6 +708,8 @@ def train(
         "split": split_info,
         "counts": counts,
         "device": device,
+        "threads": n_threads,
+        "workers": workers,
     }
     out.mkdir(parents=True, exist_ok=True)
     save_model_dir(classifier, out, extra={"training": training_info})
@@ -718,6 +720,7 @@ def train(
         best_epoch=best_epoch,
         interrupted=interrupted,
         history=history,
+        threads=n_threads,
         seconds=round(time.perf_counter() - started, 2),
     )
     if val_loader is not None:
