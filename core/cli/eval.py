@@ -31,7 +31,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--threads",
         type=int,
-        help="torch threads (default: the CPUs minus one per two --workers, at least 1)",
+        help="torch threads (default: every CPU)",
     )
     p.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead")

@@ -118,7 +118,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument(
         "--threads",
         type=int,
-        help="torch threads (default: the CPUs minus one per two --workers, at least 1)",
+        help="torch threads (default: every CPU)",
     )
     r.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
     r.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
