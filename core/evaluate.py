@@ -303,14 +303,14 @@ def restores_torch_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def set_threads(threads: int | None = None, workers: int = 0) -> int:
+def set_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads and return the count.
 
     Default: every CPU this process may use. Measured on an idle 2-core machine with 2
     decoding workers (benchmarks/bench_train.py), 2 threads trained 2.0x faster than 1
     (full fine-tuning 10.9 vs 5.3 images/s; frozen backbone 39 vs 25): decoding with reduced-
-    scale JPEG loading is light enough to share the cores. ``workers`` is accepted so callers
-    can state their setup; pass ``threads`` to override on a machine that is busy otherwise.
+    scale JPEG loading is light enough to share the cores. Pass ``threads`` to override on a
+    machine that is busy otherwise.
     """
     import torch
 
@@ -700,7 +700,7 @@ def evaluate(
         log.warning(
             "%d image(s) directly in %s have no class folder and are ignored", data.ignored, root
         )
-    set_threads(threads, workers)
+    set_threads(threads)
     device = resolve_device(device)
     y, probs, late_skips = predict_samples(
         classifier,

@@ -425,7 +425,7 @@ def train(
         )
 
     torch.manual_seed(seed)
-    n_threads = set_threads(threads, workers)
+    n_threads = set_threads(threads)
     device = resolve_device(device)
     module = build_module(arch, len(classes), init_weights=init_weights, pretrained=pretrained)
     base = default_preprocessing(arch)

@@ -29,6 +29,20 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k in ("weights", "labels", "task") if (v := getattr(args, k, None))}
 
 
+def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--threads``, ``--device``, ``--no-progress`` (train and eval)."""
+    g = parser.add_argument_group("resources")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="processes decoding photos (default 2; 0 = in the main process)",
+    )
+    g.add_argument("--threads", type=int, help="torch threads (default: every CPU)")
+    g.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+
+
 def add_cam_arguments(parser: argparse.ArgumentParser) -> None:
     """``--method``, ``--layer``."""
     g = parser.add_argument_group("attribution")

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from core.cli.common import add_resource_arguments
+
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -22,20 +24,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "data_dir", metavar="DATA_DIR", help="folder with one sub-folder of photos per class"
     )
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="processes decoding photos (default 2; 0 = in the main process)",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        help="torch threads (default: every CPU)",
-    )
-    p.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
+    add_resource_arguments(p)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p
 
 

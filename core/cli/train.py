@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+from core.cli.common import add_resource_arguments
+
 DESCRIPTION = """\
 Fine-tune an image classifier on DATA_DIR/<class>/*.jpg (class names may be Japanese) and write
 a model directory usable as `--model MODEL_DIR` everywhere (weights, labels, preprocessing,
@@ -108,20 +110,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="use this folder (same class sub-folders) for validation instead of a split",
     )
-    r = p.add_argument_group("resources")
-    r.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="processes decoding photos (default 2; 0 = in the main process)",
-    )
-    r.add_argument(
-        "--threads",
-        type=int,
-        help="torch threads (default: every CPU)",
-    )
-    r.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
-    r.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_resource_arguments(p)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return p
 
