@@ -31,6 +31,10 @@ tokens        image_id, run_id, tokens (VARCHAR[]; content words, in order, each
 terms         run_id, term_id, term, df (documents containing the term)
 doc_terms     run_id, image_id, term_id: the presence (bag-of-words) term matrix, one row per
               (document, term) pair
+mining        run_id, settings (canonical JSON of the miner's settings), corpus_key (fingerprint
+              of the documents, labels and tokens fit on), result (the keyword table as JSON),
+              created_at: keyword tables fit by the precompute job, so that ``wordcam mine`` and
+              the dashboard answer default settings without refitting
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError
 
@@ -117,6 +121,14 @@ CREATE TABLE IF NOT EXISTS doc_terms (
     image_id BIGINT NOT NULL,
     term_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mining (
+    run_id INTEGER NOT NULL,
+    settings VARCHAR NOT NULL,
+    corpus_key VARCHAR NOT NULL,
+    result JSON NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (run_id, settings)
+);
 """
 
 
@@ -130,6 +142,27 @@ def lock_path(db: str | Path) -> Path:
     """The writer's lock file for ``db`` (holds the writing process's PID; left in place)."""
     db = Path(db)
     return db.with_name(db.name + ".lock")
+
+
+#: Open writer-lock files of this process. A forked child (the tokenizer's process pool) closes
+#: its copies at once: an ``flock`` belongs to the open file, so a child still holding a copy
+#: would keep the DB locked after the writer closes.
+_HELD_LOCKS: set[Any] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fh in list(_HELD_LOCKS):
+        fh.close()
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def _release_writer_lock(fh: Any) -> None:
+    _HELD_LOCKS.discard(fh)
+    fh.close()
 
 
 def _acquire_writer_lock(db: Path):
@@ -154,6 +187,7 @@ def _acquire_writer_lock(db: Path):
     fh.truncate()
     fh.write(str(os.getpid()))
     fh.flush()
+    _HELD_LOCKS.add(fh)
     return fh
 
 
@@ -228,7 +262,7 @@ class StoreWriter:
                 ) from None
             self.con.execute(SCHEMA)
         except BaseException:
-            self._lock.close()
+            _release_writer_lock(self._lock)
             raise
         self._last_publish = 0.0
 
@@ -255,7 +289,7 @@ class StoreWriter:
                 for p in (self.work, self.work.with_name(self.work.name + ".wal")):
                     p.unlink(missing_ok=True)
         finally:
-            self._lock.close()
+            _release_writer_lock(self._lock)
 
     def __enter__(self) -> StoreWriter:
         return self

@@ -442,6 +442,26 @@ def test_progress_path_beside_db(tmp_path: Path) -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_does_not_keep_the_writer_lock(tmp_path: Path) -> None:
+    """The tokenizer pool forks while the job holds the lock; closing the job must free it."""
+    import multiprocessing
+
+    from core.store import StoreWriter
+
+    db = tmp_path / "lock.duckdb"
+    writer = StoreWriter(db)
+    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+    child.start()
+    try:
+        writer.close()
+        with StoreWriter(db) as again:  # the child is still alive
+            assert again.con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    finally:
+        child.kill()
+        child.join()
+
+
 # ----------------------------------------------------------------------------- texts
 
 TEXTS = [
