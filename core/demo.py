@@ -105,7 +105,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it."""
     from core.evaluate import evaluate
-    from core.mine import load_corpus, mine
+    from core.mine import mine_source
     from core.precompute import run_precompute
     from core.synth import make_cue_dataset
     from core.train import train
@@ -176,7 +176,7 @@ def run_demo(
 
     t0 = time.perf_counter()
     log.info("demo: 5/5 mining the keywords")
-    result = mine(load_corpus(db, lang=lang), top=10)
+    result = mine_source(db, lang=lang, top=10)  # the table the precompute job stored
     step("mine", t0)
 
     cues = json.loads((out / "dataset" / "cues.json").read_text(encoding="utf-8"))

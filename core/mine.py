@@ -30,7 +30,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -513,6 +513,18 @@ class MiningResult:
             "dropped_classes": self.dropped_classes,
         }
         return json.dumps(data, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> MiningResult:
+        """The result that :meth:`to_json` wrote."""
+        data = json.loads(text)
+        data["classes"] = {c: [Keyword(**k) for k in kws] for c, kws in data["classes"].items()}
+        return cls(**data)
+
+    def select(self, top: int, classes: Sequence[str] | None = None) -> MiningResult:
+        """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
+        shown = _resolve_classes(classes, list(self.class_counts) or list(self.classes))
+        return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
 
 
 def _fmt(x: float | None) -> str:
@@ -1029,3 +1041,177 @@ def write_terms(con: duckdb.DuckDBPyConnection, run_id: int, min_df: int = 1) ->
     n_terms = con.execute("SELECT count(*) FROM terms WHERE run_id = ?", [run_id]).fetchone()[0]
     n_pairs = con.execute("SELECT count(*) FROM doc_terms WHERE run_id = ?", [run_id]).fetchone()[0]
     return {"terms": int(n_terms), "doc_terms": int(n_pairs)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored keyword tables
+#
+# The precompute job fits the keyword table for the default settings once, at the end of a job
+# (:func:`store_default_results`), and stores it in the ``mining`` table with a fingerprint of
+# the documents, labels and tokens it was fit on. :func:`stored_result` hands it back while
+# the fingerprint still matches; anything else (other settings, a run still being written)
+# falls back to fitting. A stored table is what :func:`mine` would return for those settings:
+# the same code fit it.
+
+#: Words kept per class in a stored table; ``--top`` up to this is answered from it.
+STORED_TOP = 50
+#: Part of every stored table's key: bump it when fitting changes, so old tables are refit.
+MINING_VERSION = 1
+#: The settings the precompute job stores tables for (both label sources where known).
+DEFAULT_SETTINGS: dict[str, Any] = {"min_df": 2, "stopwords": (), "cv": 5, "seed": 0}
+
+
+def settings_key(
+    by: str = "true",
+    min_df: int = 2,
+    stopwords: Iterable[str] = (),
+    cv: int = 5,
+    seed: int = 0,
+    lang: str = "ja",
+) -> str:
+    """The canonical JSON that identifies a stored keyword table's settings."""
+    return json.dumps(
+        {
+            "version": MINING_VERSION,
+            "by": _by(by),
+            "min_df": max(1, int(min_df)),
+            "stopwords": sorted(_extra_stopwords(stopwords, lang)),
+            "cv": int(cv) if cv and cv > 1 else 0,
+            "seed": int(seed),
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def corpus_key(con: duckdb.DuckDBPyConnection, run_id: int) -> str:
+    """A fingerprint of what mining a run reads: its finished documents, labels and tokens.
+
+    One SQL pass (~30 ms for 30,000 documents); any added, retried or relabelled document
+    changes it, so a table stored before the change is not used after it.
+    """
+    row = con.execute(
+        "SELECT count(*), coalesce(sum(hash(i.image_id, i.true_label, i.pred_label, t.tokens,"
+        " CASE WHEN t.tokens IS NULL THEN e.text END)), 0), "
+        "(SELECT count(*) FROM images WHERE run_id = $run) "
+        "FROM images i JOIN explanations e ON e.image_id = i.image_id "
+        "LEFT JOIN tokens t ON t.image_id = i.image_id AND t.run_id = i.run_id "
+        "WHERE i.run_id = $run AND i.status = 'done'",
+        {"run": run_id},
+    ).fetchone()
+    return f"{row[0]}:{row[1]}:{row[2]}"
+
+
+def _run_lang(con: duckdb.DuckDBPyConnection, run_id: int, default: str = "ja") -> str:
+    row = con.execute("SELECT lang FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return (row[0] if row else None) or default
+
+
+def stored_result(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    by: str = "true",
+    min_df: int = 2,
+    stopwords: Iterable[str] = (),
+    cv: int = 5,
+    seed: int = 0,
+) -> MiningResult | None:
+    """The stored keyword table of ``run_id`` for these settings, or ``None`` (refit then).
+
+    ``None`` also when the DB predates stored tables or the run changed since it was stored.
+    The result holds up to :data:`STORED_TOP` words of every class; narrow it with
+    :meth:`MiningResult.select`.
+    """
+    import duckdb
+
+    key = settings_key(by, min_df, stopwords, cv, seed, _run_lang(con, run_id))
+    try:
+        row = con.execute(
+            "SELECT corpus_key, result FROM mining WHERE run_id = ? AND settings = ?",
+            [run_id, key],
+        ).fetchone()
+    except duckdb.CatalogException:  # a DB written before stored tables existed
+        return None
+    if row is None or row[0] != corpus_key(con, run_id):  # fingerprint only when stored
+        return None
+    return MiningResult.from_json(row[1])
+
+
+def store_result(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    result: MiningResult,
+    min_df: int,
+    stopwords: Iterable[str],
+    cv: int,
+    seed: int,
+) -> None:
+    """Store ``result`` (fit on ``run_id`` as it is now, by ``result.by``) under its settings."""
+    key = settings_key(result.by, min_df, stopwords, cv, seed, _run_lang(con, run_id))
+    con.execute(
+        "INSERT OR REPLACE INTO mining (run_id, settings, corpus_key, result) VALUES (?, ?, ?, ?)",
+        [run_id, key, corpus_key(con, run_id), result.to_json()],
+    )
+
+
+def store_default_results(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
+    """Fit and store the keyword tables of the default settings, by true and by predicted label.
+
+    Run by the precompute job at its end, on its own connection. A label source that cannot be
+    mined (fewer than two classes, no predictions) is skipped. Returns the label sources stored.
+    """
+    con.execute("DELETE FROM mining WHERE run_id = ?", [run_id])
+    lang = _run_lang(con, run_id)
+    stored = []
+    for by in ("true", "predicted"):
+        try:
+            corpus = _load_db(con, Path(), run_id, by, lang)
+            result = mine(corpus, top=STORED_TOP, **DEFAULT_SETTINGS)
+        except DataError:
+            continue
+        store_result(con, run_id, result, **DEFAULT_SETTINGS)
+        stored.append(by)
+    return stored
+
+
+def mine_source(
+    source: str | Path,
+    run_id: int | None = None,
+    by: str = "true",
+    lang: str = "ja",
+    top: int = 10,
+    classes: Sequence[str] | None = None,
+    min_df: int = 2,
+    stopwords: Iterable[str] = (),
+    cv: int = 5,
+    seed: int = 0,
+) -> MiningResult:
+    """:func:`mine` on a wordcam DB or a CSV/JSONL corpus (as :func:`load_corpus` reads them).
+
+    A DB answers from its stored table when one matches the settings (no model is fit, and
+    scikit-learn is not even imported); otherwise the corpus is loaded and fit.
+    """
+    stopwords = list(stopwords)
+    if Path(source).suffix.lower() not in _FILE_SUFFIXES and top <= STORED_TOP:
+        from core.store import latest_run_id, reading
+
+        with reading(source) as con:
+            run_id = latest_run_id(con) if run_id is None else run_id
+            found = stored_result(con, run_id, by, min_df, stopwords, cv, seed)
+        if found is not None:
+            return found.select(top, classes)
+    _prefetch_sklearn()
+    corpus = load_corpus(source, run_id=run_id, by=by, lang=lang)
+    return mine(corpus, top, classes, min_df, stopwords, cv, seed)
+
+
+def _prefetch_sklearn() -> None:
+    """Import scikit-learn in a thread while the corpus loads (DuckDB releases the GIL)."""
+    import contextlib
+    import threading
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the main thread's own import reports errors
+            import sklearn.linear_model  # noqa: F401
+
+    threading.Thread(target=load, name="prefetch-sklearn", daemon=True).start()

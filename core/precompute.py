@@ -4,7 +4,8 @@
 label) in batches through :func:`core.pipeline.explain_images`, and writes each batch's rows
 (``images`` + ``explanations`` + ``tokens``) in one short transaction through the single
 :class:`core.store.StoreWriter`, which publishes a read-only snapshot every few seconds. At the
-end it (re)builds the run's term matrix (:func:`core.mine.write_terms`).
+end it (re)builds the run's term matrix (:func:`core.mine.write_terms`) and stores the keyword
+tables of the default settings (:func:`core.mine.store_default_results`).
 
 Resume: a run is identified by its source folder and result-affecting settings; running the
 same command again reuses that run and processes only the photos that are missing or failed.
@@ -246,10 +247,16 @@ def _image_accuracy(
 def _finalize(
     con: duckdb.DuckDBPyConnection, run_id: int, status: str, labels: Sequence[str], min_df: int = 1
 ) -> float | None:
-    """Rebuild the run's term matrix, store its accuracy and status."""
-    from core.mine import write_terms
+    """Rebuild the run's term matrix, store its accuracy and status.
+
+    A finished run also gets its default keyword tables (:func:`core.mine.store_default_results`);
+    an interrupted one does not, so that Ctrl-C stops at once.
+    """
+    from core.mine import store_default_results, write_terms
 
     write_terms(con, run_id, min_df=min_df)
+    if status == "done":
+        store_default_results(con, run_id)
     accuracy = _image_accuracy(con, run_id, labels)
     _set_run_status(con, run_id, status, accuracy)
     return accuracy
@@ -693,7 +700,7 @@ def run_precompute(
                 del rows, failed, explainer_failed
                 trim_heap()
             log.debug("heap trimmed %d times", trim_heap.trims)
-            tracker.write("running", "building the term matrix")
+            tracker.write("running", "building the term matrix and keyword tables")
             summary["image_accuracy"] = _finalize(con, run_id, "done", labels)
             summary["status"] = "done"
         except KeyboardInterrupt:
@@ -973,7 +980,7 @@ def import_texts(
                 summary["done"] += len(rows)
                 tracker.advance(len(rows), 0)
                 writer.publish()
-            tracker.write("running", "building the term matrix")
+            tracker.write("running", "building the term matrix and keyword tables")
             _finalize(con, run_id, "done", [])
             summary["status"] = "done"
         except KeyboardInterrupt:

@@ -29,6 +29,7 @@ from dashboard.text import escape_markdown
 DB_ENV = "WORDCAM_DB"
 MINE_TOP = 50  # keywords mined per class; the top-K setting slices this list
 CV_FOLDS = 5
+MAX_MIN_DF = 1000  # the largest minimum document frequency the Keywords page offers
 PAGES = {
     "overview": "views/overview.py",
     "keywords": "views/keywords.py",
@@ -302,6 +303,9 @@ def _mining_future(
     def fit():
         from core.mine import mine
 
+        found = _stored(db, mtime, run_id, by, min_df, stopwords)
+        if found is not None:
+            return found.select(MINE_TOP)
         return mine(
             corpus(db, mtime, run_id, by, lang),
             top=MINE_TOP,
@@ -313,12 +317,21 @@ def _mining_future(
     return _MINED.get(key, fit, background=background)
 
 
+def _stored(db: str, mtime: int, run_id: int, by: str, min_df: int, stopwords: tuple[str, ...]):
+    """The keyword table the precompute job stored for these settings, or ``None``."""
+    from core.mine import stored_result
+
+    with cursor(db, mtime) as con:
+        return stored_result(con, run_id, by, min_df, stopwords, cv=CV_FOLDS, seed=0)
+
+
 def mining(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ):
     """``core.mine.mine`` on the stored tokens (top ``MINE_TOP`` per class; slice for top-K).
 
-    Fit once without cross-validation (fast); the cross-validated accuracy comes from
+    The table the precompute job stored when one matches the settings; otherwise fit once
+    without cross-validation (fast), the cross-validated accuracy coming from
     :func:`text_accuracy_future`, computed in the background.
     """
     key = (db, mtime, run_id, by, lang, min_df, stopwords)
@@ -329,12 +342,19 @@ def mining(
 
 
 def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
-    """Fit, in the background, what the next likely click needs: the other label source."""
+    """Fit, in the background, what the next likely click needs.
+
+    The other label source, and the minimum document frequencies one step either side (the
+    setting's +/- buttons), in that order.
+    """
     other = "pred" if settings.by == "true" else "true"
-    for by in (settings.by, other):
-        _mining_future(
-            (*ctx.key, by, _lang(ctx), settings.min_df, settings.stopwords), background=True
-        )
+    nearby = [(other, settings.min_df)] + [
+        (settings.by, settings.min_df + step)
+        for step in (1, -1)
+        if 1 <= settings.min_df + step <= MAX_MIN_DF
+    ]
+    for by, min_df in nearby:
+        _mining_future((*ctx.key, by, _lang(ctx), min_df, settings.stopwords), background=True)
 
 
 def _cv_accuracy(
@@ -342,6 +362,9 @@ def _cv_accuracy(
 ) -> float | None:
     from core.mine import mine
 
+    found = _stored(db, mtime, run_id, by, min_df, stopwords)
+    if found is not None:
+        return found.text_accuracy
     corpus_ = corpus(db, mtime, run_id, by, lang)
     return mine(corpus_, top=1, min_df=min_df, stopwords=stopwords, cv=CV_FOLDS).text_accuracy
 

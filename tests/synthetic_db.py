@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from core.mine import store_default_results, write_terms
 from core.store import StoreWriter, asset_dir, reading
 
 WARDS: dict[str, list[str]] = {
@@ -236,25 +237,9 @@ def make_db(
         con.execute(
             "INSERT INTO tokens SELECT image_id, ?, tokens::VARCHAR[] FROM tokens_df", [run_id]
         )
-        con.execute(
-            """
-            INSERT INTO terms
-            SELECT ?, row_number() OVER (ORDER BY term)::INTEGER, term, df::INTEGER FROM (
-                SELECT term, count(DISTINCT image_id) AS df
-                FROM (SELECT image_id, unnest(tokens) AS term FROM tokens WHERE run_id = ?)
-                GROUP BY term)
-            """,
-            [run_id, run_id],
-        )
-        con.execute(
-            """
-            INSERT INTO doc_terms
-            SELECT DISTINCT ?, d.image_id, t.term_id
-            FROM (SELECT image_id, unnest(tokens) AS term FROM tokens WHERE run_id = ?) d
-            JOIN terms t ON t.run_id = ? AND t.term = d.term
-            """,
-            [run_id, run_id, run_id],
-        )
+        # What the precompute job does at its end: the term matrix and the keyword tables.
+        write_terms(con, run_id)
+        store_default_results(con, run_id)
         # Keep the sequence ahead of the explicit ids so that a later real run can append.
         con.execute("SELECT max(nextval('image_id_seq')) FROM range(?)", [n_images]).fetchall()
         for name in ("images_df", "expl_df", "tokens_df"):

@@ -96,6 +96,21 @@ def test_keyword_table_matches_the_miner(app, hostile_db):
     assert shown == [row["墨田区"] for row in expected]
 
 
+def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db):
+    from core.mine import load_corpus, mine
+
+    corpus = load_corpus(hostile_db)
+    at = _open(app, "keywords")  # default settings: the table the precompute job stored
+    accuracy = next(m for m in at.metric if m.label == "Words → label accuracy")
+    assert accuracy.value == f"{mine(corpus, top=1).text_accuracy:.1%}"  # no "computing…"
+    at.multiselect(key="w_kw_wards").set_value(["墨田区"]).run()
+    at.number_input(key="w_kw_min_df").set_value(40).run()  # no stored table: fit
+    shown = at.dataframe[0].value["墨田区"].tolist()
+    expected = mine(corpus, top=10, min_df=40, cv=0).table_rows()
+    assert shown == [row["墨田区"] for row in expected]
+    assert shown != [row["墨田区"] for row in mine(corpus, top=10, cv=0).table_rows()]
+
+
 def test_word_to_photos_flow(app, hostile_db):
     at = _open(app, "keywords")
     at.multiselect(key="w_kw_wards").set_value(["台東区"]).run()

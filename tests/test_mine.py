@@ -383,3 +383,76 @@ def test_bench_mine_quick():
     result = module.run_benchmark(quick=True)
     assert result["docs"] == 5000 and len(result["wall_s"]) == 1
     assert "documents 5000" in result["summary"]
+
+
+# ------------------------------------------------------------------ stored keyword tables
+
+
+def planted_db(tmp_path: Path, per_class: int = 30) -> Path:
+    """A text corpus imported as the precompute job does it (which stores keyword tables)."""
+    from core.precompute import import_texts
+
+    db = tmp_path / "planted.duckdb"
+    import_texts(write_csv(tmp_path / "planted.csv", planted_rows(per_class)), db, progress=False)
+    return db
+
+
+def test_precompute_stores_the_default_keyword_table(tmp_path):
+    from core.mine import STORED_TOP, mine_source, stored_result
+
+    db = planted_db(tmp_path)
+    fresh = mine(load_corpus(db), top=STORED_TOP)
+    with reading(db) as con:
+        stored = stored_result(con, 1)
+        assert stored_result(con, 1, min_df=3) is None  # other settings: no table
+        assert stored_result(con, 1, by="predicted") is None  # a text corpus has no predictions
+        rows = con.execute("SELECT count(*) FROM mining WHERE run_id = 1").fetchone()[0]
+    assert rows == 1
+    assert stored is not None and stored.to_json() == fresh.to_json()
+    assert stored.text_accuracy is not None and stored.folds == 5
+    # mine_source answers from the stored table, narrowed as mine() narrows a fresh fit
+    shown = ["港区", "中央区"]
+    assert mine_source(db, top=3, classes=shown).to_json() == (
+        mine(load_corpus(db), top=3, classes=shown).to_json()
+    )
+    with pytest.raises(DataError, match="unknown class"):
+        mine_source(db, classes=["品川区"])
+    # settings without a table are fit: the same as mine() with them
+    assert mine_source(db, min_df=3, stopwords=["市場"]).to_json() == (
+        mine(load_corpus(db), min_df=3, stopwords=["市場"]).to_json()
+    )
+
+
+def test_stored_table_is_ignored_once_the_run_changes(tmp_path):
+    from core.mine import mine_source, stored_result
+
+    db = planted_db(tmp_path)
+    with StoreWriter(db) as store:  # relabel one document, as a resumed job might change it
+        store.con.execute("UPDATE images SET true_label = '港区' WHERE path = '中央区-0'")
+    with reading(db) as con:
+        assert stored_result(con, 1) is None
+    assert mine_source(db).class_counts["港区"] == 31
+    with StoreWriter(db) as store:  # a DB from before stored tables: fit as before
+        store.con.execute("DROP TABLE mining")
+    with reading(db) as con:
+        assert stored_result(con, 1) is None
+    assert mine_source(db).class_counts["港区"] == 31
+
+
+def test_cli_mine_answers_stored_table_without_scikit_learn(tmp_path):
+    db = planted_db(tmp_path)
+    code = (
+        "import sys; from core.cli import main; "
+        f"rc = main(['mine', '--db', {str(db)!r}, '--top', '3']); "
+        "print('sklearn' in sys.modules, 'scipy' in sys.modules, rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False False 0")
+    assert "| 1 |" in out.stdout and "(5-fold CV)" in out.stdout
+    refit = subprocess.run(
+        [sys.executable, "-m", "core", "mine", "--db", str(db), "--min-df", "3", "--top", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "| 1 |" in refit.stdout

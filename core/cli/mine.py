@@ -95,22 +95,10 @@ def read_stopwords(spec: str | None) -> list[str]:
     return [w for w in spec.replace("、", ",").replace(",", " ").split() if w]
 
 
-def _prefetch_sklearn() -> None:
-    """Import scikit-learn in a thread while the corpus loads (DuckDB releases the GIL)."""
-    import contextlib
-    import threading
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # the main thread's own import reports errors
-            import sklearn.linear_model  # noqa: F401
-
-    threading.Thread(target=load, name="prefetch-sklearn", daemon=True).start()
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
-    from core.mine import contrast, examples, load_corpus, mine
+    from core.mine import contrast, examples, load_corpus, mine_source
     from core.store import DEFAULT_DB
 
     if args.file and args.db:
@@ -118,10 +106,26 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.min_df < 1:
         raise DataError("--top and --min-df must be at least 1")
     source = args.file or args.db or DEFAULT_DB
-    _prefetch_sklearn()
-    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=args.lang or "ja")
+    lang = args.lang or "ja"
     stopwords = read_stopwords(args.stopwords)
     out = sys.stdout
+    if not (args.examples or args.contrast):
+        result = mine_source(
+            source,
+            run_id=args.run_id,
+            by=args.by,
+            lang=lang,
+            top=args.top,
+            classes=args.classes,
+            min_df=args.min_df,
+            stopwords=stopwords,
+            cv=args.cv,
+            seed=args.seed,
+        )
+        _write(out, result, args.format)
+        return 0
+
+    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=lang)
 
     if args.examples:
         cls = args.classes[0] if args.classes else None
@@ -148,25 +152,19 @@ def run(args: argparse.Namespace) -> int:
                 out.write(f"- [{e.label} / predicted {e.pred_label}] {where}\n  {e.sentence}\n")
         return 0
 
-    if args.contrast:
-        result = contrast(
-            corpus,
-            args.contrast[0],
-            args.contrast[1],
-            top=args.top,
-            min_df=args.min_df,
-            stopwords=stopwords,
-        )
-    else:
-        result = mine(
-            corpus,
-            top=args.top,
-            classes=args.classes,
-            min_df=args.min_df,
-            stopwords=stopwords,
-            cv=args.cv,
-            seed=args.seed,
-        )
-    text = {"md": result.to_markdown, "csv": result.to_csv, "json": result.to_json}[args.format]()
-    out.write(text if text.endswith("\n") else text + "\n")
+    result = contrast(
+        corpus,
+        args.contrast[0],
+        args.contrast[1],
+        top=args.top,
+        min_df=args.min_df,
+        stopwords=stopwords,
+    )
+    _write(out, result, args.format)
     return 0
+
+
+def _write(out, result, fmt: str) -> None:
+    """Print a mining or contrast result as Markdown, CSV or JSON."""
+    text = {"md": result.to_markdown, "csv": result.to_csv, "json": result.to_json}[fmt]()
+    out.write(text if text.endswith("\n") else text + "\n")

@@ -21,7 +21,7 @@ with st.expander("Mining settings", icon=":material/tune:", expanded=False):
     s2.number_input(
         "Minimum document frequency",
         1,
-        1000,
+        common.MAX_MIN_DF,
         step=1,
         key=common.sticky("kw_min_df", 2),
         help="ignore words found in fewer explanations than this",
