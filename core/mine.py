@@ -28,8 +28,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -645,9 +647,15 @@ def _cv_accuracy(
         model.fit(mat.X[train], mat.y[train])
         return int((model.predict(mat.X[test]) == mat.y[test]).sum())
 
+    # scipy's sparse products release the GIL: folds in threads use every core.
+    workers = min(len(splits), os.cpu_count() or 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        correct = sum(map(held_out_correct, splits))
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="wordcam-cv") as pool:
+                correct = sum(pool.map(held_out_correct, splits))
+        else:
+            correct = sum(map(held_out_correct, splits))
     return correct / len(mat.y)
 
 
@@ -1188,11 +1196,14 @@ def mine_source(
 ) -> MiningResult:
     """:func:`mine` on a wordcam DB or a CSV/JSONL corpus (as :func:`load_corpus` reads them).
 
-    A DB answers from its stored table when one matches the settings (no model is fit, and
-    scikit-learn is not even imported); otherwise the corpus is loaded and fit.
+    With the default settings (:data:`DEFAULT_SETTINGS`, the only ones the precompute job
+    stores) a DB answers from its stored table while that matches the run: no model is fit and
+    scikit-learn is not even imported. Otherwise the corpus is loaded and fit.
     """
     stopwords = list(stopwords)
-    if Path(source).suffix.lower() not in _FILE_SUFFIXES and top <= STORED_TOP:
+    settings = {"min_df": min_df, "stopwords": tuple(stopwords), "cv": cv, "seed": seed}
+    from_file = Path(source).suffix.lower() in _FILE_SUFFIXES
+    if settings == DEFAULT_SETTINGS and top <= STORED_TOP and not from_file:
         from core.store import latest_run_id, reading
 
         with reading(source) as con:
