@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,19 @@ class Corpus:
         """Index of ``word`` in :attr:`vocab`, or ``None``."""
         i = int(np.searchsorted(self.vocab, word))
         return i if i < len(self.vocab) and self.vocab[i] == word else None
+
+    @cached_property
+    def presence(self) -> Any:
+        """The binary documents x :attr:`vocab` matrix (``scipy.sparse`` CSR), built once."""
+        from scipy.sparse import csr_matrix
+
+        X = csr_matrix(
+            (np.ones(len(self.doc_index)), (self.doc_index, self.term_index)),
+            shape=(len(self.doc_ids), len(self.vocab)),
+        )
+        X.sum_duplicates()
+        X.data[:] = 1.0
+        return X
 
     def docs_with(self, term_id: int) -> np.ndarray:
         """Sorted indices of the documents containing term ``term_id``."""
@@ -564,8 +578,6 @@ def _matrix(
     corpus: Corpus, min_df: int, stopwords: Iterable[str], only: Sequence[str] | None = None
 ) -> _Matrix:
     """The binary document-term matrix of the labelled documents (small classes dropped)."""
-    from scipy.sparse import csr_matrix
-
     labels = corpus.labels
     counts: dict[str, int] = {}
     for label in labels:
@@ -587,28 +599,18 @@ def _matrix(
         [class_of.get(label, -1) if label is not None else -1 for label in labels], dtype=np.int32
     )
     docs = np.flatnonzero(y_all >= 0)
-    row_of = np.full(len(labels), -1, dtype=np.int64)
-    row_of[docs] = np.arange(len(docs))
 
     vocab = corpus.vocab
     allowed = np.ones(len(vocab), dtype=bool)
     extra = _extra_stopwords(stopwords, corpus.lang)
     if extra and len(vocab):
         allowed &= ~np.isin(vocab, np.array(sorted(extra), dtype=object))
-    rows = row_of[corpus.doc_index] if len(corpus.doc_index) else np.zeros(0, np.int64)
-    pair_ok = (rows >= 0) & allowed[corpus.term_index] if len(rows) else rows >= 0
-    df = np.bincount(corpus.term_index[pair_ok], minlength=len(vocab))
+    rows = corpus.presence[docs]  # a slice of the cached matrix: settings change only columns
+    df = np.bincount(rows.indices, minlength=len(vocab))
     keep_term = allowed & (df >= max(1, min_df))
     if not keep_term.any():
         raise DataError(f"no word occurs in at least {min_df} documents; lower --min-df")
-    col_of = np.cumsum(keep_term) - 1
-    pair_ok &= keep_term[corpus.term_index]
-    r, c = rows[pair_ok], col_of[corpus.term_index[pair_ok]]
-    X = csr_matrix(
-        (np.ones(len(r), dtype=np.float64), (r, c)), shape=(len(docs), int(keep_term.sum()))
-    )
-    X.sum_duplicates()
-    X.data[:] = 1.0
+    X = rows[:, np.flatnonzero(keep_term)]
     return _Matrix(X, y_all[docs], kept, vocab[keep_term], docs, dropped)
 
 
