@@ -3,8 +3,10 @@
 ``run_benchmark(n_images=30000) -> dict`` builds a synthetic DB (tests/synthetic_db.py), loads
 each page once (first load: imports, corpus load, mining, cache fill) and then times typical
 interactions (ward filter, word, top-K, page, search...) as the wall time of one script run.
-Setting changes that re-fit the miner (minimum document frequency, label source) are timed
-separately: they re-run logistic regression on the stored tokens by design.
+Settings are timed by how the page gets the keyword table: "(stored table)" reads the table the
+precompute job stored for the default settings, "(prefetched)" was fit in the background after
+the previous render (the other label source, min df one step either side), and "(refit)" fits
+logistic regression on the stored term matrix while the user waits.
 
 Run: ``.venv/bin/python benchmarks/bench_dashboard.py [--images N]``; results go to
 ``benchmarks/results/dashboard.json`` and ``dashboard.md``.
@@ -93,9 +95,32 @@ def run_benchmark(n_images: int = 30000, repeats: int = 3, seed: int = 0) -> dic
                 "keywords: extra stop word (refit)",
                 lambda a, r=r: a.text_input(key="w_kw_stopwords").input(f"空 窓{r}"),
             )
-            _wait_for_cv()
-        record("keywords: min df (refit)", lambda a: a.number_input(key="w_kw_min_df").set_value(3))
-        record("keywords: label source (refit)", lambda a: a.radio(key="w_kw_by").set_value("pred"))
+            record(
+                "keywords: stop words cleared (stored table)",
+                lambda a: a.text_input(key="w_kw_stopwords").input(""),
+            )
+            record(
+                "keywords: min df +1 (prefetched)",
+                lambda a: a.number_input(key="w_kw_min_df").increment(),
+            )
+            record(
+                "keywords: min df -1 (prefetched)",
+                lambda a: a.number_input(key="w_kw_min_df").decrement(),
+            )
+            record(
+                "keywords: min df typed (refit)",
+                lambda a, r=r: a.number_input(key="w_kw_min_df").set_value(10 * (r + 1)),
+            )
+            record(
+                "keywords: min df back to 2 (stored table)",
+                lambda a: a.number_input(key="w_kw_min_df").set_value(2),
+            )
+            record(
+                "keywords: label source (stored table)",
+                lambda a, r=r: a.radio(key="w_kw_by").set_value(["pred", "true"][r % 2]),
+            )
+        at.radio(key="w_kw_by").set_value("true")
+        _timed(at)
         _wait_for_cv()
 
         at.switch_page("views/photos.py")
@@ -141,19 +166,22 @@ def run_benchmark(n_images: int = 30000, repeats: int = 3, seed: int = 0) -> dic
         name: {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}
         for name, v in samples.items()
     }
-    interactive = {k: v for k, v in summary.items() if "(refit)" not in k}
+    over = sorted(k for k, v in summary.items() if v["median_ms"] > BUDGET_MS)
     return {
         "n_images": n_images,
         "make_db_s": round(make_db_s, 2),
         "first_load_ms": {k: round(v, 1) for k, v in first.items()},
         "interactions": summary,
         "budget_ms": BUDGET_MS,
-        "within_budget": all(v["median_ms"] <= BUDGET_MS for v in interactive.values()),
+        "within_budget": not over,
+        "over_budget": over,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "AppTest wall time of one script run (server-side render; excludes the browser), "
         "each after background work (prefetch, cross-validation) has finished. '(refit)' rows "
-        "re-run the keyword miner by design (the label source is prefetched in the background).",
+        "fit the keyword miner while the user waits; '(prefetched)' rows were fit in the "
+        "background after the previous render; '(stored table)' rows read the precompute job's "
+        "table.",
     }
 
 
@@ -176,7 +204,8 @@ def to_markdown(result: dict) -> str:
             for k, v in result["interactions"].items()
         ],
         "",
-        f"All non-refit interactions within budget: {result['within_budget']}",
+        f"Every interaction's median within budget: {result['within_budget']}"
+        + (f" (over: {', '.join(result['over_budget'])})" if result["over_budget"] else ""),
     ]
     return "\n".join(lines) + "\n"
 
