@@ -19,8 +19,11 @@ Cross-validation: stratified k-fold (``cv`` folds, fewer when a class is smaller
 warm-starts from the full-data coefficients with tol 1e-3. The L2-regularised objective is
 strictly convex, so a fold moves to its own optimum (one or two Newton steps from so close a
 start); on the 30,000-document benchmark the accuracy equals cold-started folds to 0.001, at
-a third of the cost. Corpora of :data:`LARGE_CORPUS_DOCS`+ documents use at most
-:data:`LARGE_CORPUS_FOLDS` folds (the summary line says how many were used).
+a third of the cost; folds run in threads, one per core. Corpora of :data:`LARGE_CORPUS_DOCS`+
+documents use at most :data:`LARGE_CORPUS_FOLDS` folds (the summary line says how many were used).
+
+Stored tables: the precompute job fits the default settings once and stores the result in the
+DB (:func:`store_default_results`); :func:`mine_source` answers those settings from it.
 """
 
 from __future__ import annotations
