@@ -145,6 +145,27 @@ def test_crops_in_small_chunks_give_the_same_answers(tiny_crop_model, monkeypatc
     assert [e.text for e in whole] == [e.text for e in chunked]
 
 
+def test_crop_passes_use_few_fixed_batch_sizes(tiny_crop_model):
+    """Crops are padded to 1/2/4/8/16 per pass (flat memory), answers unchanged by padding."""
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
+    requests = [request(image, cam if i % 2 else cam[::-1].copy()) for i in range(11)]
+    sizes: list[int] = []
+    hook = tiny_crop_model.module.register_forward_pre_hook(
+        lambda _module, args: sizes.append(int(args[0].shape[0]))
+    )
+    try:
+        explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+        batched = explainer.explain_batch(requests)
+    finally:
+        hook.remove()
+    assert sizes and all(n in (1, 2, 4, 8, 16) for n in sizes)
+    assert sum(sizes) > len(requests)  # more than one crop per photo, padded to a power of two
+    one_by_one = [explainer.explain_batch([r])[0] for r in requests]
+    assert [e.text for e in batched] == [e.text for e in one_by_one]
+
+
 def test_blind_mode_never_mentions_the_label(tiny_crop_model):
     explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
     image = two_colour_image(96)

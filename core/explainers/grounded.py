@@ -37,7 +37,11 @@ SECOND_COLOUR_SHARE = 0.2
 CROP_MARGIN = 0.15
 MIN_CROP_FRACTION = 0.3
 REGION_THRESHOLD = 0.4
-CROP_CHUNK = 64
+#: Crops go through the crop model in passes of at most this many, each padded to the next
+#: power of two: only 1, 2, 4, 8 or 16 images per pass. A forward pass per distinct batch size
+#: leaves glibc's heap fragmented; with a few fixed sizes memory stays flat (measured: passes
+#: of 8-40 crops in arbitrary sizes grew the process from 0.6 to 2.8 GB, padded ones did not).
+CROP_CHUNK = 16
 
 COLOUR_NAMES: dict[str, dict[str, str]] = {
     "red": {"ja": "赤", "en": "red"},
@@ -189,8 +193,8 @@ class GroundedExplainer:
     def _candidates(self, crops: list[Image.Image]) -> list[list[tuple[int, float]]]:
         """``(class index, probability)`` of the crop model's top classes per crop.
 
-        All crops go through the model in one forward pass (``CROP_CHUNK`` crops at most per
-        pass, which bounds memory for very large batches).
+        All crops of a batch go through the model together, in passes of ``CROP_CHUNK`` at
+        most, each padded with blank images to a power of two (see :data:`CROP_CHUNK`).
         """
         import numpy as np
         import torch
@@ -203,14 +207,16 @@ class GroundedExplainer:
             device = torch.device("cpu")
         chunks = []
         for start in range(0, len(crops), CROP_CHUNK):
+            part = crops[start : start + CROP_CHUNK]
             batch = torch.stack(
-                [
-                    model.preprocess.to_tensor(c.resize((size, size), _bilinear()))
-                    for c in crops[start : start + CROP_CHUNK]
-                ]
+                [model.preprocess.to_tensor(c.resize((size, size), _bilinear())) for c in part]
             )
+            padded = 1 << (len(part) - 1).bit_length()  # 1, 2, 4, 8 or 16
+            if padded > len(part):
+                blank = batch.new_zeros((padded - len(part), *batch.shape[1:]))
+                batch = torch.cat([batch, blank])
             with torch.inference_mode():
-                logits = model.module(batch.to(device))
+                logits = model.module(batch.to(device))[: len(part)]
             chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         probs = np.concatenate(chunks)
         out: list[list[tuple[int, float]]] = []
