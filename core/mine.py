@@ -1150,40 +1150,33 @@ def stored_result(
     return MiningResult.from_json(row[1])
 
 
-def store_result(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    result: MiningResult,
-    min_df: int,
-    stopwords: Iterable[str],
-    cv: int,
-    seed: int,
-) -> None:
-    """Store ``result`` (fit on ``run_id`` as it is now, by ``result.by``) under its settings."""
-    key = settings_key(result.by, min_df, stopwords, cv, seed, _run_lang(con, run_id))
-    con.execute(
-        "INSERT OR REPLACE INTO mining (run_id, settings, corpus_key, result) VALUES (?, ?, ?, ?)",
-        [run_id, key, corpus_key(con, run_id), result.to_json()],
-    )
-
-
 def store_default_results(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
     """Fit and store the keyword tables of the default settings, by true and by predicted label.
 
-    Run by the precompute job at its end, on its own connection. A label source that cannot be
-    mined (fewer than two classes, no predictions) is skipped. Returns the label sources stored.
+    Run by the precompute job at its end, on its own connection: the corpus is loaded once and
+    fit per label source. A label source that cannot be mined (fewer than two classes, no
+    predictions) is skipped. Returns the label sources stored.
     """
     con.execute("DELETE FROM mining WHERE run_id = ?", [run_id])
     lang = _run_lang(con, run_id)
+    fingerprint = corpus_key(con, run_id)
+    by_true = _load_db(con, Path(), run_id, "true", lang)
     stored = []
-    for by in ("true", "predicted"):
+    for corpus in (by_true, replace(by_true, labels=by_true.pred_labels, by="predicted")):
         try:
-            corpus = _load_db(con, Path(), run_id, by, lang)
             result = mine(corpus, top=STORED_TOP, **DEFAULT_SETTINGS)
         except DataError:
             continue
-        store_result(con, run_id, result, **DEFAULT_SETTINGS)
-        stored.append(by)
+        con.execute(
+            "INSERT INTO mining (run_id, settings, corpus_key, result) VALUES (?, ?, ?, ?)",
+            [
+                run_id,
+                settings_key(corpus.by, **DEFAULT_SETTINGS, lang=lang),
+                fingerprint,
+                result.to_json(),
+            ],
+        )
+        stored.append(corpus.by)
     return stored
 
 
