@@ -570,6 +570,19 @@ def snapshot_time(mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def ward_by_radio(slot, key: str) -> str:
+    """A sticky "Ward by" radio (``"true"`` or ``"pred"``) in ``slot``, stored under ``key``."""
+    by = slot.radio(
+        "Ward by",
+        ["true", "pred"],
+        horizontal=True,
+        key=sticky(key, "true"),
+        format_func={"true": "true label", "pred": "predicted"}.get,
+    )
+    keep(key)
+    return by
+
+
 def sticky(key: str, default: Any) -> str:
     """The widget key for a setting that survives page switches.
 

@@ -26,15 +26,8 @@ words = c1.multiselect(
     placeholder="pick two or more words",
     help="sorted by how many explanations contain them",
 )
-by = c2.radio(
-    "Ward by",
-    ["true", "pred"],
-    horizontal=True,
-    key=common.sticky("cmp_by", "true"),
-    format_func={"true": "true label", "pred": "predicted"}.get,
-)
+by = common.ward_by_radio(c2, "cmp_by")
 common.keep("cmp_words")
-common.keep("cmp_by")
 
 if words:
     stats = common.q_word_stats(*ctx.key, tuple(words), by)

@@ -34,14 +34,7 @@ word = f1.text_input(
     placeholder="any word",
     help="photos whose explanation contains this word (as a token)",
 )
-by = f3.radio(
-    "Ward by",
-    ["true", "pred"],
-    horizontal=True,
-    key=common.sticky("ph_by", "true"),
-    format_func={"true": "true label", "pred": "predicted"}.get,
-)
-common.keep("ph_by")
+by = common.ward_by_radio(f3, "ph_by")
 ward_options = common.q_labels(*ctx.key, by)
 if "w_ph_wards" in st.session_state:
     st.session_state["w_ph_wards"] = [
