@@ -258,7 +258,7 @@ def _time_runs(command: list[str], repeat: int) -> dict:
 
 def _finish_job(path: Path) -> list[str]:
     """What the precompute job does at its end: the term matrix, then the keyword tables."""
-    from core.mine import store_default_results, write_terms
+    from core.mining import store_default_results, write_terms
     from core.store import StoreWriter
 
     with StoreWriter(path) as store:
@@ -278,7 +278,7 @@ def _stages(path: Path) -> dict:
     """In-process timings of the stages (imports excluded, warm caches)."""
     import sklearn.linear_model  # noqa: F401 - imported before timing
 
-    from core.mine import _cv_accuracy, _logistic, _matrix, load_corpus, mine
+    from core.mining import _cv_accuracy, _logistic, _matrix, load_corpus, mine
 
     out = {}
     start = time.perf_counter()

@@ -158,7 +158,7 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("--profile", choices=PROFILES, default="small")
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
-    from core.precompute import run_precompute
+    from core.jobs import run_precompute
 
     if args.profile == "small":
         _register_small_backends()
@@ -194,7 +194,7 @@ def run_job(
     folder: Path, db: Path, profile: str = "small", batch_size: int = 16, sample_every: float = 1.0
 ) -> dict[str, Any]:
     """Run one precompute job as a child process; its throughput and memory."""
-    from core.precompute import read_progress
+    from core.jobs import read_progress
 
     env = dict(
         os.environ,

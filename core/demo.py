@@ -7,9 +7,9 @@
    their own planted object cut out of a real bundled photo; one ward also carries a shortcut.
 2. :func:`core.train.train`: the default offline backbone (EfficientNet-Lite0) fine-tuned.
 3. :func:`core.evaluate.evaluate` on the held-out photos where the shortcut is absent.
-4. :func:`core.precompute.run_precompute`: blind ``grounded`` explanations of the validation
+4. :func:`core.jobs.run_precompute`: blind ``grounded`` explanations of the validation
    photos into DuckDB (label withheld, as in the original experiment).
-5. :func:`core.mine.mine`: per ward the words that predict it, with n/m precision.
+5. :func:`core.mining.mine`: per ward the words that predict it, with n/m precision.
 6. Cue recovery: for each ward, is a word naming its planted object among its top-10 words?
    An object's names are fixed from the object alone (:func:`object_names`), never from the
    mined keywords.
@@ -105,8 +105,8 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it."""
     from core.evaluate import evaluate
-    from core.mine import mine_source
-    from core.precompute import run_precompute
+    from core.jobs import run_precompute
+    from core.mining import mine_source
     from core.synth import make_cue_dataset
     from core.train import train
 

@@ -21,9 +21,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import queries
 from core.errors import WordcamError
-from core.store import work_path
+from core.store import queries, work_path
 from dashboard.text import escape_markdown
 
 DB_ENV = "WORDCAM_DB"
@@ -211,13 +210,13 @@ def q_photos(
         return queries.photos(con, run_id, f, limit, offset)
 
 
-# ---------------------------------------------------------------- mining (core.mine)
+# ---------------------------------------------------------------- mining (core.mining)
 
 
 def mining_error() -> str | None:
-    """Why keyword mining is unavailable (``core.mine`` missing), or ``None``."""
+    """Why keyword mining is unavailable (``core.mining`` missing), or ``None``."""
     try:
-        import core.mine  # noqa: F401
+        import core.mining  # noqa: F401
     except ImportError as exc:
         return f"keyword mining is unavailable: {exc}"
     return None
@@ -288,7 +287,7 @@ def corpus(db: str, mtime: int, run_id: int, by: str, lang: str):
     """The miner's corpus of a run (tokens + labels), loaded once per snapshot (any thread)."""
 
     def load():
-        from core.mine import load_corpus
+        from core.mining import load_corpus
 
         return load_corpus(db, run_id=run_id, by=by, lang=lang)
 
@@ -301,7 +300,7 @@ def _mining_future(
     db, mtime, run_id, by, lang, min_df, stopwords = key
 
     def fit():
-        from core.mine import mine
+        from core.mining import mine
 
         found = _stored(db, mtime, run_id, by, min_df, stopwords)
         if found is not None:
@@ -319,7 +318,7 @@ def _mining_future(
 
 def _stored(db: str, mtime: int, run_id: int, by: str, min_df: int, stopwords: tuple[str, ...]):
     """The keyword table the precompute job stored for these settings, or ``None``."""
-    from core.mine import stored_result
+    from core.mining import stored_result
 
     with cursor(db, mtime) as con:
         return stored_result(con, run_id, by, min_df, stopwords, cv=CV_FOLDS, seed=0)
@@ -328,7 +327,7 @@ def _stored(db: str, mtime: int, run_id: int, by: str, min_df: int, stopwords: t
 def mining(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ):
-    """``core.mine.mine`` on the stored tokens (top ``MINE_TOP`` per class; slice for top-K).
+    """``core.mining.mine`` on the stored tokens (top ``MINE_TOP`` per class; slice for top-K).
 
     The table the precompute job stored when one matches the settings; otherwise fit once
     without cross-validation (fast), the cross-validated accuracy coming from
@@ -360,7 +359,7 @@ def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
 def _cv_accuracy(
     db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
 ) -> float | None:
-    from core.mine import mine
+    from core.mining import mine
 
     found = _stored(db, mtime, run_id, by, min_df, stopwords)
     if found is not None:
@@ -381,8 +380,8 @@ def text_accuracy_future(
 def contrast(
     db: str, mtime: int, run_id: int, by: str, lang: str, a: str, b: str, top: int, min_df: int
 ):
-    """``core.mine.contrast`` between two classes."""
-    from core.mine import contrast as mine_contrast
+    """``core.mining.contrast`` between two classes."""
+    from core.mining import contrast as mine_contrast
 
     return mine_contrast(corpus(db, mtime, run_id, by, lang), a, b, top=top, min_df=min_df)
 
@@ -391,7 +390,7 @@ def contrast(
 def _miner_examples(
     db: str, mtime: int, run_id: int, by: str, lang: str, word: str, ward: str | None, limit: int
 ) -> list[tuple[str | None, str]]:
-    from core.mine import examples
+    from core.mining import examples
 
     found = examples(corpus(db, mtime, run_id, by, lang), word, cls=ward, limit=limit)
     return [(ex.label, ex.sentence) for ex in found]
@@ -402,7 +401,7 @@ def word_examples(
 ) -> list[tuple[str | None, str]]:
     """``(label, sentence)`` pairs: the sentences of explanations that contain ``word``.
 
-    From the miner (:func:`core.mine.examples`, the sentence around the word) when it is
+    From the miner (:func:`core.mining.examples`, the sentence around the word) when it is
     available, else the whole explanation from SQL.
     """
     if mining_error() is None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from core.mine import store_default_results, write_terms
+from core.mining import store_default_results, write_terms
 from core.store import StoreWriter, asset_dir, reading
 
 WARDS: dict[str, list[str]] = {

@@ -1,4 +1,4 @@
-"""The dashboard's pages driven headlessly with Streamlit's AppTest (no browser), and core.queries."""
+"""The dashboard's pages driven headlessly with Streamlit's AppTest (no browser), and core.store.queries."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from synthetic_db import HOSTILE_CLASS, HOSTILE_TEXT, make_db  # noqa: E402
 
-from core import queries  # noqa: E402
-from core.store import reading  # noqa: E402
+from core.store import (
+    queries,  # noqa: E402
+    reading,  # noqa: E402
+)
 from dashboard.text import escape_markdown, highlight_markdown  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -87,7 +89,7 @@ def test_ward_filter_changes_the_keyword_table(app, hostile_db):
 
 
 def test_keyword_table_matches_the_miner(app, hostile_db):
-    from core.mine import load_corpus, mine
+    from core.mining import load_corpus, mine
 
     expected = mine(load_corpus(hostile_db), top=10, cv=0).table_rows()
     at = _open(app, "keywords")
@@ -97,7 +99,7 @@ def test_keyword_table_matches_the_miner(app, hostile_db):
 
 
 def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db):
-    from core.mine import load_corpus, mine
+    from core.mining import load_corpus, mine
 
     corpus = load_corpus(hostile_db)
     at = _open(app, "keywords")  # default settings: the table the precompute job stored
@@ -224,7 +226,7 @@ def test_csv_exports_start_with_a_bom(app, hostile_db, monkeypatch):
 
 
 def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
-    from core.precompute import progress_path
+    from core.jobs import progress_path
 
     db = make_db(tmp_path / "p.duckdb", n_images=50)
     monkeypatch.setenv("WORDCAM_DB", str(db))
@@ -279,7 +281,7 @@ def test_republished_db_is_picked_up(tmp_path, monkeypatch):
     assert any(m.value == "90" for m in at.metric)
 
 
-# ---------------------------------------------------------------- core.queries
+# ---------------------------------------------------------------- core.store.queries
 
 
 def test_queries_match_pandas(hostile_db):
@@ -332,7 +334,7 @@ def test_dashboard_cli_does_not_load_heavy_modules():
 
 
 def test_text_corpus_and_empty_db_render(tmp_path, monkeypatch):
-    from core.precompute import import_texts
+    from core.jobs import import_texts
     from core.store import StoreWriter
 
     empty = tmp_path / "empty.duckdb"

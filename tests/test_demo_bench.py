@@ -10,7 +10,7 @@ import torch
 
 from core.demo import cue_recovery, cue_words
 from core.faithfulness import FaithfulnessScores, deletion_insertion, flag_unfaithful
-from core.mine import Keyword, MiningResult
+from core.mining import Keyword, MiningResult
 
 
 class QuadrantModel(torch.nn.Module):

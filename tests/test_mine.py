@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError
-from core.mine import (
+from core.mining import (
     Corpus,
     _term_tables_current,
     contrast,
@@ -108,11 +108,11 @@ def test_planted_words_rank_top3_with_exact_counts(planted):
 
 
 def test_large_corpora_use_fewer_folds(planted, monkeypatch):
-    import core.mine
+    import core.mining
 
-    monkeypatch.setattr(core.mine, "LARGE_CORPUS_DOCS", 100)
+    monkeypatch.setattr(core.mining, "LARGE_CORPUS_DOCS", 100)
     result = mine(planted[1], top=1, cv=5)
-    assert result.folds == core.mine.LARGE_CORPUS_FOLDS == 3
+    assert result.folds == core.mining.LARGE_CORPUS_FOLDS == 3
     assert "(3-fold CV)" in result.summary()
 
 
@@ -321,7 +321,7 @@ def test_write_terms(tmp_path):
 
 def test_cli_mine_does_not_import_torch():
     code = (
-        "import sys, core.cli, core.cli.mine, core.mine, core.text, core.store; "
+        "import sys, core.cli, core.cli.mine, core.mining, core.text, core.store; "
         "core.cli.build_parser(); print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -390,7 +390,7 @@ def test_bench_mine_quick():
 
 def planted_db(tmp_path: Path, per_class: int = 30) -> Path:
     """A text corpus imported as the precompute job does it (which stores keyword tables)."""
-    from core.precompute import import_texts
+    from core.jobs import import_texts
 
     db = tmp_path / "planted.duckdb"
     import_texts(write_csv(tmp_path / "planted.csv", planted_rows(per_class)), db, progress=False)
@@ -398,7 +398,7 @@ def planted_db(tmp_path: Path, per_class: int = 30) -> Path:
 
 
 def test_precompute_stores_the_default_keyword_table(tmp_path):
-    from core.mine import STORED_TOP, mine_source, stored_result
+    from core.mining import STORED_TOP, mine_source, stored_result
 
     db = planted_db(tmp_path)
     fresh = mine(load_corpus(db), top=STORED_TOP)
@@ -424,7 +424,7 @@ def test_precompute_stores_the_default_keyword_table(tmp_path):
 
 
 def test_stored_table_is_ignored_once_the_run_changes(tmp_path):
-    from core.mine import mine_source, stored_result
+    from core.mining import mine_source, stored_result
 
     db = planted_db(tmp_path)
     with StoreWriter(db) as store:  # relabel one document, as a resumed job might change it

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError, WordcamError
-from core.precompute import import_texts, progress_path, read_progress, run_precompute
+from core.jobs import import_texts, progress_path, read_progress, run_precompute
 from core.store import connect_read, work_path
 
 HERE = Path(__file__).resolve()
@@ -296,9 +296,9 @@ def test_bad_input_gives_one_line_errors(tmp_path: Path, photos: Path) -> None:
 def test_explainer_failing_everything_stops_early(
     photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.precompute
+    import core.jobs
 
-    monkeypatch.setattr(core.precompute, "FAIL_FAST_AFTER", 3)
+    monkeypatch.setattr(core.jobs, "FAIL_FAST_AFTER", 3)
     db = tmp_path / "fail.duckdb"
     with pytest.raises(DataError, match="explainer failed on the first 4 photos.*invalid API key"):
         run_precompute(photos, db, model="tiny", explainer="failing", batch_size=2, progress=False)
@@ -438,7 +438,7 @@ def test_readable_while_running_single_writer_and_ctrl_c(photos: Path, tmp_path:
 def test_progress_path_beside_db(tmp_path: Path) -> None:
     assert progress_path(tmp_path / "a.duckdb") == tmp_path / "a.duckdb.progress.json"
     assert read_progress(tmp_path / "a.duckdb") is None
-    code = "import sys, core.precompute; sys.exit('torch' in sys.modules)"
+    code = "import sys, core.jobs; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 

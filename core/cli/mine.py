@@ -1,7 +1,7 @@
 """``wordcam mine``: per class the words of the explanations that predict it.
 
 Imports only the standard library at module level (``wordcam mine --help`` stays fast and
-never loads torch); the work happens in :mod:`core.mine`.
+never loads torch); the work happens in :mod:`core.mining`.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def read_stopwords(spec: str | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
-    from core.mine import contrast, examples, load_corpus, mine_source
+    from core.mining import contrast, examples, load_corpus, mine_source
     from core.store import DEFAULT_DB
 
     if args.file and args.db:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise WordcamError(
             "missing DATA_DIR: pass a folder of photos, or --texts FILE to import a text corpus"
         )
-    from core import precompute
+    from core import jobs as precompute
 
     if args.texts:
         summary = precompute.import_texts(

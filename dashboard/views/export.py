@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import queries
-from core.store import reading
+from core.store import queries, reading
 from dashboard import common
 from dashboard.text import escape_markdown
 

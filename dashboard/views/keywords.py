@@ -1,4 +1,4 @@
-"""Keywords: per ward, the words of the explanations that predict it (core.mine)."""
+"""Keywords: per ward, the words of the explanations that predict it (core.mining)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import queries
+from core.store import queries
 from dashboard import common
 from dashboard.text import escape_markdown, highlight_markdown
 

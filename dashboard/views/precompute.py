@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.cli.common import CAM_METHOD_NAMES
+from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
+from core.jobs.progress import read_progress
 from dashboard import common
 from dashboard.text import escape_markdown
 
@@ -27,19 +27,6 @@ st.caption(
 def log_path(db: Path) -> Path:
     """The job's stdout/stderr log, beside the DB."""
     return db.with_name(db.name + ".precompute.log")
-
-
-def progress_file(db: Path) -> Path:
-    from core.precompute import progress_path  # standard library only; never loads torch
-
-    return progress_path(db)
-
-
-def read_progress(db: Path) -> dict | None:
-    try:
-        return json.loads(progress_file(db).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @st.cache_resource(show_spinner=False)

@@ -145,15 +145,14 @@ class RunStats:
 
 def run_stats(con: duckdb.DuckDBPyConnection, run_id: int) -> RunStats:
     """Counts, image-model accuracy (pred == true over labelled photos) and majority baseline."""
+    from core.store.metrics import image_accuracy, majority_baseline
+
     counts = con.execute(
         """
         SELECT count(*),
                count(*) FILTER (WHERE status = 'done'),
                count(*) FILTER (WHERE status = 'failed'),
-               count(*) FILTER (WHERE status = 'done' AND true_label IS NOT NULL),
-               avg(CASE WHEN pred_label = true_label THEN 1.0 ELSE 0.0 END)
-                   FILTER (WHERE status = 'done' AND true_label IS NOT NULL
-                           AND pred_label IS NOT NULL)
+               count(*) FILTER (WHERE status = 'done' AND true_label IS NOT NULL)
         FROM images WHERE run_id = ?
         """,
         [run_id],
@@ -162,24 +161,16 @@ def run_stats(con: duckdb.DuckDBPyConnection, run_id: int) -> RunStats:
         "SELECT count(*) FROM explanations WHERE run_id = ? AND coalesce(text, '') <> ''",
         [run_id],
     ).fetchone()[0]
-    majority = con.execute(
-        """
-        SELECT true_label, count(*) AS n FROM images
-        WHERE run_id = ? AND status = 'done' AND true_label IS NOT NULL
-        GROUP BY true_label ORDER BY n DESC, true_label LIMIT 1
-        """,
-        [run_id],
-    ).fetchone()
-    n_labeled = int(counts[3])
+    majority_label, baseline = majority_baseline(con, run_id)
     return RunStats(
         n_images=int(counts[0]),
         n_done=int(counts[1]),
         n_failed=int(counts[2]),
-        n_labeled=n_labeled,
+        n_labeled=int(counts[3]),
         n_explained=int(n_explained),
-        image_accuracy=None if counts[4] is None else float(counts[4]),
-        baseline=(majority[1] / n_labeled) if majority and n_labeled else None,
-        majority_label=majority[0] if majority else None,
+        image_accuracy=image_accuracy(con, run_id),
+        baseline=baseline,
+        majority_label=majority_label,
     )
 
 

@@ -4,8 +4,8 @@
 label) in batches through :func:`core.pipeline.explain_images`, and writes each batch's rows
 (``images`` + ``explanations`` + ``tokens``) in one short transaction through the single
 :class:`core.store.StoreWriter`, which publishes a read-only snapshot every few seconds. At the
-end it (re)builds the run's term matrix (:func:`core.mine.write_terms`) and stores the keyword
-tables of the default settings (:func:`core.mine.store_default_results`).
+end it (re)builds the run's term matrix (:func:`core.mining.write_terms`) and stores the keyword
+tables of the default settings (:func:`core.mining.store_default_results`).
 
 Resume: a run is identified by its source folder and result-affecting settings; running the
 same command again reuses that run and processes only the photos that are missing or failed.
@@ -28,11 +28,11 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError, WordcamError
+from core.jobs.progress import ProgressFile, progress_path, read_progress
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,101 +47,6 @@ _SECRET_MARKERS = ("key", "token", "secret", "password", "credential", "auth")
 # Stop when this many photos in a row failed before any succeeded (a bad key, a dead server).
 FAIL_FAST_AFTER = 20
 TEXT_CHUNK = 2000
-
-
-def progress_path(db: str | Path) -> Path:
-    """The progress JSON file of the job writing ``db`` (beside it: ``<db>.progress.json``).
-
-    Contents: ``{"status": "running|done|failed|interrupted", "done", "failed", "total",
-    "started_at", "updated_at", "eta_s", "message", "pid", "run_id", "db"}``; ``done`` counts
-    the run's finished photos (including earlier sessions), ``failed`` this session's failures.
-    """
-    db = Path(db)
-    return db.with_name(db.name + ".progress.json")
-
-
-def read_progress(db: str | Path) -> dict[str, Any] | None:
-    """The last progress record of the job writing ``db``, or None when there is none."""
-    try:
-        return json.loads(progress_path(db).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class _Progress:
-    """Writes the progress JSON atomically (tmp file + rename) and drives the tqdm bar."""
-
-    def __init__(
-        self, db: Path, total: int, done: int, run_id: int | None, show: bool, unit: str = "photo"
-    ) -> None:
-        self.path = progress_path(db)
-        self.db = db
-        self.total = total
-        self.done = done
-        self.failed = 0
-        self.run_id = run_id
-        self.started_at = _now_iso()
-        self._t0 = time.monotonic()
-        self._session_done = 0
-        self.bar = None
-        if show:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=total,
-                initial=done,
-                unit=unit,
-                file=sys.stderr,
-                dynamic_ncols=True,
-                mininterval=1.0,
-                smoothing=0.1,
-            )
-
-    def eta_s(self) -> float | None:
-        elapsed = time.monotonic() - self._t0
-        if self._session_done <= 0 or elapsed <= 0:
-            return None
-        remaining = max(0, self.total - self.done - self.failed)
-        return round(remaining * elapsed / self._session_done, 1)
-
-    def advance(self, done: int, failed: int) -> None:
-        self.done += done
-        self.failed += failed
-        self._session_done += done + failed
-        if self.bar is not None:
-            self.bar.update(done + failed)
-            if self.failed:
-                self.bar.set_postfix(failed=self.failed, refresh=False)
-        self.write("running")
-
-    def write(self, status: str, message: str = "") -> None:
-        record = {
-            "status": status,
-            "done": self.done,
-            "failed": self.failed,
-            "total": self.total,
-            "started_at": self.started_at,
-            "updated_at": _now_iso(),
-            "eta_s": self.eta_s() if status == "running" else 0.0 if status == "done" else None,
-            "message": message,
-            "pid": os.getpid(),
-            "run_id": self.run_id,
-            "db": str(self.db),
-        }
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:  # progress is a courtesy; never fail the job for it
-            log.debug("cannot write %s: %s", self.path, exc)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 # ----------------------------------------------------------------------------- runs
@@ -230,34 +135,23 @@ def _set_run_status(
     )
 
 
-def _image_accuracy(
-    con: duckdb.DuckDBPyConnection, run_id: int, labels: Sequence[str]
-) -> float | None:
-    """Share of finished photos whose true label (when it is one of the model's) was predicted."""
-    if not labels:
-        return None
-    row = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE pred_label = true_label) FROM images "
-        "WHERE run_id = ? AND status = 'done' AND list_contains(?, true_label)",
-        [run_id, list(labels)],
-    ).fetchone()
-    return round(row[1] / row[0], 6) if row and row[0] else None
-
-
 def _finalize(
     con: duckdb.DuckDBPyConnection, run_id: int, status: str, labels: Sequence[str], min_df: int = 1
 ) -> float | None:
     """Rebuild the run's term matrix, store its accuracy and status.
 
-    A finished run also gets its default keyword tables (:func:`core.mine.store_default_results`);
+    A finished run also gets its default keyword tables (:func:`core.mining.store_default_results`);
     an interrupted one does not, so that Ctrl-C stops at once.
     """
-    from core.mine import store_default_results, write_terms
+    from core.mining import store_default_results, write_terms
 
     write_terms(con, run_id, min_df=min_df)
     if status == "done":
         store_default_results(con, run_id)
-    accuracy = _image_accuracy(con, run_id, labels)
+    from core.store.metrics import image_accuracy
+
+    accuracy = image_accuracy(con, run_id)
+    accuracy = None if accuracy is None else round(accuracy, 6)
     _set_run_status(con, run_id, status, accuracy)
     return accuracy
 
@@ -610,7 +504,7 @@ def run_precompute(
         existing = _existing_status(con, run_id) if run_id is not None else {}
         todo = [(p, label) for p, label in items if existing.get(str(p)) != "done"]
         skipped = len(items) - len(todo)
-        tracker = _Progress(db, total=len(items), done=skipped, run_id=run_id, show=progress)
+        tracker = ProgressFile(db, total=len(items), done=skipped, run_id=run_id, show=progress)
         summary: dict[str, Any] = {
             "run_id": run_id,
             "done": 0,
@@ -731,7 +625,7 @@ def _stop(
     run_id: int | None,
     status: str,
     labels: Sequence[str],
-    tracker: _Progress,
+    tracker: ProgressFile,
     summary: dict[str, Any],
     message: str,
 ) -> None:
@@ -953,7 +847,7 @@ def import_texts(
         todo = [r for r in records if existing.get(r[0]) != "done"]
         skipped = len(records) - len(todo)
         _set_run_status(con, run_id, "running")
-        tracker = _Progress(
+        tracker = ProgressFile(
             db, total=len(records), done=skipped, run_id=run_id, show=progress, unit="doc"
         )
         summary: dict[str, Any] = {
