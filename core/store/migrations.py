@@ -1,0 +1,145 @@
+"""Numbered schema migrations, recorded in the DB they changed (``schema_migrations``).
+
+Each migration is a small function registered with :func:`migration` under its number; the
+writer calls :func:`migrate` whenever it opens its work file, which applies the pending ones in
+order, each in one transaction with its record. Readers open published snapshots read-only and
+never migrate: they read an older DB as it is and ask :func:`schema_version` (or
+:func:`core.store.schema.has_table`) when a newer table may be missing.
+
+DBs written before migrations were recorded have no ``schema_migrations`` table; the
+migrations whose tables they already hold are recorded as applied (they are "adopted"), then
+the rest run. To change the schema, append a migration with the next number; never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.store.schema import (
+    CORE_TABLES,
+    MIGRATIONS_DDL,
+    MIGRATIONS_TABLE,
+    MINING_TABLE,
+    has_table,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+Apply = Callable[["duckdb.DuckDBPyConnection"], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: its number, name, and the tables that show it has been applied."""
+
+    version: int
+    name: str
+    tables: tuple[str, ...]
+    apply: Apply
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(version: int, tables: tuple[str, ...] = ()) -> Callable[[Apply], Apply]:
+    """Register the decorated function as migration ``version`` (numbers strictly increase).
+
+    ``tables`` lets a DB from before the migrations table be recognised as already having it.
+    """
+
+    def register(fn: Apply) -> Apply:
+        if MIGRATIONS and version <= MIGRATIONS[-1].version:
+            raise ValueError(f"migration {version} is not after {MIGRATIONS[-1].version}")
+        MIGRATIONS.append(Migration(version, fn.__name__, tables, fn))
+        return fn
+
+    return register
+
+
+@migration(1, tables=("runs", "images", "explanations", "tokens", "terms", "doc_terms"))
+def core_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs, photos (or documents), explanations, tokens and the term matrix."""
+    con.execute(CORE_TABLES)
+
+
+@migration(2, tables=("mining",))
+def mining_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The keyword tables the precompute job stores for the default settings."""
+    con.execute(MINING_TABLE)
+
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The migrations recorded in the DB (empty when it has no ``schema_migrations``)."""
+    if not has_table(con, MIGRATIONS_TABLE):
+        return set()
+    return {row[0] for row in con.execute(f"SELECT version FROM {MIGRATIONS_TABLE}").fetchall()}
+
+
+def _present(con: duckdb.DuckDBPyConnection) -> list[Migration]:
+    """The leading migrations whose tables an unrecorded DB already holds."""
+    present = []
+    for m in MIGRATIONS:
+        if not m.tables or not all(has_table(con, t) for t in m.tables):
+            break
+        present.append(m)
+    return present
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The DB's schema version: its highest recorded migration, or for a DB from before
+    migrations were recorded the migrations its tables show (0 for an empty DB). Read-only."""
+    applied = applied_versions(con)
+    if applied:
+        return max(applied)
+    present = _present(con)
+    return present[-1].version if present else 0
+
+
+def _record(con: duckdb.DuckDBPyConnection, m: Migration) -> None:
+    con.execute(
+        f"INSERT INTO {MIGRATIONS_TABLE} (version, name) VALUES (?, ?)", [m.version, m.name]
+    )
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _adopt(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``schema_migrations``; record what a DB from before it already holds."""
+    with _transaction(con):
+        present = _present(con)
+        con.execute(MIGRATIONS_DDL)
+        for m in present:
+            _record(con, m)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the pending migrations (each with its record, in one transaction); their numbers."""
+    if not has_table(con, MIGRATIONS_TABLE):
+        _adopt(con)
+    applied = applied_versions(con)
+    done = []
+    for m in MIGRATIONS:
+        if m.version in applied:
+            continue
+        with _transaction(con):
+            m.apply(con)
+            _record(con, m)
+        done.append(m.version)
+    return done
