@@ -1,7 +1,8 @@
 """Read-only queries over a published wordcam DB, for the dashboard (and anyone else).
 
-Every function takes an open read-only DuckDB connection (see :func:`core.store.connect_read`)
-and a ``run_id``; the heavy lifting is DuckDB SQL, never Python loops over rows. Label columns
+Every function takes an open read-only DuckDB connection (:func:`open_snapshot`, re-exported
+here with :func:`snapshot_cursor` and :func:`db_version` from :mod:`core.store.reader`, or
+:func:`core.store.connect_read`) and a ``run_id``; the heavy lifting is DuckDB SQL, never Python loops over rows. Label columns
 are chosen from a fixed whitelist (``by="true"`` or ``by="pred"``), all values are bound as
 parameters. Text returned here (explanations, labels, paths) is untrusted: render it as text.
 
@@ -19,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import DataError
-from core.store import asset_dir, connect_read, latest_run_id
+from core.store.paths import asset_dir
+from core.store.reader import SNAPSHOT as SNAPSHOT
+from core.store.reader import db_version as db_version
+from core.store.reader import latest_run_id
+from core.store.reader import open_snapshot as open_snapshot
+from core.store.reader import snapshot_cursor as snapshot_cursor
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,53 +43,6 @@ def label_column(by: str) -> str:
         return _LABEL_COLUMN[by]
     except KeyError:
         raise DataError(f"unknown label source {by!r}; use 'true' or 'pred'") from None
-
-
-def db_version(db: str | Path) -> tuple[str, int] | None:
-    """``(absolute path, mtime in ns)`` of the published DB, or ``None`` when it does not exist.
-
-    A re-published snapshot (atomic rename) changes the mtime, so this pair is a cache key
-    that picks up new results.
-    """
-    path = Path(db).expanduser().resolve()
-    try:
-        return str(path), path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
-SNAPSHOT = "snapshot"
-
-
-def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published snapshot of ``db`` as it is now.
-
-    The file is attached to a private in-memory DuckDB instance rather than opened with
-    ``duckdb.connect(path)``: DuckDB shares one instance per path within a process, so a
-    long-lived connection would otherwise pin the *old* snapshot after the precompute job
-    re-publishes (atomic rename), for this reader and for every later ``connect(path)``.
-    Use :func:`snapshot_cursor` for per-thread cursors. ``DataError`` when there is no DB.
-    """
-    import duckdb
-
-    if not Path(db).is_file():
-        connect_read(db)  # raises the clear "no database at ..." error
-    con = duckdb.connect(":memory:")
-    quoted = str(Path(db).resolve()).replace("'", "''")
-    try:
-        con.execute(f"ATTACH '{quoted}' AS {SNAPSHOT} (READ_ONLY)")
-        con.execute(f"USE {SNAPSHOT}")
-    except duckdb.Error as exc:
-        con.close()
-        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
-    return con
-
-
-def snapshot_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A new cursor (for another thread) on a connection from :func:`open_snapshot`."""
-    cur = con.cursor()
-    cur.execute(f"USE {SNAPSHOT}")
-    return cur
 
 
 # ---------------------------------------------------------------- runs and overview

@@ -2,7 +2,9 @@
 
 Readers (``wordcam mine``, the dashboard) only ever open ``<db>`` read-only, so they never block
 the job and always see a consistent snapshot (a reader holding the old file keeps its inode
-until it reconnects). They never migrate: an older DB is read as it is (see
+until it reconnects). :func:`connect_read` and :func:`reading` open the file itself; the
+dashboard's long-lived :func:`open_snapshot` attaches it to a private in-memory instance, with
+:func:`db_version` as its cache key. Readers never migrate: an older DB is read as it is (see
 :func:`core.store.migrations.schema_version`).
 """
 
@@ -39,6 +41,53 @@ def connect_read(db: str | Path) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(db), read_only=True)
     except duckdb.Error as exc:
         raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+
+
+def db_version(db: str | Path) -> tuple[str, int] | None:
+    """``(absolute path, mtime in ns)`` of the published DB, or ``None`` when it does not exist.
+
+    A re-published snapshot (atomic rename) changes the mtime, so this pair is a cache key
+    that picks up new results.
+    """
+    path = Path(db).expanduser().resolve()
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+SNAPSHOT = "snapshot"
+
+
+def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published snapshot of ``db`` as it is now.
+
+    The file is attached to a private in-memory DuckDB instance rather than opened with
+    ``duckdb.connect(path)``: DuckDB shares one instance per path within a process, so a
+    long-lived connection would otherwise pin the *old* snapshot after the precompute job
+    re-publishes (atomic rename), for this reader and for every later ``connect(path)``.
+    Use :func:`snapshot_cursor` for per-thread cursors. ``DataError`` when there is no DB.
+    """
+    import duckdb
+
+    if not Path(db).is_file():
+        connect_read(db)  # raises the clear "no database at ..." error
+    con = duckdb.connect(":memory:")
+    quoted = str(Path(db).resolve()).replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS {SNAPSHOT} (READ_ONLY)")
+        con.execute(f"USE {SNAPSHOT}")
+    except duckdb.Error as exc:
+        con.close()
+        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+    return con
+
+
+def snapshot_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor (for another thread) on a connection from :func:`open_snapshot`."""
+    cur = con.cursor()
+    cur.execute(f"USE {SNAPSHOT}")
+    return cur
 
 
 @contextmanager
