@@ -13,16 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError
-from core.mining import (
-    Corpus,
-    _term_tables_current,
-    contrast,
-    examples,
-    load_corpus,
-    mine,
-    write_terms,
-)
+from core.mining import Corpus, contrast, examples, load_corpus, mine, write_terms
 from core.store import StoreWriter, reading
+from core.store.terms import terms_current
 
 WARDS = ["中央区", "千代田区", "新宿区", "江東区", "渋谷区", "港区"]
 PLANTED = {
@@ -108,11 +101,11 @@ def test_planted_words_rank_top3_with_exact_counts(planted):
 
 
 def test_large_corpora_use_fewer_folds(planted, monkeypatch):
-    import core.mining
+    import core.mining.fit
 
-    monkeypatch.setattr(core.mining, "LARGE_CORPUS_DOCS", 100)
+    monkeypatch.setattr(core.mining.fit, "LARGE_CORPUS_DOCS", 100)
     result = mine(planted[1], top=1, cv=5)
-    assert result.folds == core.mining.LARGE_CORPUS_FOLDS == 3
+    assert result.folds == core.mining.fit.LARGE_CORPUS_FOLDS == 3
     assert "(3-fold CV)" in result.summary()
 
 
@@ -306,11 +299,11 @@ def test_write_terms(tmp_path):
     with StoreWriter(db) as store:
         write_terms(store.con, 1)
     with reading(db) as con:
-        assert _term_tables_current(con, 1)
+        assert terms_current(con, 1)
     with StoreWriter(db) as store:
         write_terms(store.con, 1, min_df=4)  # leaves words out: mining unnests tokens
     with reading(db) as con:
-        assert not _term_tables_current(con, 1)
+        assert not terms_current(con, 1)
     with StoreWriter(db) as store:
         write_terms(store.con, 1)
     from_terms = load_corpus(db)  # read from terms/doc_terms now
