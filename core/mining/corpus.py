@@ -140,6 +140,8 @@ def load_db_corpus(
     if len(missing):  # explanations stored without tokens: tokenize them now
         from core.text import tokenize_many
 
+        texts.read(con)
+
         token_lists = tokenize_many([texts[int(i)] for i in missing], lang=lang)
         vocab, doc_index, term_index = _merge_pairs(
             vocab, doc_index, term_index, missing, token_lists
@@ -250,11 +252,15 @@ class _DbTexts(Sequence[str]):
         self.db, self.run_id, self.image_ids = db, run_id, image_ids
         self._texts: list[str] | None = None
 
+    def read(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the texts now, on the open connection ``con``."""
+        by_id = sql.explanation_texts(con, self.run_id)
+        self._texts = [str(by_id.get(i) or "") for i in self.image_ids]
+
     def _load(self) -> list[str]:
         if self._texts is None:
             with reading(self.db) as con:
-                by_id = sql.explanation_texts(con, self.run_id)
-            self._texts = [str(by_id.get(i) or "") for i in self.image_ids]
+                self.read(con)
         return self._texts
 
     def __len__(self) -> int:
