@@ -278,20 +278,21 @@ def _stages(path: Path) -> dict:
     """In-process timings of the stages (imports excluded, warm caches)."""
     import sklearn.linear_model  # noqa: F401 - imported before timing
 
-    from core.mining import _cv_accuracy, _logistic, _matrix, load_corpus, mine
+    from core.mining import load_corpus, mine
+    from core.mining.fit import cv_accuracy, document_matrix, logistic
 
     out = {}
     start = time.perf_counter()
     corpus = load_corpus(path)
     out["load_corpus"] = time.perf_counter() - start
     start = time.perf_counter()
-    mat = _matrix(corpus, 2, ())
+    mat = document_matrix(corpus, 2, ())
     out["matrix"] = time.perf_counter() - start
     start = time.perf_counter()
-    model = _logistic(1.0, 1e-4, 100).fit(mat.X, mat.y)
+    model = logistic(1.0, 1e-4, 100).fit(mat.X, mat.y)
     out["fit"] = time.perf_counter() - start
     start = time.perf_counter()
-    _cv_accuracy(mat, model, 3, 0, 1.0, 1e-3, 100)
+    cv_accuracy(mat, model, 3, 0, 1.0, 1e-3, 100)
     out["cv_3fold_warm"] = time.perf_counter() - start
     start = time.perf_counter()
     mine(corpus)

@@ -13,16 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError
-from core.mining import (
-    Corpus,
-    _term_tables_current,
-    contrast,
-    examples,
-    load_corpus,
-    mine,
-    write_terms,
-)
+from core.mining import Corpus, contrast, examples, load_corpus, mine, write_terms
 from core.store import StoreWriter, reading
+from core.store.terms import terms_current
 
 WARDS = ["中央区", "千代田区", "新宿区", "江東区", "渋谷区", "港区"]
 PLANTED = {
@@ -108,11 +101,11 @@ def test_planted_words_rank_top3_with_exact_counts(planted):
 
 
 def test_large_corpora_use_fewer_folds(planted, monkeypatch):
-    import core.mining
+    import core.mining.fit
 
-    monkeypatch.setattr(core.mining, "LARGE_CORPUS_DOCS", 100)
+    monkeypatch.setattr(core.mining.fit, "LARGE_CORPUS_DOCS", 100)
     result = mine(planted[1], top=1, cv=5)
-    assert result.folds == core.mining.LARGE_CORPUS_FOLDS == 3
+    assert result.folds == core.mining.fit.LARGE_CORPUS_FOLDS == 3
     assert "(3-fold CV)" in result.summary()
 
 
@@ -306,11 +299,11 @@ def test_write_terms(tmp_path):
     with StoreWriter(db) as store:
         write_terms(store.con, 1)
     with reading(db) as con:
-        assert _term_tables_current(con, 1)
+        assert terms_current(con, 1)
     with StoreWriter(db) as store:
         write_terms(store.con, 1, min_df=4)  # leaves words out: mining unnests tokens
     with reading(db) as con:
-        assert not _term_tables_current(con, 1)
+        assert not terms_current(con, 1)
     with StoreWriter(db) as store:
         write_terms(store.con, 1)
     from_terms = load_corpus(db)  # read from terms/doc_terms now
@@ -456,3 +449,97 @@ def test_cli_mine_answers_stored_table_without_scikit_learn(tmp_path):
         check=True,
     )
     assert "| 1 |" in refit.stdout
+
+
+# ------------------------------------------------------------------ one image accuracy
+
+
+def test_image_accuracy_is_the_runs_in_the_miner_the_stored_table_and_the_cli(tmp_path, capsys):
+    from core.cli import main
+    from core.mining import mine_source, store_default_results
+    from core.store.metrics import image_accuracy
+
+    db = tmp_path / "w.duckdb"
+    build_db(db)
+    with StoreWriter(db) as store:  # a finished photo without an explanation: not mined
+        store.con.execute(
+            "INSERT INTO images (image_id, run_id, path, true_label, pred_label, status) "
+            "VALUES (102, 1, '江東区/9.jpg', '江東区', '港区', 'done')"
+        )
+    with reading(db) as con:
+        expected = image_accuracy(con, 1)
+    assert expected == pytest.approx(10 / 13)  # the run's photos, not only the 12 mined
+    assert mine(load_corpus(db), min_df=1, cv=0).image_accuracy == expected
+    assert mine(load_corpus(db, by="predicted"), min_df=1, cv=0).image_accuracy == expected
+    with StoreWriter(db) as store:
+        write_terms(store.con, 1)
+        assert store_default_results(store.con, 1) == ["true", "predicted"]
+    assert mine_source(db).image_accuracy == expected  # answered from the stored table
+    assert main(["mine", "--db", str(db)]) == 0
+    assert f"image accuracy {expected:.3f}" in capsys.readouterr().out
+    assert main(["mine", "--db", str(db), "--min-df", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["image_accuracy"] == expected
+
+
+def test_image_accuracy_of_a_file_counts_every_row(tmp_path):
+    from core.store.metrics import image_accuracy_of
+
+    rows = [
+        {**r, "pred_label": r["label"] if i % 4 else "港区"} for i, r in enumerate(planted_rows(5))
+    ]
+    rows.append({"id": "empty", "label": "港区", "pred_label": "中央区", "text": ""})
+    path = write_csv(tmp_path / "p.csv", rows, columns=("id", "label", "text", "pred_label"))
+    expected = image_accuracy_of([r["label"] for r in rows], [r["pred_label"] for r in rows])
+    assert mine(load_corpus(path), cv=0).image_accuracy == pytest.approx(expected)
+    assert image_accuracy_of(["a", "b", None], ["a", "a", "a"], classes=["b"]) == 0.0
+    assert image_accuracy_of(["a"], [None]) is None
+
+
+# ------------------------------------------------------------------ the one corpus-file reader
+
+
+def test_corpus_file_reader_gives_the_text_import_its_triples_and_errors(tmp_path):
+    from core.jobs import read_text_records as job_reader
+    from core.mining import id_label_text, read_text_records
+
+    good = tmp_path / "c.jsonl"
+    good.write_text(
+        '{"id": " a1 ", "label": " 港区 ", "text": "タワー", "pred_label": "港区"}\n\n'
+        '{"id": 2, "label": "", "text": null}\n',
+        encoding="utf-8",
+    )
+    assert (
+        list(id_label_text(good))
+        == list(job_reader(good))
+        == [
+            ("a1", "港区", "タワー"),
+            ("2", None, ""),
+        ]
+    )
+    assert next(read_text_records(good)).pred_label == "港区"
+    cases = {
+        "cols.csv": "id,category,body\n1,a,b\n",
+        "cols.jsonl": '{"id": 1, "label": "a", "text": "x"}\n{"id": 2, "text": "y"}\n',
+        "json.jsonl": "{not json}\n",
+        "list.jsonl": "[1, 2]\n",
+        "dup.csv": "id,label,text\n1,a,x\n1,b,y\n",
+        "dup.jsonl": '{"id": 1, "label": "a", "text": "x"}\n{"id": 1, "label": "a", "text": "x"}\n',
+        "empty.csv": "id,label,text\n ,a,x\n",
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(DataError) as ours:
+            list(id_label_text(path))
+        with pytest.raises(DataError) as theirs:
+            list(job_reader(path))
+        assert str(ours.value) == str(theirs.value), name
+    with pytest.raises(DataError, match="no such file"):
+        list(id_label_text(tmp_path / "missing.csv"))
+    txt = tmp_path / "c.txt"
+    txt.write_text("id,label,text\n", encoding="utf-8")
+    with pytest.raises(DataError, match="unknown text file type .txt"):
+        list(id_label_text(txt))
+    tsv = tmp_path / "c.tsv"
+    tsv.write_text("id\tlabel\ttext\nx\t港区\tタワーが見える。\n", encoding="utf-8")
+    assert list(id_label_text(tsv)) == [("x", "港区", "タワーが見える。")]

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "file",
         nargs="?",
         metavar="FILE",
-        help="a CSV/JSONL corpus with columns id,label,text (instead of --db)",
+        help="a CSV/TSV/JSONL corpus with columns id,label,text (instead of --db)",
     )
     p.add_argument("--db", help="wordcam DuckDB (default data/wordcam.duckdb)")
     p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")

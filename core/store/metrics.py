@@ -14,6 +14,7 @@ cross-validated score: :attr:`core.mining.MiningResult.text_accuracy`.)
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,3 +53,21 @@ def majority_baseline(
     if not row:
         return None, None
     return row[0], row[1] / row[2]
+
+
+def image_accuracy_of(
+    true_labels: Iterable[str | None],
+    pred_labels: Iterable[str | None],
+    classes: Collection[str] | None = None,
+) -> float | None:
+    """:func:`image_accuracy`'s rule on labels in memory (a corpus file's, say), or ``None``.
+
+    Among the items with a true and a predicted label whose true label is one of ``classes``
+    (any true label when ``classes`` is empty or ``None``), the share predicted correctly.
+    """
+    scored = [
+        (t, p)
+        for t, p in zip(true_labels, pred_labels, strict=True)
+        if t is not None and p is not None and (not classes or t in classes)
+    ]
+    return sum(t == p for t, p in scored) / len(scored) if scored else None

@@ -1,0 +1,144 @@
+"""THE corpus-file reader: CSV, TSV or JSONL documents with columns ``id,label,text``.
+
+Optional columns: ``pred_label`` (the image model's answer) and ``path`` (the photo). Keyword
+mining reads corpus files with :func:`read_text_records`; the text import reads the
+``(id, label, text)`` triples of :func:`id_label_text`. One set of rules for every caller:
+the file exists and has a known suffix; the CSV/TSV header, and every JSONL line, has the
+required columns; ids are non-empty and unique; labels are stripped (empty ones are ``None``);
+texts are kept as written, empty ones included (the caller decides what they mean).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import DataError
+
+#: File suffix -> format. ``.json`` is read as JSON Lines (one object per line).
+CORPUS_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+#: The columns a corpus file needs by default.
+TEXT_COLUMNS = ("id", "label", "text")
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """One document of a corpus file."""
+
+    id: str
+    label: str | None
+    text: str
+    pred_label: str | None = None
+    path: str | None = None
+
+
+def is_corpus_file(path: str | Path) -> bool:
+    """Whether ``path`` names a corpus file by its suffix (anything else is a wordcam DB)."""
+    return Path(path).suffix.lower() in CORPUS_SUFFIXES
+
+
+def read_text_records(
+    path: str | Path, required: Sequence[str] = TEXT_COLUMNS
+) -> Iterator[TextRecord]:
+    """The documents of a CSV/TSV/JSONL corpus file, in file order.
+
+    ``required`` are the columns every document needs (keyword mining by predicted label asks
+    for ``id, pred_label, text``). Any broken rule (see the module docstring) raises
+    :class:`DataError` naming the file, the line and what is wrong.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no such file; pass a CSV, TSV or JSONL file with columns id,label,text"
+        )
+    kind = CORPUS_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(
+            f"{path}: unknown text file type {path.suffix.lower() or '(none)'}; use .csv, "
+            ".tsv or .jsonl with columns id,label,text"
+        )
+    rows = _jsonl_rows(path, required) if kind == "jsonl" else _csv_rows(path, kind, required)
+    seen: set[str] = set()
+    for where, row in rows:
+        record = _record(row)
+        if not record.id:
+            raise DataError(f"{path}: {where}: empty id")
+        if record.id in seen:
+            raise DataError(f"{path}: duplicate id {record.id!r} ({where}); ids must be unique")
+        seen.add(record.id)
+        yield record
+
+
+def id_label_text(path: str | Path) -> Iterator[tuple[str, str | None, str]]:
+    """``(id, label, text)`` of each document of a corpus file (the text import's view)."""
+    for record in read_text_records(path):
+        yield record.id, record.label, record.text
+
+
+def _csv_rows(
+    path: Path, kind: str, required: Sequence[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t" if kind == "tsv" else ",")
+        header = [c.strip() for c in reader.fieldnames or []]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise DataError(
+                f"{path}: missing column(s) {', '.join(missing)} (found: "
+                f"{', '.join(header) or 'none'}); the header must be {','.join(required)}"
+            )
+        reader.fieldnames = header
+        for number, row in enumerate(reader, start=2):
+            yield f"line {number}", row
+
+
+def _jsonl_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    needs = f"{', '.join(required[:-1])} and {required[-1]}"
+    with path.open(encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise DataError(f"{path}: line {number}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise DataError(
+                    f"{path}: line {number}: expected a JSON object with {','.join(required)}"
+                )
+            missing = [c for c in required if c not in row]
+            if missing:
+                raise DataError(
+                    f"{path}: line {number}: missing column(s) {', '.join(missing)}; "
+                    f"each line needs {needs}"
+                )
+            yield f"line {number}", row
+
+
+def _record(row: dict[str, Any]) -> TextRecord:
+    text = row.get("text")
+    return TextRecord(
+        id=_label(row.get("id")) or "",
+        label=_label(row.get("label")),
+        text="" if text is None else str(text),
+        pred_label=_label(row.get("pred_label")),
+        path=_label(row.get("path")),
+    )
+
+
+def _label(value: Any) -> str | None:
+    """A stripped string, ``None`` for a missing, empty or NaN value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None

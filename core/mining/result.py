@@ -1,0 +1,150 @@
+"""The miner's answer: :class:`Keyword` and :class:`MiningResult`, as Markdown, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from core.errors import DataError
+from core.mining.fit import MIN_CLASS_DOCS
+
+
+@dataclass
+class Keyword:
+    """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class."""
+
+    word: str
+    n: int
+    m: int
+    weight: float
+
+    @property
+    def precision(self) -> float:
+        return self.n / self.m if self.m else 0.0
+
+    def cell(self) -> str:
+        return f"{self.word}({self.n}/{self.m})"
+
+
+@dataclass
+class MiningResult:
+    """Per class the top words by logistic-regression weight, and the accuracies.
+
+    ``skipped`` counts documents left out: failed images, empty explanations and documents
+    without a label. ``dropped_classes`` had fewer than :data:`MIN_CLASS_DOCS` documents.
+    ``image_accuracy`` is the run's (:func:`core.store.metrics.image_accuracy`).
+    """
+
+    classes: dict[str, list[Keyword]]
+    text_accuracy: float | None
+    image_accuracy: float | None
+    baseline: float | None
+    documents: int
+    skipped: int
+    by: str = "true"
+    folds: int = 0
+    vocabulary: int = 0
+    class_counts: dict[str, int] = field(default_factory=dict)
+    dropped_classes: list[str] = field(default_factory=list)
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end)."""
+        depth = max((len(v) for v in self.classes.values()), default=0)
+        return [
+            {
+                "rank": r + 1,
+                **{c: (kws[r].cell() if r < len(kws) else "") for c, kws in self.classes.items()},
+            }
+            for r in range(depth)
+        ]
+
+    def summary(self) -> str:
+        """One line: text accuracy, image accuracy, baseline, documents, skipped."""
+        parts = [
+            f"text accuracy {_fmt(self.text_accuracy)}"
+            + (f" ({self.folds}-fold CV)" if self.folds else ""),
+            f"image accuracy {_fmt(self.image_accuracy)}",
+            f"baseline {_fmt(self.baseline)}",
+            f"documents {self.documents}",
+            f"skipped {self.skipped}",
+        ]
+        if self.dropped_classes:
+            parts.append(
+                f"left out (< {MIN_CLASS_DOCS} documents): " + ", ".join(self.dropped_classes)
+            )
+        return " · ".join(parts)
+
+    def to_markdown(self) -> str:
+        """The table (rows = rank, columns = classes, cells ``word(n/m)``) and a summary line."""
+        names = list(self.classes)
+        lines = [
+            "| rank | " + " | ".join(md_cell(c) for c in names) + " |",
+            "|---:|" + "---|" * len(names),
+        ]
+        for row in self.table_rows():
+            lines.append(f"| {row['rank']} | " + " | ".join(md_cell(row[c]) for c in names) + " |")
+        return "\n".join(lines) + "\n\n" + self.summary() + "\n"
+
+    def to_csv(self) -> str:
+        """The same table as CSV (header ``rank,CLASS...``)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["rank", *self.classes])
+        for row in self.table_rows():
+            writer.writerow([row["rank"], *(row[c] for c in self.classes)])
+        return buf.getvalue()
+
+    def to_json(self) -> str:
+        """``{"classes": {LABEL: [{"word","n","m","weight"}...]}, "text_accuracy", ...}``."""
+        data = {
+            "classes": {c: [asdict(k) for k in kws] for c, kws in self.classes.items()},
+            "text_accuracy": self.text_accuracy,
+            "image_accuracy": self.image_accuracy,
+            "baseline": self.baseline,
+            "documents": self.documents,
+            "skipped": self.skipped,
+            "by": self.by,
+            "folds": self.folds,
+            "vocabulary": self.vocabulary,
+            "class_counts": self.class_counts,
+            "dropped_classes": self.dropped_classes,
+        }
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> MiningResult:
+        """The result that :meth:`to_json` wrote."""
+        data = json.loads(text)
+        data["classes"] = {c: [Keyword(**k) for k in kws] for c, kws in data["classes"].items()}
+        return cls(**data)
+
+    def select(self, top: int, classes: Sequence[str] | None = None) -> MiningResult:
+        """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
+        shown = resolve_classes(classes, list(self.class_counts) or list(self.classes))
+        return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
+
+
+def resolve_classes(names: Sequence[str] | None, available: Sequence[str]) -> list[str]:
+    """``names`` without repeats (all of ``available`` when empty); DataError for unknown ones."""
+    if not names:
+        return list(available)
+    unknown = [c for c in names if c not in available]
+    if unknown:
+        raise DataError(
+            f"unknown class(es) {', '.join(unknown)}; the classes are {', '.join(available)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def md_cell(text: Any) -> str:
+    """A markdown table cell from untrusted text."""
+    return re.sub(r"([|\\`*_\[\]<>])", r"\\\1", str(text)).replace("\n", " ")
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
