@@ -40,15 +40,14 @@ def read_keyword_table(
 
     ``None`` also for a DB written before the ``mining`` table existed.
     """
-    import duckdb
+    from core.store.schema import has_table
 
-    try:
-        return con.execute(
-            "SELECT corpus_key, result FROM mining WHERE run_id = ? AND settings = ?",
-            [run_id, settings],
-        ).fetchone()
-    except duckdb.CatalogException:  # a DB written before stored tables existed
+    if not has_table(con, "mining"):  # a snapshot from before migration 2, read as it is
         return None
+    return con.execute(
+        "SELECT corpus_key, result FROM mining WHERE run_id = ? AND settings = ?",
+        [run_id, settings],
+    ).fetchone()
 
 
 def delete_keyword_tables(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
