@@ -100,35 +100,45 @@ def list_photos(data_dir: str | Path, limit: int | None) -> tuple[Path, list[Pho
 def _explain_all(
     session: JobSession, settings: JobSettings, run: RunRecord, root: Path, todo: list[Photo]
 ) -> None:
-    """Load the models (when there is work), start the run, explain ``todo`` batch by batch."""
+    """Load the models (when there is work), start the run, explain ``todo``, finish the run."""
     backends = None
     if todo:
         session.tracker.write("running", "loading the model and explainer")
         backends = Backends.load(settings)
-    labels = list(backends.classifier.labels) if backends else None
-    session.start(runs.start(session.con, run, session.run_id, labels))
+    labels = backends.labels if backends is not None else None
+    run_id = runs.start(session.con, run, session.run_id, labels)
+    session.start(run_id)
     if backends is not None:
-        out_dir = _asset_dir(session.writer.db, session.run_id)
-        fail_fast = FailFast()
-        trim_heap = HeapTrimmer()
-        for chunk in chunks(todo, settings.batch_size):
-            rows = backends.explain(chunk, root, out_dir)
-            tokenize_rows(rows, settings.lang)
-            failed = session.save(rows)
-            fail_fast.check(failed, session.summary["done"])
-            del rows, failed
-            trim_heap()
-        log.debug("heap trimmed %d times", trim_heap.trims)
+        out_dir = _asset_dir(session.writer.db, run_id)
+        _explain_batches(session, backends, root, todo, out_dir)
     session.finish()
+
+
+def _explain_batches(
+    session: JobSession, backends: Backends, root: Path, todo: list[Photo], out_dir: Path
+) -> None:
+    """Explain, tokenize and save ``todo`` a batch at a time; stop early if all fail."""
+    settings = backends.settings
+    fail_fast = FailFast()
+    trim_heap = HeapTrimmer()
+    for chunk in chunks(todo, settings.batch_size):
+        rows = backends.explain(chunk, root, out_dir)
+        tokenize_rows(rows, settings.lang)
+        failed = session.save(rows)
+        fail_fast.check(failed, session.summary["done"])
+        del rows, failed  # before trimming the heap
+        trim_heap()
+    log.debug("heap trimmed %d times", trim_heap.trims)
 
 
 @dataclass
 class Backends:
-    """The loaded classifier and explainer, and the settings they explain with."""
+    """The loaded classifier (and its classes) and explainer, and the settings they run with."""
 
     classifier: Any
     explainer: Any
     settings: JobSettings
+    labels: list[str]
 
     @classmethod
     def load(cls, settings: JobSettings) -> Backends:
@@ -139,7 +149,7 @@ class Backends:
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)
-        return cls(classifier, explainer, settings)
+        return cls(classifier, explainer, settings, list(classifier.labels))
 
     def explain(self, chunk: Sequence[Photo], root: Path, out_dir: Path) -> list[PhotoRow]:
         """Run one batch through the pipeline; every input gives exactly one row."""
@@ -161,7 +171,7 @@ class Backends:
                 layer=s.layer,
             )
         )
-        return photo_rows(chunk, results, root, list(self.classifier.labels))
+        return photo_rows(chunk, results, root, self.labels)
 
 
 class FailFast:
