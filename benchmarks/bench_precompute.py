@@ -158,21 +158,17 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("--profile", choices=PROFILES, default="small")
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)
-    from core.jobs import run_precompute
+    from core.jobs import JobSettings, run_precompute
 
     if args.profile == "small":
         _register_small_backends()
         model, explainer = "benchsmall", "benchgrounded"
     else:
         model, explainer = "imagenet", "grounded"
-    summary = run_precompute(
-        args.folder,
-        args.db,
-        model=model,
-        explainer=explainer,
-        batch_size=args.batch_size,
-        progress=False,
+    settings = JobSettings(
+        model=model, explainer=explainer, batch_size=args.batch_size, progress=False
     )
+    summary = run_precompute(args.folder, args.db, settings=settings)
     print("SUMMARY " + json.dumps(summary, ensure_ascii=False, default=str), flush=True)
     return 0
 

@@ -105,7 +105,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it."""
     from core.evaluate import evaluate
-    from core.jobs import run_precompute
+    from core.jobs import JobSettings, run_precompute
     from core.mining import mine_source
     from core.synth import make_cue_dataset
     from core.train import train
@@ -163,15 +163,10 @@ def run_demo(
     t0 = time.perf_counter()
     db = out / "wordcam.duckdb"
     log.info("demo: 4/5 explaining the validation photos blind (grounded) into %s", db)
-    pre = run_precompute(
-        out / "dataset" / "val",
-        db,
-        model=str(out / "model"),
-        explainer="grounded",
-        mode="blind",
-        lang=lang,
-        progress=progress,
+    job = JobSettings(
+        model=str(out / "model"), explainer="grounded", mode="blind", lang=lang, progress=progress
     )
+    pre = run_precompute(out / "dataset" / "val", db, settings=job)
     step("precompute", t0)
 
     t0 = time.perf_counter()

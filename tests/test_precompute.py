@@ -296,9 +296,9 @@ def test_bad_input_gives_one_line_errors(tmp_path: Path, photos: Path) -> None:
 def test_explainer_failing_everything_stops_early(
     photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.jobs
+    import core.jobs.images
 
-    monkeypatch.setattr(core.jobs, "FAIL_FAST_AFTER", 3)
+    monkeypatch.setattr(core.jobs.images, "FAIL_FAST_AFTER", 3)
     db = tmp_path / "fail.duckdb"
     with pytest.raises(DataError, match="explainer failed on the first 4 photos.*invalid API key"):
         run_precompute(photos, db, model="tiny", explainer="failing", batch_size=2, progress=False)
@@ -440,6 +440,55 @@ def test_progress_path_beside_db(tmp_path: Path) -> None:
     assert read_progress(tmp_path / "a.duckdb") is None
     code = "import sys, core.jobs; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_jobs_import_loads_neither_torch_nor_duckdb() -> None:
+    code = "import sys, core.jobs; sys.exit(bool({'torch', 'duckdb'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_job_settings_identity_decides_the_run(tmp_path: Path) -> None:
+    """The identity is what runs.settings stores: the exact keys of earlier versions, JSON-safe,
+    free of secrets, and unchanged by how the job runs (limit, batch size, runtime options)."""
+    from core.jobs import JobSettings
+
+    settings = JobSettings(
+        model="tiny",
+        explainer="testwords",
+        explainer_options={"api_key": "sk-x", "concurrency": 8, "url": "http://u:pw@host/v1"},
+        model_options={"device": "cpu"},
+    )
+    identity = settings.identity()
+    assert identity == {
+        "model": "tiny",
+        "model_options": {"device": "cpu"},
+        "explainer": "testwords",
+        "explainer_options": {"lang": "ja", "url": "http://host/v1"},
+        "mode": "blind",
+        "method": "gradcam",
+        "layer": None,
+        "lang": "ja",
+        "top_k": 3,
+    }
+    assert json.loads(json.dumps(identity, sort_keys=True)) == identity
+    assert "sk-x" not in repr(settings) and "pw@" not in repr(settings)
+    runtime = JobSettings.of(
+        settings,
+        limit=2,
+        batch_size=1,
+        progress=False,
+        publish_every=0.1,
+        explainer_options={"concurrency": 1, "url": "http://host/v1", "token": "t"},
+    )
+    assert runtime.identity() == identity
+    for change in ({"mode": "informed"}, {"lang": "en"}, {"top_k": 5}, {"layer": "0"}):
+        assert JobSettings.of(settings, **change).identity() != identity, change
+    assert JobSettings.of(settings, lang="en").explainer_kwargs["lang"] == "en"
+    assert JobSettings(model=str(tmp_path)).identity()["model"] == str(tmp_path.resolve())
+    with pytest.raises(WordcamError, match="batch-size"):
+        JobSettings(batch_size=0)
+    with pytest.raises(AttributeError):
+        settings.mode = "informed"  # frozen
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

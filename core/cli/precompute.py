@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.cli.common import (
     add_cam_arguments,
@@ -13,6 +14,9 @@ from core.cli.common import (
     explainer_options,
     model_options,
 )
+
+if TYPE_CHECKING:
+    from core.jobs import JobSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -77,6 +81,27 @@ def _elapsed(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+def job_settings(args: argparse.Namespace) -> JobSettings:
+    """The photo job's settings from ``wordcam precompute``'s arguments."""
+    from core.jobs import JobSettings
+
+    return JobSettings(
+        model=args.model,
+        explainer=args.explainer,
+        mode=args.mode,
+        method=args.method,
+        lang=args.lang,
+        layer=args.layer,
+        top_k=args.top_k,
+        model_options=model_options(args),
+        explainer_options=explainer_options(args),
+        limit=args.limit,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+        publish_every=args.publish_every,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from core.errors import WordcamError
     from core.store import DEFAULT_DB
@@ -90,36 +115,23 @@ def run(args: argparse.Namespace) -> int:
         raise WordcamError(
             "missing DATA_DIR: pass a folder of photos, or --texts FILE to import a text corpus"
         )
-    from core import jobs as precompute
+    from core.jobs import JobSettings, import_texts, run_precompute
 
     if args.texts:
-        summary = precompute.import_texts(
-            args.texts,
-            db,
-            lang=args.lang,
-            progress=not args.no_progress,
-            publish_every=args.publish_every,
+        settings = JobSettings(
+            lang=args.lang, progress=not args.no_progress, publish_every=args.publish_every
         )
+        summary = import_texts(args.texts, db, settings=settings)
         noun = "documents"
     else:
-        summary = precompute.run_precompute(
-            args.data_dir,
-            db,
-            model=args.model,
-            explainer=args.explainer,
-            mode=args.mode,
-            method=args.method,
-            lang=args.lang,
-            limit=args.limit,
-            batch_size=args.batch_size,
-            model_options=model_options(args),
-            explainer_options=explainer_options(args),
-            progress=not args.no_progress,
-            layer=args.layer,
-            top_k=args.top_k,
-            publish_every=args.publish_every,
-        )
+        summary = run_precompute(args.data_dir, db, settings=job_settings(args))
         noun = "photos"
+    _report(summary, noun, db)
+    return 0
+
+
+def _report(summary: dict[str, Any], noun: str, db: Path) -> None:
+    """The job's failures on stderr, its one-line summary and the next command on stdout."""
     for line in summary.get("errors", [])[:10]:
         print(f"  failed: {line}", file=sys.stderr)
     if summary["failed"] > 10:
@@ -138,4 +150,3 @@ def run(args: argparse.Namespace) -> int:
         parts.append(f"image accuracy {accuracy:.1%}")
     print("precompute: " + ", ".join(parts) + f" -> {db}")
     print(f"next: wordcam mine --db {db}")
-    return 0

@@ -1,0 +1,187 @@
+"""A run's per-document rows: ``images`` + ``explanations`` + ``tokens``, written a batch at a time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+@dataclass
+class ResultRow:
+    """One document's rows: its ``images`` row, explanation (when ``text`` or ``text_error``)
+    and tokens (when ``tokens`` is not None)."""
+
+    path: str
+    rel_path: str | None
+    true_label: str | None
+    status: str
+    error: str | None = None
+    sha256: str | None = None
+    pred_label: str | None = None
+    pred_prob: float | None = None
+    topk: list[dict[str, Any]] | None = None
+    probs: Any = None
+    overlay_path: str | None = None
+    panel_path: str | None = None
+    marks_path: str | None = None
+    thumb_path: str | None = None
+    text: str | None = None
+    text_error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    tokens: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ExplanationSource:
+    """The ``explanations`` columns shared by a whole run: who explained, how, in what language."""
+
+    explainer: str | None
+    mode: str | None
+    lang: str
+
+
+def json_or_null(data: Any) -> str | None:
+    """``data`` as JSON text (arrays as lists), or None when empty."""
+    if not data:
+        return None
+    return json.dumps(
+        data, ensure_ascii=False, default=lambda o: getattr(o, "tolist", lambda: repr(o))()
+    )
+
+
+def document_status(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, str]:
+    """``{path: status}`` of the run's documents."""
+    return dict(
+        con.execute("SELECT path, status FROM images WHERE run_id = ?", [run_id]).fetchall()
+    )
+
+
+def write_rows(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    rows: Sequence[ResultRow],
+    source: ExplanationSource,
+) -> None:
+    """Replace the rows of ``rows``' paths in one transaction (all of a batch, or nothing)."""
+    if not rows:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("wc_batch_images", _images_frame(rows))
+        _delete_stale(con, run_id)
+        ids = _insert_images(con, run_id)
+        _insert_explanations(con, run_id, rows, ids, source)
+        _insert_tokens(con, run_id, rows, ids)
+        con.unregister("wc_batch_images")
+        con.execute("UPDATE runs SET updated_at = current_timestamp WHERE run_id = ?", [run_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _images_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "path": [r.path for r in rows],
+            "rel_path": [r.rel_path for r in rows],
+            "sha256": [r.sha256 for r in rows],
+            "true_label": [r.true_label for r in rows],
+            "pred_label": [r.pred_label for r in rows],
+            "pred_prob": pd.array([r.pred_prob for r in rows], dtype="Float64"),
+            "topk": [json_or_null(r.topk) for r in rows],
+            "probs": [None if r.probs is None else [float(x) for x in r.probs] for r in rows],
+            "overlay_path": [r.overlay_path for r in rows],
+            "panel_path": [r.panel_path for r in rows],
+            "marks_path": [r.marks_path for r in rows],
+            "thumb_path": [r.thumb_path for r in rows],
+            "status": [r.status for r in rows],
+            "error": [r.error for r in rows],
+        }
+    )
+
+
+def _delete_stale(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Drop the earlier rows (and their dependants) of the batch's paths."""
+    stale = "SELECT image_id FROM images WHERE run_id = ? AND path IN (SELECT path FROM wc_batch_images)"
+    con.execute(f"DELETE FROM tokens WHERE image_id IN ({stale})", [run_id])
+    con.execute(f"DELETE FROM explanations WHERE image_id IN ({stale})", [run_id])
+    con.execute(f"DELETE FROM doc_terms WHERE image_id IN ({stale})", [run_id])
+    con.execute(
+        "DELETE FROM images WHERE run_id = ? AND path IN (SELECT path FROM wc_batch_images)",
+        [run_id],
+    )
+
+
+def _insert_images(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
+    """Insert the batch's ``images`` rows; ``{path: image_id}``."""
+    inserted = con.execute(
+        "INSERT INTO images (run_id, path, rel_path, sha256, true_label, pred_label, pred_prob,"
+        " topk, probs, overlay_path, panel_path, marks_path, thumb_path, status, error)"
+        " SELECT ?, path, rel_path, sha256, true_label, pred_label, pred_prob,"
+        " CAST(topk AS JSON), CAST(probs AS FLOAT[]), overlay_path, panel_path, marks_path,"
+        " thumb_path, status, error FROM wc_batch_images RETURNING image_id, path",
+        [run_id],
+    ).fetchall()
+    return {path: int(image_id) for image_id, path in inserted}
+
+
+def _insert_explanations(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    rows: Sequence[ResultRow],
+    ids: dict[str, int],
+    source: ExplanationSource,
+) -> None:
+    import pandas as pd
+
+    explained = [r for r in rows if r.text is not None or r.text_error is not None]
+    if not explained:
+        return
+    frame = pd.DataFrame(
+        {
+            "image_id": pd.array([ids[r.path] for r in explained], dtype="Int64"),
+            "text": [r.text or "" for r in explained],
+            "error": [r.text_error for r in explained],
+            "details": [json_or_null(r.details) for r in explained],
+        }
+    )
+    con.register("wc_batch_expl", frame)
+    con.execute(
+        "INSERT INTO explanations (image_id, run_id, explainer, mode, lang, text, error,"
+        " details) SELECT image_id, ?, ?, ?, ?, text, error, CAST(details AS JSON)"
+        " FROM wc_batch_expl",
+        [run_id, source.explainer, source.mode, source.lang],
+    )
+    con.unregister("wc_batch_expl")
+
+
+def _insert_tokens(
+    con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[ResultRow], ids: dict[str, int]
+) -> None:
+    import pandas as pd
+
+    tokenized = [r for r in rows if r.tokens is not None]
+    if not tokenized:
+        return
+    frame = pd.DataFrame(
+        {
+            "image_id": pd.array([ids[r.path] for r in tokenized], dtype="Int64"),
+            "tokens": [list(r.tokens or []) for r in tokenized],
+        }
+    )
+    con.register("wc_batch_tokens", frame)
+    con.execute(
+        "INSERT INTO tokens (image_id, run_id, tokens) SELECT image_id, ?,"
+        " CAST(tokens AS VARCHAR[]) FROM wc_batch_tokens",
+        [run_id],
+    )
+    con.unregister("wc_batch_tokens")
