@@ -217,7 +217,7 @@ def test_csv_exports_start_with_a_bom(app, hostile_db, monkeypatch):
     assert table.splitlines()[0].startswith("rank,")
     assert HOSTILE_CLASS in table.splitlines()[0]
     # The per-photo CSV is generated on click; the page's function produces it.
-    from dashboard.common import to_csv_bytes
+    from dashboard.tables import to_csv_bytes
 
     with reading(hostile_db) as con:
         photos = queries.photo_results(con, 1)

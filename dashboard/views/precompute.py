@@ -13,10 +13,10 @@ import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import read_progress
-from dashboard import common
+from dashboard import state
 from dashboard.text import escape_markdown
 
-db = common.db_path()
+db = state.db_path()
 st.title("Precompute")
 st.caption(
     "Runs `wordcam precompute` in a separate process; you can keep browsing the "
