@@ -113,6 +113,29 @@ def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db
     assert shown != [row["墨田区"] for row in mine(corpus, top=10, cv=0).table_rows()]
 
 
+def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatch):
+    """One definition (core.store.metrics): the run's model classes narrow what is scored."""
+    import duckdb
+
+    from core.store.metrics import image_accuracy
+
+    db = make_db(tmp_path / "acc.duckdb", n_images=120, failed_share=0.05)
+    con = duckdb.connect(str(db))
+    classes = json.loads(con.execute("SELECT labels FROM runs").fetchone()[0])
+    # A model that knows only some of the folders: photos of the others are not scored.
+    con.execute("UPDATE runs SET labels = ?", [json.dumps(classes[:5], ensure_ascii=False)])
+    con.close()
+    with reading(db) as con:
+        expected = f"{image_accuracy(con, 1):.1%}"
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = _open(AppTest.from_file(str(APP), default_timeout=90), "overview")
+    overview = next(m for m in at.metric if m.label == "Image model (pred = true)")
+    at.switch_page("views/keywords.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    keywords = next(m for m in at.metric if m.label == "Image model accuracy")
+    assert overview.value == keywords.value == expected
+
+
 def test_word_to_photos_flow(app, hostile_db):
     at = _open(app, "keywords")
     at.multiselect(key="w_kw_wards").set_value(["台東区"]).run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, context, fmt, miner, nav, tables, widgets
+from dashboard import charts, context, data, fmt, miner, nav, tables, widgets
 from dashboard.settings import MAX_MIN_DF, MINE_TOP, mining_settings
 from dashboard.text import escape_markdown
 
@@ -73,7 +73,7 @@ widgets.keep("kw_wards")
 
 m1, m2, m3, m4 = st.columns(4)
 widgets.accuracy_metric(m1, ctx, settings, "Words → label accuracy")
-m2.metric("Image model accuracy", fmt.fmt_pct(result.image_accuracy))
+m2.metric("Image model accuracy", fmt.fmt_pct(data.q_run_stats(*ctx.key).image_accuracy))
 m3.metric("Majority baseline", fmt.fmt_pct(result.baseline))
 m4.metric("Documents", f"{result.documents:,}", help=f"skipped: {result.skipped}")
 
