@@ -126,7 +126,8 @@ def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatc
     con.execute("UPDATE runs SET labels = ?", [json.dumps(classes[:5], ensure_ascii=False)])
     con.close()
     with reading(db) as con:
-        expected = f"{image_accuracy(con, 1):.1%}"
+        accuracy = image_accuracy(con, 1)
+    expected = f"{accuracy:.1%}"
     monkeypatch.setenv("WORDCAM_DB", str(db))
     at = _open(AppTest.from_file(str(APP), default_timeout=90), "overview")
     overview = next(m for m in at.metric if m.label == "Image model (pred = true)")
@@ -134,6 +135,8 @@ def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatc
     assert not at.exception, [e.value for e in at.exception]
     keywords = next(m for m in at.metric if m.label == "Image model accuracy")
     assert overview.value == keywords.value == expected
+    summary = escape_markdown(f"image accuracy {accuracy:.3f}")  # the table's summary line
+    assert any(summary in c.value for c in at.caption)
 
 
 def test_word_to_photos_flow(app, hostile_db):

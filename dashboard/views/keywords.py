@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import charts, context, data, fmt, miner, nav, tables, widgets
@@ -73,7 +75,8 @@ widgets.keep("kw_wards")
 
 m1, m2, m3, m4 = st.columns(4)
 widgets.accuracy_metric(m1, ctx, settings, "Words → label accuracy")
-m2.metric("Image model accuracy", fmt.fmt_pct(data.q_run_stats(*ctx.key).image_accuracy))
+image_accuracy = data.q_run_stats(*ctx.key).image_accuracy  # the Overview's number
+m2.metric("Image model accuracy", fmt.fmt_pct(image_accuracy))
 m3.metric("Majority baseline", fmt.fmt_pct(result.baseline))
 m4.metric("Documents", f"{result.documents:,}", help=f"skipped: {result.skipped}")
 
@@ -124,7 +127,8 @@ charts.show("scatter", frame, width="stretch")
 
 st.subheader("Table (as `wordcam mine` prints it)")
 table = tables.keywords_table(result, settings.top, wards)
-st.caption(escape_markdown(result.summary().replace("text accuracy n/a · ", "")))
+summary = replace(result, image_accuracy=image_accuracy).summary()
+st.caption(escape_markdown(summary.replace("text accuracy n/a · ", "")))
 st.dataframe(table, width="stretch")
 st.download_button(
     "Download table (CSV)",
