@@ -43,10 +43,10 @@ def _timed(at, action=None) -> float:
 
 def _wait_for_cv(timeout: float = 300.0) -> None:
     """Let the background cross-validation finish so it does not compete with the timings."""
-    from dashboard import common
+    from dashboard.background import background_busy
 
     deadline = time.time() + timeout
-    while common.background_busy() and time.time() < deadline:
+    while background_busy() and time.time() < deadline:
         time.sleep(0.2)
 
 

@@ -113,6 +113,32 @@ def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db
     assert shown != [row["墨田区"] for row in mine(corpus, top=10, cv=0).table_rows()]
 
 
+def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatch):
+    """One definition (core.store.metrics): the run's model classes narrow what is scored."""
+    import duckdb
+
+    from core.store.metrics import image_accuracy
+
+    db = make_db(tmp_path / "acc.duckdb", n_images=120, failed_share=0.05)
+    con = duckdb.connect(str(db))
+    classes = json.loads(con.execute("SELECT labels FROM runs").fetchone()[0])
+    # A model that knows only some of the folders: photos of the others are not scored.
+    con.execute("UPDATE runs SET labels = ?", [json.dumps(classes[:5], ensure_ascii=False)])
+    con.close()
+    with reading(db) as con:
+        accuracy = image_accuracy(con, 1)
+    expected = f"{accuracy:.1%}"
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = _open(AppTest.from_file(str(APP), default_timeout=90), "overview")
+    overview = next(m for m in at.metric if m.label == "Image model (pred = true)")
+    at.switch_page("views/keywords.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    keywords = next(m for m in at.metric if m.label == "Image model accuracy")
+    assert overview.value == keywords.value == expected
+    summary = escape_markdown(f"image accuracy {accuracy:.3f}")  # the table's summary line
+    assert any(summary in c.value for c in at.caption)
+
+
 def test_word_to_photos_flow(app, hostile_db):
     at = _open(app, "keywords")
     at.multiselect(key="w_kw_wards").set_value(["台東区"]).run()
@@ -217,7 +243,7 @@ def test_csv_exports_start_with_a_bom(app, hostile_db, monkeypatch):
     assert table.splitlines()[0].startswith("rank,")
     assert HOSTILE_CLASS in table.splitlines()[0]
     # The per-photo CSV is generated on click; the page's function produces it.
-    from dashboard.common import to_csv_bytes
+    from dashboard.tables import to_csv_bytes
 
     with reading(hostile_db) as con:
         photos = queries.photo_results(con, 1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, common
+from dashboard import charts, context, data, fmt, miner, nav, widgets
 from dashboard.text import escape_markdown, highlight_markdown
 
-ctx = common.load_ctx()
+ctx = context.load_ctx()
 st.title("Compare words")
 
-vocab = common.q_vocabulary(*ctx.key, 1)
+vocab = data.q_vocabulary(*ctx.key, 1)
 if vocab.empty:
     st.info("This run has no tokenized explanations yet.")
     st.stop()
@@ -21,16 +21,16 @@ c1, c2 = st.columns([4, 2])
 words = c1.multiselect(
     "Words",
     options,
-    key=common.sticky("cmp_words", defaults),
+    key=widgets.sticky("cmp_words", defaults),
     max_selections=6,
     placeholder="pick two or more words",
     help="sorted by how many explanations contain them",
 )
-by = common.ward_by_radio(c2, "cmp_by")
-common.keep("cmp_words")
+by = widgets.ward_by_radio(c2, "cmp_by")
+widgets.keep("cmp_words")
 
 if words:
-    stats = common.q_word_stats(*ctx.key, tuple(words), by)
+    stats = data.q_word_stats(*ctx.key, tuple(words), by)
     st.session_state["cmp_last_stats"] = stats
     left, right = st.columns(2)
     with left:
@@ -53,7 +53,7 @@ if words:
     st.subheader("Example sentences")
     example_ward = st.selectbox(
         "From ward",
-        [None, *common.q_labels(*ctx.key, by)],
+        [None, *data.q_labels(*ctx.key, by)],
         format_func=lambda w: "any ward" if w is None else w,
         key="cmp_example_ward",
     )
@@ -61,7 +61,7 @@ if words:
     for col, word in zip(cols, words, strict=True):
         with col:
             st.markdown(f"##### {escape_markdown(word)}")
-            examples = common.word_examples(ctx, word, example_ward, by, 4)
+            examples = miner.word_examples(ctx, word, example_ward, by, 4)
             if not examples:
                 st.caption("no explanation contains it")
             for label, sentence in examples:
@@ -70,14 +70,14 @@ if words:
                     + highlight_markdown(sentence, word)
                 )
             if st.button("Show photos", key=f"cmp_photos_{word}", icon=":material/photo_library:"):
-                common.go_to_photos(word, [example_ward] if example_ward else [], by)
+                nav.go_to_photos(word, [example_ward] if example_ward else [], by)
 else:
     st.info("Pick words to compare.")
 
 st.divider()
 st.header("Ward vs ward")
-problem = common.mining_error()
-wards = common.q_labels(*ctx.key, by)
+problem = miner.mining_error()
+wards = data.q_labels(*ctx.key, by)
 if problem:
     st.warning(escape_markdown(problem))
 elif len(wards) < 2:
@@ -91,11 +91,9 @@ else:
         st.info("Pick two different wards.")
     else:
         try:
-            result = common.contrast(
-                *ctx.key, by, str(ctx.info.get("lang") or "ja"), a, b, int(top), 2
-            )
+            result = miner.contrast(*ctx.key, by, ctx.lang, a, b, int(top), 2)
         except Exception as exc:  # the miner refuses some inputs; say why
-            st.warning(escape_markdown(f"Cannot contrast: {common.describe(exc)}"))
+            st.warning(escape_markdown(f"Cannot contrast: {fmt.describe(exc)}"))
         else:
             rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
             st.session_state["cmp_last_contrast"] = rows

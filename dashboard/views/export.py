@@ -5,14 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from core.store import queries, reading
-from dashboard import common
+from dashboard import context, data, fmt, miner, tables
+from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
-ctx = common.load_ctx()
+ctx = context.load_ctx()
 st.title("Export")
 st.caption("CSV files are UTF-8 with a byte-order mark (Excel opens them with Japanese intact).")
 
-settings = common.mining_settings()
+settings = mining_settings()
 run = f"run{ctx.run_id}"
 
 
@@ -26,14 +27,14 @@ def offer(
     rows: int | None = None,
 ) -> None:
     """A titled download button; ``frame`` may be a callable producing the CSV bytes."""
-    data = frame if callable(frame) else common.to_csv_bytes(frame, index=index)
+    csv = frame if callable(frame) else tables.to_csv_bytes(frame, index=index)
     count = rows if rows is not None else len(frame)
     with st.container(border=True):
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(f"**{title}**  \n:gray[{count:,} rows · {escape_markdown(note)}]")
         c2.download_button(
             "CSV",
-            data,
+            csv,
             file_name=file_name,
             mime="text/csv",
             icon=":material/download:",
@@ -43,22 +44,22 @@ def offer(
         )
 
 
-problem = common.mining_error()
+problem = miner.mining_error()
 result = None
 if problem:
     st.warning(escape_markdown(problem))
 else:
     try:
-        result = common.mined(ctx, settings)
+        result = miner.mined(ctx, settings)
     except Exception as exc:  # e.g. a single class: nothing to mine, the other tables remain
-        st.warning(escape_markdown(f"No keyword tables: {common.describe(exc)}"))
+        st.warning(escape_markdown(f"No keyword tables: {fmt.describe(exc)}"))
 if result is not None:
     note = f"top {settings.top}, min df {settings.min_df}, label {settings.by}" + (
         f", {len(settings.stopwords)} extra stop words" if settings.stopwords else ""
     )
     offer(
         "Keywords table (as `wordcam mine` prints it)",
-        common.keywords_table(result, settings.top),
+        tables.keywords_table(result, settings.top),
         f"keywords_table_{run}.csv",
         "ex_table",
         index=True,
@@ -66,7 +67,7 @@ if result is not None:
     )
     offer(
         "Keywords (one row per ward and word)",
-        common.keywords_frame(result, settings.top),
+        tables.keywords_frame(result, settings.top),
         f"keywords_{run}.csv",
         "ex_keywords",
         note=note,
@@ -97,7 +98,7 @@ if stats is None and contrast is None:
 def photo_results_csv(db: str = ctx.db, run_id: int = ctx.run_id) -> bytes:
     """Generated on click, in Streamlit's download thread (30k rows take a moment)."""
     with reading(db) as con:
-        return common.to_csv_bytes(queries.photo_results(con, run_id))
+        return tables.to_csv_bytes(queries.photo_results(con, run_id))
 
 
 offer(
@@ -106,5 +107,5 @@ offer(
     f"photos_{run}.csv",
     "ex_photos",
     note="path, labels, probability, explanation, tokens",
-    rows=common.q_run_stats(*ctx.key).n_images,
+    rows=data.q_run_stats(*ctx.key).n_images,
 )

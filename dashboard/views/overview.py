@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, common
+from dashboard import charts, context, data, fmt, miner, widgets
+from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
-ctx = common.load_ctx()
+ctx = context.load_ctx()
 info = ctx.info
-stats = common.q_run_stats(*ctx.key)
+stats = data.q_run_stats(*ctx.key)
 
 st.title("Overview")
 st.caption(
@@ -48,13 +49,13 @@ st.subheader("Accuracy")
 m1, m2, m3 = st.columns(3)
 m1.metric(
     "Image model (pred = true)",
-    common.fmt_pct(stats.image_accuracy),
+    fmt.fmt_pct(stats.image_accuracy),
     help="share of labelled photos whose predicted label equals the folder label",
 )
-problem = common.mining_error()
+problem = miner.mining_error()
 if problem is None and stats.n_explained:
-    common.prefetch_mining(ctx, common.mining_settings())  # ready when Keywords opens
-    common.accuracy_metric(m2, ctx, common.mining_settings(), "Words → label (cross-validated)")
+    miner.prefetch_mining(ctx, mining_settings())  # ready when Keywords opens
+    widgets.accuracy_metric(m2, ctx, mining_settings(), "Words → label (cross-validated)")
 else:
     m2.metric(
         "Words → label (cross-validated)",
@@ -63,13 +64,13 @@ else:
     )
 m3.metric(
     "Majority baseline",
-    common.fmt_pct(stats.baseline),
+    fmt.fmt_pct(stats.baseline),
     help="accuracy of always answering the most frequent label"
     + (f" ({stats.majority_label})" if stats.majority_label else ""),
 )
 
-recall = common.q_class_recall(*ctx.key)
-conf = common.q_confusion(*ctx.key)
+recall = data.q_class_recall(*ctx.key)
+conf = data.q_confusion(*ctx.key)
 if recall.empty:
     st.info(
         "No labelled photos in this run (no class sub-folders), so there is no recall or "

@@ -8,10 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 from core.store import queries
-from dashboard import common
+from dashboard import context, data, widgets
 from dashboard.text import escape_markdown, highlight_markdown
 
-ctx = common.load_ctx()
+ctx = context.load_ctx()
 st.title("Photos")
 
 # -- arrival from another page (session state) or from a shared URL (?word=...&ward=...)
@@ -22,7 +22,7 @@ if request is None and any(url_filter) and url_filter != st.session_state.get("p
 if request is not None:
     st.session_state["w_ph_word"] = request.get("word", "")
     st.session_state["w_ph_by"] = request.get("by") or st.session_state.get("ph_by", "true")
-    known = set(common.q_labels(*ctx.key, st.session_state["w_ph_by"]))
+    known = set(data.q_labels(*ctx.key, st.session_state["w_ph_by"]))
     st.session_state["w_ph_wards"] = [w for w in request.get("wards", []) if w in known]
     st.session_state["w_ph_correct"] = "all"
     st.session_state["w_ph_search"] = ""
@@ -30,34 +30,34 @@ if request is not None:
 f1, f2, f3 = st.columns([2, 3, 2])
 word = f1.text_input(
     "Word",
-    key=common.sticky("ph_word", ""),
+    key=widgets.sticky("ph_word", ""),
     placeholder="any word",
     help="photos whose explanation contains this word (as a token)",
 )
-by = common.ward_by_radio(f3, "ph_by")
-ward_options = common.q_labels(*ctx.key, by)
+by = widgets.ward_by_radio(f3, "ph_by")
+ward_options = data.q_labels(*ctx.key, by)
 if "w_ph_wards" in st.session_state:
     st.session_state["w_ph_wards"] = [
         w for w in st.session_state["w_ph_wards"] if w in ward_options
     ]
 wards = f2.multiselect(
-    "Wards", ward_options, key=common.sticky("ph_wards", []), placeholder="all wards"
+    "Wards", ward_options, key=widgets.sticky("ph_wards", []), placeholder="all wards"
 )
 g1, g2, g3 = st.columns([2, 3, 2])
 correctness = g1.segmented_control(
     "Prediction",
     ["all", "correct", "incorrect"],
-    key=common.sticky("ph_correct", "all"),
+    key=widgets.sticky("ph_correct", "all"),
 )
 search = g2.text_input(
     "Search explanations and file names",
-    key=common.sticky("ph_search", ""),
+    key=widgets.sticky("ph_search", ""),
     placeholder="free text",
 )
-page_size = g3.selectbox("Per page", [12, 24, 48], key=common.sticky("ph_size", 12))
-include_failed = g3.toggle("Include failed photos", key=common.sticky("ph_failed", False))
+page_size = g3.selectbox("Per page", [12, 24, 48], key=widgets.sticky("ph_size", 12))
+include_failed = g3.toggle("Include failed photos", key=widgets.sticky("ph_failed", False))
 for name in ("ph_word", "ph_wards", "ph_correct", "ph_search", "ph_size", "ph_failed"):
-    common.keep(name)
+    widgets.keep(name)
 
 word = word.strip()
 st.session_state["ph_url"] = (word, tuple(wards))
@@ -80,25 +80,25 @@ if st.session_state.get("ph_last_filter") != photo_filter:
     st.session_state["w_ph_page"] = 1
     st.session_state["ph_page"] = 1
 
-total = common.q_count_photos(*ctx.key, photo_filter)
+total = data.q_count_photos(*ctx.key, photo_filter)
 pages = max(1, math.ceil(total / page_size))
 if st.session_state.get("w_ph_page", 1) > pages:
     st.session_state["w_ph_page"] = pages
 p1, p2 = st.columns([1, 5], vertical_alignment="bottom")
-page = p1.number_input(f"Page (of {pages})", 1, pages, step=1, key=common.sticky("ph_page", 1))
-common.keep("ph_page")
+page = p1.number_input(f"Page (of {pages})", 1, pages, step=1, key=widgets.sticky("ph_page", 1))
+widgets.keep("ph_page")
 p2.markdown(
     f"**{total:,}** photos match" + (f" · word **{escape_markdown(word)}**" if word else "")
 )
 
-rows = common.q_photos(*ctx.key, photo_filter, page_size, (page - 1) * page_size)
+rows = data.q_photos(*ctx.key, photo_filter, page_size, (page - 1) * page_size)
 if rows.empty:
     st.info("No photos match these filters.")
     st.stop()
 
 
 def _image(slot, path: str | None, caption: str) -> None:
-    image = common.asset_image(ctx.db, path) if isinstance(path, str) else None
+    image = data.asset_image(ctx.db, path) if isinstance(path, str) else None
     if image is None:
         slot.caption(f"{caption}: —")
     else:

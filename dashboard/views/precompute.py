@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -13,66 +10,16 @@ import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import read_progress
-from dashboard import common
+from dashboard import state
+from dashboard.job import log_tail, running_job, start_job, started_job
 from dashboard.text import escape_markdown
 
-db = common.db_path()
+db = state.db_path()
 st.title("Precompute")
 st.caption(
     "Runs `wordcam precompute` in a separate process; you can keep browsing the "
     "previous results meanwhile (pages read the last published snapshot)."
 )
-
-
-def log_path(db: Path) -> Path:
-    """The job's stdout/stderr log, beside the DB."""
-    return db.with_name(db.name + ".precompute.log")
-
-
-@st.cache_resource(show_spinner=False)
-def _jobs() -> dict[str, subprocess.Popen]:
-    """Jobs started from this server, by DB path (kept across reruns and sessions)."""
-    return {}
-
-
-def running_job(db: Path) -> subprocess.Popen | None:
-    job = _jobs().get(str(db))
-    return job if job is not None and job.poll() is None else None
-
-
-def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
-    """``python -m core precompute FOLDER --db DB ...`` detached from the Streamlit script run."""
-    command = [sys.executable, "-m", "core", "precompute", folder, "--db", str(db), "--no-progress"]
-    for flag, value in options.items():
-        if value not in (None, ""):
-            command += [flag, str(value)]
-    db.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
-    try:
-        job = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    finally:
-        log.close()
-    _jobs()[str(db)] = job
-    return job
-
-
-def log_tail(db: Path, lines: int = 30) -> str:
-    try:
-        with open(log_path(db), "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16_000))
-            text = f.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
 
 job = running_job(db)
 with st.form("precompute_form", border=True):
@@ -135,22 +82,19 @@ def _clock(iso: object) -> str:
         return str(iso)
 
 
-@st.fragment(run_every=1.0)
-def progress_panel() -> None:
-    """Live progress of the job (re-drawn every second without rerunning the page)."""
-    record = read_progress(db)
-    job = _jobs().get(str(db))
-    returncode = job.poll() if job is not None else None
-    if record is None and job is None:
-        st.info("No precompute job has written progress for this database yet.")
-        return
-    record = record or {}
+def _status(record: dict, running: bool) -> str:
+    """The status the progress file gives, corrected by what the job's process is doing."""
     status = record.get("status", "starting")
+    if running and not record:
+        return "starting"
+    if running and status != "running":
+        return f"{status}, finishing"
+    return status
+
+
+def _show_progress(record: dict, status: str) -> None:
+    """The status, the progress bar, the ETA and times, and the job's last message."""
     done, failed, total = (int(record.get(k) or 0) for k in ("done", "failed", "total"))
-    if job is not None and returncode is None and not record:
-        status = "starting"
-    elif job is not None and returncode is None and status != "running":
-        status = f"{status}, finishing"
     st.subheader(escape_markdown(f"Job: {status}"))
     share = min(1.0, (done + failed) / total) if total else 0.0
     st.progress(share, text=f"{done:,} done · {failed:,} failed · {total:,} photos")
@@ -161,10 +105,10 @@ def progress_panel() -> None:
     cols[2].metric("Updated", _clock(record.get("updated_at")), help=str(record.get("updated_at")))
     if record.get("message"):
         st.text(str(record["message"]))
-    running = job is not None and returncode is None
-    if running and st.button("Stop (finished photos are kept)", icon=":material/stop:"):
-        job.send_signal(signal.SIGINT)
-        st.toast("Asked the job to stop")
+
+
+def _show_outcome(db: Path, status: str, returncode: int | None) -> None:
+    """The end of the log when the job failed; else the way to the new results, and the log."""
     failed_job = returncode not in (None, 0) or status == "failed"
     if failed_job:
         st.error(
@@ -180,6 +124,25 @@ def progress_panel() -> None:
     if not failed_job and log_tail(db):
         with st.expander("Log"):
             st.code(log_tail(db), language=None)
+
+
+@st.fragment(run_every=1.0)
+def progress_panel() -> None:
+    """Live progress of the job (re-drawn every second without rerunning the page)."""
+    record = read_progress(db)
+    job = started_job(db)
+    returncode = job.poll() if job is not None else None
+    if record is None and job is None:
+        st.info("No precompute job has written progress for this database yet.")
+        return
+    record = record or {}
+    running = job is not None and returncode is None
+    status = _status(record, running)
+    _show_progress(record, status)
+    if running and st.button("Stop (finished photos are kept)", icon=":material/stop:"):
+        job.send_signal(signal.SIGINT)
+        st.toast("Asked the job to stop")
+    _show_outcome(db, status, returncode)
 
 
 progress_panel()

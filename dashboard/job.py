@@ -1,0 +1,67 @@
+"""The precompute job as a child process of the dashboard server: start it, find it, its log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+
+def log_path(db: Path) -> Path:
+    """The job's stdout/stderr log, beside the DB."""
+    return db.with_name(db.name + ".precompute.log")
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> dict[str, subprocess.Popen]:
+    """Jobs started from this server, by DB path (kept across reruns and sessions)."""
+    return {}
+
+
+def started_job(db: Path) -> subprocess.Popen | None:
+    """The last job this server started on ``db`` (running or finished), if any."""
+    return _jobs().get(str(db))
+
+
+def running_job(db: Path) -> subprocess.Popen | None:
+    """The job this server started on ``db`` if it is still running."""
+    job = started_job(db)
+    return job if job is not None and job.poll() is None else None
+
+
+def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
+    """``python -m core precompute FOLDER --db DB ...`` detached from the Streamlit script run."""
+    command = [sys.executable, "-m", "core", "precompute", folder, "--db", str(db), "--no-progress"]
+    for flag, value in options.items():
+        if value not in (None, ""):
+            command += [flag, str(value)]
+    db.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        job = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        log.close()
+    _jobs()[str(db)] = job
+    return job
+
+
+def log_tail(db: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of the job's log ("" when there is none)."""
+    try:
+        with open(log_path(db), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16_000))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
