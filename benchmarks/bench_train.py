@@ -7,7 +7,7 @@ DataLoader worker processes:
 * ``--freeze-backbone`` training images/s (augmentation on: the backbone runs each epoch
   without gradients),
 * evaluation images/s (the forward pass ``wordcam eval`` and the frozen-feature cache use),
-* JPEG decoding: :func:`core.evaluate.read_photo` (reduced-scale DCT decoding) against a full
+* JPEG decoding: :func:`core.datasets.read_photo` (reduced-scale DCT decoding) against a full
   :func:`core.images.load_image` on 12-megapixel camera-sized JPEGs.
 
 Throughput is taken from the second epoch (warm workers); each setting runs for each
@@ -42,7 +42,7 @@ def _decode_benchmark(
     """Seconds per 12-Mpx JPEG: full decode vs reduced-scale decode."""
     from PIL import Image
 
-    from core.evaluate import read_photo
+    from core.datasets import read_photo
     from core.images import load_image
 
     source = next(folder.rglob("*.jpg"))
@@ -89,7 +89,8 @@ def run_benchmark(
     """Measure training/evaluation images/s; return (and by default write) the results."""
     import torch
 
-    from core.evaluate import predict_samples, scan_labelled_folder
+    from core.datasets import scan_labelled_folder
+    from core.evaluate import predict_samples
     from core.models import load_model
     from core.synth import make_cue_dataset
     from core.train import train

@@ -38,24 +38,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import DataError, ModelError
-from core.evaluate import (
+from core.datasets import (
     LabelledFolder,
     PhotoDataset,
     Sample,
     class_name,
-    classification_metrics,
     make_loader,
+    scan_labelled_folder,
+)
+from core.errors import DataError, ModelError
+from core.metrics import classification_metrics, summary_line
+from core.models.base import DEFAULT_TASK
+from core.render import save_confusion_png
+from core.runtime import (
     model_input,
     progress_bar,
     resolve_device,
     restores_torch_threads,
-    save_confusion_png,
-    scan_labelled_folder,
     set_threads,
-    summary_line,
 )
-from core.models.base import DEFAULT_TASK
 
 if TYPE_CHECKING:
     import numpy as np
@@ -373,7 +374,7 @@ def train(
     (needs ``init_weights``, a local state_dict, unless ``pretrained=False``). ``lr`` defaults
     to 1e-4 (head 1e-3) for full fine-tuning and 1e-3 with ``freeze_backbone``. ``balance``:
     ``sampler`` (class-balanced sampling) or ``loss`` (inverse-frequency loss weights).
-    Returns the validation metrics (see :func:`core.evaluate.classification_metrics`) plus
+    Returns the validation metrics (see :func:`core.metrics.classification_metrics`) plus
     ``history``, ``counts``, ``split`` and the paths written.
     """
     import numpy as np

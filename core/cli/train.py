@@ -116,7 +116,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.evaluate import format_report
+    from core.report import format_report
     from core.train import train
 
     metrics = train(
