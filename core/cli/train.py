@@ -6,9 +6,12 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cli.common import add_resource_arguments
+
+if TYPE_CHECKING:
+    from core.train import TrainSettings
 
 DESCRIPTION = """\
 Fine-tune an image classifier on DATA_DIR/<class>/*.jpg (class names may be Japanese) and write
@@ -115,13 +118,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    from core.report import format_report
-    from core.train import train
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    """The parsed options as one :class:`core.train.TrainSettings`."""
+    from core.train import TrainSettings
 
-    metrics = train(
-        args.data_dir,
-        args.out,
+    return TrainSettings(
         arch=args.arch,
         init_weights=args.init_weights,
         pretrained=args.pretrained,
@@ -144,6 +145,13 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=args.progress and sys.stderr.isatty(),
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.report import format_report
+    from core.train import train
+
+    metrics = train(args.data_dir, args.out, settings=settings_from_args(args))
     if args.json:
         print(json.dumps(metrics, ensure_ascii=False, indent=1))
         return 0
