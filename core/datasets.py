@@ -109,6 +109,37 @@ def scan_labelled_folder(
     folder, or fewer than ``min_classes`` classes.
     """
     root = Path(data_dir).expanduser()
+    folders = _class_folders(root, what)
+    ignored = sum(1 for p in root.iterdir() if _is_image(p, root))
+    names = [class_name(p.name) for p in folders]
+    class_list, index = _class_index(names, classes, root, what)
+    if len(folders) < min_classes:
+        raise DataError(
+            f"{what} {root} has only {len(folders)} class folder(s) "
+            f"({', '.join(names)}); training needs at least {min_classes} classes"
+        )
+    samples: list[Sample] = []
+    for folder, name in zip(folders, names, strict=True):
+        files = sorted(p for p in folder.rglob("*") if _is_image(p, root))
+        if not files:
+            raise DataError(f"class folder {folder} has no images; add photos to it or remove it")
+        samples.extend(Sample(p, p.relative_to(root).as_posix(), index[name]) for p in files)
+    skipped: list[tuple[str, str]] = []
+    if check:
+        samples, skipped = _drop_unreadable(samples)
+        readable = {s.label for s in samples}
+        for folder, name in zip(folders, names, strict=True):
+            if index[name] not in readable:
+                raise DataError(
+                    f"class folder {folder} has no readable images "
+                    f"({sum(1 for p, _ in skipped if Path(p).parent == folder)} "
+                    f"unreadable); replace them or remove the folder"
+                )
+    return LabelledFolder(root, class_list, samples, skipped, ignored)
+
+
+def _class_folders(root: Path, what: str) -> list[Path]:
+    """The class sub-folders of ``root``, sorted by class name (hidden ones left out)."""
     if not root.exists():
         raise DataError(
             f"{what} {root} does not exist; pass a folder with one sub-folder of photos per class"
@@ -121,53 +152,36 @@ def scan_labelled_folder(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: class_name(p.name),
     )
-    ignored = sum(1 for p in root.iterdir() if _is_image(p, root))
     if not folders:
         raise DataError(
             f"{what} {root} has no class folders; put the photos of each class in "
             f"its own sub-folder ({root}/<class>/*.jpg)"
         )
-    names = [class_name(p.name) for p in folders]
-    if classes is not None:
-        known = {class_name(c): i for i, c in enumerate(classes)}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise DataError(
-                f"{what} {root}: class folder(s) {', '.join(unknown)} are not classes "
-                f"of the model ({', '.join(classes)}); rename or remove them"
-            )
-        class_list = list(classes)
-        index = {n: known[n] for n in names}
-    else:
-        class_list = names
-        index = {n: i for i, n in enumerate(names)}
-    if len(folders) < min_classes:
-        raise DataError(
-            f"{what} {root} has only {len(folders)} class folder(s) "
-            f"({', '.join(names)}); training needs at least {min_classes} classes"
-        )
+    return folders
 
-    samples: list[Sample] = []
-    for folder, name in zip(folders, names, strict=True):
-        files = sorted(p for p in folder.rglob("*") if _is_image(p, root))
-        if not files:
-            raise DataError(f"class folder {folder} has no images; add photos to it or remove it")
-        samples.extend(Sample(p, p.relative_to(root).as_posix(), index[name]) for p in files)
-    skipped: list[tuple[str, str]] = []
-    if check:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            problems = list(pool.map(lambda s: check_image_header(s.path), samples))
-        skipped = [(str(s.path), why) for s, why in zip(samples, problems, strict=True) if why]
-        samples = [s for s, why in zip(samples, problems, strict=True) if not why]
-        readable = {s.label for s in samples}
-        for folder, name in zip(folders, names, strict=True):
-            if index[name] not in readable:
-                raise DataError(
-                    f"class folder {folder} has no readable images "
-                    f"({sum(1 for p, _ in skipped if Path(p).parent == folder)} "
-                    f"unreadable); replace them or remove the folder"
-                )
-    return LabelledFolder(root, class_list, samples, skipped, ignored)
+
+def _class_index(
+    names: list[str], classes: Sequence[str] | None, root: Path, what: str
+) -> tuple[list[str], dict[str, int]]:
+    """``(class list, folder name -> class index)``: the given ``classes``, else the folders."""
+    if classes is None:
+        return names, {n: i for i, n in enumerate(names)}
+    known = {class_name(c): i for i, c in enumerate(classes)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise DataError(
+            f"{what} {root}: class folder(s) {', '.join(unknown)} are not classes "
+            f"of the model ({', '.join(classes)}); rename or remove them"
+        )
+    return list(classes), {n: known[n] for n in names}
+
+
+def _drop_unreadable(samples: list[Sample]) -> tuple[list[Sample], list[tuple[str, str]]]:
+    """``(readable samples, [(path, why)] of the others)``, headers checked in 8 threads."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        problems = list(pool.map(lambda s: check_image_header(s.path), samples))
+    skipped = [(str(s.path), why) for s, why in zip(samples, problems, strict=True) if why]
+    return [s for s, why in zip(samples, problems, strict=True) if not why], skipped
 
 
 def read_photo(path: str | Path, min_side: int | None = None) -> Image.Image:

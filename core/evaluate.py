@@ -65,9 +65,6 @@ def evaluate(
     :func:`classification_metrics` plus ``data_dir`` and ``model``; unreadable photos are
     skipped and listed under ``skipped_files``.
     """
-    from core.models import Classifier, load_model
-    from core.models.model_dir import check_model_dir_labels
-
     if batch_size < 1 or workers < 0:
         raise DataError("batch size must be >= 1 and workers >= 0")
     root = Path(data_dir).expanduser()
@@ -76,15 +73,7 @@ def evaluate(
             f"DATA_DIR {root} does not exist or is not a folder; pass a folder with "
             f"one sub-folder of photos per class"
         )
-    if not isinstance(model, Classifier):
-        check_model_dir_labels(model)
-    classifier = model if isinstance(model, Classifier) else load_model(_model_spec(model))
-    out_features = head_out_features(classifier.module)
-    if out_features is not None and out_features != classifier.num_classes:
-        raise ModelError(
-            f"model {classifier.spec or model}: {classifier.num_classes} labels but "
-            f"the weights' head has {out_features} outputs; fix the labels file"
-        )
+    classifier = _classifier(model)
     data = scan_labelled_folder(root, classes=classifier.labels, min_classes=1)
     if data.ignored:
         log.warning(
@@ -111,6 +100,23 @@ def evaluate(
     metrics["data_dir"] = str(root)
     metrics["model"] = str(classifier.spec or model)
     return metrics
+
+
+def _classifier(model: Classifier | str | Path) -> Classifier:
+    """The model to evaluate, refused when its labels do not fit its head."""
+    from core.models import Classifier, load_model
+    from core.models.model_dir import check_model_dir_labels
+
+    if not isinstance(model, Classifier):
+        check_model_dir_labels(model)
+    classifier = model if isinstance(model, Classifier) else load_model(_model_spec(model))
+    out_features = head_out_features(classifier.module)
+    if out_features is not None and out_features != classifier.num_classes:
+        raise ModelError(
+            f"model {classifier.spec or model}: {classifier.num_classes} labels but "
+            f"the weights' head has {out_features} outputs; fix the labels file"
+        )
+    return classifier
 
 
 def predict_samples(

@@ -37,6 +37,32 @@ def classification_metrics(
     np.add.at(confusion, (y, pred), 1)
     topk = np.argsort(-probs, axis=1)[:, :k] if n else np.zeros((0, k), np.int64)
     in_topk = (topk == y[:, None]).any(axis=1) if n else np.zeros(0, bool)
+    per_class, f1s, recalls = _per_class(confusion, labels)
+    log_loss = (
+        float(-np.log(np.clip(probs[np.arange(n), y], 1e-12, 1.0)).mean()) if n else float("nan")
+    )
+    return {
+        "n": n,
+        "skipped": len(skipped),
+        "top1": round(float((pred == y).mean()), 4) if n else 0.0,
+        "top3": round(float(in_topk.mean()), 4) if n else 0.0,
+        "top_k": k,
+        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else 0.0,
+        "balanced_accuracy": round(float(np.mean(recalls)), 4) if recalls else 0.0,
+        "log_loss": round(log_loss, 4) if not math.isnan(log_loss) else None,
+        "labels": list(labels),
+        "support": {name: int(confusion[i].sum()) for i, name in enumerate(labels)},
+        "per_class": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "skipped_files": [{"path": p, "error": why} for p, why in skipped],
+    }
+
+
+def _per_class(
+    confusion: np.ndarray, labels: Sequence[str]
+) -> tuple[dict[str, dict[str, float | int]], list[float], list[float]]:
+    """Precision/recall/F1/support per class, and the unrounded F1s and recalls of the classes
+    that have photos (for the macro averages)."""
     per_class: dict[str, dict[str, float | int]] = {}
     f1s: list[float] = []
     recalls: list[float] = []
@@ -57,24 +83,7 @@ def classification_metrics(
         if support:
             f1s.append(f1)
             recalls.append(recall)
-    log_loss = (
-        float(-np.log(np.clip(probs[np.arange(n), y], 1e-12, 1.0)).mean()) if n else float("nan")
-    )
-    return {
-        "n": n,
-        "skipped": len(skipped),
-        "top1": round(float((pred == y).mean()), 4) if n else 0.0,
-        "top3": round(float(in_topk.mean()), 4) if n else 0.0,
-        "top_k": k,
-        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else 0.0,
-        "balanced_accuracy": round(float(np.mean(recalls)), 4) if recalls else 0.0,
-        "log_loss": round(log_loss, 4) if not math.isnan(log_loss) else None,
-        "labels": list(labels),
-        "support": {name: int(confusion[i].sum()) for i, name in enumerate(labels)},
-        "per_class": per_class,
-        "confusion_matrix": confusion.tolist(),
-        "skipped_files": [{"path": p, "error": why} for p, why in skipped],
-    }
+    return per_class, f1s, recalls
 
 
 def summary_line(metrics: dict[str, Any]) -> str:
