@@ -7,7 +7,7 @@ DataLoader worker processes:
 * ``--freeze-backbone`` training images/s (augmentation on: the backbone runs each epoch
   without gradients),
 * evaluation images/s (the forward pass ``wordcam eval`` and the frozen-feature cache use),
-* JPEG decoding: :func:`core.evaluate.read_photo` (reduced-scale DCT decoding) against a full
+* JPEG decoding: :func:`core.datasets.read_photo` (reduced-scale DCT decoding) against a full
   :func:`core.images.load_image` on 12-megapixel camera-sized JPEGs.
 
 Throughput is taken from the second epoch (warm workers); each setting runs for each
@@ -42,7 +42,7 @@ def _decode_benchmark(
     """Seconds per 12-Mpx JPEG: full decode vs reduced-scale decode."""
     from PIL import Image
 
-    from core.evaluate import read_photo
+    from core.datasets import read_photo
     from core.images import load_image
 
     source = next(folder.rglob("*.jpg"))
@@ -89,10 +89,7 @@ def run_benchmark(
     """Measure training/evaluation images/s; return (and by default write) the results."""
     import torch
 
-    from core.evaluate import predict_samples, scan_labelled_folder
-    from core.models import load_model
     from core.synth import make_cue_dataset
-    from core.train import train
 
     logging.getLogger("wordcam").setLevel(logging.WARNING)
     runs: list[dict[str, Any]] = []
@@ -111,52 +108,16 @@ def run_benchmark(
         for n_threads in threads:
             for mode in modes:
                 out = root / f"model-{mode}-{n_threads}"
-                t0 = time.perf_counter()
-                metrics = train(
-                    root / "data" / "train",
-                    out,
-                    epochs=epochs,
-                    image_size=image_size,
-                    batch_size=batch_size,
-                    val_split=0.0,
-                    workers=workers,
-                    threads=n_threads,
-                    freeze_backbone=mode == "frozen",
-                    progress=False,
-                )
-                wall = time.perf_counter() - t0
-                history = metrics["history"]
-                runs.append(
-                    {
-                        "kind": "train",
-                        "mode": "full fine-tuning" if mode == "full" else "--freeze-backbone",
-                        "threads": metrics["threads"],
-                        "images": history[-1]["train_images"],
-                        "images_per_s_epoch1": history[0]["images_per_s"],
-                        "images_per_s": history[-1]["images_per_s"],
-                        "wall_s": round(wall, 1),
-                    }
-                )
-            model = load_model(str(out))
-            data = scan_labelled_folder(root / "data" / "holdout", classes=model.labels)
-            predict_samples(
-                model, data.samples[:batch_size], batch_size=batch_size, workers=0, progress=False
-            )  # warm-up
-            t0 = time.perf_counter()
-            y, _probs, _skipped = predict_samples(
-                model, data.samples, batch_size=batch_size, workers=workers, progress=False
-            )
-            seconds = time.perf_counter() - t0
-            runs.append(
-                {
-                    "kind": "eval",
-                    "mode": "wordcam eval (forward only)",
-                    "threads": torch.get_num_threads(),
-                    "images": len(y),
-                    "images_per_s": round(len(y) / seconds, 2),
-                    "wall_s": round(seconds, 1),
+                settings = {
+                    "epochs": epochs,
+                    "image_size": image_size,
+                    "batch_size": batch_size,
+                    "workers": workers,
+                    "threads": n_threads,
+                    "freeze_backbone": mode == "frozen",
                 }
-            )
+                runs.append(_train_run(root / "data" / "train", out, mode, settings))
+            runs.append(_eval_run(out, root / "data" / "holdout", batch_size, workers))
     result = {
         "benchmark": "train",
         "arch": "imagenet (EfficientNet-Lite0)",
@@ -178,6 +139,51 @@ def run_benchmark(
     if write:
         write_results(result)
     return result
+
+
+def _train_run(data: Path, out: Path, mode: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """One ``train()`` without validation: its throughput in the first and last epoch."""
+    from core.train import train
+
+    t0 = time.perf_counter()
+    metrics = train(data, out, val_split=0.0, progress=False, **settings)
+    wall = time.perf_counter() - t0
+    history = metrics["history"]
+    return {
+        "kind": "train",
+        "mode": "full fine-tuning" if mode == "full" else "--freeze-backbone",
+        "threads": metrics["threads"],
+        "images": history[-1]["train_images"],
+        "images_per_s_epoch1": history[0]["images_per_s"],
+        "images_per_s": history[-1]["images_per_s"],
+        "wall_s": round(wall, 1),
+    }
+
+
+def _eval_run(model_dir: Path, data: Path, batch_size: int, workers: int) -> dict[str, Any]:
+    """Forward passes over ``data`` with the model in ``model_dir`` (after one warm-up batch)."""
+    import torch
+
+    from core.datasets import scan_labelled_folder
+    from core.evaluate import predict_samples
+    from core.models import load_model
+
+    model = load_model(str(model_dir))
+    samples = scan_labelled_folder(data, classes=model.labels).samples
+    predict_samples(model, samples[:batch_size], batch_size=batch_size, workers=0, progress=False)
+    t0 = time.perf_counter()
+    y, _probs, _skipped = predict_samples(
+        model, samples, batch_size=batch_size, workers=workers, progress=False
+    )
+    seconds = time.perf_counter() - t0
+    return {
+        "kind": "eval",
+        "mode": "wordcam eval (forward only)",
+        "threads": torch.get_num_threads(),
+        "images": len(y),
+        "images_per_s": round(len(y) / seconds, 2),
+        "wall_s": round(seconds, 1),
+    }
 
 
 def write_results(result: dict[str, Any]) -> None:

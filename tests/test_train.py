@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
+from core.datasets import Sample
 from core.errors import DataError
-from core.evaluate import Sample, classification_metrics, format_report, summary_line
+from core.metrics import classification_metrics, summary_line
+from core.report import format_report
 from core.synth import make_cue_dataset
 from core.train import group_key, split_samples
 
@@ -294,7 +296,7 @@ def test_metrics_and_report_format():
 
 
 def test_scan_errors_are_data_errors(tmp_path):
-    from core.evaluate import scan_labelled_folder
+    from core.datasets import scan_labelled_folder
 
     with pytest.raises(DataError, match="no class folders"):
         scan_labelled_folder(tmp_path)

@@ -6,9 +6,12 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cli.common import add_resource_arguments
+
+if TYPE_CHECKING:
+    from core.train import TrainSettings
 
 DESCRIPTION = """\
 Fine-tune an image classifier on DATA_DIR/<class>/*.jpg (class names may be Japanese) and write
@@ -35,6 +38,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "data_dir", metavar="DATA_DIR", help="folder with one sub-folder of photos per class"
     )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
+    _add_model_arguments(p)
+    _add_training_arguments(p)
+    _add_split_arguments(p)
+    add_resource_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return p
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """``--arch``, ``--init-weights``, ``--no-pretrained``, ``--task``."""
     m = p.add_argument_group("model")
     m.add_argument(
         "--arch",
@@ -57,6 +70,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--task",
         help="what the model does, in words (default 画像の分類), e.g. 画像から撮影場所を特定する",
     )
+
+
+def _add_training_arguments(p: argparse.ArgumentParser) -> None:
+    """Epochs, size, batch, learning rate, regularisation, balance, freezing, seed."""
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     t.add_argument("--image-size", type=int, default=224, help="input size in px (default 224)")
@@ -91,6 +108,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="no augmentation (with --freeze-backbone: backbone features are computed once)",
     )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _add_split_arguments(p: argparse.ArgumentParser) -> None:
+    """``--val-split``, ``--group-by``, ``--val-dir``."""
     s = p.add_argument_group("validation split")
     s.add_argument(
         "--val-split",
@@ -110,18 +131,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="use this folder (same class sub-folders) for validation instead of a split",
     )
-    add_resource_arguments(p)
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    return p
 
 
-def run(args: argparse.Namespace) -> int:
-    from core.evaluate import format_report
-    from core.train import train
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    """The parsed options as one :class:`core.train.TrainSettings`."""
+    from core.train import TrainSettings
 
-    metrics = train(
-        args.data_dir,
-        args.out,
+    return TrainSettings(
         arch=args.arch,
         init_weights=args.init_weights,
         pretrained=args.pretrained,
@@ -144,6 +160,13 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=args.progress and sys.stderr.isatty(),
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.report import format_report
+    from core.train import train
+
+    metrics = train(args.data_dir, args.out, settings=settings_from_args(args))
     if args.json:
         print(json.dumps(metrics, ensure_ascii=False, indent=1))
         return 0

@@ -28,12 +28,6 @@ _RESERVED = frozenset(
 )
 
 
-def is_model_dir(path: str | Path) -> bool:
-    """True when ``path`` is a directory holding a ``wordcam_model.json``."""
-    p = Path(path).expanduser()
-    return p.is_dir() and (p / INFO_FILE).is_file()
-
-
 def save_model_dir(
     classifier: Classifier, path: str | Path, extra: dict[str, Any] | None = None
 ) -> Path:
@@ -162,6 +156,38 @@ def load_model_dir(path: str | Path | None, task: str | None = None, **options: 
         localized_labels=localized,
         arch=normalize_arch(info["arch"]),
     )
+
+
+def check_model_dir_labels(path: str | Path) -> None:
+    """Refuse a model directory whose labels do not fit its weights' head, naming both counts.
+
+    Reads ``wordcam_model.json`` and the shapes in ``weights.pt`` (memory-mapped, nothing is
+    built); anything else that is wrong is left to :func:`load_model_dir`'s own errors.
+    """
+    folder = Path(path).expanduser()
+    info_path, weights_path = folder / INFO_FILE, folder / WEIGHTS_FILE
+    if not (info_path.is_file() and weights_path.is_file()):
+        return
+    import torch
+
+    try:
+        labels = json.loads(info_path.read_text(encoding="utf-8"))["labels"]
+        state = torch.load(weights_path, weights_only=True, map_location="cpu", mmap=True)
+    except Exception:  # noqa: BLE001 - the loader reports unreadable files precisely
+        return
+    if not isinstance(labels, list) or not isinstance(state, dict):
+        return
+    heads = [
+        k
+        for k, v in state.items()
+        if isinstance(v, torch.Tensor) and k.endswith("weight") and v.ndim == 2
+    ]
+    if heads and state[heads[-1]].shape[0] != len(labels):
+        raise ModelError(
+            f"{folder}: {INFO_FILE} lists {len(labels)} labels but the weights' head "
+            f"({heads[-1]}) has {state[heads[-1]].shape[0]} outputs; the labels do not belong to "
+            f"these weights (restore the labels or retrain)"
+        )
 
 
 def _atomic_write(target: Path, write: Any) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from core.render.fonts import bundled_font
+
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
@@ -105,7 +107,7 @@ def marks_overlay(
     w, h = out.size
     line = max(2, round(min(w, h) / 120))
     font_size = max(12, round(min(w, h) / 14))
-    font = _font(font_size)
+    font = bundled_font(font_size)
     for region in regions:
         colour = MARK_COLOURS[(region.index - 1) % len(MARK_COLOURS)]
         x0, y0, x1, y1 = region.bbox
@@ -157,13 +159,3 @@ def _scale_regions(
         )
         scaled.append(replace(r, bbox=bbox, centroid=(r.centroid[0] * sx, r.centroid[1] * sy)))
     return scaled
-
-
-@lru_cache(maxsize=8)
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font (FreeType)
-    except (TypeError, OSError, ImportError):  # Pillow without FreeType: fixed bitmap font
-        return ImageFont.load_default()
