@@ -499,7 +499,6 @@ def test_image_accuracy_of_a_file_counts_every_row(tmp_path):
 
 
 def test_corpus_file_reader_gives_the_text_import_its_triples_and_errors(tmp_path):
-    from core.jobs import read_text_records as job_reader
     from core.mining import id_label_text, read_text_records
 
     good = tmp_path / "c.jsonl"
@@ -508,32 +507,32 @@ def test_corpus_file_reader_gives_the_text_import_its_triples_and_errors(tmp_pat
         '{"id": 2, "label": "", "text": null}\n',
         encoding="utf-8",
     )
-    assert (
-        list(id_label_text(good))
-        == list(job_reader(good))
-        == [
-            ("a1", "港区", "タワー"),
-            ("2", None, ""),
-        ]
-    )
+    assert list(id_label_text(good)) == [
+        ("a1", "港区", "タワー"),
+        ("2", None, ""),
+    ]
     assert next(read_text_records(good)).pred_label == "港区"
-    cases = {
-        "cols.csv": "id,category,body\n1,a,b\n",
-        "cols.jsonl": '{"id": 1, "label": "a", "text": "x"}\n{"id": 2, "text": "y"}\n',
-        "json.jsonl": "{not json}\n",
-        "list.jsonl": "[1, 2]\n",
-        "dup.csv": "id,label,text\n1,a,x\n1,b,y\n",
-        "dup.jsonl": '{"id": 1, "label": "a", "text": "x"}\n{"id": 1, "label": "a", "text": "x"}\n',
-        "empty.csv": "id,label,text\n ,a,x\n",
+    cases = {  # file -> what its one-line error must name
+        "cols.csv": ("id,category,body\n1,a,b\n", "missing column(s) label, text"),
+        "cols.jsonl": (
+            '{"id": 1, "label": "a", "text": "x"}\n{"id": 2, "text": "y"}\n',
+            "line 2: missing column(s) label",
+        ),
+        "json.jsonl": ("{not json}\n", "line 1: not valid JSON"),
+        "list.jsonl": ("[1, 2]\n", "line 1: expected a JSON object"),
+        "dup.csv": ("id,label,text\n1,a,x\n1,b,y\n", "duplicate id '1' (line 3)"),
+        "dup.jsonl": (
+            '{"id": 1, "label": "a", "text": "x"}\n{"id": 1, "label": "a", "text": "x"}\n',
+            "duplicate id '1' (line 2)",
+        ),
+        "empty.csv": ("id,label,text\n ,a,x\n", "line 2: empty id"),
     }
-    for name, content in cases.items():
+    for name, (content, named) in cases.items():
         path = tmp_path / name
         path.write_text(content, encoding="utf-8")
-        with pytest.raises(DataError) as ours:
+        with pytest.raises(DataError) as error:
             list(id_label_text(path))
-        with pytest.raises(DataError) as theirs:
-            list(job_reader(path))
-        assert str(ours.value) == str(theirs.value), name
+        assert named in str(error.value), (name, str(error.value))
     with pytest.raises(DataError, match="no such file"):
         list(id_label_text(tmp_path / "missing.csv"))
     txt = tmp_path / "c.txt"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from core.jobs.images import run_precompute
 from core.jobs.progress import progress_path, read_progress
 from core.jobs.settings import JobSettings
-from core.jobs.texts import import_texts, read_text_records
+from core.jobs.texts import import_texts
 from core.store.results import write_rows
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "import_texts",
     "progress_path",
     "read_progress",
-    "read_text_records",
     "write_rows",
     "JobSettings",
 ]

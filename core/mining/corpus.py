@@ -19,7 +19,7 @@ from core.errors import DataError
 from core.mining.files import TEXT_COLUMNS, is_corpus_file, read_text_records
 from core.store import corpus as sql
 from core.store import latest_run_id, reading
-from core.store.metrics import image_accuracy, image_accuracy_of
+from core.store.metrics import image_accuracy, image_accuracy_of, majority_baseline
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,7 +34,10 @@ class Corpus:
     ``vocab`` is the sorted array of terms; ``doc_index``/``term_index`` list the unique
     (document, term) presence pairs. ``labels`` are the labels used for mining (true or
     predicted per ``by``); ``None`` where unknown. ``image_accuracy`` is the image model's
-    accuracy on the whole source (:mod:`core.store.metrics`), whatever the documents mined.
+    accuracy on the whole source (:mod:`core.store.metrics`), whatever the documents mined;
+    ``baseline`` is the run's majority baseline (:func:`core.store.metrics.majority_baseline`)
+    for a DB corpus mined by true label, else ``None`` (the miner then uses the majority share
+    of the labels it mined).
     """
 
     doc_ids: list[str]
@@ -53,6 +56,7 @@ class Corpus:
     source: str = ""
     run_id: int | None = None
     image_accuracy: float | None = None
+    baseline: float | None = None
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -165,6 +169,7 @@ def load_db_corpus(
         source=str(path),
         run_id=run_id,
         image_accuracy=image_accuracy(con, run_id),
+        baseline=majority_baseline(con, run_id)[1] if by == "true" else None,
     )
 
 

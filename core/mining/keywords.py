@@ -48,7 +48,11 @@ def mine(
         classes=_top_words(mat, fitting.class_weights(model, len(mat.class_names)), shown, top),
         text_accuracy=text_accuracy,
         image_accuracy=corpus.image_accuracy,
-        baseline=float(class_counts.max() / class_counts.sum()),
+        baseline=(
+            corpus.baseline
+            if corpus.baseline is not None
+            else float(class_counts.max() / class_counts.sum())
+        ),
         documents=len(mat.y),
         skipped=corpus.skipped + (len(corpus) - len(mat.y)),
         by=corpus.by,

@@ -6,8 +6,8 @@ tokens it was fit on (the SQL: :mod:`core.store.keyword_tables`). :func:`stored_
 it back while the fingerprint still matches; anything else (other settings, a run still being
 written) falls back to fitting. A stored table is what :func:`~core.mining.mine` would return
 for those settings: the same code fit it. Its image accuracy is read afresh from the run
-(:func:`core.store.metrics.image_accuracy`), so a table stored before that metric was defined
-once shows the same number as everything else.
+(:func:`core.store.metrics.image_accuracy`, and by true label the majority baseline), so a
+table stored before those metrics were defined once shows the same numbers as everything else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from core.mining.keywords import mine
 from core.mining.result import MiningResult
 from core.store import keyword_tables, latest_run_id, reading
 from core.store.corpus import run_lang
-from core.store.metrics import image_accuracy
+from core.store.metrics import image_accuracy, majority_baseline
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,7 +86,10 @@ def stored_result(
     if row is None or row[0] != keyword_tables.corpus_key(con, run_id):
         return None  # (fingerprinted only when a table is stored)
     result = MiningResult.from_json(row[1])
-    return replace(result, image_accuracy=image_accuracy(con, run_id))
+    result = replace(result, image_accuracy=image_accuracy(con, run_id))
+    if result.by == "true":  # the run's baseline, as a fresh fit of this corpus gives it
+        result = replace(result, baseline=majority_baseline(con, run_id)[1])
+    return result
 
 
 def store_default_results(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
