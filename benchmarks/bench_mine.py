@@ -1,6 +1,7 @@
 """Benchmark ``wordcam mine`` on a DB of 30,000 stored explanations (~220 characters each).
 
-The DB is built from a few hundred distinct synthetic Japanese sentences, each tokenized once
+The DB is built from a few hundred distinct synthetic Japanese sentences
+(:data:`core.synth_text.MINE_GRAMMAR`), each tokenized once
 with :func:`core.text.tokenize_many` and reused; a document's tokens are the
 concatenation of its sentences' tokens (what tokenizing the whole text gives: janome's
 segmentation does not cross 。). A document is 8-10 sentences. Six classes; each has a few
@@ -39,67 +40,6 @@ CLASS_WORDS = {
     "渋谷区": ["交差点", "若者", "スクランブル", "坂道"],
     "港区": ["タワー", "大使館", "高層ビル", "港"],
 }
-NOUNS = [
-    "建物",
-    "道路",
-    "歩道",
-    "電柱",
-    "街路樹",
-    "自動車",
-    "信号機",
-    "ベンチ",
-    "空",
-    "公園",
-    "石畳",
-    "階段",
-    "窓",
-    "屋根",
-    "自転車",
-    "ガードレール",
-    "標識",
-    "駐車場",
-    "マンション",
-    "店舗",
-    "植え込み",
-    "横断歩道",
-    "バス停",
-    "電線",
-    "フェンス",
-    "商店街",
-    "住宅",
-    "橋",
-    "川",
-    "雲",
-    "車道",
-    "看板広告",
-    "ビル群",
-    "照明",
-    "壁面",
-    "タイル",
-    "柵",
-    "門",
-]
-ADJECTIVES = ["古い", "新しい", "大きい", "白い", "高い", "広い", "狭い", "明るい", "暗い", "赤い"]
-VERBS = ["並んでいる", "続いている", "設置されている", "写っている", "広がっている", "立っている"]
-PLACES = ["手前に", "奥に", "左側に", "右側に", "中央に", "上部に", "下部に"]
-
-
-def _sentences(rng: random.Random, words: list[str], count: int) -> list[str]:
-    out = []
-    for _ in range(count):
-        a, b = rng.sample(words, 2)
-        form = rng.randrange(3)
-        if form == 0:
-            out.append(
-                f"{rng.choice(PLACES)}{rng.choice(ADJECTIVES)}{a}と{b}が{rng.choice(VERBS)}。"
-            )
-        elif form == 1:
-            out.append(f"{a}の近くに{b}があり、{rng.choice(ADJECTIVES)}印象を与えている。")
-        else:
-            out.append(
-                f"{rng.choice(PLACES)}{a}が{rng.choice(VERBS)}ことから、{b}の周辺と考えられる。"
-            )
-    return out
 
 
 def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
@@ -107,11 +47,13 @@ def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
     import pandas as pd
 
     from core.store import StoreWriter
+    from core.synth_text import MINE_GRAMMAR
     from core.text import tokenize_many
 
     rng = random.Random(seed)
-    shared = _sentences(rng, NOUNS, 300)
-    own = {c: _sentences(rng, NOUNS + CLASS_WORDS[c] * 6, 40) for c in CLASSES}
+    nouns = list(MINE_GRAMMAR.nouns)
+    shared = MINE_GRAMMAR.sentences(rng, 300, nouns)
+    own = {c: MINE_GRAMMAR.sentences(rng, 40, nouns + CLASS_WORDS[c] * 6) for c in CLASSES}
     pool = shared + [s for c in CLASSES for s in own[c]]
     token_of = dict(zip(pool, tokenize_many(pool, workers=2), strict=True))
 

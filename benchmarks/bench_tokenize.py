@@ -1,9 +1,9 @@
 """Benchmark Japanese tokenization: documents/s in one process and with ``tokenize_many``.
 
-~2,000 distinct synthetic explanations of ~220 characters are tokenized (a) in-process
-(``tokenize_many(workers=1)``: janome on one core) and (b) with ``tokenize_many(workers=2)``,
-the process pool over both cores, once cold (pool start included) and once warm. The
-tokens of (a) and (b) must be identical.
+~2,000 distinct synthetic explanations of ~220 characters (:func:`core.synth_text.make_texts`)
+are tokenized (a) in-process (``tokenize_many(workers=1)``: janome on one core) and (b) with
+``tokenize_many(workers=2)``, the process pool over both cores, once cold (pool start
+included) and once warm. The tokens of (a) and (b) must be identical.
 
 Run: ``.venv/bin/python benchmarks/bench_tokenize.py [--texts 2000]``; results go to
 ``benchmarks/results/tokenize.json`` and ``tokenize.md``.
@@ -15,84 +15,12 @@ import argparse
 import json
 import os
 import platform
-import random
 import time
 from pathlib import Path
 
+from core.synth_text import make_texts
+
 RESULTS = Path(__file__).resolve().parent / "results"
-NOUNS = [
-    "建物",
-    "道路",
-    "歩道",
-    "電柱",
-    "街路樹",
-    "自動車",
-    "信号機",
-    "ベンチ",
-    "空",
-    "公園",
-    "石畳",
-    "階段",
-    "窓",
-    "屋根",
-    "自転車",
-    "ガードレール",
-    "標識",
-    "駐車場",
-    "マンション",
-    "店舗",
-    "植え込み",
-    "横断歩道",
-    "バス停",
-    "電線",
-    "フェンス",
-    "商店街",
-    "住宅",
-    "橋",
-    "川",
-    "雲",
-    "看板",
-    "倉庫",
-    "交差点",
-    "タワー",
-    "市場",
-    "皇居",
-    "運河",
-    "高層ビル",
-]
-ADJECTIVES = ["古い", "新しい", "大きな", "白い", "高い", "広い", "狭い", "明るい", "暗い", "赤い"]
-VERBS = [
-    "並んでいる",
-    "続いている",
-    "設置されている",
-    "写っている",
-    "広がっている",
-    "立っている",
-    "密集している",
-    "面している",
-]
-PLACES = ["手前に", "奥に", "左側に", "右側に", "中央に", "上部に", "下部に"]
-
-
-def make_texts(count: int = 2000, chars: int = 220, seed: int = 0) -> list[str]:
-    """``count`` distinct synthetic Japanese explanations of about ``chars`` characters."""
-    rng = random.Random(seed)
-    texts: list[str] = []
-    while len(texts) < count:
-        parts: list[str] = []
-        while sum(map(len, parts)) < chars - 12:
-            a, b = rng.sample(NOUNS, 2)
-            parts.append(
-                rng.choice(
-                    [
-                        f"{rng.choice(PLACES)}{rng.choice(ADJECTIVES)}{a}と{b}が{rng.choice(VERBS)}。",
-                        f"{a}の近くに{b}があり、{rng.choice(ADJECTIVES)}印象を与えている。",
-                        f"{rng.choice(PLACES)}{a}が{rng.choice(VERBS)}ことから、{b}の周辺と考えられる。",
-                    ]
-                )
-            )
-        texts.append("".join(parts))
-    return texts
 
 
 def run_benchmark(texts: int = 2000, write: bool = True, quick: bool = False) -> dict:

@@ -732,7 +732,6 @@ def _cam_class(method: str) -> type:
     if method in _CAM_CLASSES:
         return _CAM_CLASSES[method]
     import pytorch_grad_cam
-    import torch
 
     base = getattr(pytorch_grad_cam, _METHOD_CLASSES[method])
     namespace: dict[str, Any] = {
@@ -740,32 +739,56 @@ def _cam_class(method: str) -> type:
         "get_target_width_height": _target_width_height,
     }
     if method == "scorecam":
-
-        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):  # type: ignore[no-untyped-def]
-            # pytorch_grad_cam.ScoreCAM.get_cam_weights without the tqdm progress bars.
-            with torch.no_grad():
-                upsample = torch.nn.UpsamplingBilinear2d(size=input_tensor.shape[-2:])
-                activation_tensor = torch.from_numpy(activations).to(self.device)
-                upsampled = upsample(activation_tensor)
-                flat = upsampled.view(upsampled.size(0), upsampled.size(1), -1)
-                maxs, mins = flat.max(dim=-1)[0], flat.min(dim=-1)[0]
-                maxs, mins = maxs[:, :, None, None], mins[:, :, None, None]
-                upsampled = (upsampled - mins) / (maxs - mins + 1e-8)
-                input_tensors = input_tensor[:, None, :, :] * upsampled[:, :, None, :, :]
-                batch_size = getattr(self, "batch_size", 16)
-                scores: list[float] = []
-                for target, tensor in zip(targets, input_tensors, strict=False):
-                    for i in range(0, tensor.size(0), batch_size):
-                        batch = tensor[i : i + batch_size, :]
-                        scores.extend(target(o).cpu().item() for o in self.model(batch))
-                weights = torch.Tensor(scores).view(activations.shape[0], activations.shape[1])
-                return torch.nn.Softmax(dim=-1)(weights).numpy()
-
-        namespace["get_cam_weights"] = get_cam_weights
+        namespace["get_cam_weights"] = _quiet(base.get_cam_weights)
         namespace["batch_size"] = SCORECAM_BATCH_SIZE
     cls = type(f"Wordcam{base.__name__}", (base,), namespace)
     _CAM_CLASSES[method] = cls
     return cls
+
+
+_QUIET = threading.local()
+
+
+def _quiet(get_cam_weights: Any) -> Any:
+    """ScoreCAM's own ``get_cam_weights`` (its math unchanged), without its tqdm bars on stderr."""
+
+    def quiet_cam_weights(self: Any, *args: Any) -> np.ndarray:
+        _install_quiet_tqdm()
+        was, _QUIET.on = getattr(_QUIET, "on", False), True
+        try:
+            return get_cam_weights(self, *args)
+        finally:
+            _QUIET.on = was
+
+    return quiet_cam_weights
+
+
+def _install_quiet_tqdm() -> None:
+    """Give ``pytorch_grad_cam.score_cam`` a ``tqdm`` that is silent while :data:`_QUIET` is on.
+
+    Its progress bar is hard-coded at the call site; every other use of ``tqdm`` (and ScoreCAM
+    outside wordcam, or in another thread) is left as it was.
+    """
+    import pytorch_grad_cam.score_cam as score_cam
+
+    if isinstance(score_cam.tqdm, _QuietTqdm):
+        return
+    score_cam.tqdm = _QuietTqdm(score_cam.tqdm)
+
+
+class _QuietTqdm:
+    """Stands in for the ``tqdm`` module: ``tqdm.tqdm(...)`` is disabled while quiet."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def tqdm(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_QUIET, "on", False):
+            kwargs["disable"] = True
+        return self._module.tqdm(*args, **kwargs)
 
 
 def _target_width_height(self: Any, input_tensor: torch.Tensor) -> tuple[int, int]:

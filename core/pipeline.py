@@ -92,7 +92,7 @@ def explain_images(
     model: Classifier | str,
     explainer: Explainer | str,
     method: str = "gradcam",
-    lang: str = "ja",
+    lang: str | None = None,
     mode: str = "informed",
     top_k: int = 3,
     out_dir: str | Path | None = None,
@@ -101,14 +101,16 @@ def explain_images(
 ) -> Iterator[ImageResult]:
     """Explain each input photo; yields one :class:`ImageResult` per input, in input order.
 
-    ``model`` is a :class:`Classifier` or a model spec; ``explainer`` an explainer or a spec
-    (loaded with ``lang``). Files are loaded with :func:`core.images.load_image`; a missing or
+    ``model`` is a :class:`Classifier` or a model spec; ``explainer`` an explainer or a spec.
+    ``lang`` only builds a spec's explainer (default "ja"); an explainer object answers in its
+    own ``lang`` (see :func:`answer_language`). Files are loaded with :func:`core.images.load_image`; a missing or
     broken file yields a result with ``error`` set. With ``out_dir`` the overlay, panel, marks
     and thumbnail pictures are written there as ``<stem>_overlay.png`` etc.
     """
     from core.images import file_sha256, load_image
 
     model, explainer = _resolve(model, explainer, lang)
+    lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):
         raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
     batch_size = max(1, int(batch_size))
@@ -162,7 +164,7 @@ def explain_loaded(
     results: Sequence[ImageResult] | None = None,
     paths: Sequence[str] | None = None,
     method: str = "gradcam",
-    lang: str = "ja",
+    lang: str | None = None,
     mode: str = "informed",
     top_k: int = 3,
     out_dir: str | Path | None = None,
@@ -174,9 +176,11 @@ def explain_loaded(
     whole batch and one ``explainer.explain_batch`` call. ``results`` (filled in place) or
     ``paths`` name the images; with neither, they are called ``image-<n>``. Pictures are
     written to ``out_dir`` when given. If the model itself fails, every result of the batch
-    gets that error.
+    gets that error. Labels are in the explainer's language (:func:`answer_language`).
     """
     from core.explainers.base import ExplainRequest, Explanation
+
+    lang = answer_language(explainer, lang)
 
     if results is None:
         names = list(paths) if paths is not None else [f"image-{i}" for i in range(len(images))]
@@ -206,7 +210,6 @@ def explain_loaded(
                 predictions=list(r.predictions),
                 label=r.predictions[0][0] if mode == "informed" else None,
                 task=model.task,
-                lang=lang,
                 key=r.sha256 or r.path,
             )
         )
@@ -276,14 +279,32 @@ def output_stem(path: str | Path) -> str:
     return f"{name}-{digest}"
 
 
-def _resolve(model: Classifier | str, explainer: Explainer | str, lang: str):
+def answer_language(explainer: Explainer, lang: str | None = None) -> str:
+    """The language ``explainer`` answers in: the ``lang`` it was built for.
+
+    ``lang``, when given, must agree (a mismatch raises :class:`WordcamError` instead of
+    labelling a run with a language its texts are not in). An explainer without a ``lang``
+    attribute (a plugin written before it was part of the protocol) answers in ``lang`` or "ja".
+    """
+    own = getattr(explainer, "lang", None)
+    if own is None:
+        return lang or "ja"
+    if lang is not None and lang != own:
+        raise WordcamError(
+            f"the explainer answers in {own!r}, not {lang!r}: build it for that language "
+            f"(load_explainer(spec, lang={lang!r})) or leave lang out"
+        )
+    return own
+
+
+def _resolve(model: Classifier | str, explainer: Explainer | str, lang: str | None):
     from core.explainers import load_explainer
     from core.models import load_model
 
     if isinstance(model, str):
         model = load_model(model)
     if isinstance(explainer, str):
-        explainer = load_explainer(explainer, lang=lang)
+        explainer = load_explainer(explainer, lang=lang or "ja")
     return model, explainer
 
 

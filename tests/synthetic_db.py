@@ -2,8 +2,9 @@
 
 ``make_db(path, n_images=..., classes=..., seed=0)`` fills one run: photos of Tokyo wards with
 a predicted label (about ``accuracy`` correct), top-k probabilities, tiny shared PNG thumbnails
-and overlays, Japanese explanations built from templates whose words depend on the ward, their
-tokens, and the ``terms``/``doc_terms`` matrix. Rows are bulk-inserted from pandas frames.
+and overlays, Japanese explanations whose words depend on the ward
+(:func:`core.synth_text.ward_explanation`), their tokens, and the ``terms``/``doc_terms``
+matrix. Rows are bulk-inserted from pandas frames.
 ``hostile=True`` adds a class/folder name and explanations carrying HTML/script/Markdown.
 """
 
@@ -18,24 +19,9 @@ from PIL import Image, ImageDraw
 
 from core.mining import store_default_results, write_terms
 from core.store import StoreWriter, asset_dir, reading
+from core.synth_text import WARD_WORDS, ward_explanation, ward_vocabulary
 
-WARDS: dict[str, list[str]] = {
-    "千代田区": ["皇居", "石垣", "堀", "官庁", "高層ビル", "緑"],
-    "中央区": ["銀座", "看板", "百貨店", "高層ビル", "橋", "群"],
-    "港区": ["東京タワー", "高層ビル", "ガラス", "海", "運河", "群"],
-    "新宿区": ["高層ビル", "群", "雑踏", "看板", "ネオン", "密集"],
-    "台東区": ["寺", "提灯", "瓦屋根", "商店街", "密集", "看板"],
-    "墨田区": ["スカイツリー", "川", "橋", "住宅", "密集", "電柱"],
-    "江東区": ["運河", "倉庫", "団地", "橋", "緑", "ガードレール"],
-    "世田谷区": ["住宅", "緑", "電柱", "ガードレール", "坂", "密集"],
-}
-SHARED_WORDS = ["道路", "空", "歩道", "人", "車", "建物", "窓", "影"]
-POSITIONS = ["上部中央", "左下", "右上", "中央", "下部", "左上"]
-TEMPLATES = [
-    "{pos}の{a}が最も強く反応しており、{b}と{c}も判断の根拠になっている。",
-    "{a}と{b}が目立つ。{pos}に{c}が写っている。",
-    "画面{pos}に{a}があり、周囲の{b}や{c}が特徴的である。",
-]
+WARDS = WARD_WORDS  # the default classes
 HOSTILE_CLASS = "<img src=x onerror=alert(1)>区"
 HOSTILE_TEXT = "<script>alert('xss')</script> **太字** :red[赤] $x^2$ <b>密集</b>"
 HOSTILE_WORD = "<img src=y onerror=alert(2)>"
@@ -71,8 +57,7 @@ def make_db(
     classes = list(classes or WARDS)
     if hostile and HOSTILE_CLASS not in classes:
         classes.append(HOSTILE_CLASS)
-    pool = sorted({w for words in WARDS.values() for w in words})
-    vocab = {c: WARDS.get(c) or list(rng.choice(pool, size=6, replace=False)) for c in classes}
+    vocab = ward_vocabulary(classes, rng)
     n_classes = len(classes)
 
     assets = asset_dir(db)
@@ -155,12 +140,7 @@ def make_db(
                 None,
             )
         )
-        # Explanations describe what the model looked at: mostly the predicted ward's words.
-        source = vocab[pred] if rng.random() < 0.8 else vocab[cls]
-        words = list(rng.choice(source, size=2, replace=False)) + [str(rng.choice(SHARED_WORDS))]
-        pos = POSITIONS[i % len(POSITIONS)]
-        text = TEMPLATES[i % len(TEMPLATES)].format(pos=pos, a=words[0], b=words[1], c=words[2])
-        tokens = [pos, *words]
+        text, tokens = ward_explanation(rng, i, vocab[pred], vocab[cls])
         if hostile and i % 50 == 0:
             text = f"{text} {HOSTILE_TEXT}"
             tokens.append(HOSTILE_WORD)

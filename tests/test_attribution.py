@@ -189,6 +189,18 @@ def test_scorecam_equals_plain_on_a_small_input(resnet18):
     assert np.abs(maps - plain).max() <= TOL
 
 
+def test_scorecam_draws_no_progress_bars(resnet18, capfd):
+    import io
+
+    import pytorch_grad_cam.score_cam as score_cam
+
+    attribute(resnet18, images(1, 32), method="scorecam", layer="layer2")
+    assert capfd.readouterr().err == ""
+    out = io.StringIO()
+    assert list(score_cam.tqdm.tqdm(range(2), file=out)) == [0, 1]
+    assert "2/2" in out.getvalue()  # outside wordcam's call the bar is drawn as before
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHOD_NAMES)
 def test_every_method_equals_plain_grad_cam_on_resnet50(method):

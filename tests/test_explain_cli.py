@@ -50,6 +50,7 @@ class EchoExplainer:
     name = "echo"
 
     def __init__(self, arg=None, lang="ja", **options):
+        self.lang = lang
         self.requests = []
 
     def explain_batch(self, requests):
@@ -57,7 +58,7 @@ class EchoExplainer:
 
         self.requests.extend(requests)
         return [
-            Explanation(text=f"label={r.label} lang={r.lang}", details={"n": len(requests)})
+            Explanation(text=f"label={r.label} lang={self.lang}", details={"n": len(requests)})
             for r in requests
         ]
 
@@ -104,7 +105,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_pipeline_batches_errors_and_pictures(tiny, photos, tmp_path):
     from core.pipeline import explain_images, explain_loaded, output_stem
 
-    explainer = EchoExplainer()
+    explainer = EchoExplainer(lang="en")
     inputs = [
         photos["same_a"],
         photos["broken"],
@@ -147,9 +148,10 @@ def test_pipeline_batches_errors_and_pictures(tiny, photos, tmp_path):
     assert output_stem(photos["same_a"]) != output_stem(photos["same_b"])
     assert output_stem("dir/トラ 猫.png").startswith("トラ_猫-")
 
+    japanese = EchoExplainer(lang="ja")
     blind = explain_loaded(
         tiny,
-        explainer,
+        japanese,
         [Image.open(photos["coffee"]).convert("RGB")],
         paths=["mem"],
         mode="blind",
@@ -157,9 +159,9 @@ def test_pipeline_batches_errors_and_pictures(tiny, photos, tmp_path):
         top_k=5,
     )
     assert blind[0].path == "mem" and blind[0].overlay_path is None
-    assert explainer.requests[-1].label is None
+    assert japanese.requests[-1].label is None
     assert [p[0] for p in blind[0].predictions][:1] and len(blind[0].predictions) == 3
-    assert blind[0].predictions[0][0] in COLOURS_JA and explainer.requests[-1].task == "色を当てる"
+    assert blind[0].predictions[0][0] in COLOURS_JA and japanese.requests[-1].task == "色を当てる"
     record = blind[0].to_json()
     assert record["error"] is None and record["predictions"][0]["label"] in COLOURS_JA
     json.dumps(record, ensure_ascii=False)
@@ -262,6 +264,31 @@ def test_pipeline_rejects_unknown_mode(tiny):
 
     with pytest.raises(WordcamError, match="mode"):
         list(explain_images([], tiny, EchoExplainer(), mode="sideways"))
+
+
+@needs_attribution
+def test_the_explainer_is_the_one_channel_for_the_language(tiny, photos):
+    from core.errors import WordcamError
+    from core.explainers.base import Explanation
+    from core.pipeline import answer_language, explain_images
+
+    english = EchoExplainer(lang="en")
+    (result,) = explain_images([photos["coffee"]], tiny, english)  # no lang: the explainer's
+    assert result.predictions[0][0] in COLOURS_EN and result.explanation.text.endswith("lang=en")
+    with pytest.raises(WordcamError, match="answers in 'en', not 'ja'"):
+        list(explain_images([photos["coffee"]], tiny, english, lang="ja"))
+    (result,) = explain_images([photos["coffee"]], tiny, "echo", lang="en")  # built for lang
+    assert result.predictions[0][0] in COLOURS_EN and result.explanation.text.endswith("lang=en")
+    (result,) = explain_images([photos["coffee"]], tiny, "echo")
+    assert result.predictions[0][0] in COLOURS_JA and result.explanation.text.endswith("lang=ja")
+
+    class Undeclared:  # a plugin without ``lang``: the caller's language, else Japanese
+        name = "undeclared"
+
+        def explain_batch(self, requests):
+            return [Explanation(text="x") for _ in requests]
+
+    assert answer_language(Undeclared(), "en") == "en" and answer_language(Undeclared()) == "ja"
 
 
 def test_image_result_json_covers_explainer_errors():

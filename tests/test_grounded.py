@@ -49,14 +49,13 @@ def two_colour_image(size: int = 128) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def request(image, cam, label=None, lang="ja", predictions=None) -> ExplainRequest:
+def request(image, cam, label=None, predictions=None) -> ExplainRequest:
     return ExplainRequest(
         image=image,
         cam=cam,
         predictions=predictions if predictions is not None else [("河川敷", 0.7), ("公園", 0.2)],
         label=label,
         task="画像から撮影場所を特定する",
-        lang=lang,
         key="k",
     )
 
@@ -96,22 +95,28 @@ def test_colour_names_from_pixels(tiny_crop_model):
     assert index["red"] == keys[0]
 
     explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    english = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0, lang="en")
     image = two_colour_image()
     left, right = blob(128, 30, 64, 10), blob(128, 98, 64, 10)
-    out = explainer.explain_batch([request(image, left), request(image, right, lang="en")])
+    out = explainer.explain_batch([request(image, left)])
+    out += english.explain_batch([request(image, right)])
     assert "赤" in out[0].text and "白" not in out[0].text
     assert "white" in out[1].text and "red" not in out[1].text
     assert out[0].details["regions"][0]["colors"][0]["color"] == "red"
 
 
 def test_deterministic_and_in_both_languages(tiny_crop_model):
-    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    def both(model):
+        ja = GroundedExplainer(crop_model=model, min_prob=0.0)
+        en = GroundedExplainer(crop_model=model, min_prob=0.0, lang="en")
+        return ja.explain_batch([requests[0]]) + en.explain_batch([requests[1]])
+
     rng = np.random.default_rng(1)
     image = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
     cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
-    requests = [request(image, cam, label="河川敷"), request(image, cam, label="river", lang="en")]
-    first = explainer.explain_batch(requests)
-    second = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    requests = [request(image, cam, label="河川敷"), request(image, cam, label="river")]
+    first = both(tiny_crop_model)
+    second = both(tiny_crop_model)
     assert [e.text for e in first] == [e.text for e in second]
     assert [e.details for e in first] == [e.details for e in second]
     ja, en = first
@@ -130,6 +135,22 @@ def test_deterministic_and_in_both_languages(tiny_crop_model):
         assert regions[0]["candidates"][0]["label"] in e.text
     assert "河川敷と判断された" in ja.text
     assert "classified as river" in en.text
+
+
+def test_an_english_explainer_answers_in_english_whatever_the_request(tiny_crop_model):
+    # The language is the explainer's, chosen once at construction; a request carries none.
+    with pytest.raises(TypeError):
+        ExplainRequest(image=None, cam=None, predictions=[], label=None, task="", lang="ja")
+    english = load_explainer("grounded", lang="en", crop_model=tiny_crop_model, min_prob=0.0)
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
+    japanese = request(image, cam, predictions=[("河川敷", 0.7), ("公園", 0.2)])
+    flat = request(image, np.zeros((96, 96), np.float32))
+    for e in english.explain_batch([japanese, flat, request(image, cam, label="river")]):
+        assert e.error is None and e.details["lang"] == "en"
+        assert e.text and not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", e.text), e.text
+        assert all(r["position_name"].isascii() for r in e.details["regions"])
 
 
 def test_crops_in_small_chunks_give_the_same_answers(tiny_crop_model, monkeypatch):
@@ -227,8 +248,8 @@ def test_real_photo_chelsea_is_a_cat_in_japanese_and_english():
     view = model.preprocess.crop(Image.fromarray(data.chelsea()))
     size = view.size[0]
     cam = blob(size, size * 0.45, size * 0.5, size * 0.2)
-    explainer = GroundedExplainer()
-    ja, en = explainer.explain_batch([request(view, cam), request(view, cam, lang="en")])
+    (ja,) = GroundedExplainer(crop_model=model).explain_batch([request(view, cam)])
+    (en,) = GroundedExplainer(crop_model=model, lang="en").explain_batch([request(view, cam)])
     assert ja.error is None and en.error is None
     assert "猫" in ja.text, ja.text
     assert "cat" in en.text.lower() or "tabby" in en.text.lower(), en.text

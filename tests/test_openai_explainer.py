@@ -51,7 +51,7 @@ def server():
         yield srv
 
 
-def make_request(seed: int = 0, label: str | None = LABEL, lang: str = "ja") -> ExplainRequest:
+def make_request(seed: int = 0, label: str | None = LABEL) -> ExplainRequest:
     rng = np.random.default_rng(seed)
     pixels = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
     yy, xx = np.mgrid[0:48, 0:64]
@@ -62,7 +62,6 @@ def make_request(seed: int = 0, label: str | None = LABEL, lang: str = "ja") -> 
         predictions=[(LABEL, 0.81), ("港", 0.12)],
         label=label,
         task=TASK,
-        lang=lang,
         key=f"img{seed}",
     )
 
@@ -108,7 +107,7 @@ def test_pair_request_carries_prompt_task_label_and_two_images(server):
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_blind_prompt_withholds_the_label(server, lang):
-    (result,) = explainer(server).explain_batch([make_request(label=None, lang=lang)])
+    (result,) = explainer(server, lang=lang).explain_batch([make_request(label=None)])
     assert result.error is None
     prompt = server.chat_requests[0].prompt
     assert LABEL not in prompt and "港" not in prompt
@@ -117,9 +116,24 @@ def test_blind_prompt_withholds_the_label(server, lang):
 
 
 def test_english_informed_prompt(server):
-    explainer(server, lang="en").explain_batch([make_request(lang="en")])
+    explainer(server, lang="en").explain_batch([make_request()])
     prompt = server.chat_requests[0].prompt
     assert f'classified as "{LABEL}"' in prompt and TASK in prompt and "Grad-CAM" in prompt
+
+
+def test_an_english_explainer_answers_in_english_whatever_the_request(server):
+    # A request carries no language (its task and labels here are Japanese): the prompt, the
+    # region names and the rendered structured answer follow the explainer's lang.
+    objects = [{"object": "guardrail", "feature": "white metal fence", "region": 1}]
+    server.script(Reply(text=json.dumps(objects)))
+    ex = explainer(server, lang="en", image_mode="marks", structured=True)
+    (result,) = ex.explain_batch([make_request(label=None)])
+    prompt = server.chat_requests[0].prompt
+    assert "relied on" in prompt and "判別の根拠" not in prompt
+    assert result.details["regions"] and all(
+        r["position"].isascii() for r in result.details["regions"]
+    )
+    assert result.error is None and result.text == "guardrail (1): white metal fence"
 
 
 def test_panel_and_marks_image_modes(server):

@@ -37,12 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wordcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"core.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command still being written
-            if exc.name != f"core.cli.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"core.cli.{name}")
         sub_parser = module.register(sub)
         sub_parser.set_defaults(_run=module.run)
     return parser

@@ -17,13 +17,15 @@ Mode = Literal["blind", "informed"]
 class ExplainRequest:
     """Everything an explainer may look at for one photo.
 
+    It carries no language: an explainer answers in the language it was built for
+    (:attr:`Explainer.lang`).
+
     Attributes:
         image: the RGB view the model classified (its centre crop), aligned with ``cam``.
         cam: float32 saliency map [H, W] in [0, 1], same size as ``image``.
-        predictions: top-k ``(label, probability)`` pairs, best first, in the output language.
+        predictions: top-k ``(label, probability)`` pairs, best first, in the explainer's language.
         label: the predicted label shown to the explainer; ``None`` in blind mode.
         task: what the classifier does, e.g. "画像から撮影場所を特定する".
-        lang: output language, "ja" or "en".
         key: a stable id for logging/caching (e.g. the image's content hash).
     """
 
@@ -32,7 +34,6 @@ class ExplainRequest:
     predictions: list[tuple[str, float]]
     label: str | None
     task: str
-    lang: str = "ja"
     key: str = ""
 
 
@@ -58,9 +59,14 @@ class Explainer(Protocol):
     Implementations are registered by name (entry-point group ``wordcam.explainers``); the
     factory is called as ``factory(arg, **options)`` where ``arg`` is the part after the
     colon of the spec (``openai:gpt-4o`` -> ``"gpt-4o"``).
+
+    The language is chosen once, at construction (``load_explainer(spec, lang="en")``), and
+    ``lang`` says which it is: every answer is in that language, and the pipeline gives the
+    explainer its predictions' labels in it.
     """
 
     name: str
+    lang: str
 
     def explain_batch(self, requests: Sequence[ExplainRequest]) -> list[Explanation]:
         """Explain each request; one failure becomes that item's ``error``, never an exception."""

@@ -103,7 +103,7 @@ class GroundedExplainer:
     Args:
         arg: model spec of the crop classifier (the part after ``grounded:``); default
             ``imagenet`` (offline EfficientNet-Lite0, loaded once per process).
-        lang: default language when a request does not set one ("ja" or "en").
+        lang: the language of every answer ("ja" or "en").
         crop_model: a loaded :class:`~core.models.Classifier` (or a spec) instead of ``arg``.
         min_prob: object candidates below this crop probability are not mentioned.
         max_regions: describe at most this many regions (1-4).
@@ -147,7 +147,6 @@ class GroundedExplainer:
         crops: list[tuple[int, int, Image.Image]] = []
         for i, request in enumerate(requests):
             try:
-                self._lang(request)
                 image = request.image.convert("RGB")
                 cam = _cam_for(request.cam, image.size)
                 regions = find_regions(
@@ -183,12 +182,6 @@ class GroundedExplainer:
         return [
             r if r is not None else Explanation(text="", error="not explained") for r in results
         ]
-
-    def _lang(self, request: ExplainRequest) -> str:
-        lang = request.lang or self.lang
-        if lang not in ("ja", "en"):
-            raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
-        return lang
 
     def _candidates(self, crops: list[Image.Image]) -> list[list[tuple[int, float]]]:
         """``(class index, probability)`` of the crop model's top classes per crop.
@@ -231,7 +224,7 @@ class GroundedExplainer:
         return list(names) if names else list(model.label_names(lang))
 
     def _compose(self, request: ExplainRequest, region_facts: list[RegionFacts]) -> Explanation:
-        lang = self._lang(request)
+        lang = self.lang
         names = self._names(lang) if any(f.candidate_ids for f in region_facts) else []
         for f in region_facts:
             f.candidates = [(names[k], p) for k, p in f.candidate_ids]

@@ -135,7 +135,6 @@ class _Prepared:
 
     index: int
     request: ExplainRequest
-    lang: str
     prompt: str
     image_urls: list[str]
     image_hashes: list[str]
@@ -166,6 +165,7 @@ class OpenAIExplainer:
     """Explain decisions with a vision-language model behind an OpenAI-compatible endpoint.
 
     Registered as ``openai``: ``load_explainer("openai:gpt-4o", base_url=..., structured=True)``.
+    ``lang`` ("ja" or "en") picks the prompt and the language of every answer.
     The API key comes from ``api_key``, ``OPENAI_API_KEY`` or ``./.env``; a localhost endpoint
     needs none. ``retry_base_delay``/``retry_max_delay`` shape the exponential backoff. With
     ``preflight`` (default) the constructor checks the endpoint answers and raises a one-line
@@ -399,7 +399,7 @@ class OpenAIExplainer:
 
         from core import render
 
-        lang = request.lang if request.lang in LANGS else self.lang
+        lang = self.lang
         image = request.image.convert("RGB")
         cam = np.asarray(request.cam, dtype=np.float32)
         if cam.ndim != 2:
@@ -436,7 +436,6 @@ class OpenAIExplainer:
         return _Prepared(
             index=index,
             request=request,
-            lang=lang,
             prompt=prompt,
             image_urls=list(urls),
             image_hashes=[hashlib.sha256(b).hexdigest() for b in blobs],
@@ -550,7 +549,7 @@ class OpenAIExplainer:
                     attempts=attempt,
                     latency_s=time.monotonic() - started,
                 )
-            result = self._interpret(response, item)
+            result = self._interpret(response)
             result.attempts = attempt
             result.latency_s = time.monotonic() - started
             return result
@@ -561,7 +560,7 @@ class OpenAIExplainer:
         delay = min(self.retry_max_delay, self.retry_base_delay * 2 ** (attempt - 1))
         return delay * (0.5 + random.random() / 2)
 
-    def _interpret(self, response: Any, item: _Prepared) -> _CallResult:
+    def _interpret(self, response: Any) -> _CallResult:
         usage = {}
         raw_usage = getattr(response, "usage", None)
         if raw_usage is not None:
@@ -607,7 +606,7 @@ class OpenAIExplainer:
                 )
             return _CallResult(
                 status="ok",
-                text=render_objects(objects, item.lang),
+                text=render_objects(objects, self.lang),
                 details={"objects": objects},
                 **base,
             )

@@ -158,10 +158,6 @@ class VLMCache:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def active(self) -> bool:
-        return self._con is not None
-
     def open(self) -> None:
         """Open (and create) the DB; on a lock held elsewhere, disable caching with a warning."""
         if not self.enabled or self._con is not None:
