@@ -165,7 +165,7 @@ def _eval_run(model_dir: Path, data: Path, batch_size: int, workers: int) -> dic
     import torch
 
     from core.datasets import scan_labelled_folder
-    from core.evaluate import predict_samples
+    from core.evaluation import predict_samples
     from core.models import load_model
 
     model = load_model(str(model_dir))

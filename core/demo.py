@@ -6,7 +6,7 @@
 1. :func:`core.synth.make_cue_dataset`: wards (中央区, 千代田区 ...) whose photos each carry
    their own planted object cut out of a real bundled photo; one ward also carries a shortcut.
 2. :func:`core.train.train`: the default offline backbone (EfficientNet-Lite0) fine-tuned.
-3. :func:`core.evaluate.evaluate` on the held-out photos where the shortcut is absent.
+3. :func:`core.evaluation.evaluate` on the held-out photos where the shortcut is absent.
 4. :func:`core.jobs.run_precompute`: blind ``grounded`` explanations of the validation
    photos into DuckDB (label withheld, as in the original experiment).
 5. :func:`core.mining.mine`: per ward the words that predict it, with n/m precision.
@@ -104,7 +104,7 @@ def run_demo(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it."""
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
     from core.jobs import JobSettings, run_precompute
     from core.mining import mine_source
     from core.synth import make_cue_dataset

@@ -13,8 +13,8 @@ import pytest
 from core.cli import main
 from core.datasets import Sample
 from core.errors import DataError
-from core.metrics import classification_metrics, summary_line
-from core.report import format_report
+from core.evaluation.metrics import classification_metrics, summary_line
+from core.evaluation.report import format_report
 from core.synth import make_cue_dataset
 from core.train import group_key, split_samples
 
@@ -305,7 +305,7 @@ def test_scan_errors_are_data_errors(tmp_path):
 @pytest.mark.slow
 def test_full_finetune_with_augmentation_and_group_split(tmp_path):
     """Full fine-tuning (augmentation, grouped split, loss weights) through worker decoding."""
-    from core.evaluate import evaluate
+    from core.evaluation import evaluate
     from core.train import train
 
     root = tmp_path / "cues"

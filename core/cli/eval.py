@@ -30,8 +30,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.evaluate import evaluate
-    from core.report import format_report
+    from core.evaluation import evaluate
+    from core.evaluation.report import format_report
 
     metrics = evaluate(
         args.model,

@@ -163,7 +163,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.report import format_report
+    from core.evaluation.report import format_report
     from core.train import train
 
     metrics = train(args.data_dir, args.out, settings=settings_from_args(args))

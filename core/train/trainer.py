@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.datasets import PhotoDataset, Sample, make_loader, scan_labelled_folder
 from core.errors import DataError, ModelError
-from core.metrics import classification_metrics, summary_line
+from core.evaluation.metrics import classification_metrics, summary_line
 from core.models.base import DEFAULT_TASK
 from core.models.model_dir import INFO_FILE
 from core.render import save_confusion_png
@@ -51,7 +51,7 @@ def train(
 
     ``options`` are :class:`TrainSettings` fields (``epochs=2, balance="loss"``, ...) and
     override ``settings``. Returns the validation metrics (see
-    :func:`core.metrics.classification_metrics`) plus ``history``, ``counts``, ``split`` and
+    :func:`core.evaluation.metrics.classification_metrics`) plus ``history``, ``counts``, ``split`` and
     the paths written.
     """
     settings = replace(settings or TrainSettings(), **options)

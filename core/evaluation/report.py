@@ -1,4 +1,4 @@
-"""The text report of :func:`core.metrics.classification_metrics`: per-class table, confusion
+"""The text report of :func:`core.evaluation.metrics.classification_metrics`: per-class table, confusion
 matrix, skipped files, summary line (aligned for CJK class names)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from core.metrics import summary_line
+from core.evaluation.metrics import summary_line
 
 
 def display_width(text: str) -> int:

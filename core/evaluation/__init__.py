@@ -2,12 +2,12 @@
 
 ::
 
-    from core.evaluate import evaluate
-    from core.report import format_report
+    from core.evaluation import evaluate
+    from core.evaluation.report import format_report
     metrics = evaluate("models/wards", "data/wards_test")
     print(format_report(metrics))   # ends with "top1=0.912 top3=0.990 macro_f1=0.905 n=340 skipped=1"
 
-The photos are read by :mod:`core.datasets`, scored by :mod:`core.metrics`.
+The photos are read by :mod:`core.datasets`, scored by :mod:`core.evaluation.metrics`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.datasets import PhotoDataset, Sample, make_loader, scan_labelled_folder
 from core.errors import DataError, ModelError
-from core.metrics import classification_metrics
+from core.evaluation.metrics import classification_metrics
 from core.runtime import (
     model_input,
     progress_bar,
