@@ -96,7 +96,8 @@ def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
         )
         con.execute("INSERT INTO explanations (image_id, run_id, text) SELECT * FROM bench_texts")
         con.execute(
-            "INSERT INTO tokens SELECT image_id, run_id, tokens::VARCHAR[] FROM bench_tokens"
+            "INSERT INTO tokens (image_id, run_id, tokens)"
+            " SELECT image_id, run_id, tokens::VARCHAR[] FROM bench_tokens"
         )
     return {"docs": docs, "mean_chars": round(chars / docs, 1), "distinct_sentences": len(pool)}
 

@@ -215,7 +215,9 @@ def make_db(
             [run_id],
         )
         con.execute(
-            "INSERT INTO tokens SELECT image_id, ?, tokens::VARCHAR[] FROM tokens_df", [run_id]
+            "INSERT INTO tokens (image_id, run_id, tokens)"
+            " SELECT image_id, ?, tokens::VARCHAR[] FROM tokens_df",
+            [run_id],
         )
         # What the precompute job does at its end: the term matrix and the keyword tables.
         write_terms(con, run_id)

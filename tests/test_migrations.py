@@ -122,9 +122,14 @@ def test_a_new_db_records_every_migration(tmp_path):
     upgrade(db)
     with reading(db) as con:
         rows = con.execute("SELECT version, name, applied_at FROM schema_migrations").fetchall()
-        assert [(v, n) for v, n, _ in rows] == [(1, "core_tables"), (2, "mining_table")]
+        assert [(v, n) for v, n, _ in rows] == [
+            (1, "core_tables"),
+            (2, "mining_table"),
+            (3, "term_details"),
+            *[(m.version, m.name) for m in mig.MIGRATIONS[3:]],
+        ]
         assert all(at is not None for *_, at in rows)
-        assert schema_version(con) == LATEST_VERSION == 2
+        assert schema_version(con) == LATEST_VERSION
         assert all(has_table(con, t) for t in [*TABLES, "mining"])
     with StoreWriter(db) as store:
         assert migrate(store.con) == []  # nothing pending the second time
@@ -137,20 +142,21 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
 
     db = tmp_path / "w.duckdb"
     upgrade(db)
-    pending = mig.Migration(3, "broken", (), broken)
+    pending = mig.Migration(LATEST_VERSION + 1, "broken", (), broken)
     monkeypatch.setattr(mig, "MIGRATIONS", [*mig.MIGRATIONS, pending])
     with pytest.raises(RuntimeError, match="boom"):
         StoreWriter(db)
     monkeypatch.undo()
     with StoreWriter(db) as store:  # the lock was released; the work file is as before
         assert not has_table(store.con, "half_done")
-        assert schema_version(store.con) == 2
+        assert schema_version(store.con) == LATEST_VERSION
 
 
 def test_migration_numbers_must_increase():
     with pytest.raises(ValueError, match="not after"):
         mig.migration(1)(lambda con: None)
-    assert [m.version for m in mig.MIGRATIONS] == [1, 2]
+    versions = [m.version for m in mig.MIGRATIONS]
+    assert versions[:3] == [1, 2, 3] and versions == sorted(set(versions))
 
 
 # ---------------------------------------------------------------- DBs from before migrations
@@ -178,10 +184,13 @@ def test_the_writer_upgrades_an_old_db_in_place(old):
     upgrade(old_db)
     with reading(old_db) as con:
         recorded = con.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
-        assert recorded == [(1, "core_tables"), (2, "mining_table")]
+        assert recorded == [(m.version, m.name) for m in mig.MIGRATIONS]
         assert schema_version(con) == LATEST_VERSION
     after = _rows(old_db)
-    assert {t: after[t] for t in rows} == rows  # every row survives, mining rows included
+    # every row survives, mining rows included; columns added later are NULL on old rows
+    width = {t: len(rows[t][0]) for t in rows if rows[t]}
+    assert {t: [r[: width.get(t, len(r))] for r in after[t]] for t in rows} == rows
+    assert all(r[width["tokens"] :] == (None, None) for r in after["tokens"])
     assert len(after["mining"]) == (2 if version >= 2 else 0)
     with StoreWriter(old_db) as store:  # the sequences carry on where the old job stopped
         (run_id,) = store.con.execute(

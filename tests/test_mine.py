@@ -233,7 +233,8 @@ def build_db(path: Path) -> dict[int, list[str]]:
                 if image_id != 2:  # one explanation without stored tokens: tokenized on load
                     tokens_by_image[image_id] = tokenize(text)
                     con.execute(
-                        "INSERT INTO tokens VALUES (?, 1, ?)", [image_id, tokens_by_image[image_id]]
+                        "INSERT INTO tokens (image_id, run_id, tokens) VALUES (?, 1, ?)",
+                        [image_id, tokens_by_image[image_id]],
                     )
         con.execute(
             "INSERT INTO images (image_id, run_id, path, status, error) "

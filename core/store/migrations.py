@@ -24,6 +24,7 @@ from core.store.schema import (
     MIGRATIONS_DDL,
     MIGRATIONS_TABLE,
     MINING_TABLE,
+    TERM_DETAILS,
     has_table,
 )
 
@@ -71,6 +72,12 @@ def core_tables(con: duckdb.DuckDBPyConnection) -> None:
 def mining_table(con: duckdb.DuckDBPyConnection) -> None:
     """The keyword tables the precompute job stores for the default settings."""
     con.execute(MINING_TABLE)
+
+
+@migration(3, tables=("word_regions",))
+def term_details(con: duckdb.DuckDBPyConnection) -> None:
+    """Word kinds and the tokenizer version beside each token list; each word's regions."""
+    con.execute(TERM_DETAILS)
 
 
 LATEST_VERSION = MIGRATIONS[-1].version

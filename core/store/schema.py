@@ -119,6 +119,27 @@ CREATE TABLE IF NOT EXISTS mining (
 """
 
 #: The record of applied migrations (created before any migration runs).
+# Migration 3: what each stored word is and where it was said.
+# ``tokens.kinds`` runs parallel to ``tokens.tokens`` (one kind per token: 'object', 'colour',
+# 'position' or 'other'; NULL for rows written before it); ``tokens.tokenizer`` is the
+# tokenizer version that produced the row, so a job can re-tokenize older rows without
+# re-explaining. ``word_regions``: for each document and term, the heat regions (1-based
+# ``Region.index`` values, as in ``explanations.details``) the word was said about;
+# ``localized`` is false when the explainer did not say which region (free text): then
+# ``regions`` lists every described region.
+TERM_DETAILS = """
+ALTER TABLE tokens ADD COLUMN kinds VARCHAR[];
+ALTER TABLE tokens ADD COLUMN tokenizer VARCHAR;
+CREATE TABLE word_regions (
+    run_id INTEGER NOT NULL,
+    image_id BIGINT NOT NULL,
+    term VARCHAR NOT NULL,
+    regions INTEGER[] NOT NULL,
+    localized BOOLEAN NOT NULL,
+    PRIMARY KEY (run_id, image_id, term)
+);
+"""
+
 MIGRATIONS_TABLE = "schema_migrations"
 MIGRATIONS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
