@@ -193,6 +193,10 @@ def test_japanese_verb_dictionary_form():
     assert tokenize("車が停まっている") == ["車", "停まる"]
     assert tokenize("バイクが停まった") == ["バイク", "停まる"]
     assert tokenize("車が止まっている") == ["車", "止まる"]
+    for form in ("停まる車", "停まれ", "停まらない", "停まります", "停まろう"):
+        assert tokenize(form)[0] == "停まる" and "停る" not in tokenize(form)
+    assert tokenize("駐まっている") == ["駐まる"]
+    assert tokenize("停留所と駐車場") == ["停留所", "駐車場"]  # other words with 停/駐 untouched
 
 
 def test_punctuation_and_hyphens():
