@@ -179,7 +179,8 @@ def tokenize_many(
     workers = max(1, min(workers, os.cpu_count() or 1))
     if workers == 1 or len(texts) < POOL_MIN_TEXTS:
         return _tokenize_chunk((texts, lang, stop, phrases))
-    phrase_matcher(lang, phrases)  # build the tokenizer and matcher here; forked workers inherit
+    _tokenize_with("warm up", lang, stop, phrases)  # load janome / HanTa and the names here:
+    # forked workers inherit them
     size = max(8, min(256, len(texts) // (workers * 8) or 1))
     chunks = [(texts[i : i + size], lang, stop, phrases) for i in range(0, len(texts), size)]
     try:

@@ -12,15 +12,14 @@
   the phrases about the heatmap overlay (:mod:`core.text.overlay`).
 
 IPADIC lacks a few verbs written with okurigana that photo descriptions use (停まる, 駐まる):
-janome splits them (停まっている -> 停る + まつ); :func:`_joined_verbs` puts them back together
+janome splits them (停まっている -> 停る + まつ); :func:`_janome_tokens` puts them back together
 (tested fix-up: a janome user dictionary does it too, but slows every text by about 8%).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.text.overlay import strip_overlay_ja
 from core.text.phrases import JapanesePhrases
@@ -41,7 +40,6 @@ _SYMBOLS_ONLY = re.compile(r"^[\W_]+$")
 SPLIT_VERBS: dict[str, str] = {"停": "停まる", "駐": "駐まる"}
 # What janome leaves of the ending after the kanji: まっ, まり, まる, まれ, まろ, or ま + ら/ろ...
 _VERB_TAILS = ("ら", "り", "る", "れ", "ろ", "っ", "ん")
-_VERB_POS = ("動詞", "自立", "*", "*")
 
 _tokenizer: Any = None  # janome Tokenizer, one per process
 
@@ -56,22 +54,34 @@ def janome() -> Any:
     return _tokenizer
 
 
-def _joined_verbs(text: str) -> Iterator[tuple[str, list[str], str]]:
-    """janome's ``(surface, POS fields, base form)`` with split verbs joined: 停 + まっ -> 停まる."""
+class _Verb(NamedTuple):
+    """A joined verb, shaped like a janome token."""
+
+    surface: str
+    base_form: str
+    part_of_speech: str = "動詞,自立,*,*"
+
+
+def _janome_tokens(text: str) -> list[Any]:
+    """janome's tokens of ``text`` with split verbs joined: 停 + まっ -> 停まる."""
     tokens = list(janome().tokenize(text))
+    if not any(k + "ま" in text for k in SPLIT_VERBS):
+        return tokens
+    out: list[Any] = []
     i = 0
     while i < len(tokens):
         token = tokens[i]
         after = tokens[i + 1].surface if i + 1 < len(tokens) else ""
         verb = SPLIT_VERBS.get(token.surface)
-        if verb is not None and after.startswith("ま") and len(after) <= 2:
-            i += 2
-            if after == "ま" and i < len(tokens) and tokens[i].surface[:1] in _VERB_TAILS:
-                i += 1  # 停 + ま + ら + ない, 停 + ま + ろう
-            yield token.surface + after, list(_VERB_POS), verb
+        if verb is None or not after.startswith("ま") or len(after) > 2:
+            out.append(token)
+            i += 1
             continue
-        yield token.surface, token.part_of_speech.split(","), token.base_form
-        i += 1
+        i += 2
+        if after == "ま" and i < len(tokens) and tokens[i].surface[:1] in _VERB_TAILS:
+            i += 1  # 停 + ま + ら + ない, 停 + ま + ろう
+        out.append(_Verb(token.surface + after, verb))
+    return out
 
 
 def _is_noise(word: str) -> bool:
@@ -103,10 +113,11 @@ def janome_terms(text: str, stop: frozenset[str] | set[str]) -> list[str]:
         plain.clear()
         compound_has_head = False
 
-    for surface, pos, base_form in _joined_verbs(text):
+    for token in _janome_tokens(text):
+        pos = token.part_of_speech.split(",")
         major, minor = pos[0], pos[1]
         if major == "名詞" and minor in _CONTENT_NOUNS:
-            compound.append(surface)
+            compound.append(token.surface)
             plain.append(minor == "一般")
             compound_has_head = True
             continue
@@ -116,17 +127,17 @@ def janome_terms(text: str, stop: frozenset[str] | set[str]) -> list[str]:
             and compound_has_head
             and pos[2] in _ATTACHING_SUFFIXES
         ):
-            compound.append(surface)
+            compound.append(token.surface)
             plain.append(False)
             continue
         if major == "接頭詞" and minor == "名詞接続":
             flush()
-            compound.append(surface)  # joins the next noun, dropped if none follows
+            compound.append(token.surface)  # joins the next noun, dropped if none follows
             plain.append(False)
             continue
         flush()
         if _KEEP_POS.get(major) == minor:
-            words.append(base_form if base_form != "*" else surface)
+            words.append(token.base_form if token.base_form != "*" else token.surface)
     flush()
     return [w for w in words if w not in stop and not _is_noise(w)]
 
