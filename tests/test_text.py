@@ -163,6 +163,16 @@ def test_multiword_names_stay_whole():
     )
 
 
+def test_every_imagenet_name_stays_whole_in_a_sentence():
+    from core.text import imagenet_names
+
+    for name in imagenet_names("en"):
+        if " " in name:
+            assert name.lower() in tokenize(f"There is a {name} here.", lang="en"), name
+    for name in imagenet_names("ja"):
+        assert name in tokenize(f"ここに{name}がある。"), name  # ゆりかご, not ゆる + かご
+
+
 def test_japanese_names_janome_splits_stay_whole():
     assert "ケリー・ブルー・テリア" in tokenize("ケリー・ブルー・テリアが座っている")
     assert "ケリー・ブルー・テリア" in tokenize("ケリーブルーテリアが座っている")
