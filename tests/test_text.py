@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from core.errors import DataError
-from core.text import STOPWORDS_JA, lemmatize_en, tokenize, tokenize_many
+from core.text import (
+    STOPWORDS_JA,
+    TOKENIZER_VERSION,
+    lemmatize_en,
+    phrase_matcher,
+    tokenize,
+    tokenize_many,
+)
 
 
 def test_whole_words_not_fragments():
@@ -76,9 +83,10 @@ def test_english_lemmas_and_stopwords():
     ] == ["child", "box", "city", "stop", "make", "cover", "bus", "glass", "building", "red"]
     assert tokenize("The image shows a tree", lang="en") == ["tree"]
     # sklearn's list has "fire" and "side": here they name things in photos
+    assert tokenize("a fire by the side of the road", lang="en") == ["fire", "side", "road"]
+    # (was ["fire", "engine", ...]: "fire engine" is an ImageNet name, now one term)
     assert tokenize("a fire engine by the side of the road", lang="en") == [
-        "fire",
-        "engine",
+        "fire engine",
         "side",
         "road",
     ]
@@ -96,6 +104,121 @@ def test_tokenize_many_matches_tokenize_in_order():
 def test_unknown_language():
     with pytest.raises(DataError, match="language"):
         tokenize("x", lang="fr")
+
+
+# Terms (issue 15): whole names, library lemmas, no punctuation, no words about the heatmap.
+
+GPT4V_JA = """この画像は渋谷区と判断されました。主な根拠は以下の通りです。
+・店舗: GradCAMの画像で1階の店舗部分が赤く強調されています。
+・屋根の構造: 屋根部分が赤く強調されており、波型の屋根が特徴的です。
+・配管（設備）: 外壁の配管がヒートマップ上で赤色で示されています。重要度が高い領域です。
+・車両: 歩道の横に自転車が停まっている様子が注目されています。"""
+
+GPT4V_EN = """The model classified this image as a street scene. Key evidence:
+- Bicycle lane marking: In the Grad-CAM heatmap, the bicycle lane marking on the asphalt is
+  highlighted in red, suggesting the model relies on it.
+- Parked moped: The moped by the curb is shown in red and yellow in the overlay.
+- Storefront: The sign above the entrance is exposed to sunlight; the attention is focused there.
+- A man in a trench coat walks past a wave-shaped awning."""
+
+HEATMAP_WORDS = (
+    "gradcam", "grad-cam", "grad", "cam", "heatmap", "overlay", "attention", "highlight", "focus",
+    "ヒートマップ", "強調", "重要度", "重要", "注目", "GradCAM", "Grad-CAM",
+)  # fmt: skip
+
+
+def test_gpt4v_style_answer_ja():
+    tokens = tokenize(GPT4V_JA)
+    for term in ("店舗", "屋根", "構造", "配管", "設備", "外壁", "歩道", "自転車", "停まる"):
+        assert term in tokens
+    assert not [t for t in tokens if any(p in t for p in ":：（）()・")]  # 店舗: -> 店舗
+    for word in (*HEATMAP_WORDS, "赤い", "赤", "赤色", "停る", "まつ"):
+        assert word not in tokens  # 赤く強調 is the overlay's colour, not the shop's
+
+
+def test_gpt4v_style_answer_en():
+    tokens = tokenize(GPT4V_EN, lang="en")
+    for term in ("bicycle lane marking", "moped", "curb", "trench coat", "wave-shaped", "expose"):
+        assert term in tokens
+    for word in (*HEATMAP_WORDS, "red", "yellow", "bicycle", "lane", "marking", "mark", "trench"):
+        assert word not in tokens
+    assert tokenize("The car is red.", lang="en") == ["car", "red"]  # the photo's colour stays
+
+
+def test_multiword_names_stay_whole():
+    assert tokenize("A man in a trench coat", lang="en") == ["man", "trench coat"]
+    assert tokenize("Two trench coats and an Egyptian cat", lang="en") == [
+        "trench coat",
+        "egyptian cat",
+    ]
+    assert "sea anemone" in tokenize("sea anemones on a rock", lang="en")
+    assert "kerry blue terrier" in tokenize("a Kerry Blue Terrier runs", lang="en")
+    # longest match first: "great white shark", not "white shark"
+    assert tokenize("a great white shark", lang="en") == ["great white shark"]
+    # the model's own labels (folder names too) join the ImageNet names
+    assert tokenize("a cargo bike here", lang="en", phrases=["cargo_bike"]) == ["cargo bike"]
+    assert (
+        tokenize_many(["cargo bikes"] * 70, lang="en", phrases=["cargo bike"])
+        == [["cargo bike"]] * 70
+    )
+
+
+def test_every_imagenet_name_stays_whole_in_a_sentence():
+    from core.text import imagenet_names
+
+    for name in imagenet_names("en"):
+        if " " in name:
+            assert name.lower() in tokenize(f"There is a {name} here.", lang="en"), name
+    for name in imagenet_names("ja"):
+        assert name in tokenize(f"ここに{name}がある。"), name  # ゆりかご, not ゆる + かご
+
+
+def test_japanese_names_janome_splits_stay_whole():
+    assert "ケリー・ブルー・テリア" in tokenize("ケリー・ブルー・テリアが座っている")
+    assert "ケリー・ブルー・テリア" in tokenize("ケリーブルーテリアが座っている")
+    assert "公園のベンチ" in tokenize("公園のベンチに座る")
+    assert tokenize("自動車のミラーが光る") == ["自動車", "ミラー", "光る"]  # not 車のミラー
+    assert tokenize("スカイツリー・タワーがある", phrases=["スカイツリー・タワー"]) == [
+        "スカイツリー・タワー"
+    ]
+
+
+def test_library_lemmas():
+    assert [lemmatize_en(w) for w in ("moped", "focused", "exposed", "triceratops")] == [
+        "moped",
+        "focus",
+        "expose",  # the verb's lemma, like parked -> park and covered -> cover
+        "triceratops",
+    ]
+    assert tokenize("two mopeds and a triceratops", lang="en") == ["moped", "triceratops"]
+    # focus is a word about the explanation (a stop word): never "focuse"
+    assert tokenize("The lens was focused on the exposed pipes", lang="en") == [
+        "lens",
+        "expose",
+        "pipe",
+    ]
+
+
+def test_japanese_verb_dictionary_form():
+    assert tokenize("車が停まっている") == ["車", "停まる"]
+    assert tokenize("バイクが停まった") == ["バイク", "停まる"]
+    assert tokenize("車が止まっている") == ["車", "止まる"]
+    for form in ("停まる車", "停まれ", "停まらない", "停まります", "停まろう"):
+        assert tokenize(form)[0] == "停まる" and "停る" not in tokenize(form)
+    assert tokenize("駐まっている") == ["駐まる"]
+    assert tokenize("停留所と駐車場") == ["停留所", "駐車場"]  # other words with 停/駐 untouched
+
+
+def test_punctuation_and_hyphens():
+    assert tokenize("店舗: 看板") == ["店舗", "看板"]
+    assert tokenize("【店舗】「看板」") == ["店舗", "看板"]
+    assert tokenize("・店舗：看板") == ["店舗", "看板"]  # full-width colon, bullet
+    assert tokenize("signs: a wave-shaped roof.", lang="en") == ["sign", "wave-shaped", "roof"]
+
+
+def test_tokenizer_version_and_matcher_cached():
+    assert TOKENIZER_VERSION >= 2
+    assert phrase_matcher("en") is phrase_matcher("en")
 
 
 @pytest.mark.slow
