@@ -56,6 +56,43 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
         return None
 
 
+#: The tables every wordcam DB has (from migration 1 on); a file without them is not one.
+REQUIRED_TABLES = ("runs", "images", "explanations", "tokens")
+
+
+def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
+    """``(problem, row counts)`` of the DB file ``path``; ``problem`` is None for a sound one.
+
+    The check a work file passes before it is used and a snapshot before it is published: the
+    file opens as a DuckDB database (not truncated, not another kind of file) and holds every
+    table of :data:`REQUIRED_TABLES`, each of which can be counted.
+    """
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return f"not a readable DuckDB file ({first_line(exc)})", {}
+    try:
+        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        missing = [t for t in REQUIRED_TABLES if t not in names]
+        if missing:
+            return f"missing table(s) {', '.join(missing)}", {}
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in REQUIRED_TABLES
+        }
+    except duckdb.Error as exc:
+        return f"unreadable tables ({first_line(exc)})", {}
+    finally:
+        con.close()
+    return None, counts
+
+
+def first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 SNAPSHOT = "snapshot"
 
 
