@@ -10,6 +10,7 @@ dashboard's long-lived :func:`open_snapshot` attaches it to a private in-memory 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,14 +59,18 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
 
 #: The tables every wordcam DB has (from migration 1 on); a file without them is not one.
 REQUIRED_TABLES = ("runs", "images", "explanations", "tokens")
+#: DuckDB's file header (3 x 4 KiB) before its blocks: a sound file is at least this plus
+#: ``total_blocks x block_size`` long; a truncated one, shorter.
+HEADER_BYTES = 3 * 4096
 
 
 def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     """``(problem, row counts)`` of the DB file ``path``; ``problem`` is None for a sound one.
 
     The check a work file passes before it is used and a snapshot before it is published: the
-    file opens as a DuckDB database (not truncated, not another kind of file) and holds every
-    table of :data:`REQUIRED_TABLES`, each of which can be counted.
+    file opens as a DuckDB database (not another kind of file), is as long as its blocks say
+    (not truncated) and holds every table of :data:`REQUIRED_TABLES`, each of which can be
+    counted.
     """
     import duckdb
 
@@ -74,6 +79,13 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     except duckdb.Error as exc:
         return f"not a readable DuckDB file ({first_line(exc)})", {}
     try:
+        block_size, blocks = con.execute(
+            "SELECT block_size, total_blocks FROM pragma_database_size()"
+        ).fetchone()
+        expected = HEADER_BYTES + int(block_size) * int(blocks)
+        size = os.path.getsize(path)
+        if size < expected:
+            return f"truncated ({size:,} bytes of {expected:,})", {}
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         missing = [t for t in REQUIRED_TABLES if t not in names]
         if missing:
