@@ -8,8 +8,9 @@ The rule (``docs/schema.md``, *Crash safety and exit statuses*):
 * A photo is recorded under the path it is listed at: the folder (made absolute and resolved,
   as the run records it) joined with the names inside it as they are, never a link's target.
   Its class is the first folder of that path (a flat folder's photos have none).
-* One row per distinct file: names that resolve to the same file are listed once, under the
-  first name in sorted order.
+* One row per distinct file: names of the same file (links to it, hard links: the same device
+  and inode) are listed once, under a name that is not itself a link if there is one, else
+  the first in path order.
 * Every input left out is counted and named (:class:`Skipped`): a second name of a file, a
   folder link that loops (or names a folder already listed), an unreadable folder, a broken
   link, something that is not a regular file. Hidden names (starting with ``.``) and files
@@ -53,15 +54,16 @@ def list_photos(data_dir: str | Path, limit: int | None = None) -> PhotoListing:
     if limit is not None and limit < 1:
         raise DataError(f"--limit must be at least 1 (got {limit})")
     skipped: list[Skipped] = []
-    names = sorted(_walk(root, skipped), key=lambda p: p.parts)
+    # The name a file is kept under: not a link if it has one, else the first in path order.
+    found = sorted(_walk(root, skipped), key=lambda item: (item[0].is_symlink(), item[0].parts))
+    kept: dict[tuple[int, int], Path] = {}
+    for path, key in found:
+        if key in kept:
+            skipped.append(Skipped(str(path), f"same file as {kept[key]}"))
+        else:
+            kept[key] = path
     photos: list[Photo] = []
-    first_name: dict[str, Path] = {}
-    for path in names:
-        real = os.path.realpath(path)
-        if real in first_name:
-            skipped.append(Skipped(str(path), f"same file as {first_name[real]}"))
-            continue
-        first_name[real] = path
+    for path in sorted(kept.values(), key=lambda p: p.parts):
         rel = path.relative_to(root)
         photos.append((path, rel.parts[0] if len(rel.parts) > 1 else None))
     if not photos:
@@ -83,8 +85,8 @@ def _checked_root(data_dir: str | Path) -> Path:
     return root.resolve()
 
 
-def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
-    """Image files below ``root`` as listed (links followed, each folder entered once)."""
+def _walk(root: Path, skipped: list[Skipped]) -> list[tuple[Path, tuple[int, int]]]:
+    """Image files below ``root`` as listed, with their file identity (device, inode)."""
     from core.images import IMAGE_SUFFIXES
 
     def unreadable(exc: OSError) -> None:
@@ -93,7 +95,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
         skipped.append(Skipped(str(exc.filename), f"unreadable folder ({exc.strerror or exc})"))
 
     entered: dict[tuple[int, int], Path] = {}
-    found: list[Path] = []
+    found: list[tuple[Path, tuple[int, int]]] = []
     for top, dirs, files in os.walk(root, followlinks=True, onerror=unreadable):
         here = Path(top)
         entered.setdefault(_key(os.stat(here)), here)
@@ -102,11 +104,11 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
             path = here / name
             if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            reason = _not_a_file(path)
-            if reason:
+            key, reason = _file_key(path)
+            if key is None:
                 skipped.append(Skipped(str(path), reason))
             else:
-                found.append(path)
+                found.append((path, key))
     return found
 
 
@@ -133,12 +135,12 @@ def _enter(folder: Path, entered: dict[tuple[int, int], Path], skipped: list[Ski
     return True
 
 
-def _not_a_file(path: Path) -> str | None:
-    """Why ``path`` is no photo input (a broken link, not a regular file), or None."""
+def _file_key(path: Path) -> tuple[tuple[int, int] | None, str]:
+    """The identity of the file ``path`` names, or None and why it is no photo input."""
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
     except FileNotFoundError:
-        return "broken link" if path.is_symlink() else "vanished while listed"
+        return None, "broken link" if path.is_symlink() else "vanished while listed"
     except OSError as exc:
-        return f"cannot stat ({exc.strerror or exc})"
-    return None if stat.S_ISREG(mode) else "not a regular file"
+        return None, f"cannot stat ({exc.strerror or exc})"
+    return (_key(st), "") if stat.S_ISREG(st.st_mode) else (None, "not a regular file")
