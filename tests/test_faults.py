@@ -27,7 +27,6 @@ from test_precompute import ROOT, make_photos
 from core.errors import DataError
 from core.jobs import read_progress, run_precompute
 from core.store import connect_read, work_path
-from core.store.reader import check_db
 
 JOB = {"model": "tiny", "explainer": "testwords", "batch_size": 1, "progress": False}
 FIRST = 3  # photos in the published DB before the faulty job
@@ -55,10 +54,10 @@ def job(template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
 
 
 def assert_published_complete(db: Path, at_least: int = FIRST) -> None:
-    """The published DB passes the check and holds the finished photos, each once."""
-    problem, _ = check_db(db)
-    assert problem is None, problem
+    """The published DB reads in full and holds the finished photos, each once."""
     with connect_read(db) as con:
+        for table in ("runs", "images", "explanations", "tokens", "terms", "doc_terms"):
+            con.execute(f"SELECT * FROM {table}").fetchall()  # every block read
         rows = con.execute(
             "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
             " FROM images"
