@@ -72,6 +72,7 @@ def assert_rerun_exact(photos: Path, db: Path) -> None:
     summary = run_precompute(photos, db, **JOB)
     assert summary["status"] == "done" and summary["failed"] == 0
     assert summary["done"] + summary["skipped_existing"] == ALL
+    assert summary["skipped_existing"] >= FIRST, "the published photos were not recomputed"
     with connect_read(db) as con:
         assert con.execute(
             "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
