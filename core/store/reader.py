@@ -59,8 +59,8 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
 
 #: The tables every wordcam DB has (from migration 1 on); a file without them is not one.
 REQUIRED_TABLES = ("runs", "images", "explanations", "tokens")
-#: DuckDB's file header (3 x 4 KiB) before its blocks: a sound file is at least this plus
-#: ``total_blocks x block_size`` long; a truncated one, shorter.
+#: DuckDB's file header (3 x 4 KiB) before its blocks: a sound file reaches past the last block
+#: its tables use; a truncated one stops short of it.
 HEADER_BYTES = 3 * 4096
 
 
@@ -68,8 +68,8 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     """``(problem, row counts)`` of the DB file ``path``; ``problem`` is None for a sound one.
 
     The check a work file passes before it is used and a snapshot before it is published: the
-    file opens as a DuckDB database (not another kind of file), is as long as its blocks say
-    (not truncated) and holds every table of :data:`REQUIRED_TABLES`, each of which can be
+    file opens as a DuckDB database (not another kind of file), reaches the last data block its
+    tables use (not truncated) and holds every table of :data:`REQUIRED_TABLES`, each of which can be
     counted.
     """
     import duckdb
@@ -79,14 +79,10 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     except duckdb.Error as exc:
         return f"not a readable DuckDB file ({first_line(exc)})", {}
     try:
-        block_size, blocks = con.execute(
-            "SELECT block_size, total_blocks FROM pragma_database_size()"
-        ).fetchone()
-        expected = HEADER_BYTES + int(block_size) * int(blocks)
-        size = os.path.getsize(path)
-        if size < expected:
-            return f"truncated ({size:,} bytes of {expected:,})", {}
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        size, expected = os.path.getsize(path), _length_needed(con, names)
+        if size < expected:
+            return f"truncated ({size:,} bytes of at least {expected:,})", {}
         missing = [t for t in REQUIRED_TABLES if t not in names]
         if missing:
             return f"missing table(s) {', '.join(missing)}", {}
@@ -98,6 +94,19 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     finally:
         con.close()
     return None, counts
+
+
+def _length_needed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> int:
+    """The bytes a file needs to hold the last data block its tables use."""
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    last = -1
+    for table in sorted(tables):
+        quoted = table.replace("'", "''")
+        found = con.execute(
+            f"SELECT max(block_id) FROM pragma_storage_info('{quoted}')"
+        ).fetchone()[0]
+        last = max(last, -1 if found is None else int(found))
+    return HEADER_BYTES + (last + 1) * int(block_size)
 
 
 def first_line(exc: BaseException) -> str:
