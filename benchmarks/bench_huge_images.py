@@ -71,7 +71,7 @@ def main() -> None:
         for name, pixels in (("budget off", 10**15), ("default", BATCH_PIXELS)):
             result = peak(photos, Path(tmp) / f"{name.replace(' ', '_')}.duckdb", pixels)
             print(f"{name:>10}: peak RSS {result['peak_mb']:,.0f} MB ({result['done']} done)")
-    print("load average:", open("/proc/loadavg").read().split()[:3])
+    print("load average:", Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":
