@@ -30,3 +30,21 @@ class ExplainerError(WordcamError):
 
 class DataError(WordcamError):
     """A dataset, corpus or database does not have what the command needs."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (``ENOSPC``, or DuckDB's message for it)."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
+
+
+def disk_full_error(where: object) -> DataError:
+    """The one-line error of a job stopped by a full disk (the job resumes after a rerun)."""
+    return DataError(
+        f"disk full while writing {where}: the job stopped (marked failed) and its finished "
+        "results are kept; free some space and rerun the same command to resume"
+    )

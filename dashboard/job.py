@@ -32,12 +32,28 @@ def running_job(db: Path) -> subprocess.Popen | None:
     return job if job is not None and job.poll() is None else None
 
 
-def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
-    """``python -m core precompute FOLDER --db DB ...`` detached from the Streamlit script run."""
-    command = [sys.executable, "-m", "core", "precompute", folder, "--db", str(db), "--no-progress"]
+def job_command(db: Path, folder: str, options: dict[str, str | int | None]) -> list[str]:
+    """``python -m core precompute --db=DB --no-progress --FLAG=VALUE ... -- FOLDER``.
+
+    The folder and the DB are absolute and every value is joined to its flag, and the folder
+    comes after ``--``: a name such as ``--texts=notes.csv`` stays a folder name. ``None`` and
+    ``""`` leave a flag out; 0 is a value.
+    """
+    command = [sys.executable, "-m", "core", "precompute", f"--db={_absolute(db)}"]
+    command.append("--no-progress")
     for flag, value in options.items():
-        if value not in (None, ""):
-            command += [flag, str(value)]
+        if value is not None and value != "":
+            command.append(f"{flag}={value}")
+    return [*command, "--", str(_absolute(folder))]
+
+
+def _absolute(path: str | Path) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
+    """Start :func:`job_command` detached from the Streamlit script run."""
+    command = job_command(db, folder, options)
     db.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
     try:

@@ -27,5 +27,13 @@ def keywords_table(result, top: int, classes: list[str] | None = None) -> pd.Dat
 
 
 def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
-    """CSV as UTF-8 with a BOM, so that Excel shows Japanese correctly."""
-    return frame.to_csv(index=index).encode("utf-8-sig")
+    """CSV as UTF-8 with a BOM, so that Excel shows Japanese correctly.
+
+    Text cells (and index and column names) that would start a formula are neutralised
+    (:func:`core.export.safe_cell`, the OWASP rule against CSV injection).
+    """
+    from core.export import safe_cell
+
+    safe = frame.rename(columns=safe_cell, index=safe_cell if index else None)
+    safe = safe.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(safe_cell))
+    return safe.to_csv(index=index).encode("utf-8-sig")

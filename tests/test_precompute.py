@@ -332,7 +332,8 @@ def test_cli_summary(photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture
         ]
     )
     out, err = capsys.readouterr()
-    assert rc == 0
+    assert rc == 3, "a photo failed: the documented exit status 3"
+    assert "1 photos failed (exit status 3)" in err
     assert "6 photos done" in out and "1 failed" in out and "0 skipped" in out
     assert f"wordcam mine --db {db}" in out and "broken.jpg" in err
     with connect_read(db) as con:

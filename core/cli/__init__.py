@@ -13,7 +13,8 @@ import logging
 import sys
 
 from core import __version__
-from core.errors import WordcamError
+from core.cli.terminal import printable
+from core.errors import WordcamError, is_disk_full
 
 COMMANDS = [
     "demo",
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except WordcamError as exc:
-        print(f"wordcam {args.command}: error: {exc}", file=sys.stderr)
+        print(f"wordcam {args.command}: error: {printable(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        print(f"wordcam {args.command}: error: disk full ({printable(exc)})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

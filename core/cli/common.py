@@ -119,11 +119,13 @@ def explainer_options(args: argparse.Namespace) -> dict[str, Any]:
     """Options for ``load_explainer(args.explainer, **options)``.
 
     Every explainer receives ``lang``; the vision-language options are passed only when the
-    user set them (explainers reject options they do not understand).
+    user set them (explainers reject options they do not understand). A 0 is a value, passed
+    on like any other: ``--max-retries 0`` means no retries, and the explainer refuses a 0
+    that means nothing (``--rpm``, ``--timeout``, ``--concurrency``, ``--max-side``).
     """
     options: dict[str, Any] = {"lang": args.lang}
     for name in _VLM_OPTIONS:
         value = getattr(args, name, None)
-        if value not in (None, False):
+        if value is not None and value is not False:
             options[name] = value
     return options

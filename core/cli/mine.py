@@ -110,18 +110,21 @@ def run(args: argparse.Namespace) -> int:
     stopwords = read_stopwords(args.stopwords)
     out = sys.stdout
     if not (args.examples or args.contrast):
-        result = mine_source(
-            source,
-            run_id=args.run_id,
-            by=args.by,
-            lang=lang,
-            top=args.top,
-            classes=args.classes,
-            min_df=args.min_df,
-            stopwords=stopwords,
-            cv=args.cv,
-            seed=args.seed,
-        )
+        try:
+            result = mine_source(
+                source,
+                run_id=args.run_id,
+                by=args.by,
+                lang=lang,
+                top=args.top,
+                classes=args.classes,
+                min_df=args.min_df,
+                stopwords=stopwords,
+                cv=args.cv,
+                seed=args.seed,
+            )
+        except DataError as exc:
+            raise still_starting(source, args.run_id) or exc from None
         _write(out, result, args.format)
         return 0
 
@@ -138,12 +141,13 @@ def run(args: argparse.Namespace) -> int:
         elif args.format == "csv":
             import csv
 
+            from core.export import safe_cell
+
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(["doc_id", "label", "pred_label", "path", "sentence"])
             for e in found:
-                writer.writerow(
-                    [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
-                )
+                cells = [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
+                writer.writerow([safe_cell(c) for c in cells])
         else:
             if not found:
                 out.write(f"no explanation contains {args.examples!r}\n")
@@ -164,7 +168,59 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def still_starting(source: str | Path, run_id: int | None) -> Exception | None:
+    """The error to show instead when the run mined is still running (its job just started).
+
+    None when ``source`` is a corpus file or its run has finished: the original error stands.
+    """
+    from core.errors import DataError
+    from core.jobs.progress import read_progress
+    from core.mining.files import is_corpus_file
+    from core.store import latest_run_id, reading
+
+    if is_corpus_file(source):
+        return None
+    try:
+        with reading(source) as con:
+            run_id = latest_run_id(con) if run_id is None else run_id
+            found = con.execute(
+                "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
+                " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
+                [run_id],
+            ).fetchone()
+    except Exception:  # noqa: BLE001 (the original error is the one to show)
+        return None
+    progress = read_progress(source) or {}
+    if not found or found[0] != "running" or not _job_alive(progress, run_id):
+        return None
+    total = f" of {progress['total']}" if progress.get("total") else ""
+    return DataError(
+        f"run {run_id} is still running and has only {found[1]}{total} photos explained so "
+        f"far, too few to mine; the job is still starting: rerun `wordcam mine --db {source}` "
+        "when it has done more"
+    )
+
+
+def _job_alive(progress: dict, run_id: int) -> bool:
+    """Whether the progress record is of a live job on ``run_id`` (not one killed mid-run)."""
+    import os
+
+    if progress.get("run_id") != run_id or progress.get("status") != "running":
+        return False
+    try:
+        os.kill(int(progress["pid"]), 0)
+    except (KeyError, TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # a process of another user
+    return True
+
+
 def _write(out, result, fmt: str) -> None:
-    """Print a mining or contrast result as Markdown, CSV or JSON."""
+    """Print a mining or contrast result as Markdown, CSV (formulas neutralised) or JSON."""
     text = {"md": result.to_markdown, "csv": result.to_csv, "json": result.to_json}[fmt]()
+    if fmt == "csv":
+        from core.export import safe_csv_text
+
+        text = safe_csv_text(text)
     out.write(text if text.endswith("\n") else text + "\n")

@@ -14,9 +14,16 @@ from core.cli.common import (
     explainer_options,
     model_options,
 )
+from core.cli.terminal import printable
 
 if TYPE_CHECKING:
     from core.jobs import JobSettings
+
+#: Exit statuses (docs/schema.md, *Crash safety and exit statuses*). 1 (an error stopped the
+#: job), 2 (bad arguments) and 130 (Ctrl-C) are those of every ``wordcam`` command.
+EXIT_OK = 0
+EXIT_SOME_FAILED = 3  # the job finished, but some photos or documents failed (rerun retries)
+SHOWN = 10  # failures and skipped inputs listed on stderr (all are in the DB / the summary)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -127,23 +134,41 @@ def run(args: argparse.Namespace) -> int:
         summary = run_precompute(args.data_dir, db, settings=job_settings(args))
         noun = "photos"
     _report(summary, noun, db)
-    return 0
+    return exit_status(summary, noun)
+
+
+def exit_status(summary: dict[str, Any], noun: str = "photos") -> int:
+    """:data:`EXIT_SOME_FAILED` (saying how many on stderr) when any input failed, else 0."""
+    if not summary["failed"]:
+        return EXIT_OK
+    print(
+        f"precompute: {summary['failed']} {noun} failed (exit status {EXIT_SOME_FAILED}); "
+        "rerun the same command to retry them",
+        file=sys.stderr,
+    )
+    return EXIT_SOME_FAILED
 
 
 def _report(summary: dict[str, Any], noun: str, db: Path) -> None:
-    """The job's failures on stderr, its one-line summary and the next command on stdout."""
-    for line in summary.get("errors", [])[:10]:
-        print(f"  failed: {line}", file=sys.stderr)
-    if summary["failed"] > 10:
+    """The job's failures and skipped inputs on stderr, its summary and next step on stdout."""
+    for line in summary.get("errors", [])[:SHOWN]:
+        print(f"  failed: {printable(line)}", file=sys.stderr)
+    if summary["failed"] > SHOWN:
         print(
-            f"  ... and {summary['failed'] - 10} more failures (stored with their errors)",
+            f"  ... and {summary['failed'] - SHOWN} more failures (stored with their errors)",
             file=sys.stderr,
         )
+    skipped_inputs = summary.get("skipped_inputs", [])
+    for path, reason in skipped_inputs[:SHOWN]:
+        print(f"  skipped: {printable(path)}: {printable(reason)}", file=sys.stderr)
+    if len(skipped_inputs) > SHOWN:
+        print(f"  ... and {len(skipped_inputs) - SHOWN} more skipped inputs", file=sys.stderr)
     accuracy = summary.get("image_accuracy")
     parts = [
         f"run {summary['run_id']}: {summary['done']} {noun} done",
         f"{summary['failed']} failed" + (" (rerun to retry them)" if summary["failed"] else ""),
         f"{summary['skipped_existing']} skipped (already done)",
+        *([f"{len(skipped_inputs)} inputs skipped"] if skipped_inputs else []),
         f"{_elapsed(summary['elapsed'])}",
     ]
     if accuracy is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from typing import Any
 from core.errors import DataError
 from core.jobs import runs
 from core.jobs.memory import HeapTrimmer
+from core.jobs.photos import Photo, list_photos
 from core.jobs.rows import PhotoRow, photo_rows, tokenize_rows
-from core.jobs.session import JobSession, chunks
+from core.jobs.session import JobSession
 from core.jobs.settings import JobSettings
 from core.store.results import ExplanationSource
 from core.store.runs import RunRecord
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 
 # Stop when this many photos in a row failed before any succeeded (a bad key, a dead server).
 FAIL_FAST_AFTER = 20
-
-Photo = tuple[Path, str | None]  # an absolute path and its true label (None: unlabelled)
 
 
 def run_precompute(
@@ -50,7 +49,8 @@ def run_precompute(
     settings = JobSettings.of(settings, **options)
     started = time.monotonic()
     db = Path(db).expanduser()
-    root, photos = list_photos(data_dir, settings.limit)
+    listing = list_photos(data_dir, settings.limit)
+    root, photos = listing.root, listing.photos
     run = runs.photo_run(settings, root)
     source = ExplanationSource(settings.explainer_spec, settings.mode, settings.lang)
     with StoreWriter(db, publish_every=settings.publish_every) as writer:
@@ -65,36 +65,13 @@ def run_precompute(
             run_id=run_id,
             show=settings.progress,
             started=started,
+            skipped_inputs=[(s.path, s.reason) for s in listing.skipped],
         )
         with session:
             _explain_all(session, settings, run, root, todo)
         summary = session.summary
         session.done(f"{summary['done']} done, {summary['failed']} failed, {skipped} already done")
     return session.summary
-
-
-def list_photos(data_dir: str | Path, limit: int | None) -> tuple[Path, list[Photo]]:
-    """The folder (absolute) and its photos with their true labels, sorted; the first ``limit``."""
-    from core.images import IMAGE_SUFFIXES, labelled_images
-
-    root = Path(data_dir).expanduser()
-    if not root.exists():
-        raise DataError(
-            f"{root}: no such folder; pass a folder of photos (one sub-folder per class)"
-        )
-    if not root.is_dir():
-        raise DataError(f"{root}: not a folder; pass a folder of photos (one sub-folder per class)")
-    items = labelled_images(root)
-    if not items:
-        raise DataError(
-            f"{root}: no image files found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, "
-            "recursively); pass a folder of photos"
-        )
-    if limit is not None:
-        if limit < 1:
-            raise DataError(f"--limit must be at least 1 (got {limit})")
-        items = items[:limit]
-    return root.resolve(), [(p.resolve(), label) for p, label in items]
 
 
 def _explain_all(
@@ -121,7 +98,7 @@ def _explain_batches(
     settings = backends.settings
     fail_fast = FailFast()
     trim_heap = HeapTrimmer()
-    for chunk in chunks(todo, settings.batch_size):
+    for chunk in pixel_batches(todo, settings.batch_size, settings.batch_pixels):
         rows = backends.explain(chunk, root, out_dir)
         tokenize_rows(rows, settings.lang)
         failed = session.save(rows)
@@ -171,7 +148,45 @@ class Backends:
                 layer=s.layer,
             )
         )
-        return photo_rows(chunk, results, root, self.labels)
+        rows = photo_rows(chunk, results, root, self.labels)
+        for row in rows:
+            row.sha256 = row.sha256 or None  # unknown (an unreadable file) is NULL, not ''
+        return rows
+
+
+def pixel_batches(photos: Sequence[Photo], size: int, budget: int) -> Iterator[list[Photo]]:
+    """``photos`` in consecutive batches of at most ``size`` photos and ``budget`` pixels.
+
+    A batch holds every photo decoded until it is classified, so its pixels (read from the
+    files' headers) are summed: a batch closes early rather than pass the budget, and a photo
+    over the budget on its own makes a batch of one.
+    """
+    batch: list[Photo] = []
+    pixels = 0
+    for photo in photos:
+        count = header_pixels(photo[0])
+        if batch and (len(batch) >= size or pixels + count > budget):
+            yield batch
+            batch, pixels = [], 0
+        batch.append(photo)
+        pixels += count
+    if batch:
+        yield batch
+
+
+def header_pixels(path: Path) -> int:
+    """Width x height from the image file's header (0 when it cannot be read: it will fail)."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return int(im.size[0]) * int(im.size[1])
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return 0
 
 
 class FailFast:

@@ -102,12 +102,24 @@ class ProgressFile:
             "run_id": self.run_id,
             "db": str(self.db),
         }
+        text = json.dumps(record, ensure_ascii=False)
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, self.path)
         except OSError as exc:  # progress is a courtesy; never fail the job for it
+            tmp.unlink(missing_ok=True)
             log.debug("cannot write %s: %s", self.path, exc)
+            self._rewrite_in_place(text)
+
+    def _rewrite_in_place(self, text: str) -> None:
+        """Overwrite the record where it is (a full disk refuses the new file, not its block)."""
+        try:
+            with open(self.path, "r+", encoding="utf-8") as fh:
+                fh.truncate()
+                fh.write(text)
+        except OSError as exc:
+            log.debug("cannot rewrite %s: %s", self.path, exc)
 
     def close(self) -> None:
         if self.bar is not None:

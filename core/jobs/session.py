@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core.errors import DataError, disk_full_error, is_disk_full
 from core.jobs import runs
 from core.jobs.progress import ProgressFile
 from core.jobs.rows import one_line
@@ -44,8 +45,18 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[begin : begin + size]
 
 
-def new_summary(run_id: int | None, total: int, skipped: int, db: Path) -> dict[str, Any]:
-    """A job's summary before its first batch (the keys ``wordcam precompute`` reports)."""
+def new_summary(
+    run_id: int | None,
+    total: int,
+    skipped: int,
+    db: Path,
+    skipped_inputs: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A job's summary before its first batch (the keys ``wordcam precompute`` reports).
+
+    ``skipped_inputs``: ``(path, reason)`` of every input left out of the job (a duplicate, a
+    folder loop, an unreadable folder ...), kept in full under that key.
+    """
     return {
         "run_id": run_id,
         "done": 0,
@@ -57,6 +68,7 @@ def new_summary(run_id: int | None, total: int, skipped: int, db: Path) -> dict[
         "image_accuracy": None,
         "status": "running",
         "errors": [],
+        "skipped_inputs": [list(item) for item in skipped_inputs],
     }
 
 
@@ -74,6 +86,7 @@ class JobSession:
         show: bool,
         started: float,
         unit: str = "photo",
+        skipped_inputs: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.writer = writer
         self.con = writer.con
@@ -83,7 +96,7 @@ class JobSession:
         self.tracker = ProgressFile(
             writer.db, total=total, done=skipped, run_id=run_id, show=show, unit=unit
         )
-        self.summary = new_summary(run_id, total, skipped, writer.db)
+        self.summary = new_summary(run_id, total, skipped, writer.db, skipped_inputs)
 
     def start(self, run_id: int) -> None:
         """The run is known and marked running: publish it and say so."""
@@ -131,17 +144,40 @@ class JobSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        error = None if exc is None else store_failure(exc, self.writer.work)
         try:
             if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
                 self._stop("interrupted", "interrupted; rerun the same command to resume")
             elif exc is not None:
-                self._stop("failed", one_line(exc))
+                self._stop("failed", one_line(error or exc))
         finally:
             self.tracker.close()
+        if error is not None:
+            raise error from None
 
     def _stop(self, status: str, message: str) -> None:
-        """Record an early stop (the writer's exit publishes the snapshot)."""
+        """Record an early stop (the writer's exit publishes a checked snapshot, if it can)."""
         self.summary["status"] = status
         self.tracker.write(status, message)
         if self.run_id is not None:
-            runs.stop(self.con, self.run_id, status)
+            try:
+                runs.stop(self.con, self.run_id, status)
+            except Exception as exc:  # e.g. the disk is full: the progress file says it
+                log.warning("could not mark run %s %s: %s", self.run_id, status, one_line(exc))
+
+
+def store_failure(exc: BaseException, work: Path) -> DataError | None:
+    """The one-line error for a job stopped by the store (disk full, a DuckDB error), else None.
+
+    Other errors (a bug, ``KeyboardInterrupt``, a :class:`WordcamError`) are left as they are.
+    """
+    import duckdb
+
+    if is_disk_full(exc):
+        return disk_full_error(work)
+    if isinstance(exc, (duckdb.Error, OSError)) and not isinstance(exc, DataError):
+        return DataError(
+            f"the job stopped writing {work}: {one_line(exc)}; finished results are kept, rerun "
+            "the same command to resume"
+        )
+    return None

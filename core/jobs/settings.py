@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +21,12 @@ from core.errors import WordcamError
 RUNTIME_ONLY_OPTIONS = frozenset({"concurrency", "rpm", "timeout", "max_retries", "no_cache"})
 # Never stored in the DB (settings are readable by anyone who can read the DB).
 SECRET_MARKERS = ("key", "token", "secret", "password", "credential", "auth")
+# Query parameters of a URL that carry a secret (besides SECRET_MARKERS): signatures.
+SECRET_PARAMETERS = ("sig", "signature", "sas", "session")
 MODES = ("blind", "informed")
+#: Decoded pixels a photo batch may hold at once (about 300 MB of RGB): a batch closes early
+#: before passing it, so a few huge photos never sit in memory together.
+BATCH_PIXELS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class JobSettings:
     explainer_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     limit: int | None = None
     batch_size: int = 16
+    batch_pixels: int = BATCH_PIXELS
     progress: bool = True
     publish_every: float = 10.0
 
@@ -53,6 +58,8 @@ class JobSettings:
             raise WordcamError(f"unknown mode {self.mode!r}; use blind or informed")
         if self.batch_size < 1:
             raise WordcamError(f"--batch-size must be at least 1 (got {self.batch_size})")
+        if self.batch_pixels < 1:
+            raise WordcamError(f"batch_pixels must be at least 1 (got {self.batch_pixels})")
         for name in ("model_options", "explainer_options"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name) or {})))
 
@@ -110,11 +117,36 @@ def clean_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if isinstance(value, Path):
             value = str(value)
-        if isinstance(value, str) and "://" in value and "@" in value:
-            value = re.sub(r"://[^/@]*@", "://", value)  # user:password in a URL
+        if isinstance(value, str) and "://" in value:
+            value = public_url(value)
         try:
             json.dumps(value)
         except (TypeError, ValueError):
             value = repr(value)
         out[name] = value
     return out
+
+
+def public_url(url: str) -> str:
+    """``url`` safe to store: no ``user:password@``, no secret query parameters, no fragment.
+
+    A query parameter is secret when its name contains a :data:`SECRET_MARKERS` word (``key``,
+    ``api-key``, ``token`` ...) or is one of :data:`SECRET_PARAMETERS` (``sig`` ...).
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:  # not a URL after all (a bad port ...): keep nothing after the scheme
+        return url.split("://", 1)[0] + "://"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _secret(k)]
+    return urlunsplit((parts.scheme, host, parts.path, urlencode(query), ""))
+
+
+def _secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(m in lowered for m in SECRET_MARKERS) or lowered in SECRET_PARAMETERS

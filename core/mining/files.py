@@ -5,7 +5,9 @@ mining reads corpus files with :func:`read_text_records`; the text import reads 
 ``(id, label, text)`` triples of :func:`id_label_text`. One set of rules for every caller:
 the file exists and has a known suffix; the CSV/TSV header, and every JSONL line, has the
 required columns; ids are non-empty and unique; labels are stripped (empty ones are ``None``);
-texts are kept as written, empty ones included (the caller decides what they mean).
+texts are kept as written, empty ones included (the caller decides what they mean). Files
+are read strictly: invalid UTF-8, a CSV row with more or fewer fields than the header, an
+unclosed quote and a field over csv's size limit are errors naming their line.
 """
 
 from __future__ import annotations
@@ -86,44 +88,88 @@ def id_label_text(path: str | Path) -> Iterator[tuple[str, str | None, str]]:
         yield record.id, record.label, record.text
 
 
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines decoded as UTF-8 (a BOM dropped); invalid bytes are an error naming
+    their line."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}: line {number}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                    f"column {exc.start + 1}); save the file as UTF-8"
+                ) from None
+            yield line.removeprefix("\ufeff") if number == 1 else line
+
+
 def _csv_rows(
     path: Path, kind: str, required: Sequence[str]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t" if kind == "tsv" else ",")
-        header = [c.strip() for c in reader.fieldnames or []]
-        missing = [c for c in required if c not in header]
-        if missing:
+    """Rows of a CSV/TSV file, strictly: every row has the header's number of fields, a quote
+    is closed, a field fits csv's limit; each broken rule is an error naming its line."""
+    reader = csv.reader(_lines(path), delimiter="\t" if kind == "tsv" else ",", strict=True)
+    header = [c.strip() for c in _next_row(reader, path) or []]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)} (found: "
+            f"{', '.join(header) or 'none'}); the header must be {','.join(required)}"
+        )
+    while True:
+        start = reader.line_num + 1
+        fields = _next_row(reader, path)
+        if fields is None:
+            return
+        if not fields:
+            continue  # a blank line
+        if len(fields) != len(header):
             raise DataError(
-                f"{path}: missing column(s) {', '.join(missing)} (found: "
-                f"{', '.join(header) or 'none'}); the header must be {','.join(required)}"
+                f"{path}: line {start}: {len(fields)} fields, but the header has "
+                f"{len(header)} ({','.join(header)}); quote a field that holds the delimiter"
             )
-        reader.fieldnames = header
-        for number, row in enumerate(reader, start=2):
-            yield f"line {number}", row
+        yield f"line {start}", dict(zip(header, fields, strict=True))
+
+
+def _next_row(reader: Any, path: Path) -> list[str] | None:
+    """The reader's next row (None at the end); csv's errors named with their line."""
+    start = reader.line_num + 1
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        message = str(exc)
+        if "field larger than field limit" in message:
+            message = (
+                f"a field longer than {csv.field_size_limit():,} characters (an unclosed "
+                "quote swallows the rows after it)"
+            )
+        elif "unexpected end of data" in message or "EOF" in message:
+            message = "a quote opened here is never closed"
+        raise DataError(f"{path}: line {start}: {message}") from None
 
 
 def _jsonl_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     needs = f"{', '.join(required[:-1])} and {required[-1]}"
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{path}: line {number}: not valid JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise DataError(
-                    f"{path}: line {number}: expected a JSON object with {','.join(required)}"
-                )
-            missing = [c for c in required if c not in row]
-            if missing:
-                raise DataError(
-                    f"{path}: line {number}: missing column(s) {', '.join(missing)}; "
-                    f"each line needs {needs}"
-                )
-            yield f"line {number}", row
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise DataError(f"{path}: line {number}: not valid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise DataError(
+                f"{path}: line {number}: expected a JSON object with {','.join(required)}"
+            )
+        missing = [c for c in required if c not in row]
+        if missing:
+            raise DataError(
+                f"{path}: line {number}: missing column(s) {', '.join(missing)}; "
+                f"each line needs {needs}"
+            )
+        yield f"line {number}", row
 
 
 def _record(row: dict[str, Any]) -> TextRecord:

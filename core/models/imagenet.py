@@ -252,7 +252,7 @@ def load_imagenet(arg: str | None = None, task: str | None = None, **options: An
             f"imagenet:{arg}: unknown ImageNet model; use `imagenet` (EfficientNet-Lite0) or "
             "torchvision:ARCH with a local --weights file"
         )
-    unused = sorted(k for k, v in options.items() if v not in (None, False))
+    unused = sorted(k for k, v in options.items() if v is not None and v is not False)
     if unused:
         flags = ", ".join("--" + k.replace("_", "-") for k in unused)
         raise ModelError(

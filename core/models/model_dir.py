@@ -123,7 +123,7 @@ def load_model_dir(path: str | Path | None, task: str | None = None, **options: 
     if path is None or not str(path).strip():
         raise ModelError("dir:PATH needs the path of a model directory, e.g. dir:runs/my_model")
 
-    given = sorted(k for k, v in options.items() if v not in (None, False))
+    given = sorted(k for k, v in options.items() if v is not None and v is not False)
     if given:
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ModelError(

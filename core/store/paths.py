@@ -24,6 +24,18 @@ def wal_path(work: str | Path) -> Path:
     return work.with_name(work.name + ".wal")
 
 
+def work_tmp_path(db: str | Path) -> Path:
+    """Where the published ``db`` is copied before it is renamed to the work file."""
+    work = work_path(db)
+    return work.with_name(work.name + ".tmp")
+
+
+def damaged_work_path(db: str | Path) -> Path:
+    """Where a work file that failed its check is moved (kept for inspection, never published)."""
+    work = work_path(db)
+    return work.with_name(work.name + ".damaged")
+
+
 def snapshot_tmp_path(db: str | Path) -> Path:
     """Where a snapshot is copied before it is renamed over ``db``."""
     db = Path(db)

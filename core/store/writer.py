@@ -1,45 +1,104 @@
-"""The single writer of a wordcam DB: a private work file, published as atomic snapshots.
+"""The single writer of a wordcam DB: a private work file, published as checked atomic snapshots.
 
 DuckDB allows one writing process and no readers beside it, so the precompute job writes to a
 private *work file* ``<db>.work`` and, every ``publish_every`` seconds and at the end,
-checkpoints it and publishes a snapshot by copying it to ``<db>.tmp`` and atomically renaming
-that over ``<db>``. After ``kill -9`` the work file survives (DuckDB replays its WAL), and
-rerunning the job resumes from it; a clean finish publishes and removes it. A run that finds no
-work file but an existing ``<db>`` starts from a copy of ``<db>``. Opening the work file applies
-the pending schema migrations (:mod:`core.store.migrations`), so the first snapshot published
-after an upgrade carries the new schema. The writer holds the single-writer lock
-(:mod:`core.store.lock`) for its whole life.
+checkpoints it and publishes a snapshot: a copy ``<db>.tmp`` that must pass
+:func:`core.store.reader.check_db` (and hold as many rows as the work file) before it is
+atomically renamed over ``<db>``. After ``kill -9`` the work file survives (DuckDB replays its
+WAL), and rerunning the job resumes from it; a clean finish publishes and removes it.
+
+A run that finds no work file but an existing ``<db>`` starts from a copy of it, made as
+``<db>.work.tmp`` and renamed, so an interrupted copy never looks like a work file. A work file
+that fails the check (truncated, not a DuckDB file, missing tables) is moved aside to
+``<db>.work.damaged`` and rebuilt from ``<db>``; it is never published. After an error the
+writer publishes only a snapshot that passes the check. Opening the work file applies the
+pending schema migrations (:mod:`core.store.migrations`). The writer holds the single-writer
+lock (:mod:`core.store.lock`) for its whole life. ``docs/schema.md`` (*Crash safety and exit
+statuses*) states the guarantees.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import DataError
+from core.errors import DataError, disk_full_error, is_disk_full
 from core.store.lock import acquire_writer_lock, release_writer_lock
 from core.store.migrations import migrate
-from core.store.paths import snapshot_tmp_path, wal_path, work_path
+from core.store.paths import (
+    damaged_work_path,
+    snapshot_tmp_path,
+    wal_path,
+    work_path,
+    work_tmp_path,
+)
+from core.store.reader import REQUIRED_TABLES, check_db, first_line
 
 if TYPE_CHECKING:
     import duckdb
 
+log = logging.getLogger(__name__)
 
-def _open_work(db: Path, work: Path) -> duckdb.DuckDBPyConnection:
-    """Connect to the work file (copied from the published ``db`` when there is none)."""
+
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` and flush it to disk (a disk-full error is one clear line)."""
+    try:
+        shutil.copyfile(src, dst)
+        with open(dst, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        dst.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(dst) from None
+        raise
+
+
+def rename_file(src: Path, dst: Path) -> None:
+    """Atomically rename ``src`` over ``dst``."""
+    os.replace(src, dst)
+
+
+def _prepare_work(db: Path, work: Path) -> None:
+    """Leave a sound work file, or none: a damaged one is moved aside, a missing one copied."""
+    for stale in (work_tmp_path(db), snapshot_tmp_path(db)):
+        stale.unlink(missing_ok=True)  # left by a job killed while copying
+    if work.exists():
+        problem, _ = check_db(work)
+        if problem is None:
+            return
+        log.warning("%s failed its check (%s); rebuilding it from %s", work, problem, db)
+        rename_file(work, damaged_work_path(db))
+        wal_path(work).unlink(missing_ok=True)
+    if db.exists():
+        problem, _ = check_db(db)
+        if problem is not None:
+            raise DataError(
+                f"{db} is not a readable wordcam database ({problem}); move it away or "
+                "restore it from a backup, then rerun"
+            )
+        tmp = work_tmp_path(db)
+        copy_file(db, tmp)
+        rename_file(tmp, work)
+
+
+def _connect(db: Path, work: Path) -> duckdb.DuckDBPyConnection:
+    """Connect to the work file; a lock error only when DuckDB reports a lock."""
     import duckdb
 
-    if not work.exists() and db.exists():
-        shutil.copyfile(db, work)
     try:
         return duckdb.connect(str(work))
     except duckdb.IOException as exc:
-        raise DataError(
-            f"{work} is locked by another process; is another precompute job writing {db}? ({exc})"
-        ) from None
+        if "lock" in str(exc).lower():
+            raise DataError(
+                f"{work} is locked by another process; is another program writing {db}? ({exc})"
+            ) from None
+        if is_disk_full(exc):
+            raise disk_full_error(work) from None
+        raise DataError(f"cannot open {work}: {first_line(exc)}") from None
 
 
 class StoreWriter:
@@ -55,7 +114,8 @@ class StoreWriter:
         self.db.parent.mkdir(parents=True, exist_ok=True)
         self._lock = acquire_writer_lock(self.db)
         try:
-            self.con = _open_work(self.db, self.work)
+            _prepare_work(self.db, self.work)
+            self.con = _connect(self.db, self.work)
             try:
                 migrate(self.con)
             except BaseException:
@@ -67,22 +127,56 @@ class StoreWriter:
         self._last_publish = 0.0
 
     def publish(self, force: bool = False) -> bool:
-        """Copy a checkpointed snapshot over ``db`` atomically (at most every ``publish_every`` s)."""
+        """Publish a checked snapshot over ``db`` atomically (at most every ``publish_every`` s).
+
+        Raises :class:`DataError` (``db`` left as it was) when the snapshot fails its check.
+        """
         now = time.monotonic()
         if not force and now - self._last_publish < self.publish_every:
             return False
-        self.con.execute("CHECKPOINT")
+        try:
+            self.con.execute("CHECKPOINT")
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(self.work) from None
+            raise
         tmp = snapshot_tmp_path(self.db)
-        shutil.copyfile(self.work, tmp)
-        os.replace(tmp, self.db)
+        copy_file(self.work, tmp)
+        problem = self._check_snapshot(tmp)
+        if problem is not None:
+            tmp.unlink(missing_ok=True)
+            raise DataError(
+                f"the snapshot of {self.work} failed its check ({problem}); {self.db} is kept "
+                "as it was; rerun to rebuild the work file from it"
+            )
+        rename_file(tmp, self.db)
         self._last_publish = time.monotonic()
         return True
 
-    def close(self, finished: bool = False) -> None:
-        """Publish and close; a finished job also removes its work file."""
+    def _check_snapshot(self, snapshot: Path) -> str | None:
+        """Why ``snapshot`` must not be published (None: it is sound and holds every row)."""
+        problem, counts = check_db(snapshot)
+        if problem is not None:
+            return problem
+        for table in REQUIRED_TABLES:
+            live = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if counts[table] != live:
+                return f"{table} has {counts[table]} rows, the work file {live}"
+        return None
+
+    def close(self, finished: bool = False, failed: bool = False) -> None:
+        """Publish (a checked snapshot) and close; a finished job also removes its work file.
+
+        After a failure (``failed``) a snapshot that cannot be made or fails its check is not
+        published, and that problem is logged rather than raised over the original error.
+        """
         try:
             try:
                 self.publish(force=True)
+            except Exception as exc:
+                if not failed:
+                    raise
+                log.warning("not published after the failure: %s", first_line(exc))
             finally:
                 self.con.close()
             if finished:
@@ -95,4 +189,4 @@ class StoreWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(finished=exc_type is None)
+        self.close(finished=exc_type is None, failed=exc_type is not None)

@@ -1,0 +1,346 @@
+"""Fault injection: the job interrupted at each step of the store's life, then rerun.
+
+Each test starts from a published DB holding a finished run over the first three photos, makes
+the job that adds the other three fail at one step (the copy of the DB to the work file, a
+batch write, the snapshot copy, the rename over the DB, the close), then checks that the
+published DB is still readable and complete, and that a rerun ends with every photo exactly
+once. Faults are injected, never timed: ``shutil.copyfile`` / ``os.replace`` / the batch
+write replaced by a function that raises (in process), or that kills its process with
+SIGKILL at that point (a child process, ``@pytest.mark.slow`` where it costs seconds).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_precompute import HERE as PRECOMPUTE_TESTS
+from test_precompute import ROOT, make_photos
+
+from core.errors import DataError
+from core.jobs import read_progress, run_precompute
+from core.store import connect_read, work_path
+
+JOB = {"model": "tiny", "explainer": "testwords", "batch_size": 1, "progress": False}
+FIRST = 3  # photos in the published DB before the faulty job
+ALL = 6
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A photo folder of 6 photos and a DB whose run has the first 3 of them done."""
+    base = tmp_path_factory.mktemp("faults")
+    photos = make_photos(base / "photos", per_class=2, broken=False)
+    db = base / "template.duckdb"
+    summary = run_precompute(photos, db, limit=FIRST, **JOB)
+    assert summary["done"] == FIRST and summary["status"] == "done"
+    return photos, db
+
+
+@pytest.fixture
+def job(template: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(photos, db): a private copy of the template DB."""
+    photos, db = template
+    mine = tmp_path / "wc.duckdb"
+    shutil.copyfile(db, mine)
+    return photos, mine
+
+
+def assert_published_complete(db: Path, at_least: int = FIRST) -> None:
+    """The published DB reads in full and holds the finished photos, each once."""
+    with connect_read(db) as con:
+        for table in ("runs", "images", "explanations", "tokens", "terms", "doc_terms"):
+            con.execute(f"SELECT * FROM {table}").fetchall()  # every block read
+        rows = con.execute(
+            "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
+            " FROM images"
+        ).fetchone()
+        explained = con.execute("SELECT count(*) FROM explanations").fetchone()[0]
+    assert rows[0] == rows[1], "a photo stored twice"
+    assert rows[2] >= at_least and explained >= at_least
+
+
+def assert_rerun_exact(photos: Path, db: Path) -> None:
+    """A rerun without faults finishes the run: every photo exactly once, nothing left over."""
+    summary = run_precompute(photos, db, **JOB)
+    assert summary["status"] == "done" and summary["failed"] == 0
+    assert summary["done"] + summary["skipped_existing"] == ALL
+    assert summary["skipped_existing"] >= FIRST, "the published photos were not recomputed"
+    with connect_read(db) as con:
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
+            " FROM images"
+        ).fetchone() == (ALL, ALL, ALL)
+        assert con.execute("SELECT count(*) FROM explanations").fetchone()[0] == ALL
+        assert con.execute("SELECT count(*) FROM tokens").fetchone()[0] == ALL
+        assert con.execute("SELECT count(*), min(status) FROM runs").fetchone() == (1, "done")
+    assert not work_path(db).exists()
+
+
+def partial_copy(src: str | os.PathLike, dst: str | os.PathLike, share: float = 0.5) -> None:
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: int(len(data) * share)])
+
+
+def fail_copy_to(monkeypatch, matches, error: BaseException, share: float = 0.5) -> None:
+    """``shutil.copyfile`` to a path ``matches`` accepts writes ``share`` of it, then raises."""
+    real = shutil.copyfile
+
+    def copyfile(src, dst, *args, **kwargs):
+        if matches(Path(dst)):
+            partial_copy(src, dst, share)
+            raise error
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+
+def is_work_copy(path: Path) -> bool:
+    return path.name.endswith((".work", ".work.tmp"))
+
+
+def is_snapshot_copy(path: Path) -> bool:
+    return path.name.endswith(".duckdb.tmp")
+
+
+def fail_write_after(monkeypatch, batches: int, error: BaseException) -> None:
+    """The batch write succeeds ``batches`` times, then raises ``error``."""
+    import core.jobs.session as session
+
+    real = session.write_rows
+    calls = {"n": 0}
+
+    def write_rows(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > batches:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session, "write_rows", write_rows)
+
+
+def leave_work_file(monkeypatch, photos: Path, db: Path) -> None:
+    """A job interrupted after one new photo: its work file is left for the rerun."""
+    with monkeypatch.context() as patch:
+        fail_write_after(patch, 1, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            run_precompute(photos, db, **JOB)
+    assert work_path(db).exists()
+
+
+# ----------------------------------------------------------------------------- copy
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(errno.EIO, "I/O error")])
+def test_copy_to_work_file_interrupted(monkeypatch, job, error) -> None:
+    photos, db = job
+    with monkeypatch.context() as patch:
+        fail_copy_to(patch, is_work_copy, error)
+        with pytest.raises(type(error)):
+            run_precompute(photos, db, **JOB)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.25, 0.5, 0.9])
+def test_truncated_work_file_is_rebuilt_never_published(monkeypatch, job, share) -> None:
+    photos, db = job
+    leave_work_file(monkeypatch, photos, db)
+    work = work_path(db)
+    os.truncate(work, int(work.stat().st_size * share))
+    Path(str(work) + ".wal").unlink(missing_ok=True)
+    assert_rerun_exact(photos, db)
+    assert_published_complete(db, ALL)
+
+
+@pytest.mark.parametrize("kind", ["not duckdb", "no tables"])
+def test_work_file_of_another_kind_is_rebuilt(monkeypatch, job, kind) -> None:
+    photos, db = job
+    leave_work_file(monkeypatch, photos, db)
+    work = work_path(db)
+    work.unlink()
+    Path(str(work) + ".wal").unlink(missing_ok=True)
+    if kind == "not duckdb":
+        work.write_bytes(b"PK\x03\x04 a zip file, not a database" * 100)
+    else:
+        duckdb.connect(str(work)).close()
+    assert_rerun_exact(photos, db)
+
+
+def test_damaged_published_db_is_refused_not_overwritten(job) -> None:
+    photos, db = job
+    os.truncate(db, db.stat().st_size // 2)
+    size = db.stat().st_size
+    with pytest.raises(DataError, match="not a readable wordcam database"):
+        run_precompute(photos, db, **JOB)
+    assert db.stat().st_size == size and not work_path(db).exists()
+
+
+# ----------------------------------------------------------------------------- write
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KeyboardInterrupt(),
+        duckdb.IOException('IO Error: Could not write file "x": No space left on device'),
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.ConstraintException("Constraint Error: Duplicate key"),
+    ],
+    ids=["ctrl-c", "duckdb-enospc", "enospc", "constraint"],
+)
+def test_batch_write_fails(monkeypatch, job, error) -> None:
+    photos, db = job
+    with monkeypatch.context() as patch:
+        fail_write_after(patch, 1, error)
+        expected = KeyboardInterrupt if isinstance(error, KeyboardInterrupt) else DataError
+        with pytest.raises(expected) as raised:
+            run_precompute(photos, db, **JOB)
+    if expected is DataError:
+        assert "\n" not in str(raised.value) and "rerun" in str(raised.value)
+        assert read_progress(db)["status"] == "failed"
+    assert_published_complete(db, FIRST + 1)  # the batch written before the fault is kept
+    assert_rerun_exact(photos, db)
+
+
+# ----------------------------------------------------------------------------- publish
+
+
+@pytest.mark.parametrize(
+    "error", [KeyboardInterrupt(), OSError(errno.ENOSPC, "No space left on device")]
+)
+def test_snapshot_copy_fails(monkeypatch, job, error) -> None:
+    photos, db = job
+    with monkeypatch.context() as patch:
+        fail_copy_to(patch, is_snapshot_copy, error)
+        with pytest.raises((type(error), DataError)):
+            run_precompute(photos, db, **JOB)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)
+
+
+def test_torn_snapshot_is_never_published(monkeypatch, job) -> None:
+    """A copy that silently comes out short fails the check: the DB is kept as it was."""
+    photos, db = job
+    real = shutil.copyfile
+
+    def short_copy(src, dst, *args, **kwargs):
+        if is_snapshot_copy(Path(dst)):
+            return partial_copy(src, dst, 0.5)
+        return real(src, dst, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copyfile", short_copy)
+        with pytest.raises(DataError, match="failed its check"):
+            run_precompute(photos, db, **JOB)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)
+
+
+def test_rename_over_db_fails(monkeypatch, job) -> None:
+    photos, db = job
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst) == db:
+            raise OSError(errno.EIO, "I/O error")
+        return real(src, dst, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        with pytest.raises((OSError, DataError)):
+            run_precompute(photos, db, **JOB)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)
+
+
+# ----------------------------------------------------------------------------- close
+
+
+def test_close_fails_before_removing_the_work_file(monkeypatch, job) -> None:
+    photos, db = job
+    real = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        if self.name.endswith(".work"):
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "unlink", unlink)
+        with pytest.raises(KeyboardInterrupt):
+            run_precompute(photos, db, **JOB)
+    assert_published_complete(db, ALL)  # published before the close failed
+    assert_rerun_exact(photos, db)
+
+
+# ----------------------------------------------------------------------------- SIGKILL
+
+KILL_SCRIPT = f"""
+import importlib.util, os, pathlib, shutil, signal, sys
+spec = importlib.util.spec_from_file_location("precompute_test_backends", {str(PRECOMPUTE_TESTS)!r})
+module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+fault, at = os.environ["WORDCAM_FAULT"], int(os.environ.get("WORDCAM_FAULT_AT", "1"))
+calls = [0]
+
+def hit():
+    calls[0] += 1
+    if calls[0] >= at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+real_copy, real_unlink = shutil.copyfile, pathlib.Path.unlink
+
+def copyfile(src, dst, *args, **kwargs):
+    name = pathlib.Path(dst).name
+    wanted = name.endswith((".work", ".work.tmp")) if fault == "copy" else (
+        fault == "publish" and name.endswith(".duckdb.tmp"))
+    if wanted:
+        data = pathlib.Path(src).read_bytes()
+        pathlib.Path(dst).write_bytes(data[: len(data) // 2])
+        hit()
+    return real_copy(src, dst, *args, **kwargs)
+
+def unlink(self, *args, **kwargs):
+    if fault == "close" and self.name.endswith(".work"):
+        hit()
+    return real_unlink(self, *args, **kwargs)
+
+shutil.copyfile, pathlib.Path.unlink = copyfile, unlink
+from core.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_killed(photos: Path, db: Path, fault: str, at: int = 1) -> None:
+    """Run the job in a child that SIGKILLs itself at the fault's point."""
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
+    env.update(WORDCAM_FAULT=fault, WORDCAM_FAULT_AT=str(at))
+    args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+    args += ["--explainer", "testwords", "--batch-size", "1", "--no-progress"]
+    args += ["--publish-every", "0"]
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fault", "at"), [("copy", 1), ("publish", 3), ("close", 1)])
+def test_sigkill_at_each_step(job, fault: str, at: int) -> None:
+    photos, db = job
+    run_killed(photos, db, fault, at)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)

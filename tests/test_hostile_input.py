@@ -1,0 +1,350 @@
+"""Issue 14's audit, kept: links, zero flags, malformed corpora, secrets in URLs, formula cells,
+control characters, flag injection, huge images, a full disk, exit statuses, early mining."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_precompute import make_photos
+
+from core.cli import build_parser, main
+from core.errors import DataError, WordcamError
+from core.jobs import import_texts, progress_path, read_progress, run_precompute
+from core.store import connect_read
+
+JOB = {"model": "tiny", "explainer": "testwords", "progress": False}
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    return make_photos(tmp_path / "photos", per_class=1)
+
+
+def stored_paths(db: Path) -> dict[str, tuple]:
+    with connect_read(db) as con:
+        rows = con.execute("SELECT path, rel_path, true_label, status, sha256 FROM images")
+        return {r[0]: r[1:] for r in rows.fetchall()}
+
+
+# ----------------------------------------------------------------------------- 2: links
+
+
+def test_links_resolved_once_by_the_rule(tmp_path: Path, photos: Path) -> None:
+    outside = make_photos(tmp_path / "elsewhere", per_class=1, broken=False)
+    # A photo linked in from outside, a second name of a photo, a class folder that is a
+    # link, a loop, a broken link and a hard link.
+    (photos / "猫" / "from_outside.jpg").symlink_to(outside / "コーヒー" / "coffee_0.png")
+    (photos / "猫" / "again.jpg").symlink_to(photos / "猫" / "chelsea_0.jpg")
+    (photos / "linked_class").symlink_to(outside / "ロケット", target_is_directory=True)
+    (photos / "ロケット" / "loop").symlink_to(photos, target_is_directory=True)
+    (photos / "猫" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    os.link(photos / "コーヒー" / "coffee_0.png", photos / "コーヒー" / "hard.png")
+    db = tmp_path / "wc.duckdb"
+
+    summary = run_precompute(photos, db, **JOB)
+
+    rows = stored_paths(db)
+    assert summary["status"] == "done" and len(rows) == 6  # 3 + 1 broken + outside + class
+    linked = str(photos.resolve() / "猫" / "from_outside.jpg")
+    assert rows[linked][:3] == ("猫/from_outside.jpg", "猫", "done"), "the path as listed"
+    assert rows[str(photos.resolve() / "linked_class" / "rocket_0.jpg")][1] == "linked_class"
+    skipped = dict(summary["skipped_inputs"])
+    assert skipped[str(photos.resolve() / "猫" / "again.jpg")].startswith("same file as")
+    assert skipped[str(photos.resolve() / "コーヒー" / "hard.png")].startswith("same file as")
+    assert skipped[str(photos.resolve() / "ロケット" / "loop")].startswith("link loop")
+    assert skipped[str(photos.resolve() / "猫" / "gone.png")] == "broken link"
+    again = run_precompute(photos, db, **JOB)  # every rerun works too
+    assert again["skipped_existing"] == 5 and len(stored_paths(db)) == 6
+
+
+def test_unreadable_folder_is_skipped_and_named(
+    tmp_path: Path, photos: Path, monkeypatch, capsys
+) -> None:
+    locked = photos / "コーヒー"
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked.resolve():
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    db = tmp_path / "wc.duckdb"
+    rc = main(
+        ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+        + ["--explainer", "testwords", "--no-progress"]
+    )
+    out, err = capsys.readouterr()
+    assert rc == 3  # broken.jpg failed
+    assert f"skipped: {locked.resolve()}: unreadable folder (Permission denied)" in err
+    assert "1 inputs skipped" in out
+
+
+# ----------------------------------------------------------------------------- 3: zero flags
+
+
+@pytest.mark.parametrize("flag", ["max-retries", "rpm", "timeout", "concurrency", "max-side"])
+def test_zero_is_a_value(flag: str) -> None:
+    from core.cli.common import explainer_options
+
+    args = build_parser().parse_args(
+        ["precompute", "d", "--explainer", "openai:m", f"--{flag}", "0"]
+    )
+    assert explainer_options(args)[flag.replace("-", "_")] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [("max_retries", True), ("rpm", False), ("timeout", False), ("concurrency", False)]
+    + [("max_side", False)],
+)
+def test_zero_used_or_refused(name: str, allowed: bool) -> None:
+    from core.explainers.openai_vlm import OpenAIExplainer
+
+    options = {"base_url": "http://127.0.0.1:9/v1", "preflight": False, name: 0}
+    if allowed:
+        assert getattr(OpenAIExplainer("m", **options), name) == 0
+    else:
+        with pytest.raises(WordcamError, match=name):
+            OpenAIExplainer("m", **options)
+
+
+# ----------------------------------------------------------------------------- 4: strict CSV
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"id,label,text\nd1,wardA,a guardrail, a road sign\n", "line 2: 4 fields"),
+        (b'id,label,text\nd1,a,"a road\nd2,b,text\nd3,c,more\n', "line 2: a quote opened"),
+        (b"id,label,text\nd1,a,ok\nd2,b," + b"x" * 200_000 + b"\n", "line 3: a field longer"),
+        (b"id,label,text\nd1,a,ok\nd2,b,\xff\xfe\n", "line 3: not valid UTF-8"),
+        (b"id,label\nd1,a,extra\n", "missing column"),
+    ],
+    ids=["extra-field", "unclosed-quote", "huge-field", "bad-utf8", "no-text"],
+)
+def test_csv_read_strictly(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+
+
+def test_jsonl_bad_bytes_named_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(b'{"id": "1", "label": "a", "text": "ok"}\n{"id": "2", "text": "\xff"}\n')
+    with pytest.raises(DataError, match="line 2: not valid UTF-8"):
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+
+
+def test_csv_quoted_newlines_crlf_and_blank_lines_still_read(tmp_path: Path) -> None:
+    from core.mining.files import read_text_records
+
+    path = tmp_path / "corpus.csv"
+    path.write_bytes(b'\xef\xbb\xbfid,label,text\r\n\r\nd1,a,"two\r\nlines, ok"\r\nd2,b,x\r\n')
+    assert [(r.id, r.text) for r in read_text_records(path)] == [
+        ("d1", "two\r\nlines, ok"),
+        ("d2", "x"),
+    ]
+
+
+# ----------------------------------------------------------------------------- 5: URL secrets
+
+
+def test_secrets_stripped_from_every_stored_url(tmp_path: Path, photos: Path) -> None:
+    url = "http://user:hunter2@host:8000/v1?api-key=SECRET1&key=SECRET2&sig=SECRET3&x=1#t"
+    db = tmp_path / "wc.duckdb"
+    run_precompute(photos, db, explainer_options={"base_url": url}, limit=1, **JOB)
+    with connect_read(db) as con:
+        settings = con.execute("SELECT CAST(settings AS VARCHAR) FROM runs").fetchone()[0]
+    assert json.loads(settings)["explainer_options"]["base_url"] == "http://host:8000/v1?x=1"
+    for secret in ("hunter2", "SECRET", "user"):
+        assert secret not in settings
+
+
+# ----------------------------------------------------------------------------- 6: formulas
+
+
+def test_dashboard_csv_neutralises_formulas() -> None:
+    import pandas as pd
+
+    from dashboard.tables import to_csv_bytes
+
+    frame = pd.DataFrame(
+        {"word": ["=HYPERLINK(1)", "+cmd", "-x", "@a", "\tz", "\rz", "ok"], "w": [-0.5] * 7}
+    )
+    lines = to_csv_bytes(frame).decode("utf-8-sig").splitlines()
+    assert lines[1:5] == ["'=HYPERLINK(1),-0.5", "'+cmd,-0.5", "'-x,-0.5", "'@a,-0.5"]
+    assert lines[-1] == "ok,-0.5", "plain text and numbers are kept"
+
+
+def test_mine_csv_neutralises_formulas(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "corpus.csv"
+    rows = ["id,label,text"]
+    rows += [f"a{i},=SUM(A1),=red apple {i}" for i in range(4)]
+    rows += [f"b{i},@evil,blue sky {i}" for i in range(4)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["mine", str(path), "--format", "csv", "--lang", "en", "--cv", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "rank,'=SUM(A1),'@evil"
+    assert main(["mine", str(path), "--format", "csv", "--examples", "red", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "'=SUM(A1)" in out and ",=" not in out
+
+
+# ----------------------------------------------------------------------------- 7: injection
+
+
+def test_control_characters_escaped_in_failure_lines(tmp_path: Path, photos: Path, capsys) -> None:
+    (photos / "猫" / "broken.jpg").rename(photos / "猫" / "evil\x1b[2J\nname.jpg")
+    rc = main(
+        ["precompute", str(photos), "--db", str(tmp_path / "wc.duckdb"), "--model", "tiny"]
+        + ["--explainer", "testwords", "--no-progress"]
+    )
+    err = capsys.readouterr().err
+    assert rc == 3 and "\x1b" not in err
+    failed = [line for line in err.splitlines() if line.startswith("  failed:")]
+    assert len(failed) == 1 and "evil\\x1b[2J\\nname.jpg" in failed[0]
+
+
+def test_error_line_escapes_control_characters(tmp_path: Path, capsys) -> None:
+    assert main(["mine", str(tmp_path / "no\x1b]0;pwned\x07.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and len(err.splitlines()) == 1
+
+
+def test_dashboard_job_passes_absolute_paths_after_double_dash(tmp_path: Path, monkeypatch) -> None:
+    from dashboard.job import job_command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "--texts=notes.csv").mkdir()
+    command = job_command(Path("wc.duckdb"), "--texts=notes.csv", {"--limit": 0, "--mode": ""})
+    assert command[-2:] == ["--", str(tmp_path / "--texts=notes.csv")]
+    args = build_parser().parse_args(command[3:])
+    assert args.texts is None and args.data_dir == str(tmp_path / "--texts=notes.csv")
+    assert args.db == str(tmp_path / "wc.duckdb") and args.limit == 0
+
+
+# ----------------------------------------------------------------------------- 8: memory
+
+
+def test_pixel_budget_closes_batches_early(tmp_path: Path, photos: Path, monkeypatch) -> None:
+    from PIL import Image
+
+    from core.jobs import images
+
+    for k in range(3):
+        Image.new("RGB", (400, 300), (k * 80, 0, 0)).save(photos / "ロケット" / f"big{k}.png")
+    sizes: list[int] = []
+    real = images.Backends.explain
+
+    def explain(self, chunk, root, out_dir):
+        sizes.append(len(chunk))
+        return real(self, chunk, root, out_dir)
+
+    monkeypatch.setattr(images.Backends, "explain", explain)
+    db = tmp_path / "wc.duckdb"
+    summary = run_precompute(photos, db, batch_size=16, batch_pixels=250_000, **JOB)
+    assert summary["done"] == 6 and sum(sizes) == 7
+    assert max(sizes) < 7, "16 photos fit the batch size, not the pixel budget"
+    listed = [p for p, _ in images.list_photos(photos).photos]
+    pixels = [images.header_pixels(p) for p in listed]
+    for batch in images.pixel_batches(list(zip(listed, pixels, strict=True)), 16, 250_000):
+        assert len(batch) == 1 or sum(p for _, p in batch) <= 250_000
+
+
+# ----------------------------------------------------------------------------- 9: disk full
+
+
+def test_disk_full_is_one_line_marked_failed_and_resumable(
+    tmp_path: Path, photos: Path, monkeypatch, capsys
+) -> None:
+    import core.jobs.session as session
+
+    real_write, real_text = session.write_rows, Path.write_text
+    calls = {"n": 0}
+
+    def write_rows(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(*args, **kwargs)
+
+    def write_text(self, data, *args, **kwargs):  # the progress file's temporary, once full
+        if calls["n"] > 1 and self.name.endswith(".tmp"):
+            real_text(self, "", *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_text(self, data, *args, **kwargs)
+
+    db = tmp_path / "wc.duckdb"
+    args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+    args += ["--explainer", "testwords", "--no-progress", "--batch-size", "1"]
+    with monkeypatch.context() as patch:
+        patch.setattr(session, "write_rows", write_rows)
+        patch.setattr(Path, "write_text", write_text)
+        rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 1 and len(err.strip().splitlines()) == 1 and "disk full" in err
+    assert "Traceback" not in err
+    assert read_progress(db)["status"] == "failed"
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file left behind"
+    assert main(args) == 3  # resumed after space is freed: only broken.jpg fails
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT path) FROM images").fetchone() == (
+            4,
+            4,
+        )
+
+
+# ----------------------------------------------------------------------------- 10: the rest
+
+
+def test_exit_status_counts_failures_and_unknown_sha256_is_null(
+    tmp_path: Path, photos: Path, capsys
+) -> None:
+    db = tmp_path / "wc.duckdb"
+    rc = main(
+        ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+        + ["--explainer", "testwords", "--no-progress"]
+    )
+    assert rc == 3 and "1 photos failed (exit status 3)" in capsys.readouterr().err
+    rows = stored_paths(db)
+    broken = [v for v in rows.values() if v[0].endswith("broken.jpg")][0]
+    assert broken[2] == "failed" and broken[3] is None
+    assert all(len(v[3]) == 64 for v in rows.values() if v[2] == "done")
+    (photos / "猫" / "broken.jpg").unlink()
+    assert (
+        main(
+            ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+            + ["--explainer", "testwords", "--no-progress"]
+        )
+        == 0
+    )
+
+
+def test_mine_early_in_a_job_says_it_is_still_starting(
+    tmp_path: Path, photos: Path, capsys
+) -> None:
+    import duckdb
+
+    db = tmp_path / "wc.duckdb"
+    run_precompute(photos, db, limit=1, **JOB)
+    with duckdb.connect(str(db)) as con:  # as published a moment after the job started
+        con.execute("UPDATE runs SET status = 'running'")
+    record = {"status": "running", "run_id": 1, "pid": os.getpid(), "total": 40, "done": 1}
+    progress_path(db).write_text(json.dumps(record), encoding="utf-8")
+    assert main(["mine", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "still starting" in err and "1 of 40 photos" in err and "--by predicted" not in err
+    progress_path(db).unlink()  # no live job: the usual message
+    assert main(["mine", "--db", str(db)]) == 1
+    assert "still starting" not in capsys.readouterr().err
+
+
+def test_shutil_is_not_left_patched() -> None:
+    assert shutil.copyfile.__module__ == "shutil"
