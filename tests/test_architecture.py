@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"datasets", "errors", "evaluation", "models", "render", "runtime"},
     "synth": {"errors", "models"},
     "synth_text": set(),
-    "dashboard": {"attribution", "errors", "jobs", "mining", "store"},
+    "export": set(),
+    "dashboard": {"attribution", "errors", "export", "jobs", "mining", "store"},
 }
 # Rooms at the top (demo, bench, faithfulness, cli, the package itself) may import any room.
 TOP = {"core", "__main__", "cli", "demo", "bench", "faithfulness"}
