@@ -105,8 +105,10 @@ def test_photo_orders_mistakes_and_a_seeded_sample(db):
         c = queries.ordered_photos(con, 1, f, "random", seed=8, limit=10)["image_id"].tolist()
         assert a == b != c
         for text in ("密集", "ALERT", "0001"):  # uncased text is matched without lower()
-            f = queries.PhotoFilter(search=text)
-            assert queries.count_ordered_photos(con, 1, f) == queries.count_photos(con, 1, f)
+            found = queries.PhotoFilter(search=text)
+            assert queries.count_ordered_photos(con, 1, found) == queries.count_photos(
+                con, 1, found
+            )
         confident = queries.ordered_photos(con, 1, f, "confidence", limit=400)
         probs = con.execute(
             "SELECT image_id, probs[list_position(CAST(r.labels AS VARCHAR[]), '港区')] "
