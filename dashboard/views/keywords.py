@@ -169,7 +169,7 @@ def keyword_table(result, settings: MiningSettings, wards: list[str], image_accu
     """The table as ``wordcam mine`` prints it, and its CSV."""
     st.subheader(t("kw.table"))
     table = tables.keywords_table(result, settings.top, wards)
-    table = table.rename(columns=ctx.name)
+    table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
     st.caption(escape_markdown(summary_line(result, image_accuracy)))
     st.dataframe(table, width="stretch")
     widgets.csv_button(table, f"keywords_run{ctx.run_id}.csv", "kw_csv", index=True)
