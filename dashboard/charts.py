@@ -15,19 +15,28 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.i18n import lang as screen_lang
+from dashboard.i18n import text
+
 WORD_SELECTION = "word_pick"
 
 
-def recall_bars(recall: pd.DataFrame) -> alt.Chart:
+def _titles(lang: str):
+    """``key -> chart.key`` in ``lang`` (axis, legend and tooltip titles)."""
+    return lambda key: text(f"chart.{key}", lang)
+
+
+def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Per-class recall of the image model (horizontal bars, support in the tooltip)."""
+    T = _titles(lang)
     return (
         alt.Chart(recall)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort="-x"),
+            y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
             x=alt.X(
                 "recall:Q",
-                title="recall",
+                title=T("recall"),
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
             ),
@@ -35,63 +44,66 @@ def recall_bars(recall: pd.DataFrame) -> alt.Chart:
                 "recall:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None
             ),
             tooltip=[
-                alt.Tooltip("label:N", title="class"),
-                alt.Tooltip("recall:Q", format=".1%"),
-                "correct:Q",
-                "support:Q",
+                alt.Tooltip("label:N", title=T("class")),
+                alt.Tooltip("recall:Q", title=T("recall"), format=".1%"),
+                alt.Tooltip("correct:Q", title=T("correct")),
+                alt.Tooltip("support:Q", title=T("support")),
             ],
         )
         .properties(height=alt.Step(22))
     )
 
 
-def confusion_heatmap(conf: pd.DataFrame) -> alt.LayerChart:
-    """Confusion matrix as a heatmap of row shares with counts written in the cells."""
+def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """Confusion matrix: row shares, counts in the cells, every class name on both axes."""
+    T = _titles(lang)
+    every = {"labelOverlap": False, "labelLimit": 220}  # never drop a name for lack of room
     base = alt.Chart(conf).encode(
-        x=alt.X("pred_label:N", title="predicted", axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("true_label:N", title="true"),
+        x=alt.X("pred_label:N", title=T("predicted"), axis=alt.Axis(labelAngle=-60, **every)),
+        y=alt.Y("true_label:N", title=T("true"), axis=alt.Axis(**every)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(
-            "share:Q", title="row share", scale=alt.Scale(scheme="oranges", domain=[0, 1])
+            "share:Q", title=T("row_share"), scale=alt.Scale(scheme="oranges", domain=[0, 1])
         ),
         tooltip=[
-            alt.Tooltip("true_label:N", title="true"),
-            alt.Tooltip("pred_label:N", title="predicted"),
-            "n:Q",
-            alt.Tooltip("share:Q", format=".1%"),
+            alt.Tooltip("true_label:N", title=T("true")),
+            alt.Tooltip("pred_label:N", title=T("predicted")),
+            alt.Tooltip("n:Q", title=T("photos")),
+            alt.Tooltip("share:Q", title=T("row_share"), format=".1%"),
         ],
     )
-    text = base.mark_text(fontSize=10).encode(
+    label = base.mark_text(fontSize=10).encode(
         text="n:Q",
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(height=alt.Step(26), width=alt.Step(30))
+    return (cells + label).properties(height=alt.Step(26), width=alt.Step(30))
 
 
-def keyword_bars(frame: pd.DataFrame) -> alt.LayerChart:
+def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     """Bars of one ward's keyword coefficients, best first, ``n/m`` written beside each bar.
 
     Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
     """
+    T = _titles(lang)
     pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "ward"], on="click")
     base = alt.Chart(frame).encode(
         y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("rank", op="min")),
         tooltip=[
-            alt.Tooltip("ward:N"),
-            alt.Tooltip("word:N"),
-            alt.Tooltip("weight:Q", title="coefficient", format=".3f"),
-            alt.Tooltip("nm:N", title="precision n/m"),
-            alt.Tooltip("precision:Q", format=".0%"),
+            alt.Tooltip("ward:N", title=T("ward")),
+            alt.Tooltip("word:N", title=T("word")),
+            alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
+            alt.Tooltip("nm:N", title=T("precision_nm")),
+            alt.Tooltip("precision:Q", title=T("precision"), format=".0%"),
         ],
     )
     bars = (
         base.mark_bar(cursor="pointer")
         .encode(
-            x=alt.X("weight:Q", title="coefficient", scale=alt.Scale(nice=True)),
+            x=alt.X("weight:Q", title=T("coefficient"), scale=alt.Scale(nice=True)),
             color=alt.Color(
                 "precision:Q",
-                title="precision",
+                title=T("precision"),
                 scale=alt.Scale(scheme="teals", domain=[0, 1]),
                 legend=None,
             ),
@@ -105,36 +117,38 @@ def keyword_bars(frame: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, labels).properties(height=alt.Step(20))
 
 
-def precision_scatter(frame: pd.DataFrame) -> alt.Chart:
+def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
     """Precision vs coefficient of the shown keywords, one colour per ward."""
+    T = _titles(lang)
     return (
         alt.Chart(frame)
         .mark_circle(size=70, opacity=0.8)
         .encode(
-            x=alt.X("weight:Q", title="coefficient"),
+            x=alt.X("weight:Q", title=T("coefficient")),
             y=alt.Y(
                 "precision:Q",
-                title="precision n/m",
+                title=T("precision_nm"),
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("ward:N", title="ward"),
-            size=alt.Size("m:Q", title="documents m", scale=alt.Scale(range=[30, 300])),
+            color=alt.Color("ward:N", title=T("ward")),
+            size=alt.Size("m:Q", title=T("documents_m"), scale=alt.Scale(range=[30, 300])),
             tooltip=[
-                "ward:N",
-                "word:N",
-                alt.Tooltip("weight:Q", format=".3f"),
-                "n:Q",
-                "m:Q",
-                alt.Tooltip("precision:Q", format=".0%"),
+                alt.Tooltip("ward:N", title=T("ward")),
+                alt.Tooltip("word:N", title=T("word")),
+                alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
+                alt.Tooltip("n:Q", title="n"),
+                alt.Tooltip("m:Q", title="m"),
+                alt.Tooltip("precision:Q", title=T("precision"), format=".0%"),
             ],
         )
         .properties(height=320)
     )
 
 
-def word_compare_bars(stats: pd.DataFrame, field: str, title: str) -> alt.Chart:
+def word_compare_bars(stats: pd.DataFrame, field: str, title: str, lang: str = "en") -> alt.Chart:
     """Grouped bars per ward, one bar per word, for ``field`` (``precision`` or ``doc_share``)."""
+    T = _titles(lang)
     return (
         alt.Chart(stats)
         .mark_bar()
@@ -142,35 +156,36 @@ def word_compare_bars(stats: pd.DataFrame, field: str, title: str) -> alt.Chart:
             y=alt.Y("label:N", title=None),
             yOffset=alt.YOffset("word:N"),
             x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format="%")),
-            color=alt.Color("word:N", title="word"),
+            color=alt.Color("word:N", title=T("word")),
             tooltip=[
-                alt.Tooltip("label:N", title="ward"),
-                "word:N",
-                "n:Q",
-                "m:Q",
-                "docs:Q",
-                alt.Tooltip("precision:Q", format=".1%"),
-                alt.Tooltip("doc_share:Q", title="share of ward's documents", format=".1%"),
+                alt.Tooltip("label:N", title=T("ward")),
+                alt.Tooltip("word:N", title=T("word")),
+                alt.Tooltip("n:Q", title="n"),
+                alt.Tooltip("m:Q", title="m"),
+                alt.Tooltip("docs:Q", title=T("documents")),
+                alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
+                alt.Tooltip("doc_share:Q", title=T("doc_share"), format=".1%"),
             ],
         )
         .properties(height=alt.Step(12))
     )
 
 
-def contrast_bars(frame: pd.DataFrame, a: str, b: str) -> alt.Chart:
+def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.Chart:
     """Words that mark ward ``a`` (z > 0) or ward ``b`` (z < 0): log-odds z-scores."""
+    T = _titles(lang)
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("z", order="descending")),
-            x=alt.X("z:Q", title="log-odds z (left: second ward, right: first ward)"),
-            color=alt.Color("side:N", title="marks", scale=alt.Scale(domain=[a, b])),
+            x=alt.X("z:Q", title=T("z_axis")),
+            color=alt.Color("side:N", title=T("marks"), scale=alt.Scale(domain=[a, b])),
             tooltip=[
-                alt.Tooltip("side:N", title="marks"),
-                "word:N",
-                alt.Tooltip("n_a:Q", title="docs in first ward"),
-                alt.Tooltip("n_b:Q", title="docs in second ward"),
+                alt.Tooltip("side:N", title=T("marks")),
+                alt.Tooltip("word:N", title=T("word")),
+                alt.Tooltip("n_a:Q", title=T("docs_first")),
+                alt.Tooltip("n_b:Q", title=T("docs_second")),
                 alt.Tooltip("z:Q", format=".2f"),
             ],
         )
@@ -212,5 +227,5 @@ def spec_for(kind: str, frame: pd.DataFrame, **options: Any) -> dict[str, Any]:
 
 def show(kind: str, frame: pd.DataFrame, options: dict[str, Any] | None = None, **st_kwargs):
     """Draw chart ``kind`` of ``frame`` (returns Streamlit's selection state when selecting)."""
-    spec = spec_for(kind, frame, **(options or {}))
+    spec = spec_for(kind, frame, **{"lang": screen_lang(), **(options or {})})
     return st.vega_lite_chart(frame, spec, **st_kwargs)

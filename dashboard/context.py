@@ -11,9 +11,12 @@ import streamlit as st
 from core.errors import WordcamError
 from core.store import queries, work_path
 from dashboard.data import q_run_info, q_runs
-from dashboard.nav import PAGES
+from dashboard.i18n import lang, t
+from dashboard.labels import namer
 from dashboard.state import db_path
 from dashboard.text import escape_markdown
+
+__all__ = ["Ctx", "db_path", "load_ctx", "missing_db_message"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Ctx:
     mtime: int
     run_id: int
     info: dict[str, Any]
+    ui: str = "ja"  # the screen's language when the page asked for its context
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -34,29 +38,35 @@ class Ctx:
         """The run's explanation language (``"ja"`` when it recorded none)."""
         return str(self.info.get("lang") or "ja")
 
+    def name(self, label: object) -> object:
+        """A class label as the screen's language names it (the model's localized name)."""
+        labels = self.info.get("labels")
+        return namer(labels if isinstance(labels, list) else None, self.ui)(label)
+
 
 def missing_db_message(db: Path, reason: str | None = None) -> None:
     """A friendly explanation of how to create the DB, instead of a traceback."""
+    from dashboard.nav import PAGES
+
     st.info(
-        "No wordcam results to show yet."
+        t("ctx.no_results")
         + (f" ({escape_markdown(reason)})" if reason else "")
-        + "\n\nCreate them with the Precompute page, or from a shell:"
+        + "\n\n"
+        + t("ctx.create_them")
     )
     st.code(f"wordcam precompute DATA_DIR --db {db}\nwordcam dashboard --db {db}", language="bash")
-    st.page_link(
-        PAGES["precompute"], label="Open the Precompute page", icon=":material/play_arrow:"
-    )
+    st.page_link(PAGES["precompute"], label=t("ctx.open_precompute"), icon=":material/play_arrow:")
 
 
 def _chosen_run(version: tuple[str, int]) -> Ctx | str:
     """The run picked in the sidebar (else the newest) of a snapshot, or why there is none."""
     runs = q_runs(*version)
     if runs.empty:
-        return "the database holds no runs yet"
+        return t("ctx.no_runs")
     run_ids = [int(r) for r in runs["run_id"]]
     chosen = st.session_state.get("run_id")
     run_id = chosen if chosen in run_ids else run_ids[0]
-    return Ctx(version[0], version[1], run_id, q_run_info(*version, run_id))
+    return Ctx(version[0], version[1], run_id, q_run_info(*version, run_id), lang())
 
 
 def load_ctx(stop: bool = True) -> Ctx | None:
@@ -75,7 +85,7 @@ def load_ctx(stop: bool = True) -> Ctx | None:
         except Exception as exc:  # a corrupt or foreign file: say so, do not crash the page
             reason = f"cannot read {db}: {type(exc).__name__}: {exc}"
     if version is None and work_path(db).exists():
-        reason = "a precompute job is writing it; its first snapshot is not published yet"
+        reason = t("ctx.being_written")
     if stop:
         missing_db_message(db, reason)
         st.stop()

@@ -86,6 +86,29 @@ def q_photos(
         return queries.photos(con, run_id, f, limit, offset)
 
 
+@st.cache_resource(max_entries=128, show_spinner=False)
+def q_count_ordered_photos(
+    db: str, mtime: int, run_id: int, f: queries.PhotoFilter, order: str
+) -> int:
+    with cursor(db, mtime) as con:
+        return queries.count_ordered_photos(con, run_id, f, order)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def q_ordered_photos(
+    db: str,
+    mtime: int,
+    run_id: int,
+    f: queries.PhotoFilter,
+    order: str,
+    seed: int,
+    limit: int,
+    offset: int,
+) -> pd.DataFrame:
+    with cursor(db, mtime) as con:
+        return queries.ordered_photos(con, run_id, f, order, seed, limit, offset)
+
+
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def asset_image(db: str, path: str | None) -> tuple[bytes, str] | None:
     """``(bytes, "PNG"|"JPEG")`` of an overlay/thumbnail stored in the DB, cached in memory.

@@ -18,6 +18,7 @@ from dashboard.background import Memo
 from dashboard.context import Ctx
 from dashboard.data import q_word_examples
 from dashboard.fmt import describe
+from dashboard.i18n import t
 from dashboard.settings import CV_FOLDS, MAX_MIN_DF, MINE_TOP, MiningSettings
 from dashboard.state import cursor
 
@@ -86,13 +87,34 @@ def mining(
     key = (db, mtime, run_id, by, lang, min_df, stopwords)
     if _MINED.ready(key):
         return _MINED.get(key, lambda: None).result()
-    with st.spinner("Mining keywords…"):
+    with st.spinner(t("miner.mining")):
         return _mining_future(key).result()
 
 
 def mined(ctx: Ctx, settings: MiningSettings):
     """The mining result for ``ctx`` under ``settings`` (cached; ``text_accuracy`` is None)."""
     return mining(*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords)
+
+
+def mined_at_once(ctx: Ctx, settings: MiningSettings, shown: MiningSettings | None):
+    """``(result, fresh)`` without blocking on a fit when a previous table can stand in.
+
+    When the table for ``settings`` is not ready it is fit on the background worker and the
+    table for ``shown`` (the settings last shown, when ready) is returned with ``fresh``
+    False: the page marks it as updating and swaps the new one in when it is ready.
+    """
+    key = (*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords)
+    if shown is not None and shown != settings and not _MINED.ready(key):
+        old = (*ctx.key, shown.by, ctx.lang, shown.min_df, shown.stopwords)
+        if _MINED.ready(old) and _MINED.get(old, lambda: None).exception() is None:
+            _mining_future(key, background=True)
+            return _MINED.get(old, lambda: None).result(), False
+    return mined(ctx, settings), True
+
+
+def mining_ready(ctx: Ctx, settings: MiningSettings) -> bool:
+    """Whether the table for ``settings`` has been fit (or failed)."""
+    return _MINED.ready((*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords))
 
 
 def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
@@ -144,7 +166,7 @@ def text_accuracy(ctx: Ctx, settings: MiningSettings, wait: float = 0.0) -> tupl
         return True, describe(exc)
 
 
-@st.cache_resource(max_entries=24, show_spinner="Contrasting…")
+@st.cache_resource(max_entries=24, show_spinner=False)
 def contrast(
     db: str, mtime: int, run_id: int, by: str, lang: str, a: str, b: str, top: int, min_df: int
 ):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.context import Ctx
 from dashboard.fmt import fmt_pct
+from dashboard.i18n import t
 from dashboard.miner import text_accuracy
 from dashboard.settings import CV_FOLDS, MiningSettings
 from dashboard.text import escape_markdown
@@ -35,11 +36,11 @@ def keep(key: str) -> Any:
 def ward_by_radio(slot, key: str) -> str:
     """A sticky "Ward by" radio (``"true"`` or ``"pred"``) in ``slot``, stored under ``key``."""
     by = slot.radio(
-        "Ward by",
+        t("w.ward_by"),
         ["true", "pred"],
         horizontal=True,
         key=sticky(key, "true"),
-        format_func={"true": "true label", "pred": "predicted"}.get,
+        format_func={"true": t("w.by_true"), "pred": t("w.by_pred")}.get,
     )
     keep(key)
     return by
@@ -54,15 +55,30 @@ def accuracy_metric(slot, ctx: Ctx, settings: MiningSettings, label: str) -> Non
     def _show() -> None:
         done, value = text_accuracy(ctx, settings)
         if not done:
-            st.metric(label, "computing…", help="cross-validation runs in the background")
+            st.metric(label, t("w.computing"), help=t("w.computing_help"))
         elif isinstance(value, str):
             st.metric(label, "—", help=escape_markdown(value))
         else:
             st.metric(
                 label,
                 fmt_pct(value),
-                help=f"{CV_FOLDS}-fold cross-validated logistic regression words → label",
+                help=t("w.cv_help", folds=CV_FOLDS),
             )
 
     with slot:
         _show()
+
+
+def csv_button(frame, file_name: str, key: str, index: bool = False) -> None:
+    """A "CSV" download button for a table shown on the page (UTF-8 with BOM)."""
+    from dashboard.tables import to_csv_bytes
+
+    st.download_button(
+        t("w.csv"),
+        to_csv_bytes(frame, index=index),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key=key,
+    )

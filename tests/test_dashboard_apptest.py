@@ -23,8 +23,14 @@ from core.store import (
 from dashboard.text import escape_markdown, highlight_markdown  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-VIEWS = ["overview", "keywords", "compare", "photos", "precompute", "export"]
+VIEWS = ["overview", "keywords", "compare", "photos", "precompute", "report", "export"]
 BOM = b"\xef\xbb\xbf"
+
+
+def _english(at: AppTest) -> AppTest:
+    """The English UI (``?lang=en``): these tests check the English labels."""
+    at.query_params["lang"] = "en"
+    return at
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def hostile_db(tmp_path_factory) -> Path:
 @pytest.fixture()
 def app(hostile_db, monkeypatch):
     monkeypatch.setenv("WORDCAM_DB", str(hostile_db))
-    return AppTest.from_file(str(APP), default_timeout=90)
+    return _english(AppTest.from_file(str(APP), default_timeout=90))
 
 
 def _open(at: AppTest, view: str) -> AppTest:
@@ -44,6 +50,18 @@ def _open(at: AppTest, view: str) -> AppTest:
         at.switch_page(f"views/{view}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _wait_for_fit(at: AppTest, timeout: float = 60.0) -> None:
+    """Wait for the background fits, then rerun: the page shows the new table."""
+    import time
+
+    from dashboard.background import background_busy
+
+    deadline = time.time() + timeout
+    while background_busy() and time.time() < deadline:
+        time.sleep(0.1)
+    at.run()
 
 
 def _all_markdown(at: AppTest) -> list:
@@ -61,7 +79,7 @@ def test_every_page_renders(app, view):
 def test_missing_db_shows_the_command_to_run(tmp_path, monkeypatch):
     missing = tmp_path / "none.duckdb"
     monkeypatch.setenv("WORDCAM_DB", str(missing))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _english(AppTest.from_file(str(APP), default_timeout=60)).run()
     assert not at.exception
     assert "No wordcam results" in at.info[0].value
     assert f"wordcam precompute DATA_DIR --db {missing}" in at.code[0].value
@@ -107,6 +125,7 @@ def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db
     assert accuracy.value == f"{mine(corpus, top=1).text_accuracy:.1%}"  # no "computing…"
     at.multiselect(key="w_kw_wards").set_value(["墨田区"]).run()
     at.number_input(key="w_kw_min_df").set_value(40).run()  # no stored table: fit
+    _wait_for_fit(at)  # the previous table answers at once; the new one replaces it when fit
     shown = at.dataframe[0].value["墨田区"].tolist()
     expected = mine(corpus, top=10, min_df=40, cv=0).table_rows()
     assert shown == [row["墨田区"] for row in expected]
@@ -129,7 +148,7 @@ def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatc
         accuracy = image_accuracy(con, 1)
     expected = f"{accuracy:.1%}"
     monkeypatch.setenv("WORDCAM_DB", str(db))
-    at = _open(AppTest.from_file(str(APP), default_timeout=90), "overview")
+    at = _open(_english(AppTest.from_file(str(APP), default_timeout=90)), "overview")
     overview = next(m for m in at.metric if m.label == "Image model (pred = true)")
     at.switch_page("views/keywords.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -271,7 +290,7 @@ def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
         ),
         encoding="utf-8",
     )
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _english(AppTest.from_file(str(APP), default_timeout=60)).run()
     at.switch_page("views/precompute.py").run()
     assert not at.exception
     assert any("30 done · 2 failed · 100 photos" in str(p.proto) for p in at.get("progress"))
@@ -288,7 +307,7 @@ def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
     assert any("no such model 'nope'" in c.value for c in at.code)
     # Submitting a folder that does not exist is refused with a message, no job starts.
     at.text_input(key="pc_folder").input(str(tmp_path / "missing"))
-    next(b for b in at.button if b.label == "Start / resume").click().run()
+    at.button(key="pc_start").click().run()  # prefilled from the run: "Resume this run"
     assert not at.exception
     assert any("existing photo folder" in e.value for e in at.error)
 
@@ -296,7 +315,7 @@ def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
 def test_republished_db_is_picked_up(tmp_path, monkeypatch):
     db = make_db(tmp_path / "r.duckdb", n_images=60, failed_share=0.0)
     monkeypatch.setenv("WORDCAM_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _english(AppTest.from_file(str(APP), default_timeout=60)).run()
     assert any(m.value == "60" for m in at.metric)
     newer = make_db(tmp_path / "newer.duckdb", n_images=90, failed_share=0.0)
     shutil.copyfile(newer, tmp_path / "tmp.duckdb")
@@ -367,7 +386,7 @@ def test_text_corpus_and_empty_db_render(tmp_path, monkeypatch):
     with StoreWriter(empty):
         pass  # schema only, no runs
     monkeypatch.setenv("WORDCAM_DB", str(empty))
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    at = _english(AppTest.from_file(str(APP), default_timeout=90)).run()
     assert not at.exception
     assert "no runs yet" in at.info[0].value
 
@@ -384,7 +403,7 @@ def test_text_corpus_and_empty_db_render(tmp_path, monkeypatch):
     db = tmp_path / "texts.duckdb"
     import_texts(corpus, db, progress=False)
     monkeypatch.setenv("WORDCAM_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=90)
+    at = _english(AppTest.from_file(str(APP), default_timeout=90))
     for view in VIEWS:
         _open(at, view)
     at.switch_page("views/photos.py").run()
@@ -395,9 +414,9 @@ def test_run_picker_and_next_page_button(tmp_path, monkeypatch):
     db = make_db(tmp_path / "two.duckdb", n_images=40, failed_share=0.0)
     make_db(db, n_images=70, failed_share=0.0, seed=1)  # a second, newer run
     monkeypatch.setenv("WORDCAM_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    at = _english(AppTest.from_file(str(APP), default_timeout=90)).run()
     assert not at.exception
-    picker = at.sidebar.selectbox(key="run_id")
+    picker = at.sidebar.selectbox(key="w_run_id")
     assert picker.value == 2 and any(m.value == "70" for m in at.metric)
     picker.set_value(1).run()
     assert any(m.value == "40" for m in at.metric)
@@ -411,7 +430,7 @@ def test_run_picker_and_next_page_button(tmp_path, monkeypatch):
 def test_single_class_run_warns_instead_of_crashing(tmp_path, monkeypatch):
     db = make_db(tmp_path / "one.duckdb", n_images=30, classes=["港区"])
     monkeypatch.setenv("WORDCAM_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=90)
+    at = _english(AppTest.from_file(str(APP), default_timeout=90))
     for view in VIEWS:
         _open(at, view)
         if view in ("keywords", "export"):

@@ -7,7 +7,9 @@ Screenshots of every page go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -51,13 +53,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A streamlit server started exactly as `wordcam dashboard` starts it, on a hostile DB."""
+@contextlib.contextmanager
+def serve(db: Path, root: Path):
+    """A streamlit server started exactly as `wordcam dashboard` starts it; yields its URL."""
     from core.cli.dashboard import streamlit_command
 
-    root = tmp_path_factory.mktemp("browser")
-    db = make_db(root / "hostile.duckdb", n_images=300, hostile=True)
     port = _free_port()
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
@@ -81,7 +81,7 @@ def server(tmp_path_factory):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError((root / "server.log").read_text(errors="replace")[-3000:])
             time.sleep(0.5)
-        yield base, db
+        yield base
     finally:
         proc.terminate()
         try:
@@ -89,6 +89,15 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard on a hostile DB (a Japanese run: the UI opens in Japanese)."""
+    root = tmp_path_factory.mktemp("browser")
+    db = make_db(root / "hostile.duckdb", n_images=300, hostile=True)
+    with serve(db, root) as base:
+        yield base, db
 
 
 @pytest.fixture()
@@ -148,7 +157,7 @@ def no_errors(pg) -> None:
 def test_keywords_to_photos_to_csv(page, server, tmp_path):
     base, _ = server
     pg = page
-    pg.goto(base)
+    pg.goto(f"{base}/?lang=en")  # the run is Japanese; these checks read the English labels
     pg.locator('[data-testid="stMain"] h1', has_text="Overview").wait_for(timeout=120_000)
     settle(pg)
     pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
@@ -242,4 +251,163 @@ def test_keywords_to_photos_to_csv(page, server, tmp_path):
     assert photos.startswith(BOM)
     assert "<script>alert('xss')</script>" in photos.decode("utf-8-sig")
     shutil.copyfile(info.value.path(), tmp_path / "photos.csv")
+    no_errors(pg)
+
+
+DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def h1(pg, text: str, timeout: float = 120_000) -> None:
+    pg.locator('[data-testid="stMain"] h1', has_text=text).wait_for(timeout=timeout)
+    settle(pg)
+
+
+def test_japanese_ui_then_english_through_the_url(page, server):
+    base, _ = server
+    pg = page
+    pg.goto(base)  # a Japanese run: the UI opens in Japanese
+    h1(pg, "概要")
+    nav = pg.get_by_test_id("stSidebarNavLink").all_inner_texts()
+    assert [n.split("\n")[-1].strip() for n in nav][:4] == [
+        "概要",
+        "キーワード",
+        "単語の比較",
+        "写真",
+    ]
+    assert pg.get_by_text("画像モデル(予測 = 正解)").count() == 1
+    assert pg.get_by_text("混同行列").count() == 1
+    no_errors(pg)
+    pg.goto(f"{base}/keywords?lang=en")
+    h1(pg, "Keywords")
+    assert pg.get_by_text("Words → label accuracy").count() == 1
+    open_view(pg, "Photos")  # the choice holds on the next page
+    assert pg.get_by_text("photos match").count() == 1
+    no_errors(pg)
+
+
+def test_keyword_to_the_most_confident_photos_of_the_ward(page, server):
+    base, _ = server
+    pg = page
+    pg.goto(f"{base}/keywords?ward=台東区")
+    h1(pg, "キーワード")
+    pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(DOCS_IMAGES / "keywords_ja.png"), full_page=True)
+    word = pg.get_by_role("combobox", name="単語").input_value().split("·")[0].strip()
+    pg.get_by_role("button", name="写真を見る").click()
+    h1(pg, "写真")
+    assert "order=confidence" in pg.url and f"word={urllib.parse.quote(word)}" in pg.url
+    confidences = [
+        float(m.group(1))
+        for t in pg.get_by_text("確信度").all_inner_texts()
+        if (m := re.search(r"確信度 ([\d.]+)%", t))
+    ]
+    assert len(confidences) >= 3 and confidences == sorted(confidences, reverse=True)
+    shot(pg, "photos_confident_ja")
+    no_errors(pg)
+    pg.go_back()  # the browser's back button returns to Keywords
+    h1(pg, "キーワード")
+
+
+def test_a_copied_url_restores_keywords_and_compare(page, server):
+    base, _ = server
+    pg = page
+    pg.goto(f"{base}/keywords?lang=en")
+    h1(pg, "Keywords")
+    # set filters by hand, copy the URL, open it in a fresh session
+    wards = pg.get_by_test_id("stMultiSelect").filter(has_text="Wards")
+    while wards.get_by_role("button", name="Remove").count():
+        wards.get_by_role("button", name="Remove").first.click()
+        settle(pg, quiet=0.8)
+    for ward in ("港区", "墨田区"):
+        wards.get_by_role("combobox").click()
+        pg.keyboard.type(ward)
+        pg.keyboard.press("Enter")
+        pg.keyboard.press("Escape")
+        settle(pg)
+    copied = pg.url
+    assert "ward=" in copied
+    fresh = pg.context.browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
+    fresh.goto(copied)
+    h1(fresh, "Keywords")
+    assert fresh.locator('[data-testid="stMain"] h5').all_inner_texts() == ["港区", "墨田区"]
+    fresh.goto(f"{base}/compare?lang=en&word=橋&word=緑&a=港区&b=中央区&top=4")
+    h1(fresh, "Compare words")
+    tags = fresh.get_by_test_id("stMultiSelect").filter(has_text="Words").inner_text()
+    assert "橋" in tags and "緑" in tags and "密集" not in tags
+    assert fresh.get_by_role("combobox", name="First ward").input_value() == "港区"
+    assert fresh.get_by_role("combobox", name="Second ward").input_value() == "中央区"
+    fresh.context.close()
+
+
+def test_report_downloads_and_opens_offline_with_its_images(page, server, tmp_path):
+    base, _ = server
+    pg = page
+    pg.goto(f"{base}/report")
+    h1(pg, "レポート")
+    with pg.expect_download() as info:
+        pg.get_by_role("button", name="レポートをダウンロード(HTML)").click()
+    saved = tmp_path / "report.html"
+    shutil.copyfile(info.value.path(), saved)
+    offline = pg.context.browser.new_context(viewport={"width": 1100, "height": 1400}, offline=True)
+    requests: list[str] = []
+    viewer = offline.new_page()
+    viewer.on("request", lambda r: requests.append(r.url))
+    viewer.goto(saved.as_uri())
+    viewer.locator("h1", has_text="区ごとのレポート").wait_for()
+    images = viewer.locator("img")
+    assert images.count() >= 18
+    assert viewer.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    box = viewer.locator("section.ward").nth(1).bounding_box()  # a ward with its photos
+    viewer.screenshot(
+        path=str(DOCS_IMAGES / "report_ja.png"),
+        full_page=True,
+        clip={"x": 0, "y": box["y"] - 10, "width": 1100, "height": 1400},
+    )
+    offline.close()
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """A real (imagenet + grounded) run of two of four photos, and the dashboard on it."""
+    from test_precompute import make_photos
+
+    from core.jobs import run_precompute
+
+    root = tmp_path_factory.mktemp("resume")
+    photos = make_photos(root / "photos", per_class=2, broken=False)
+    db = root / "real.duckdb"
+    run_precompute(photos, db, limit=2, progress=False)
+    with serve(db, root) as base:
+        yield base, db, photos
+
+
+def test_precompute_is_prefilled_and_resumes_the_run(page, real_run):
+    from core.store import connect_read
+
+    base, db, photos = real_run
+    pg = page
+    pg.goto(f"{base}/precompute")
+    h1(pg, "事前計算")
+    assert pg.get_by_label("写真フォルダ").input_value() == str(photos.resolve())
+    assert pg.get_by_label("モデル", exact=True).input_value() == "imagenet"
+    button = pg.get_by_role("button", name="この実行を再開")
+    assert button.count() == 1
+    shot(pg, "precompute_prefilled_ja")
+    before = db.stat().st_mtime_ns
+    button.click()
+    pg.get_by_text("ジョブ: running").or_(pg.get_by_text("ジョブ: starting")).first.wait_for()
+    deadline = time.time() + 300
+    while (
+        time.time() < deadline
+        and pg.get_by_role("button", name="停止(完了した写真は残ります)").count()
+    ):
+        time.sleep(1)
+    pg.get_by_text("完了しました").wait_for(timeout=60_000)
+    assert db.stat().st_mtime_ns > before  # a new snapshot was published
+    with connect_read(db) as con:
+        runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+        done = con.execute("SELECT count(*) FROM images WHERE status = 'done'").fetchone()[0]
+    assert (runs, done) == (1, 6)  # the same run, now with every photo
     no_errors(pg)

@@ -26,6 +26,7 @@ COMMANDS = [
     "dashboard",
     "cost",
     "bench",
+    "report",
 ]
 
 

@@ -32,6 +32,8 @@ MIN_CLASS_DOCS = 2
 #: within the 2-second budget of ``wordcam mine`` on 30,000 explanations.
 LARGE_CORPUS_DOCS = 20_000
 LARGE_CORPUS_FOLDS = 3
+#: Repeated documents are folded into weighted rows when that leaves at most this share of rows.
+FOLD_REPEATS_BELOW = 0.75
 
 
 @dataclass
@@ -122,15 +124,50 @@ def logistic(C: float, tol: float, max_iter: int, warm: bool = False) -> Any:
     return LogisticRegression(C=C, solver="newton-cg", tol=tol, max_iter=max_iter, warm_start=warm)
 
 
+def distinct_rows(X: Any, y: np.ndarray, seed: int = 0) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``(X_u, y_u, counts)``: the distinct (document row, label) pairs and how often each occurs.
+
+    Rows are grouped by a random 64-bit hash of their terms and label, then every row is
+    checked against its group's first row, so a hash collision can never merge two different
+    rows (the input comes back unchanged, with counts of 1, if one ever happens).
+    """
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(X, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(1, 2**62, size=X.shape[1], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        codes = np.zeros(X.shape[0], dtype=np.int64)
+        np.add.at(codes, np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), weights[X.indices])
+        codes = codes * np.int64(1_000_003) + y.astype(np.int64)
+    _, first, inverse, counts = np.unique(
+        codes, return_index=True, return_inverse=True, return_counts=True
+    )
+    representative = first[inverse]
+    same = (X - X[representative]).count_nonzero() == 0 and np.array_equal(y, y[representative])
+    if not same:  # a collision: keep every row
+        return X, y, np.ones(len(y), dtype=np.float64)
+    return X[first], y[first], counts.astype(np.float64)
+
+
 def fit(mat: Matrix, C: float, tol: float, max_iter: int) -> Any:
-    """The logistic regression fit on all of ``mat`` (convergence warnings silenced)."""
+    """The logistic regression fit on all of ``mat`` (convergence warnings silenced).
+
+    Repeated documents (the same words and label, common in template-like explanations) are
+    fit once with their count as sample weight: the same objective (a sum over documents),
+    so the same coefficients, in a fraction of the time (300,000 synthetic explanations have
+    ~35,000 distinct rows).
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
+    X, y, counts = distinct_rows(mat.X, mat.y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return logistic(C, tol, max_iter).fit(mat.X, mat.y)
+        if len(y) > FOLD_REPEATS_BELOW * len(mat.y):  # few repeats: not worth the weights
+            return logistic(C, tol, max_iter).fit(mat.X, mat.y)
+        return logistic(C, tol, max_iter).fit(X, y, sample_weight=counts)
 
 
 def fold_count(cv: int, class_counts: np.ndarray) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -370,3 +370,113 @@ def resolve_asset(db: str | Path, path: str | None) -> Path | None:
         if os.path.isfile(candidate):
             return candidate
     return None
+
+
+# ---------------------------------------------------------------- photos in order (issue 13)
+
+PHOTO_ORDERS = ("id", "confidence", "mistakes", "random")
+
+
+def _ward_score(con: duckdb.DuckDBPyConnection, run_id: int, wards: tuple[str, ...]):
+    """SQL for "how sure the model is of the chosen wards" and its parameters.
+
+    The largest probability the model gave one of ``wards`` (positions in ``runs.labels``);
+    the predicted label's probability when no ward is chosen or the model has no such class.
+    """
+    info = run_info(con, run_id)
+    classes = info.get("labels") if isinstance(info.get("labels"), list) else []
+    positions = [classes.index(w) + 1 for w in wards if w in classes]
+    if not positions:
+        return "i.pred_prob", []
+    return (
+        "coalesce(list_max(list_transform(?::INTEGER[], lambda k: i.probs[k])), i.pred_prob)",
+        [positions],
+    )
+
+
+def _ordered_where(f: PhotoFilter, order: str) -> tuple[str, list[Any]]:
+    """The filter of ``order``: "mistakes" are predicted as the wards but truly another."""
+    if order not in PHOTO_ORDERS:
+        raise DataError(f"unknown photo order {order!r}; use one of {', '.join(PHOTO_ORDERS)}")
+    base = replace(f, search=None)
+    if order == "mistakes":
+        base = replace(base, by="pred", correctness="incorrect")
+    where, params = _photo_where(base)
+    if order == "mistakes":
+        where += " AND i.true_label IS NOT NULL"
+    if f.search:
+        where, params = where + " AND " + _search_clause(f.search), [*params, f.search, f.search]
+    return where, params
+
+
+def _search_clause(search: str) -> str:
+    """Free text in the explanation or the file name, ignoring case.
+
+    Text without cased letters (Japanese, digits) is matched as it is, sparing DuckDB a
+    ``lower()`` of every explanation (2-3x faster on 300,000 photos).
+    """
+    text = "e.text" if search.lower() == search.upper() else "lower(e.text)"
+    return (
+        f"(contains(coalesce({text}, ''), lower(?))"
+        " OR contains(lower(coalesce(i.rel_path, i.path)), lower(?)))"
+    )
+
+
+def _from(f: PhotoFilter) -> str:
+    """The tables a photo filter reads: explanations only when searching their text."""
+    return "images i LEFT JOIN explanations e USING (image_id)" if f.search else "images i"
+
+
+def count_ordered_photos(
+    con: duckdb.DuckDBPyConnection, run_id: int, f: PhotoFilter, order: str = "id"
+) -> int:
+    """How many photos :func:`ordered_photos` pages through."""
+    where, params = _ordered_where(f, order)
+    sql = f"SELECT count(*) FROM {_from(f)} WHERE {where}"
+    return int(con.execute(sql, [run_id, *params]).fetchone()[0])
+
+
+def ordered_photos(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    f: PhotoFilter,
+    order: str = "id",
+    seed: int = 0,
+    limit: int = 12,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """One page of photos matching ``f`` in ``order``; the columns of :func:`photos` + ``score``.
+
+    ``id``: by image id. ``confidence``: most confident first, the model's probability of the
+    chosen wards (``f.labels``; the prediction's when none). ``mistakes``: photos predicted as
+    one of the wards but truly another, most confident first. ``random``: a reproducible
+    shuffle (the same ``seed``, the same order). The page's ids are found first (a top-N over
+    ``images``), then only those rows are read in full.
+    """
+    where, params = _ordered_where(f, order)
+    score, score_params = "i.pred_prob", []
+    if order == "confidence":
+        score, score_params = _ward_score(con, run_id, f.labels)
+    sort = {
+        "id": "i.image_id",
+        "confidence": "score DESC NULLS LAST, i.image_id",
+        "mistakes": "i.pred_prob DESC NULLS LAST, i.image_id",
+        "random": "hash(i.image_id, ?::BIGINT), i.image_id",
+    }[order]
+    tail = [int(seed)] if order == "random" else []
+    page = con.execute(
+        f"SELECT i.image_id, {score} AS score FROM {_from(f)} WHERE {where} "
+        f"ORDER BY {sort} LIMIT ? OFFSET ?",
+        [*score_params, run_id, *params, *tail, int(limit), int(offset)],
+    ).df()
+    rows = con.execute(
+        """
+        SELECT i.image_id, i.path, i.rel_path, i.true_label, i.pred_label, i.pred_prob,
+               CAST(i.topk AS VARCHAR) AS topk, i.thumb_path, i.overlay_path, i.marks_path,
+               i.panel_path, i.status, i.error, e.text, e.error AS explanation_error
+        FROM images i LEFT JOIN explanations e USING (image_id)
+        WHERE i.image_id IN (SELECT unnest(?::BIGINT[]))
+        """,
+        [page["image_id"].astype("int64").tolist()],
+    ).df()
+    return page.merge(rows, on="image_id", how="left")[[*rows.columns, "score"]]

@@ -5,105 +5,181 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, nav, widgets
+from dashboard import charts, context, data, fmt, miner, nav, urlstate, widgets
+from dashboard.i18n import t
 from dashboard.text import escape_markdown, highlight_markdown
+from dashboard.urlstate import Param
 
-ctx = context.load_ctx()
-st.title("Compare words")
+PARAMS = [
+    Param("word", "cmp_words", None, "list"),
+    Param("by", "cmp_by", "true"),
+    Param("from", "cmp_example_ward", ""),
+    Param("a", "cmp_a", ""),
+    Param("b", "cmp_b", ""),
+    Param("top", "cmp_top", 10, "int"),
+]
 
-vocab = data.q_vocabulary(*ctx.key, 1)
-if vocab.empty:
-    st.info("This run has no tokenized explanations yet.")
-    st.stop()
-options = vocab["term"].tolist()
-defaults = [w for w in ("密集", "群") if w in set(options)] or options[:2]
-c1, c2 = st.columns([4, 2])
-words = c1.multiselect(
-    "Words",
-    options,
-    key=widgets.sticky("cmp_words", defaults),
-    max_selections=6,
-    placeholder="pick two or more words",
-    help="sorted by how many explanations contain them",
-)
-by = widgets.ward_by_radio(c2, "cmp_by")
-widgets.keep("cmp_words")
 
-if words:
-    stats = data.q_word_stats(*ctx.key, tuple(words), by)
-    st.session_state["cmp_last_stats"] = stats
+def word_picker(options: list[str]) -> tuple[list[str], str]:
+    """The words multiselect and the label source."""
+    defaults = [w for w in ("密集", "群") if w in set(options)] or options[:2]
+    if st.session_state.get("w_cmp_words") is None:
+        st.session_state.pop("w_cmp_words", None)
+        st.session_state["cmp_words"] = st.session_state.get("cmp_words") or defaults
+    c1, c2 = st.columns([4, 2])
+    words = c1.multiselect(
+        t("cmp.words"),
+        options,
+        key=widgets.sticky("cmp_words", defaults),
+        max_selections=6,
+        placeholder=t("cmp.words_placeholder"),
+        help=t("cmp.words_help"),
+    )
+    by = widgets.ward_by_radio(c2, "cmp_by")
+    widgets.keep("cmp_words")
+    return words, by
+
+
+def word_charts(stats: pd.DataFrame) -> None:
+    """Precision and document share of the words, per ward."""
+    shown = stats.assign(label=stats["label"].map(ctx.name))
     left, right = st.columns(2)
     with left:
-        st.subheader("Precision per ward")
-        st.caption("n/m: explanations of the ward with the word / all explanations with it")
+        st.subheader(t("cmp.precision"))
+        st.caption(t("cmp.precision_caption"))
         charts.show(
-            "compare", stats, {"field": "precision", "title": "precision n/m"}, width="stretch"
+            "compare",
+            shown,
+            {"field": "precision", "title": t("chart.precision_nm")},
+            width="stretch",
         )
     with right:
-        st.subheader("Document frequency per ward")
-        st.caption("share of the ward's explanations that contain the word")
+        st.subheader(t("cmp.doc_share"))
+        st.caption(t("cmp.doc_share_caption"))
         charts.show(
-            "compare", stats, {"field": "doc_share", "title": "share of documents"}, width="stretch"
+            "compare",
+            shown,
+            {"field": "doc_share", "title": t("chart.doc_share")},
+            width="stretch",
         )
+
+
+def word_table(stats: pd.DataFrame, words: list[str]) -> None:
+    """Ward x word table of ``n/m`` cells, and its CSV."""
     wide = stats.assign(cell=stats["n"].astype(str) + "/" + stats["m"].astype(str)).pivot(
         index="label", columns="word", values="cell"
     )[list(words)]
-    st.dataframe(wide.rename_axis(index="ward", columns=None), width="stretch")
+    wide = wide.rename(index=ctx.name).rename_axis(index=t("cmp.ward"), columns=None)
+    st.dataframe(wide, width="stretch")
+    widgets.csv_button(wide, f"word_comparison_run{ctx.run_id}.csv", "cmp_csv", index=True)
 
-    st.subheader("Example sentences")
+
+def example_sentences(words: list[str], by: str) -> None:
+    """Sentences around each word (from one ward or any), and buttons to their photos."""
+    st.subheader(t("cmp.examples"))
+    wards = data.q_labels(*ctx.key, by)
+    if st.session_state.get("w_cmp_example_ward") not in ["", *wards]:
+        st.session_state["w_cmp_example_ward"] = ""
     example_ward = st.selectbox(
-        "From ward",
-        [None, *data.q_labels(*ctx.key, by)],
-        format_func=lambda w: "any ward" if w is None else w,
-        key="cmp_example_ward",
+        t("cmp.from_ward"),
+        ["", *wards],
+        format_func={"": t("cmp.any_ward"), **{w: ctx.name(w) for w in wards}}.get,
+        key=widgets.sticky("cmp_example_ward", ""),
     )
-    cols = st.columns(len(words))
-    for col, word in zip(cols, words, strict=True):
+    widgets.keep("cmp_example_ward")
+    for col, word in zip(st.columns(len(words)), words, strict=True):
         with col:
             st.markdown(f"##### {escape_markdown(word)}")
-            examples = miner.word_examples(ctx, word, example_ward, by, 4)
+            examples = miner.word_examples(ctx, word, example_ward or None, by, 4)
             if not examples:
-                st.caption("no explanation contains it")
+                st.caption(t("cmp.no_example"))
             for label, sentence in examples:
                 st.markdown(
-                    f":gray[{escape_markdown(label or '—')}] · "
+                    f":gray[{escape_markdown(ctx.name(label) or '—')}] · "
                     + highlight_markdown(sentence, word)
                 )
-            if st.button("Show photos", key=f"cmp_photos_{word}", icon=":material/photo_library:"):
-                nav.go_to_photos(word, [example_ward] if example_ward else [], by)
-else:
-    st.info("Pick words to compare.")
+            if st.button(
+                t("cmp.show_photos"), key=f"cmp_photos_{word}", icon=":material/photo_library:"
+            ):
+                nav.go_to_photos(word, [example_ward] if example_ward else [], by, "confidence")
 
-st.divider()
-st.header("Ward vs ward")
-problem = miner.mining_error()
-wards = data.q_labels(*ctx.key, by)
-if problem:
-    st.warning(escape_markdown(problem))
-elif len(wards) < 2:
-    st.info("Contrasting needs at least two wards.")
-else:
+
+def ward_pair(wards: list[str]) -> tuple[str, str, int]:
+    """The two wards to contrast and the number of words per side."""
+    for key, index in (("cmp_a", 0), ("cmp_b", 1)):
+        if st.session_state.get(key) not in wards:
+            st.session_state[key] = st.session_state[f"w_{key}"] = wards[index]
     a_col, b_col, k_col = st.columns([2, 2, 1])
-    a = a_col.selectbox("First ward", wards, index=0, key="cmp_a")
-    b = b_col.selectbox("Second ward", wards, index=1, key="cmp_b")
-    top = k_col.number_input("Words per side", 3, 30, 10, key="cmp_top")
+    a = a_col.selectbox(
+        t("cmp.first"), wards, key=widgets.sticky("cmp_a", wards[0]), format_func=ctx.name
+    )
+    b = b_col.selectbox(
+        t("cmp.second"), wards, key=widgets.sticky("cmp_b", wards[1]), format_func=ctx.name
+    )
+    top = k_col.number_input(t("cmp.per_side"), 3, 30, key=widgets.sticky("cmp_top", 10))
+    for name in ("cmp_a", "cmp_b", "cmp_top"):
+        widgets.keep(name)
+    return a, b, int(top)
+
+
+def contrast(by: str) -> None:
+    """Ward vs ward: the words that mark one ward against the other."""
+    st.header(t("cmp.ward_vs_ward"))
+    problem = miner.mining_error()
+    wards = data.q_labels(*ctx.key, by)
+    if problem:
+        st.warning(escape_markdown(problem))
+        return
+    if len(wards) < 2:
+        st.info(t("cmp.need_two"))
+        return
+    a, b, top = ward_pair(wards)
     if a == b:
-        st.info("Pick two different wards.")
-    else:
-        try:
-            result = miner.contrast(*ctx.key, by, ctx.lang, a, b, int(top), 2)
-        except Exception as exc:  # the miner refuses some inputs; say why
-            st.warning(escape_markdown(f"Cannot contrast: {fmt.describe(exc)}"))
-        else:
-            rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
-            st.session_state["cmp_last_contrast"] = rows
-            st.caption(f"documents: {result.docs_a:,} vs {result.docs_b:,}")
-            charts.show("contrast", rows, {"a": a, "b": b}, width="stretch")
-            st.dataframe(
-                rows.rename(
-                    columns={"side": "marks", "n_a": "docs in first", "n_b": "docs in second"}
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={"z": st.column_config.NumberColumn(format="%.2f")},
-            )
+        st.info(t("cmp.pick_two"))
+        return
+    try:
+        result = miner.contrast(*ctx.key, by, ctx.lang, a, b, top, 2)
+    except Exception as exc:  # the miner refuses some inputs; say why
+        st.warning(escape_markdown(t("cmp.cannot", reason=fmt.describe(exc))))
+        return
+    rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
+    rows = rows.assign(side=rows["side"].map(ctx.name))
+    st.session_state["cmp_last_contrast"] = rows
+    st.caption(t("cmp.documents", a=result.docs_a, b=result.docs_b))
+    charts.show("contrast", rows, {"a": ctx.name(a), "b": ctx.name(b)}, width="stretch")
+    shown = rows.rename(
+        columns={
+            "side": t("chart.marks"),
+            "word": t("chart.word"),
+            "n_a": t("chart.docs_first"),
+            "n_b": t("chart.docs_second"),
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={"z": st.column_config.NumberColumn(format="%.2f")},
+    )
+    widgets.csv_button(shown, f"ward_contrast_run{ctx.run_id}.csv", "cmp_contrast_csv")
+
+
+ctx = context.load_ctx()
+st.title(t("page.compare"))
+vocab = data.q_vocabulary(*ctx.key, 1)
+if vocab.empty:
+    st.info(t("cmp.no_tokens"))
+    st.stop()
+urlstate.restore("compare", PARAMS)
+words, by = word_picker(vocab["term"].tolist())
+if words:
+    stats = data.q_word_stats(*ctx.key, tuple(words), by)
+    st.session_state["cmp_last_stats"] = stats
+    word_charts(stats)
+    word_table(stats, words)
+    example_sentences(words, by)
+else:
+    st.info(t("cmp.pick_words"))
+st.divider()
+contrast(by)
+urlstate.publish("compare", PARAMS)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from core.store import queries, reading
-from dashboard import context, data, fmt, miner, tables
+from dashboard import context, data, fmt, miner, tables, urlstate
+from dashboard.i18n import t
 from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
 ctx = context.load_ctx()
-st.title("Export")
-st.caption("CSV files are UTF-8 with a byte-order mark (Excel opens them with Japanese intact).")
+st.title(t("page.export"))
+urlstate.publish("export", [])
+st.caption(t("ex.caption"))
 
 settings = mining_settings()
 run = f"run{ctx.run_id}"
@@ -31,9 +33,11 @@ def offer(
     count = rows if rows is not None else len(frame)
     with st.container(border=True):
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.markdown(f"**{title}**  \n:gray[{count:,} rows · {escape_markdown(note)}]")
+        c1.markdown(
+            f"**{title}**  \n:gray[{t('ex.rows', n=f'{count:,}')} · {escape_markdown(note)}]"
+        )
         c2.download_button(
-            "CSV",
+            t("w.csv"),
             csv,
             file_name=file_name,
             mime="text/csv",
@@ -52,13 +56,13 @@ else:
     try:
         result = miner.mined(ctx, settings)
     except Exception as exc:  # e.g. a single class: nothing to mine, the other tables remain
-        st.warning(escape_markdown(f"No keyword tables: {fmt.describe(exc)}"))
+        st.warning(escape_markdown(t("ex.no_tables", reason=fmt.describe(exc))))
 if result is not None:
-    note = f"top {settings.top}, min df {settings.min_df}, label {settings.by}" + (
-        f", {len(settings.stopwords)} extra stop words" if settings.stopwords else ""
+    note = t("ex.note", top=settings.top, min_df=settings.min_df, by=settings.by) + (
+        t("ex.note_stopwords", n=len(settings.stopwords)) if settings.stopwords else ""
     )
     offer(
-        "Keywords table (as `wordcam mine` prints it)",
+        t("ex.table"),
         tables.keywords_table(result, settings.top),
         f"keywords_table_{run}.csv",
         "ex_table",
@@ -66,7 +70,7 @@ if result is not None:
         note=note,
     )
     offer(
-        "Keywords (one row per ward and word)",
+        t("ex.keywords"),
         tables.keywords_frame(result, settings.top),
         f"keywords_{run}.csv",
         "ex_keywords",
@@ -76,23 +80,23 @@ if result is not None:
 stats = st.session_state.get("cmp_last_stats")
 if stats is not None:
     offer(
-        "Word comparison",
+        t("ex.compare"),
         stats,
         f"word_comparison_{run}.csv",
         "ex_compare",
-        note="the words last compared on the Compare page",
+        note=t("ex.compare_note"),
     )
 contrast = st.session_state.get("cmp_last_contrast")
 if contrast is not None:
     offer(
-        "Ward vs ward contrast",
+        t("ex.contrast"),
         contrast,
         f"ward_contrast_{run}.csv",
         "ex_contrast",
-        note="the wards last contrasted on the Compare page",
+        note=t("ex.contrast_note"),
     )
 if stats is None and contrast is None:
-    st.caption("Compare words on the Compare page to export the comparison too.")
+    st.caption(t("ex.compare_hint"))
 
 
 def photo_results_csv(db: str = ctx.db, run_id: int = ctx.run_id) -> bytes:
@@ -102,10 +106,10 @@ def photo_results_csv(db: str = ctx.db, run_id: int = ctx.run_id) -> bytes:
 
 
 offer(
-    "Per-photo results",
+    t("ex.photos"),
     photo_results_csv,
     f"photos_{run}.csv",
     "ex_photos",
-    note="path, labels, probability, explanation, tokens",
+    note=t("ex.photos_note"),
     rows=data.q_run_stats(*ctx.key).n_images,
 )

@@ -6,136 +6,243 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, nav, tables, widgets
-from dashboard.settings import MAX_MIN_DF, MINE_TOP, mining_settings
+from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, widgets
+from dashboard.i18n import t
+from dashboard.settings import MAX_MIN_DF, MINE_TOP, MiningSettings, mining_settings
+from dashboard.sidebyside import side_by_side_frame
 from dashboard.text import escape_markdown
+from dashboard.urlstate import Param
+
+PARAMS = [
+    Param("top", "kw_top", 10, "int"),
+    Param("min_df", "kw_min_df", 2, "int"),
+    Param("by", "kw_by", "true"),
+    Param("stop", "kw_stopwords", ""),
+    Param("ward", "kw_wards", None, "list"),
+    Param("vs", "kw_vs", 0, "int"),
+]
+SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords")
+
+
+def settings_panel() -> MiningSettings:
+    """The mining settings expander; returns the settings it sets."""
+    with st.expander(t("kw.settings"), icon=":material/tune:", expanded=False):
+        s1, s2, s3, s4 = st.columns([2, 1, 2, 3])
+        s1.slider(t("kw.top"), 3, MINE_TOP, key=widgets.sticky("kw_top", 10))
+        s2.number_input(
+            t("kw.min_df"),
+            1,
+            MAX_MIN_DF,
+            step=1,
+            key=widgets.sticky("kw_min_df", 2),
+            help=t("kw.min_df_help"),
+        )
+        s3.radio(
+            t("kw.label"),
+            ["true", "pred"],
+            horizontal=True,
+            key=widgets.sticky("kw_by", "true"),
+            format_func={"true": t("kw.label_true"), "pred": t("kw.label_pred")}.get,
+            help=t("kw.label_help"),
+        )
+        s4.text_input(
+            t("kw.stopwords"),
+            key=widgets.sticky("kw_stopwords", ""),
+            placeholder=t("kw.stopwords_placeholder"),
+        )
+        for name in SETTING_KEYS:
+            widgets.keep(name)
+        st.caption(t("kw.settings_note"))
+    return mining_settings()
+
+
+def mine_or_stop(ctx: context.Ctx, settings: MiningSettings):
+    """The table for ``settings`` (or the previous one while it is refit), else stop."""
+    try:
+        result, fresh = miner.mined_at_once(ctx, settings, st.session_state.get("kw_shown"))
+    except Exception as exc:  # e.g. too few documents for the miner; say so instead of crashing
+        st.warning(escape_markdown(t("kw.no_keywords", reason=fmt.describe(exc))))
+        st.stop()
+    if fresh:
+        st.session_state["kw_shown"] = settings
+    else:
+        updating_notice(ctx, settings)
+    return result
+
+
+def updating_notice(ctx: context.Ctx, settings: MiningSettings) -> None:
+    """ "Updating…" over the previous table; reruns the page when the new one is ready."""
+
+    @st.fragment(run_every=0.5)
+    def _watch() -> None:
+        if miner.mining_ready(ctx, settings):
+            st.rerun(scope="app")
+        st.info(t("kw.updating"), icon=":material/hourglass_top:")
+
+    _watch()
+
+
+def ward_picker(wards_all: list[str]) -> list[str]:
+    """The wards multiselect (the first four by default)."""
+    saved = st.session_state.get("kw_wards") or wards_all[:4]
+    st.session_state["kw_wards"] = [w for w in saved if w in wards_all]
+    if "w_kw_wards" in st.session_state:
+        current = st.session_state["w_kw_wards"]
+        st.session_state["w_kw_wards"] = (
+            st.session_state["kw_wards"]
+            if current is None
+            else [w for w in current if w in wards_all]
+        )
+    wards = st.multiselect(
+        t("kw.wards"),
+        wards_all,
+        key=widgets.sticky("kw_wards", st.session_state["kw_wards"]),
+        format_func=ctx.name,
+        placeholder=t("kw.wards_placeholder"),
+    )
+    widgets.keep("kw_wards")
+    return wards
+
+
+def metrics(result, settings: MiningSettings) -> float | None:
+    """The four headline numbers; returns the image model's accuracy."""
+    m1, m2, m3, m4 = st.columns(4)
+    widgets.accuracy_metric(m1, ctx, settings, t("kw.text_accuracy"))
+    image_accuracy = data.q_run_stats(*ctx.key).image_accuracy  # the Overview's number
+    m2.metric(t("kw.image_accuracy"), fmt.fmt_pct(image_accuracy))
+    m3.metric(t("kw.baseline"), fmt.fmt_pct(result.baseline))
+    m4.metric(t("kw.documents"), f"{result.documents:,}", help=t("kw.skipped", n=result.skipped))
+    return image_accuracy
+
+
+def ward_charts(frame, wards: list[str], by: str) -> None:
+    """One bar chart per ward; a click on a bar opens its most confident photos."""
+    chart_data = charts.keyword_chart_data(frame)
+    per_row = 2 if len(wards) > 1 else 1
+    for start in range(0, len(wards), per_row):
+        for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
+            with col:
+                st.markdown(f"##### {escape_markdown(ctx.name(ward))}")
+                part = chart_data[chart_data["ward"] == ward]
+                if part.empty:
+                    st.caption(t("kw.no_positive"))
+                    continue
+                event = charts.show(
+                    "keywords",
+                    part,
+                    on_select="rerun",
+                    selection_mode=charts.WORD_SELECTION,
+                    key=f"kw_chart_{ward}",
+                    width="stretch",
+                )
+                picked = event.selection.get(charts.WORD_SELECTION) or [] if event else []
+                if picked and picked[0].get("word"):
+                    nav.go_to_photos(picked[0]["word"], [ward], by, order="confidence")
+
+
+def word_picker(frame, by: str) -> None:
+    """A word selectbox and the button to its ward's most confident photos."""
+    choices = list(frame[["word", "ward", "n", "m"]].itertuples(index=False, name=None))
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    labels = [f"{word}  ·  {ctx.name(ward)}  ({n}/{m})" for word, ward, n, m in choices]
+    picked_label = c1.selectbox(t("kw.word"), labels, key="kw_pick", help=t("kw.word_help"))
+    if c2.button(t("kw.show_photos"), icon=":material/photo_library:", key="kw_show") and (
+        picked_label
+    ):
+        word, ward = choices[labels.index(picked_label)][:2]
+        nav.go_to_photos(word, [ward], by, order="confidence")
+
+
+def summary_line(result, image_accuracy: float | None) -> str:
+    """The table's summary in the screen's language (the numbers of ``MiningResult.summary``)."""
+    full = replace(result, image_accuracy=image_accuracy)
+    return t(
+        "kw.summary",
+        image=f"{full.image_accuracy:.3f}" if full.image_accuracy is not None else "n/a",
+        baseline=f"{full.baseline:.3f}" if full.baseline is not None else "n/a",
+        documents=full.documents,
+        skipped=full.skipped,
+    )
+
+
+def keyword_table(result, settings: MiningSettings, wards: list[str], image_accuracy) -> None:
+    """The table as ``wordcam mine`` prints it, and its CSV."""
+    st.subheader(t("kw.table"))
+    table = tables.keywords_table(result, settings.top, wards)
+    table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
+    st.caption(escape_markdown(summary_line(result, image_accuracy)))
+    st.dataframe(table, width="stretch")
+    widgets.csv_button(table, f"keywords_run{ctx.run_id}.csv", "kw_csv", index=True)
+
+
+def other_runs() -> dict[int, str]:
+    """The DB's other runs, described, for the side-by-side comparison."""
+    from dashboard.runs import describe
+
+    frame = data.q_runs(ctx.db, ctx.mtime)
+    return {int(r.run_id): describe(r) for r in frame.itertuples() if int(r.run_id) != ctx.run_id}
+
+
+def side_by_side(result, settings: MiningSettings, wards: list[str]) -> None:
+    """Two runs' top words per ward next to each other (e.g. grounded vs a VLM)."""
+    others = other_runs()
+    if not others:
+        return
+    st.subheader(t("kw.side_by_side"))
+    options = [0, *others]
+    if st.session_state.get("kw_vs") not in options:
+        st.session_state["kw_vs"] = st.session_state["w_kw_vs"] = 0
+    other = st.selectbox(
+        t("kw.vs_run"),
+        options,
+        key=widgets.sticky("kw_vs", 0),
+        format_func={0: t("kw.vs_none"), **others}.get,
+    )
+    widgets.keep("kw_vs")
+    if not other:
+        return
+    info = data.q_run_info(ctx.db, ctx.mtime, other)
+    other_ctx = context.Ctx(ctx.db, ctx.mtime, other, info, ctx.ui)
+    try:
+        theirs = miner.mined(other_ctx, settings)
+    except Exception as exc:  # the other run cannot be mined with these settings
+        st.warning(escape_markdown(t("kw.no_keywords", reason=fmt.describe(exc))))
+        return
+    frame = side_by_side_frame(result, theirs, settings.top, wards, (ctx.run_id, other), ctx.name)
+    st.dataframe(frame, width="stretch")
+    widgets.csv_button(frame, f"keywords_run{ctx.run_id}_vs_run{other}.csv", "kw_vs_csv", True)
+
 
 ctx = context.load_ctx()
-st.title("Keywords")
-
+st.title(t("page.keywords"))
 problem = miner.mining_error()
 if problem:
     st.warning(escape_markdown(problem))
     st.stop()
 
-with st.expander("Mining settings", icon=":material/tune:", expanded=False):
-    s1, s2, s3, s4 = st.columns([2, 1, 2, 3])
-    s1.slider("Top K words per ward", 3, MINE_TOP, key=widgets.sticky("kw_top", 10))
-    s2.number_input(
-        "Minimum document frequency",
-        1,
-        MAX_MIN_DF,
-        step=1,
-        key=widgets.sticky("kw_min_df", 2),
-        help="ignore words found in fewer explanations than this",
-    )
-    s3.radio(
-        "Label",
-        ["true", "pred"],
-        horizontal=True,
-        key=widgets.sticky("kw_by", "true"),
-        format_func={"true": "true (folder)", "pred": "predicted"}.get,
-        help="mine words against the folder label or the model's prediction",
-    )
-    s4.text_input(
-        "Extra stop words",
-        key=widgets.sticky("kw_stopwords", ""),
-        placeholder="e.g. 画像 写真 (space or comma separated)",
-    )
-    for name in ("kw_top", "kw_min_df", "kw_by", "kw_stopwords"):
-        widgets.keep(name)
-    st.caption("Changing these only re-runs the miner on the stored tokens; no precompute needed.")
-
-settings = mining_settings()
-try:
-    result = miner.mined(ctx, settings)
-except Exception as exc:  # e.g. too few documents for the miner; say so instead of crashing
-    st.warning(escape_markdown(f"No keywords: {fmt.describe(exc)}"))
-    st.stop()
-
+urlstate.restore("keywords", PARAMS)
+settings = settings_panel()
+result = mine_or_stop(ctx, settings)
 miner.prefetch_mining(ctx, settings)  # the other label source, in the background
 wards_all = list(result.classes)
 if not wards_all:
-    st.info(
-        "No keywords: the corpus has no labelled explanations with enough words. Try a "
-        "lower minimum document frequency."
-    )
+    st.info(t("kw.no_words"))
     st.stop()
-
-saved = [w for w in st.session_state.get("kw_wards", wards_all[:4]) if w in wards_all]
-if "w_kw_wards" in st.session_state:
-    st.session_state["w_kw_wards"] = [w for w in st.session_state["w_kw_wards"] if w in wards_all]
-wards = st.multiselect(
-    "Wards",
-    wards_all,
-    key=widgets.sticky("kw_wards", saved),
-    placeholder="choose one or more wards",
-)
-widgets.keep("kw_wards")
-
-m1, m2, m3, m4 = st.columns(4)
-widgets.accuracy_metric(m1, ctx, settings, "Words → label accuracy")
-image_accuracy = data.q_run_stats(*ctx.key).image_accuracy  # the Overview's number
-m2.metric("Image model accuracy", fmt.fmt_pct(image_accuracy))
-m3.metric("Majority baseline", fmt.fmt_pct(result.baseline))
-m4.metric("Documents", f"{result.documents:,}", help=f"skipped: {result.skipped}")
-
+wards = ward_picker(wards_all)
+image_accuracy = metrics(result, settings)
 if not wards:
-    st.info("Choose at least one ward above.")
+    urlstate.publish("keywords", PARAMS)
+    st.info(t("kw.choose_ward"))
     st.stop()
 
 frame = tables.keywords_frame(result, settings.top, wards)
-st.subheader("Top words per ward")
-st.caption(
-    "Bars: logistic-regression coefficient; n/m: explanations of the ward containing the "
-    "word / all explanations containing it. Click a bar to see its photos."
-)
-chart_data = charts.keyword_chart_data(frame)
-per_row = 2 if len(wards) > 1 else 1
-for start in range(0, len(wards), per_row):
-    for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
-        with col:
-            st.markdown(f"##### {escape_markdown(ward)}")
-            part = chart_data[chart_data["ward"] == ward]
-            if part.empty:
-                st.caption("no word with a positive coefficient")
-                continue
-            event = charts.show(
-                "keywords",
-                part,
-                on_select="rerun",
-                selection_mode=charts.WORD_SELECTION,
-                key=f"kw_chart_{ward}",
-                width="stretch",
-            )
-            picked = event.selection.get(charts.WORD_SELECTION) or [] if event else []
-            if picked and picked[0].get("word"):
-                nav.go_to_photos(picked[0]["word"], [ward], settings.by)
+st.subheader(t("kw.top_words"))
+st.caption(t("kw.top_words_caption"))
+ward_charts(frame, wards, settings.by)
+word_picker(frame, settings.by)
 
-choices = list(frame[["word", "ward", "n", "m"]].itertuples(index=False, name=None))
-c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-labels = [f"{word}  ·  {ward}  ({n}/{m})" for word, ward, n, m in choices]
-picked_label = c1.selectbox(
-    "Word", labels, key="kw_pick", help="or click a bar in the charts above"
-)
-if c2.button("Show photos", icon=":material/photo_library:", key="kw_show") and picked_label:
-    word, ward = choices[labels.index(picked_label)][:2]
-    nav.go_to_photos(word, [ward], settings.by)
-
-st.subheader("Precision vs coefficient")
-charts.show("scatter", frame, width="stretch")
-
-st.subheader("Table (as `wordcam mine` prints it)")
-table = tables.keywords_table(result, settings.top, wards)
-summary = replace(result, image_accuracy=image_accuracy).summary()
-st.caption(escape_markdown(summary.replace("text accuracy n/a · ", "")))
-st.dataframe(table, width="stretch")
-st.download_button(
-    "Download table (CSV)",
-    tables.to_csv_bytes(table, index=True),
-    file_name=f"keywords_run{ctx.run_id}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
-    key="kw_csv",
-)
+st.subheader(t("kw.scatter"))
+charts.show("scatter", frame.assign(ward=frame["ward"].map(ctx.name)), width="stretch")
+keyword_table(result, settings, wards, image_accuracy)
+side_by_side(result, settings, wards)
+urlstate.publish("keywords", PARAMS)

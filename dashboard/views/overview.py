@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, widgets
+from dashboard import charts, context, data, fmt, miner, urlstate, widgets
+from dashboard.i18n import t
 from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
@@ -12,75 +14,76 @@ ctx = context.load_ctx()
 info = ctx.info
 stats = data.q_run_stats(*ctx.key)
 
-st.title("Overview")
+st.title(t("page.overview"))
+urlstate.publish("overview", [])
 st.caption(
     escape_markdown(
-        f"Run #{ctx.run_id} · {info.get('kind') or 'images'} · status {info.get('status')}"
+        t(
+            "ov.caption",
+            run=ctx.run_id,
+            kind=info.get("kind") or "images",
+            status=info.get("status"),
+        )
     )
 )
 
+
+def setup_table() -> pd.DataFrame:
+    """The run's settings as a two-column table (setting, value)."""
+    names = ("model", "explainer", "mode", "method", "lang", "source", "created_at")
+    return pd.DataFrame(
+        {
+            t("ov.setting"): [t(f"setting.{n}") for n in names],
+            t("ov.value"): [str(info[n]) if info.get(n) is not None else "—" for n in names],
+        }
+    )
+
+
 left, right = st.columns([3, 2])
 with left:
-    setup = {
-        "model": info.get("model"),
-        "explainer": info.get("explainer"),
-        "mode": info.get("mode"),
-        "CAM method": info.get("method"),
-        "language": info.get("lang"),
-        "source": info.get("source"),
-        "created": str(info.get("created_at") or ""),
-    }
-    st.dataframe(
-        {
-            "setting": list(setup),
-            "value": [str(v) if v is not None else "—" for v in setup.values()],
-        },
-        hide_index=True,
-        width="stretch",
-    )
+    setup = setup_table()
+    st.dataframe(setup, hide_index=True, width="stretch")
+    widgets.csv_button(setup, f"run{ctx.run_id}_settings.csv", "ov_setup_csv")
 with right:
     a, b = st.columns(2)
-    a.metric("Photos done", f"{stats.n_done:,}")
-    b.metric("Failed", f"{stats.n_failed:,}")
-    a.metric("Explained", f"{stats.n_explained:,}")
-    b.metric("Labelled", f"{stats.n_labeled:,}")
+    a.metric(t("ov.done"), f"{stats.n_done:,}")
+    b.metric(t("ov.failed"), f"{stats.n_failed:,}")
+    a.metric(t("ov.explained"), f"{stats.n_explained:,}")
+    b.metric(t("ov.labelled"), f"{stats.n_labeled:,}")
 
-st.subheader("Accuracy")
+st.subheader(t("ov.accuracy"))
 m1, m2, m3 = st.columns(3)
 m1.metric(
-    "Image model (pred = true)",
-    fmt.fmt_pct(stats.image_accuracy),
-    help="share of labelled photos whose predicted label equals the folder label",
+    t("ov.image_accuracy"), fmt.fmt_pct(stats.image_accuracy), help=t("ov.image_accuracy_help")
 )
 problem = miner.mining_error()
 if problem is None and stats.n_explained:
     miner.prefetch_mining(ctx, mining_settings())  # ready when Keywords opens
-    widgets.accuracy_metric(m2, ctx, mining_settings(), "Words → label (cross-validated)")
+    widgets.accuracy_metric(m2, ctx, mining_settings(), t("ov.text_accuracy"))
 else:
-    m2.metric(
-        "Words → label (cross-validated)",
-        "—",
-        help=escape_markdown(problem or "no explanations yet"),
-    )
+    m2.metric(t("ov.text_accuracy"), "—", help=escape_markdown(problem or t("ov.no_explanations")))
 m3.metric(
-    "Majority baseline",
+    t("ov.baseline"),
     fmt.fmt_pct(stats.baseline),
-    help="accuracy of always answering the most frequent label"
-    + (f" ({stats.majority_label})" if stats.majority_label else ""),
+    help=t("ov.baseline_help")
+    + (f" ({ctx.name(stats.majority_label)})" if stats.majority_label else ""),
 )
 
 recall = data.q_class_recall(*ctx.key)
 conf = data.q_confusion(*ctx.key)
 if recall.empty:
-    st.info(
-        "No labelled photos in this run (no class sub-folders), so there is no recall or "
-        "confusion matrix to show."
-    )
+    st.info(t("ov.no_labels"))
 else:
+    recall = recall.assign(label=recall["label"].map(ctx.name))
+    conf = conf.assign(
+        true_label=conf["true_label"].map(ctx.name), pred_label=conf["pred_label"].map(ctx.name)
+    )
     c1, c2 = st.columns([2, 3])
     with c1:
-        st.subheader("Recall per class")
+        st.subheader(t("ov.recall"))
         charts.show("recall", recall, width="stretch")
+        widgets.csv_button(recall, f"recall_run{ctx.run_id}.csv", "ov_recall_csv")
     with c2:
-        st.subheader("Confusion matrix")
+        st.subheader(t("ov.confusion"))
         charts.show("confusion", conf, width="content")
+        widgets.csv_button(conf, f"confusion_run{ctx.run_id}.csv", "ov_conf_csv")

@@ -2,99 +2,128 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import streamlit as st
 
 from core.store import queries
-from dashboard import context, data, widgets
+from dashboard import context, data, urlstate, widgets
+from dashboard.i18n import lang, t
+from dashboard.labels import localized
 from dashboard.text import escape_markdown, highlight_markdown
+from dashboard.urlstate import Param
 
-ctx = context.load_ctx()
-st.title("Photos")
+PARAMS = [
+    Param("word", "ph_word", ""),
+    Param("ward", "ph_wards", [], "list"),
+    Param("by", "ph_by", "true"),
+    Param("order", "ph_order", "id"),
+    Param("seed", "ph_seed", 0, "int"),
+    Param("correct", "ph_correct", "all"),
+    Param("q", "ph_search", ""),
+    Param("size", "ph_size", 12, "int"),
+    Param("failed", "ph_failed", False, "bool"),
+    Param("page", "ph_page", 1, "int"),
+]
+FILTER_KEYS = [p.key for p in PARAMS if p.key != "ph_page"]
 
-# -- arrival from another page (session state) or from a shared URL (?word=...&ward=...)
-request = st.session_state.pop("photos_request", None)
-url_filter = (st.query_params.get("word", ""), tuple(st.query_params.get_all("ward")))
-if request is None and any(url_filter) and url_filter != st.session_state.get("ph_url"):
-    request = {"word": url_filter[0], "wards": list(url_filter[1])}
-if request is not None:
-    st.session_state["w_ph_word"] = request.get("word", "")
-    st.session_state["w_ph_by"] = request.get("by") or st.session_state.get("ph_by", "true")
-    known = set(data.q_labels(*ctx.key, st.session_state["w_ph_by"]))
-    st.session_state["w_ph_wards"] = [w for w in request.get("wards", []) if w in known]
-    st.session_state["w_ph_correct"] = "all"
-    st.session_state["w_ph_search"] = ""
 
-f1, f2, f3 = st.columns([2, 3, 2])
-word = f1.text_input(
-    "Word",
-    key=widgets.sticky("ph_word", ""),
-    placeholder="any word",
-    help="photos whose explanation contains this word (as a token)",
-)
-by = widgets.ward_by_radio(f3, "ph_by")
-ward_options = data.q_labels(*ctx.key, by)
-if "w_ph_wards" in st.session_state:
-    st.session_state["w_ph_wards"] = [
-        w for w in st.session_state["w_ph_wards"] if w in ward_options
-    ]
-wards = f2.multiselect(
-    "Wards", ward_options, key=widgets.sticky("ph_wards", []), placeholder="all wards"
-)
-g1, g2, g3 = st.columns([2, 3, 2])
-correctness = g1.segmented_control(
-    "Prediction",
-    ["all", "correct", "incorrect"],
-    key=widgets.sticky("ph_correct", "all"),
-)
-search = g2.text_input(
-    "Search explanations and file names",
-    key=widgets.sticky("ph_search", ""),
-    placeholder="free text",
-)
-page_size = g3.selectbox("Per page", [12, 24, 48], key=widgets.sticky("ph_size", 12))
-include_failed = g3.toggle("Include failed photos", key=widgets.sticky("ph_failed", False))
-for name in ("ph_word", "ph_wards", "ph_correct", "ph_search", "ph_size", "ph_failed"):
-    widgets.keep(name)
+def apply_request() -> None:
+    """Arrival from another page (``nav.go_to_photos``): its filters, the others reset."""
+    request = st.session_state.pop("photos_request", None)
+    if request is None:
+        return
+    values = {
+        "ph_word": request.get("word", ""),
+        "ph_by": request.get("by") or "true",
+        "ph_order": request.get("order") or "id",
+        "ph_correct": "all",
+        "ph_search": "",
+        "ph_page": 1,
+    }
+    known = set(data.q_labels(*ctx.key, values["ph_by"]))
+    values["ph_wards"] = [w for w in request.get("wards", []) if w in known]
+    for key, value in values.items():
+        st.session_state[key] = st.session_state[f"w_{key}"] = value
 
-word = word.strip()
-st.session_state["ph_url"] = (word, tuple(wards))
-st.query_params.clear()
-if word:
-    st.query_params["word"] = word
-if wards:
-    st.query_params["ward"] = list(wards)
 
-photo_filter = queries.PhotoFilter(
-    word=word or None,
-    labels=tuple(wards),
-    by=by,
-    correctness=correctness or "all",
-    search=search.strip() or None,
-    include_failed=include_failed,
-)
-if st.session_state.get("ph_last_filter") != photo_filter:
-    st.session_state["ph_last_filter"] = photo_filter
-    st.session_state["w_ph_page"] = 1
-    st.session_state["ph_page"] = 1
+def filters() -> queries.PhotoFilter:
+    """The filter widgets; returns the filter they set (also: order, seed, page size)."""
+    f1, f2, f3 = st.columns([2, 3, 2])
+    word = f1.text_input(
+        t("ph.word"),
+        key=widgets.sticky("ph_word", ""),
+        placeholder=t("ph.word_placeholder"),
+        help=t("ph.word_help"),
+    )
+    by = widgets.ward_by_radio(f3, "ph_by")
+    ward_options = data.q_labels(*ctx.key, by)
+    if "w_ph_wards" in st.session_state:
+        st.session_state["w_ph_wards"] = [
+            w for w in st.session_state["w_ph_wards"] or [] if w in ward_options
+        ]
+    wards = f2.multiselect(
+        t("ph.wards"),
+        ward_options,
+        key=widgets.sticky("ph_wards", []),
+        format_func=ctx.name,
+        placeholder=t("ph.wards_placeholder"),
+    )
+    g1, g2, g3, g4 = st.columns([2, 2, 3, 2])
+    correctness = g1.segmented_control(
+        t("ph.prediction"),
+        ["all", "correct", "incorrect"],
+        format_func={c: t(f"ph.{c}") for c in ("all", "correct", "incorrect")}.get,
+        key=widgets.sticky("ph_correct", "all"),
+    )
+    order_picker(g2)
+    search = g3.text_input(
+        t("ph.search"), key=widgets.sticky("ph_search", ""), placeholder=t("ph.search_placeholder")
+    )
+    g4.selectbox(t("ph.per_page"), [12, 24, 48], key=widgets.sticky("ph_size", 12))
+    include_failed = g4.toggle(t("ph.include_failed"), key=widgets.sticky("ph_failed", False))
+    for name in FILTER_KEYS:
+        widgets.keep(name)
+    return queries.PhotoFilter(
+        word=word.strip() or None,
+        labels=tuple(wards),
+        by=by,
+        correctness=correctness or "all",
+        search=search.strip() or None,
+        include_failed=include_failed,
+    )
 
-total = data.q_count_photos(*ctx.key, photo_filter)
-pages = max(1, math.ceil(total / page_size))
-if st.session_state.get("w_ph_page", 1) > pages:
-    st.session_state["w_ph_page"] = pages
-p1, p2 = st.columns([1, 5], vertical_alignment="bottom")
-page = p1.number_input(f"Page (of {pages})", 1, pages, step=1, key=widgets.sticky("ph_page", 1))
-widgets.keep("ph_page")
-p2.markdown(
-    f"**{total:,}** photos match" + (f" · word **{escape_markdown(word)}**" if word else "")
-)
 
-rows = data.q_photos(*ctx.key, photo_filter, page_size, (page - 1) * page_size)
-if rows.empty:
-    st.info("No photos match these filters.")
-    st.stop()
+def order_picker(slot) -> None:
+    """The order: by id, most confident first, confident mistakes, a random sample (seeded)."""
+    if st.session_state.get("w_ph_order") not in queries.PHOTO_ORDERS:
+        st.session_state["w_ph_order"] = "id"
+    order = slot.selectbox(
+        t("ph.order"),
+        list(queries.PHOTO_ORDERS),
+        format_func={o: t(f"ph.order_{o}") for o in queries.PHOTO_ORDERS}.get,
+        key=widgets.sticky("ph_order", "id"),
+        help=t("ph.order_help"),
+    )
+    if order == "random":
+        slot.number_input(t("ph.seed"), 0, 1_000_000, step=1, key=widgets.sticky("ph_seed", 0))
+    else:
+        st.session_state.setdefault("w_ph_seed", st.session_state.get("ph_seed", 0))
+
+
+def pager(total: int, size: int) -> tuple[int, int]:
+    """The page number input; returns ``(page, pages)``."""
+    pages = max(1, math.ceil(total / size))
+    if st.session_state.get("w_ph_page", 1) > pages:
+        st.session_state["w_ph_page"] = pages
+    p1, p2 = st.columns([1, 5], vertical_alignment="bottom")
+    page = p1.number_input(
+        t("ph.page_of", pages=pages), 1, pages, step=1, key=widgets.sticky("ph_page", 1)
+    )
+    widgets.keep("ph_page")
+    return int(page), pages
 
 
 def _image(slot, path: str | None, caption: str) -> None:
@@ -110,34 +139,57 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _card(row: dict) -> None:
+def topk_lines(value: str | None) -> list[str]:
+    """The top-k predictions, each named in the screen's language."""
+    labels = ctx.info.get("labels")
+    names = localized(labels if isinstance(labels, list) else None, lang())
+    try:
+        items = json.loads(value) if value else []
+        shown = [
+            (names.get(item["label"]) or item.get("display") or item["label"], float(item["prob"]))
+            for item in items
+        ]
+    except (ValueError, TypeError, KeyError):
+        return []
+    return [f"{i}. {escape_markdown(name)} — {prob:.1%}" for i, (name, prob) in enumerate(shown, 1)]
+
+
+def verdict_line(row: dict, order: str) -> str:
+    """``true X · predicted Y`` with correct/wrong, and the confidence in the sorted order."""
+    true_label, pred_label = _text(row["true_label"]), _text(row["pred_label"])
+    verdict = ""
+    if true_label and pred_label:
+        verdict = (
+            f" :green[{t('ph.right')}]" if true_label == pred_label else f" :red[{t('ph.wrong')}]"
+        )
+    line = t(
+        "ph.true_pred",
+        true=escape_markdown(ctx.name(true_label) or "—"),
+        pred=escape_markdown(ctx.name(pred_label) or "—"),
+    )
+    score = row.get("score")
+    if order in ("confidence", "mistakes") and isinstance(score, float) and not math.isnan(score):
+        line += "  \n" + t("ph.confidence", share=f"{score:.1%}")
+    return line + verdict
+
+
+def card(row: dict, word: str | None, order: str) -> None:
+    """One photo: name, input / overlay / marks, labels, top-k and the explanation."""
     with st.container(border=True):
         name = _text(row["rel_path"]) or _text(row["path"]) or f"#{row['image_id']}"
         st.markdown(f"**{escape_markdown(Path(name).name)}**  \n:gray[{escape_markdown(name)}]")
         if _text(row["thumb_path"]) or _text(row["overlay_path"]):
             i1, i2, i3 = st.columns(3)
-            _image(i1, _text(row["thumb_path"]), "input")
-            _image(i2, _text(row["overlay_path"]), "CAM overlay")
-            _image(i3, _text(row["marks_path"]), "marks")
-        true_label, pred_label = _text(row["true_label"]), _text(row["pred_label"])
-        verdict = ""
-        if true_label and pred_label:
-            verdict = " :green[correct]" if true_label == pred_label else " :red[wrong]"
-        st.markdown(
-            f"true **{escape_markdown(true_label or '—')}** · predicted "
-            f"**{escape_markdown(pred_label or '—')}**{verdict}"
-        )
-        topk = queries.parse_topk(_text(row["topk"]))
-        if topk:
-            st.markdown(
-                "  \n".join(
-                    f"{i}. {escape_markdown(label)} — {prob:.1%}"
-                    for i, (label, prob) in enumerate(topk, start=1)
-                )
-            )
+            _image(i1, _text(row["thumb_path"]), t("ph.input"))
+            _image(i2, _text(row["overlay_path"]), t("ph.overlay"))
+            _image(i3, _text(row["marks_path"]), t("ph.marks"))
+        st.markdown(verdict_line(row, order))
+        lines = topk_lines(_text(row["topk"]))
+        if lines:
+            st.markdown("  \n".join(lines))
         text = _text(row["text"])
         if text:
-            st.markdown(highlight_markdown(text, word or None))
+            st.markdown(highlight_markdown(text, word))
         for problem in (_text(row["error"]), _text(row["explanation_error"])):
             if problem:
                 st.caption(f":red[{escape_markdown(problem)}]")
@@ -148,33 +200,59 @@ def _turn(delta: int, last: int) -> None:
     st.session_state["w_ph_page"] = st.session_state["ph_page"] = page
 
 
-columns_per_row = 3
-records = rows.to_dict("records")
-for start in range(0, len(records), columns_per_row):
-    for col, row in zip(
-        st.columns(columns_per_row), records[start : start + columns_per_row], strict=False
-    ):
-        with col:
-            _card(row)
+def grid(records: list[dict], word: str | None, order: str) -> None:
+    """The photo cards, three per row."""
+    for start in range(0, len(records), 3):
+        for col, row in zip(st.columns(3), records[start : start + 3], strict=False):
+            with col:
+                card(row, word, order)
 
-if pages > 1:
+
+def page_buttons(page: int, pages: int) -> None:
+    """Previous / Next."""
     b1, b2, b3 = st.columns([1, 1, 4], vertical_alignment="center")
-    b1.button(
-        "Previous",
-        icon=":material/chevron_left:",
-        disabled=page <= 1,
-        key="ph_prev",
-        on_click=_turn,
-        args=(-1, pages),
-        width="stretch",
-    )
-    b2.button(
-        "Next",
-        icon=":material/chevron_right:",
-        disabled=page >= pages,
-        key="ph_next",
-        on_click=_turn,
-        args=(1, pages),
-        width="stretch",
-    )
-    b3.caption(f"page {page} of {pages}")
+    for slot, label, icon, delta, disabled, key in (
+        (b1, t("ph.previous"), ":material/chevron_left:", -1, page <= 1, "ph_prev"),
+        (b2, t("ph.next"), ":material/chevron_right:", 1, page >= pages, "ph_next"),
+    ):
+        slot.button(
+            label,
+            icon=icon,
+            disabled=disabled,
+            key=key,
+            on_click=_turn,
+            args=(delta, pages),
+            width="stretch",
+        )
+    b3.caption(t("ph.page_caption", page=page, pages=pages))
+
+
+ctx = context.load_ctx()
+st.title(t("page.photos"))
+apply_request()
+urlstate.restore("photos", PARAMS)
+photo_filter = filters()
+order, seed = st.session_state["ph_order"], int(st.session_state.get("ph_seed", 0))
+size = int(st.session_state["ph_size"])
+if st.session_state.get("ph_last_filter") != (photo_filter, order, seed):
+    if "ph_last_filter" in st.session_state:
+        st.session_state["w_ph_page"] = st.session_state["ph_page"] = 1
+    st.session_state["ph_last_filter"] = (photo_filter, order, seed)
+
+total = data.q_count_ordered_photos(*ctx.key, photo_filter, order)
+page, pages = pager(total, size)
+urlstate.publish("photos", PARAMS)
+word = photo_filter.word
+st.markdown(
+    t("ph.match", n=f"{total:,}")
+    + (" · " + t("ph.with_word", word=escape_markdown(word)) if word else "")
+)
+if order == "mistakes":
+    st.caption(t("ph.mistakes_note"))
+rows = data.q_ordered_photos(*ctx.key, photo_filter, order, seed, size, (page - 1) * size)
+if rows.empty:
+    st.info(t("ph.none"))
+    st.stop()
+grid(rows.to_dict("records"), word, order)
+if pages > 1:
+    page_buttons(page, pages)

@@ -1,75 +1,225 @@
-"""Precompute: start or resume the precompute job as its own process, and watch it live."""
+"""Precompute: start, resume or rerun the precompute job as its own process, and watch it live.
+
+The form is filled in from the open run's stored settings (``runs.source``, model, explainer,
+mode, method, lang and ``runs.settings``): one button resumes it; changing a setting starts a
+new run (the job decides by the settings' identity, :meth:`core.jobs.JobSettings.identity`).
+"""
 
 from __future__ import annotations
 
+import json
 import signal
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import read_progress
-from dashboard import state
+from dashboard import context, data, state, urlstate, widgets
+from dashboard.i18n import t
 from dashboard.job import log_tail, running_job, start_job, started_job
 from dashboard.text import escape_markdown
 
-db = state.db_path()
-st.title("Precompute")
-st.caption(
-    "Runs `wordcam precompute` in a separate process; you can keep browsing the "
-    "previous results meanwhile (pages read the last published snapshot)."
-)
+# form field -> (precompute flag, where the run stores it)
+FIELDS = {
+    "pc_model": "--model",
+    "pc_explainer": "--explainer",
+    "pc_mode": "--mode",
+    "pc_method": "--method",
+    "pc_lang": "--lang",
+    "pc_layer": "--layer",
+    "pc_top_k": "--top-k",
+    "pc_base_url": "--base-url",
+    "pc_prompt_template": "--prompt-template",
+    "pc_image_mode": "--images",
+    "pc_max_side": "--max-side",
+    "pc_weights": "--weights",
+    "pc_labels": "--labels",
+    "pc_task": "--task",
+}
+DEFAULTS = {
+    "pc_folder": "",
+    "pc_model": "imagenet",
+    "pc_explainer": "grounded",
+    "pc_mode": "blind",
+    "pc_method": "gradcam",
+    "pc_lang": "ja",
+    "pc_layer": "",
+    "pc_top_k": 3,
+    "pc_base_url": "",
+    "pc_prompt_template": "",
+    "pc_image_mode": "",
+    "pc_max_side": 0,
+    "pc_weights": "",
+    "pc_labels": "",
+    "pc_task": "",
+}
 
-job = running_job(db)
-with st.form("precompute_form", border=True):
-    folder = st.text_input(
-        "Photo folder", key="pc_folder", placeholder="/path/to/photos (one sub-folder per ward)"
-    )
+
+def run_values(info: dict) -> dict:
+    """The form's values for a stored run (its folder, model, explainer ... options)."""
+    stored = info.get("settings") if isinstance(info.get("settings"), dict) else {}
+    explainer_options = stored.get("explainer_options") or {}
+    model_options = stored.get("model_options") or {}
+    values = {
+        "pc_folder": info.get("source") or "",
+        "pc_model": info.get("model") or stored.get("model") or "imagenet",
+        "pc_explainer": info.get("explainer") or "grounded",
+        "pc_mode": info.get("mode") or "blind",
+        "pc_method": info.get("method") or "gradcam",
+        "pc_lang": info.get("lang") or "ja",
+        "pc_layer": stored.get("layer") or "",
+        "pc_top_k": int(stored.get("top_k") or 3),
+    }
+    for key, name in (
+        ("pc_base_url", "base_url"),
+        ("pc_prompt_template", "prompt_template"),
+        ("pc_image_mode", "image_mode"),
+        ("pc_max_side", "max_side"),
+    ):
+        values[key] = explainer_options.get(name) or DEFAULTS[key]
+    for key, name in (("pc_weights", "weights"), ("pc_labels", "labels"), ("pc_task", "task")):
+        values[key] = model_options.get(name) or ""
+    return {**DEFAULTS, **values}
+
+
+def prefill(ctx: context.Ctx | None) -> dict | None:
+    """Fill the form from the open run when it is opened or another run is picked.
+
+    Returns the run's values (``None`` without a run) to tell resume from a new run.
+    """
+    if ctx is None or ctx.info.get("kind") == "texts":
+        for key, value in DEFAULTS.items():
+            st.session_state.setdefault(key, value)
+        return None
+    values = run_values(ctx.info)
+    if st.session_state.get("pc_prefilled") != (ctx.db, ctx.run_id):
+        st.session_state.update(values)
+        st.session_state["pc_prefilled"] = (ctx.db, ctx.run_id)
+    return values
+
+
+def form() -> dict:
+    """The job's settings as widgets; returns their values by key."""
+    st.text_input(t("pc.folder"), key="pc_folder", placeholder=t("pc.folder_placeholder"))
     c1, c2, c3 = st.columns(3)
-    model = c1.text_input(
-        "Model",
-        "imagenet",
-        key="pc_model",
-        help="imagenet, torchvision:ARCH, or a model directory from `wordcam train`",
-    )
-    explainer = c2.text_input(
-        "Explainer", "grounded", key="pc_explainer", help="grounded (offline) or openai:MODEL"
-    )
-    mode = c3.selectbox(
-        "Mode",
-        ["blind", "informed"],
-        key="pc_mode",
-        help="blind withholds the predicted label from the explainer",
-    )
+    c1.text_input(t("pc.model"), key="pc_model", help=t("pc.model_help"))
+    c2.text_input(t("pc.explainer"), key="pc_explainer", help=t("pc.explainer_help"))
+    c3.selectbox(t("pc.mode"), ["blind", "informed"], key="pc_mode", help=t("pc.mode_help"))
     c4, c5, c6 = st.columns(3)
-    method = c4.selectbox("CAM method", CAM_METHOD_NAMES, key="pc_method")
-    lang = c5.selectbox("Language", ["ja", "en"], key="pc_lang")
-    limit = c6.number_input("Limit (0 = all photos)", 0, 10_000_000, 0, step=100, key="pc_limit")
-    st.caption(
-        escape_markdown(f"Writes {db}; rerunning the same settings resumes where the job stopped.")
-    )
-    submitted = st.form_submit_button(
-        "Start / resume", icon=":material/play_arrow:", disabled=job is not None, type="primary"
+    c4.selectbox(t("pc.method"), CAM_METHOD_NAMES, key="pc_method")
+    c5.selectbox(t("pc.lang"), ["ja", "en"], key="pc_lang")
+    c6.number_input(t("pc.limit"), 0, 10_000_000, step=100, key="pc_limit")
+    with st.expander(t("pc.options"), icon=":material/tune:"):
+        o1, o2, o3 = st.columns(3)
+        o1.text_input(t("pc.layer"), key="pc_layer", help=t("pc.layer_help"))
+        o2.number_input(t("pc.top_k"), 1, 20, step=1, key="pc_top_k")
+        o3.text_input(t("pc.task"), key="pc_task")
+        o1.text_input(t("pc.weights"), key="pc_weights")
+        o2.text_input(t("pc.labels"), key="pc_labels")
+        o3.text_input(t("pc.base_url"), key="pc_base_url")
+        o1.text_input(t("pc.prompt_template"), key="pc_prompt_template")
+        o2.selectbox(
+            t("pc.image_mode"),
+            ["", "pair", "panel", "marks"],
+            key="pc_image_mode",
+            format_func={
+                "": t("pc.default"),
+                "pair": "pair",
+                "panel": "panel",
+                "marks": "marks",
+            }.get,
+        )
+        o3.number_input(
+            t("pc.max_side"), 0, 4096, step=64, key="pc_max_side", help=t("pc.max_side_help")
+        )
+    st.session_state.setdefault("pc_limit", 0)
+    return {key: st.session_state.get(key) for key in [*DEFAULTS, "pc_limit"]}
+
+
+def same_run(values: dict, stored: dict | None) -> bool:
+    """Whether the form still names the stored run (then the job resumes it)."""
+    if stored is None:
+        return False
+    folder = str(Path(str(values["pc_folder"]).strip() or ".").expanduser().resolve())
+    return folder == str(stored["pc_folder"]) and all(
+        str(values[k]).strip() == str(stored[k]).strip() for k in FIELDS
     )
 
-if submitted:
-    if not folder.strip() or not Path(folder.strip()).expanduser().is_dir():
-        st.error("Give an existing photo folder.")
-    else:
-        job = start_job(
-            db,
-            str(Path(folder.strip()).expanduser()),
+
+def start(values: dict) -> None:
+    """Check the folder and start the job (it resumes the run its settings identify)."""
+    folder = str(values["pc_folder"]).strip()
+    if not folder or not Path(folder).expanduser().is_dir():
+        st.error(t("pc.no_folder"))
+        return
+    options = {flag: values[key] or None for key, flag in FIELDS.items()}
+    options["--limit"] = int(values["pc_limit"] or 0) or None
+    job = start_job(db, str(Path(folder).expanduser()), options)
+    st.toast(t("pc.started", pid=job.pid))
+
+
+def runs_table(ctx: context.Ctx | None) -> None:
+    """Every run of the DB with its settings and status."""
+    if ctx is None:
+        return
+    frame = data.q_runs(ctx.db, ctx.mtime)
+    if frame.empty:
+        return
+    rows = []
+    for run in frame.itertuples():
+        stored = data.q_run_info(ctx.db, ctx.mtime, int(run.run_id)).get("settings")
+        rows.append(
             {
-                "--model": model.strip(),
-                "--explainer": explainer.strip(),
-                "--mode": mode,
-                "--method": method,
-                "--lang": lang,
-                "--limit": int(limit) or None,
-            },
+                "run": int(run.run_id),
+                t("pc.status"): run.status,
+                t("pc.done_failed"): f"{int(run.n_done):,} / {int(run.n_failed):,}",
+                t("setting.source"): run.source,
+                t("setting.model"): run.model,
+                t("setting.explainer"): run.explainer,
+                t("setting.mode"): run.mode,
+                t("setting.method"): run.method,
+                t("setting.lang"): run.lang,
+                t("pc.settings"): json.dumps(stored, ensure_ascii=False, sort_keys=True)
+                if isinstance(stored, dict)
+                else "",
+                t("pc.updated"): str(run.updated_at),
+            }
         )
-        st.toast(f"Started precompute job (pid {job.pid})")
+    st.subheader(t("pc.runs"))
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.csv_button(table, "runs.csv", "pc_runs_csv")
+
+
+db = state.db_path()
+st.title(t("page.precompute"))
+urlstate.publish("precompute", [])
+st.caption(t("pc.caption"))
+ctx = context.load_ctx(stop=False)
+stored = prefill(ctx)
+job = running_job(db)
+with st.container(border=True):
+    if stored is not None:
+        st.caption(escape_markdown(t("pc.prefilled", run=ctx.run_id)))
+    values = form()
+    resume = same_run(values, stored)
+    st.caption(escape_markdown(t("pc.writes", db=db)))
+    label = t("pc.resume") if resume else t("pc.start_new") if stored else t("pc.start")
+    if st.button(
+        label,
+        icon=":material/play_arrow:",
+        disabled=job is not None,
+        type="primary",
+        key="pc_start",
+    ):
+        start(values)
+        job = running_job(db)
+    if stored is not None and not resume:
+        st.caption(t("pc.new_run_note"))
+runs_table(ctx)
 
 
 def _clock(iso: object) -> str:
@@ -95,14 +245,20 @@ def _status(record: dict, running: bool) -> str:
 def _show_progress(record: dict, status: str) -> None:
     """The status, the progress bar, the ETA and times, and the job's last message."""
     done, failed, total = (int(record.get(k) or 0) for k in ("done", "failed", "total"))
-    st.subheader(escape_markdown(f"Job: {status}"))
+    st.subheader(escape_markdown(t("pc.job", status=status)))
     share = min(1.0, (done + failed) / total) if total else 0.0
-    st.progress(share, text=f"{done:,} done · {failed:,} failed · {total:,} photos")
+    st.progress(
+        share, text=t("pc.progress", done=f"{done:,}", failed=f"{failed:,}", total=f"{total:,}")
+    )
     eta = record.get("eta_s")
     cols = st.columns(3)
-    cols[0].metric("ETA", "—" if eta in (None, "") else f"{float(eta):,.0f} s")
-    cols[1].metric("Started", _clock(record.get("started_at")), help=str(record.get("started_at")))
-    cols[2].metric("Updated", _clock(record.get("updated_at")), help=str(record.get("updated_at")))
+    cols[0].metric(t("pc.eta"), "—" if eta in (None, "") else f"{float(eta):,.0f} s")
+    cols[1].metric(
+        t("pc.started_at"), _clock(record.get("started_at")), help=str(record.get("started_at"))
+    )
+    cols[2].metric(
+        t("pc.updated_at"), _clock(record.get("updated_at")), help=str(record.get("updated_at"))
+    )
     if record.get("message"):
         st.text(str(record["message"]))
 
@@ -112,17 +268,15 @@ def _show_outcome(db: Path, status: str, returncode: int | None) -> None:
     failed_job = returncode not in (None, 0) or status == "failed"
     if failed_job:
         st.error(
-            f"The job failed (exit code {returncode}). The end of its log:"
-            if returncode not in (None, 0)
-            else "The job failed. The end of its log:"
+            t("pc.failed_code", code=returncode) if returncode not in (None, 0) else t("pc.failed")
         )
-        st.code(log_tail(db) or "(empty log)", language=None)
+        st.code(log_tail(db) or t("pc.empty_log"), language=None)
     elif status == "done":
-        st.success("Finished; the results are published.")
-        if st.button("Show the new results", icon=":material/refresh:"):
+        st.success(t("pc.finished"))
+        if st.button(t("pc.show_results"), icon=":material/refresh:"):
             st.rerun(scope="app")
     if not failed_job and log_tail(db):
-        with st.expander("Log"):
+        with st.expander(t("pc.log")):
             st.code(log_tail(db), language=None)
 
 
@@ -133,15 +287,15 @@ def progress_panel() -> None:
     job = started_job(db)
     returncode = job.poll() if job is not None else None
     if record is None and job is None:
-        st.info("No precompute job has written progress for this database yet.")
+        st.info(t("pc.no_progress"))
         return
     record = record or {}
     running = job is not None and returncode is None
     status = _status(record, running)
     _show_progress(record, status)
-    if running and st.button("Stop (finished photos are kept)", icon=":material/stop:"):
+    if running and st.button(t("pc.stop"), icon=":material/stop:"):
         job.send_signal(signal.SIGINT)
-        st.toast("Asked the job to stop")
+        st.toast(t("pc.stopping"))
     _show_outcome(db, status, returncode)
 
 

@@ -1,0 +1,100 @@
+"""The report's text in both languages (the same keys in each; a test checks)."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "wordcam ward report",
+        "run": "Run #{run}",
+        "settings": "Settings",
+        "setting": "setting",
+        "value": "value",
+        "accuracies": "Accuracy",
+        "image_accuracy": "Image model (pred = true)",
+        "text_accuracy": "Words → label (cross-validated)",
+        "baseline": "Majority baseline",
+        "documents": "Documents mined",
+        "contents": "Wards",
+        "ward_docs": "{n} explanations · image model recall {recall}",
+        "rank": "#",
+        "word": "word",
+        "nm": "n/m",
+        "coefficient": "coefficient",
+        "sentences": "Sentences",
+        "photos": "Example photos",
+        "input": "input",
+        "overlay": "CAM overlay",
+        "true_pred": "true {true} · predicted {pred} ({prob})",
+        "no_photos": "no photo with this word",
+        "no_words": "no word with a positive coefficient",
+        "paragraph": "Summary by {model}",
+        "generated": "Generated {time} from {db}",
+        "model": "model",
+        "explainer": "explainer",
+        "mode": "mode",
+        "method": "CAM method",
+        "lang": "language",
+        "source": "source",
+        "created_at": "created",
+        "min_df": "minimum document frequency",
+        "label_source": "label",
+        "nm_note": "n/m: explanations of the ward containing the word / all explanations "
+        "containing it; coefficient: logistic regression words → ward.",
+        "vlm_prompt": "You are helping analysts who study what an image classifier learned. "
+        'For the class "{ward}", these words in the model\'s explanations predict the class '
+        "(word, n/m = explanations of the class with the word / all with the word, "
+        "coefficient):\n{table}\nSentences around them:\n{sentences}\nThe attached images are "
+        "example photos of the class with their Grad-CAM overlays. In 2-3 sentences of plain "
+        "English, say what the words turned out to mean on the photos.",
+    },
+    "ja": {
+        "title": "wordcam 区ごとのレポート",
+        "run": "実行 #{run}",
+        "settings": "設定",
+        "setting": "設定",
+        "value": "値",
+        "accuracies": "正解率",
+        "image_accuracy": "画像モデル(予測 = 正解)",
+        "text_accuracy": "単語 → ラベル(交差検証)",
+        "baseline": "多数派ベースライン",
+        "documents": "分析した文書数",
+        "contents": "区",
+        "ward_docs": "説明文 {n} 件 · 画像モデルの再現率 {recall}",
+        "rank": "#",
+        "word": "単語",
+        "nm": "n/m",
+        "coefficient": "係数",
+        "sentences": "前後の文",
+        "photos": "写真の例",
+        "input": "入力",
+        "overlay": "CAM オーバーレイ",
+        "true_pred": "正解 {true} · 予測 {pred} ({prob})",
+        "no_photos": "この単語を含む写真はありません",
+        "no_words": "係数が正の単語はありません",
+        "paragraph": "{model} による要約",
+        "generated": "{time} に {db} から作成",
+        "model": "モデル",
+        "explainer": "説明器",
+        "mode": "モード",
+        "method": "CAM 手法",
+        "lang": "言語",
+        "source": "ソース",
+        "created_at": "作成日時",
+        "min_df": "最小文書頻度",
+        "label_source": "ラベル",
+        "nm_note": "n/m: その単語を含む説明文のうちその区のもの / その単語を含む説明文すべて。"
+        "係数: 単語 → 区のロジスティック回帰。",
+        "vlm_prompt": "画像分類モデルが何を学んだかを調べる分析者を手伝ってください。"
+        "クラス「{ward}」では、モデルの説明文の次の単語がそのクラスを予測します"
+        "(単語、n/m = その単語を含む説明文のうちそのクラスのもの / その単語を含む説明文すべて、"
+        "係数):\n{table}\n前後の文:\n{sentences}\n添付の画像はそのクラスの写真の例と Grad-CAM の"
+        "オーバーレイです。これらの単語が写真の上で実際に何を指していたかを、"
+        "日本語で 2、3 文で述べてください。",
+    },
+}
+
+
+def text(key: str, lang: str, **kwargs: object) -> str:
+    """``key`` in ``lang`` (``en`` for an unknown language), formatted with ``kwargs``."""
+    template = STRINGS.get(lang, STRINGS["en"])[key]
+    return template.format(**kwargs) if kwargs else template
