@@ -32,17 +32,20 @@ def running_job(db: Path) -> subprocess.Popen | None:
     return job if job is not None and job.poll() is None else None
 
 
-def job_command(db: Path, folder: str, options: dict[str, str | int | None]) -> list[str]:
+def job_command(db: Path, folder: str, options: dict[str, str | int | bool | None]) -> list[str]:
     """``python -m core precompute --db=DB --no-progress --FLAG=VALUE ... -- FOLDER``.
 
     The folder and the DB are absolute and every value is joined to its flag, and the folder
     comes after ``--``: a name such as ``--texts=notes.csv`` stays a folder name. ``None`` and
-    ``""`` leave a flag out; 0 is a value.
+    ``""`` leave a flag out, ``True`` gives the bare switch and ``False`` leaves it out; 0 is a
+    value.
     """
     command = [sys.executable, "-m", "core", "precompute", f"--db={_absolute(db)}"]
     command.append("--no-progress")
     for flag, value in options.items():
-        if value is not None and value != "":
+        if value is True:  # a switch such as --structured
+            command.append(flag)
+        elif value is not None and value is not False and value != "":
             command.append(f"{flag}={value}")
     return [*command, "--", str(_absolute(folder))]
 

@@ -30,7 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "synth": {"errors", "models"},
     "synth_text": set(),
     "export": set(),
-    "dashboard": {"attribution", "errors", "export", "jobs", "mining", "store"},
+    "report": {"errors", "explainers", "mining", "store"},
+    "dashboard": {"attribution", "errors", "export", "jobs", "mining", "report", "store"},
 }
 # Rooms at the top (demo, bench, faithfulness, cli, the package itself) may import any room.
 TOP = {"core", "__main__", "cli", "demo", "bench", "faithfulness"}

@@ -230,6 +230,17 @@ def test_dashboard_job_passes_absolute_paths_after_double_dash(tmp_path: Path, m
     assert args.db == str(tmp_path / "wc.duckdb") and args.limit == 0
 
 
+def test_dashboard_job_passes_switches_bare_and_leaves_false_ones_out(tmp_path: Path) -> None:
+    from dashboard.job import job_command
+
+    (tmp_path / "photos").mkdir()
+    on = job_command(tmp_path / "wc.duckdb", str(tmp_path / "photos"), {"--structured": True})
+    off = job_command(tmp_path / "wc.duckdb", str(tmp_path / "photos"), {"--structured": False})
+    assert "--structured" in on and not any("structured" in part for part in off)
+    assert build_parser().parse_args(on[3:]).structured is True
+    assert build_parser().parse_args(off[3:]).structured is False
+
+
 # ----------------------------------------------------------------------------- 8: memory
 
 

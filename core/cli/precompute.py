@@ -15,6 +15,7 @@ from core.cli.common import (
     model_options,
 )
 from core.cli.terminal import printable
+from core.jobs.progress import EXIT_SOME_FAILED
 
 if TYPE_CHECKING:
     from core.jobs import JobSettings
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 #: Exit statuses (docs/schema.md, *Crash safety and exit statuses*). 1 (an error stopped the
 #: job), 2 (bad arguments) and 130 (Ctrl-C) are those of every ``wordcam`` command.
 EXIT_OK = 0
-EXIT_SOME_FAILED = 3  # the job finished, but some photos or documents failed (rerun retries)
 SHOWN = 10  # failures and skipped inputs listed on stderr (all are in the DB / the summary)
 
 

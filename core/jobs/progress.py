@@ -18,6 +18,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: ``wordcam precompute``'s exit status when the job finished but some inputs failed (a rerun
+#: retries only those); 0 all done, 1 stopped by an error, 2 bad arguments, 130 interrupted.
+EXIT_SOME_FAILED = 3
+
 
 def progress_path(db: str | Path) -> Path:
     """The progress JSON file of the job writing ``db`` (beside it: ``<db>.progress.json``).

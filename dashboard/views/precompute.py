@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
-from core.jobs.progress import read_progress
+from core.jobs.progress import EXIT_SOME_FAILED, read_progress
 from dashboard import context, data, state, urlstate, widgets
 from dashboard.i18n import t
 from dashboard.job import log_tail, running_job, start_job, started_job
@@ -38,6 +38,7 @@ FIELDS = {
     "pc_weights": "--weights",
     "pc_labels": "--labels",
     "pc_task": "--task",
+    "pc_structured": "--structured",
 }
 DEFAULTS = {
     "pc_folder": "",
@@ -55,6 +56,7 @@ DEFAULTS = {
     "pc_weights": "",
     "pc_labels": "",
     "pc_task": "",
+    "pc_structured": False,
 }
 
 
@@ -80,6 +82,7 @@ def run_values(info: dict) -> dict:
         ("pc_max_side", "max_side"),
     ):
         values[key] = explainer_options.get(name) or DEFAULTS[key]
+    values["pc_structured"] = bool(explainer_options.get("structured"))
     for key, name in (("pc_weights", "weights"), ("pc_labels", "labels"), ("pc_task", "task")):
         values[key] = model_options.get(name) or ""
     return {**DEFAULTS, **values}
@@ -135,6 +138,7 @@ def form() -> dict:
         o3.number_input(
             t("pc.max_side"), 0, 4096, step=64, key="pc_max_side", help=t("pc.max_side_help")
         )
+        o1.checkbox(t("pc.structured"), key="pc_structured", help=t("pc.structured_help"))
     st.session_state.setdefault("pc_limit", 0)
     return {key: st.session_state.get(key) for key in [*DEFAULTS, "pc_limit"]}
 
@@ -265,6 +269,10 @@ def _show_progress(record: dict, status: str) -> None:
 
 def _show_outcome(db: Path, status: str, returncode: int | None) -> None:
     """The end of the log when the job failed; else the way to the new results, and the log."""
+    if returncode == EXIT_SOME_FAILED:  # finished; some photos failed (a rerun retries them)
+        st.warning(t("pc.finished_some_failed"))
+        st.code(log_tail(db) or t("pc.empty_log"), language=None)
+        return
     failed_job = returncode not in (None, 0) or status == "failed"
     if failed_job:
         st.error(
