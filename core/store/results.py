@@ -4,7 +4,8 @@ written a batch at a time."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,8 +78,7 @@ def write_rows(
     """Replace the rows of ``rows``' paths in one transaction (all of a batch, or nothing)."""
     if not rows:
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("wc_batch_images", _images_frame(rows))
         _delete_stale(con, run_id)
         ids = _insert_images(con, run_id)
@@ -87,9 +87,27 @@ def write_rows(
         insert_word_regions(con, run_id, rows, ids)
         con.unregister("wc_batch_images")
         con.execute("UPDATE runs SET updated_at = current_timestamp WHERE run_id = ?", [run_id])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed at the end, rolled back on any error or Ctrl-C.
+
+    DuckDB answers a Ctrl-C during a statement with ``RuntimeError('Query interrupted')``
+    and may have ended the transaction already: that is re-raised as the
+    :class:`KeyboardInterrupt` it was, so the job records an interrupted run.
+    """
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        with suppress(duckdb.TransactionException):  # no transaction left to roll back
+            con.execute("ROLLBACK")
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
         raise
 
 
@@ -280,8 +298,7 @@ def replace_tokens(
     those of ``rows``, in one transaction; explanations and images are left as they are."""
     if not rows:
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("wc_retoken_ids", _id_frame(ids.values()))
         for table in ("tokens", "word_regions"):
             con.execute(
@@ -292,10 +309,6 @@ def replace_tokens(
         con.unregister("wc_retoken_ids")
         insert_tokens(con, run_id, rows, ids)
         insert_word_regions(con, run_id, rows, ids)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _id_frame(ids: Any) -> pd.DataFrame:

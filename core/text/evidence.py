@@ -138,9 +138,14 @@ def documents_terms(
 
 
 def is_grounded(details: Mapping[str, Any], explainer: str | None = None) -> bool:
-    """Whether ``details`` are the grounded explainer's (its ``regions`` carry the facts)."""
+    """Whether ``details`` are the grounded explainer's: named so, or regions that carry its
+    facts (object candidates), as a subclass or a renamed registration writes them."""
+    regions = details.get("regions")
+    if not isinstance(regions, list):
+        return False
     name = details.get("explainer") or (explainer or "").split(":", 1)[0]
-    return name == "grounded" and isinstance(details.get("regions"), list)
+    facts = bool(regions) and all(isinstance(r, Mapping) and "candidates" in r for r in regions)
+    return name == "grounded" or facts
 
 
 def grounded_terms(details: Mapping[str, Any], lang: str) -> DocumentTerms:
