@@ -106,8 +106,8 @@ def documents_terms(
 ) -> list[DocumentTerms]:
     """:func:`document_terms` for many explanations; free texts are tokenized together."""
     phrases = tuple(phrases)
-    out: list[DocumentTerms | None] = [None] * len(docs)
-    free: list[tuple[int, list[tuple[str, tuple[int, ...]]], tuple[int, ...]]] = []
+    out: dict[int, DocumentTerms] = {}
+    free: dict[int, tuple[str, tuple[int, ...]]] = {}
     for i, (text, details, explainer) in enumerate(docs):
         details = details or {}
         if not (text or "").strip():
@@ -117,21 +117,31 @@ def documents_terms(
         elif isinstance(details.get("objects"), list) and details["objects"]:
             out[i] = structured_terms(details, lang, phrases)
         else:
-            described = described_regions(details)
-            pieces = _localized_pieces(text or "", described) if described else [(text, ())]
-            free.append((i, pieces, described))
-    if free:
-        texts = [piece for _, pieces, _ in free for piece, _ in pieces]
-        tokens = iter(tokenize_many(texts, lang=lang, workers=workers, phrases=phrases))
-        names = known_names(lang, phrases)
-        for i, pieces, described in free:
-            terms = []
-            for _, named in pieces:
-                kind_of = _free_kind(names)
-                regions, localized = (named, True) if named else (described, False)
-                terms += [Term(w, kind_of(w), regions, localized) for w in next(tokens)]
-            out[i] = DocumentTerms(terms)
-    return [d if d is not None else DocumentTerms() for d in out]
+            free[i] = (text or "", described_regions(details))
+    out.update(zip(free, free_terms(list(free.values()), lang, phrases, workers), strict=True))
+    return [out[i] for i in range(len(docs))]
+
+
+def free_terms(
+    texts: Sequence[tuple[str, tuple[int, ...]]], lang: str, phrases: tuple[str, ...], workers: int
+) -> list[DocumentTerms]:
+    """Terms of free texts ``(text, described regions)``: with regions, sentence by sentence
+    (a sentence naming regions is localized to them), all tokenized in one call."""
+    pieces = [_localized_pieces(t, d) if d else [(t, ())] for t, d in texts]
+    flat = [piece for parts in pieces for piece, _ in parts]
+    tokens = iter(tokenize_many(flat, lang=lang, workers=workers, phrases=phrases) if flat else [])
+    names = known_names(lang, phrases)
+    out = []
+    for (_, described), parts in zip(texts, pieces, strict=True):
+        terms = []
+        for _, named in parts:
+            regions, localized = (named, True) if named else (described, False)
+            terms += [
+                Term(w, "object" if w in names else "other", regions, localized)
+                for w in next(tokens)
+            ]
+        out.append(DocumentTerms(terms))
+    return out
 
 
 # grounded ------------------------------------------------------------------------------------
@@ -318,7 +328,3 @@ def colour_words(lang: str) -> frozenset[str]:
     from core.explainers.grounded import COLOUR_NAMES
 
     return frozenset(_clean(names[lang], lang) for names in COLOUR_NAMES.values())
-
-
-def _free_kind(names: frozenset[str]):
-    return lambda term: "object" if term in names else "other"
