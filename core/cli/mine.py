@@ -47,6 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="show only these classes (with --examples: only this class's documents)",
     )
     p.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        metavar="KIND",
+        help="only words of this kind: object, colour, position or other (repeatable or a "
+        "comma list; kinds are stored by wordcam precompute)",
+    )
+    p.add_argument(
         "--min-df", type=int, default=2, help="ignore words in fewer documents (default 2)"
     )
     p.add_argument(
@@ -122,13 +130,14 @@ def run(args: argparse.Namespace) -> int:
                 stopwords=stopwords,
                 cv=args.cv,
                 seed=args.seed,
+                kinds=args.kinds,
             )
         except DataError as exc:
             raise still_starting(source, args.run_id) or exc from None
         _write(out, result, args.format)
         return 0
 
-    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=lang)
+    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=lang, kinds=args.kinds)
 
     if args.examples:
         cls = args.classes[0] if args.classes else None

@@ -3,7 +3,10 @@
 The built-in Japanese prompt follows the original experiment: 「わたしは画像から〈タスク〉機械学習
 モデルを開発しました。入力画像は…です。GradCAMを用いて…計算した画像は…です。なぜこの画像が
 〈予測〉と判別されたかの理由を、その根拠となるオブジェクトの特徴について述べてください。」
-Blind mode (``label is None``) withholds the label entirely.
+Blind mode (``label is None``) withholds the label entirely. Every built-in prompt also says
+that the overlay's colours show importance only and are not to be described as the photo's
+(赤く強調 / "highlighted in red" says nothing about the photo; :mod:`core.text.overlay` drops
+such phrases from the answers too).
 
 Templates are Jinja files (``templates/{lang}.j2``, ``templates/{lang}_structured.j2``); a user
 template replaces them and may use the placeholders in :data:`PLACEHOLDERS`.

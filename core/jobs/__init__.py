@@ -1,8 +1,9 @@
 """The jobs that fill a wordcam DB: the photo job and the text import.
 
 ``run_precompute(data_dir, db)`` explains a photo folder into DuckDB (:mod:`core.jobs.images`);
-``import_texts(path, db)`` imports a CSV/JSONL corpus (:mod:`core.jobs.texts`). Both are
-resumable: a run is identified by its source and result-affecting settings
+``import_texts(path, db)`` imports a CSV/JSONL corpus (:mod:`core.jobs.texts`);
+``retokenize(db)`` redoes stored tokens of an older version from the stored explanations
+(:mod:`core.jobs.terms`, also run at the end of both jobs). The two jobs are resumable: a run is identified by its source and result-affecting settings
 (:mod:`core.jobs.runs`, :class:`JobSettings`), and running the same job again processes only
 what is missing or failed. A killed job loses at most the batch in flight. Both share one
 skeleton (:mod:`core.jobs.session`: summary, progress file, publishing, Ctrl-C); progress for
@@ -10,7 +11,8 @@ the dashboard's live view is a JSON file beside the DB (:mod:`core.jobs.progress
 
 Rooms: ``settings`` (the one settings object), ``runs`` (run identity), ``rows`` (pipeline
 results -> store rows), ``memory`` (heap trimming), ``session``, ``images``, ``texts``,
-``progress``. The SQL is the store's (:mod:`core.store.runs`, :mod:`core.store.results`).
+``progress``, ``terms`` (stored tokens redone). The SQL is the store's (:mod:`core.store.runs`,
+:mod:`core.store.results`).
 
 Importing this package loads neither torch nor DuckDB (the dashboard imports it).
 """
@@ -20,12 +22,14 @@ from __future__ import annotations
 from core.jobs.images import run_precompute
 from core.jobs.progress import progress_path, read_progress
 from core.jobs.settings import JobSettings
+from core.jobs.terms import retokenize
 from core.jobs.texts import import_texts
 from core.store.results import write_rows
 
 __all__ = [
     "run_precompute",
     "import_texts",
+    "retokenize",
     "progress_path",
     "read_progress",
     "write_rows",

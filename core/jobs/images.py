@@ -100,7 +100,8 @@ def _explain_batches(
     trim_heap = HeapTrimmer()
     for chunk in pixel_batches(todo, settings.batch_size, settings.batch_pixels):
         rows = backends.explain(chunk, root, out_dir)
-        tokenize_rows(rows, settings.lang)
+        labels, spec = backends.labels, settings.explainer_spec
+        tokenize_rows(rows, settings.lang, phrases=labels, explainer=spec, regions=True)
         failed = session.save(rows)
         fail_fast.check(failed, session.summary["done"])
         del rows, failed  # before trimming the heap

@@ -104,16 +104,38 @@ def _set_prediction(row: PhotoRow, result: Any, probs: Any, labels: Sequence[str
     ]
 
 
-def tokenize_rows(rows: Sequence[ResultRow], lang: str, workers: int = 1) -> None:
-    """Fill ``tokens`` for every finished row, tokenizing each distinct text once."""
-    from core.text import tokenize_many
+def tokenize_rows(
+    rows: Sequence[ResultRow],
+    lang: str,
+    workers: int = 1,
+    phrases: Sequence[str] = (),
+    explainer: str | None = None,
+    regions: bool = False,
+) -> None:
+    """Fill ``tokens``, ``kinds`` and ``tokenizer`` of every finished row (and, with
+    ``regions``, its ``word_regions``) from its text and details
+    (:func:`core.text.evidence.documents_terms`); ``phrases`` are the model's labels.
 
-    texts = list(dict.fromkeys(r.text for r in rows if r.text))
-    tokens = (
-        dict(zip(texts, tokenize_many(texts, lang=lang, workers=workers), strict=True))
-        if texts
-        else {}
-    )
-    for r in rows:
-        if r.status == "done":
-            r.tokens = list(tokens.get(r.text, [])) if r.text else []
+    Identical free texts are tokenized once.
+    """
+    from core.text.evidence import TERMS_VERSION, documents_terms
+
+    done = [r for r in rows if r.status == "done"]
+    keys = [_terms_key(r) for r in done]
+    first = {key: r for key, r in reversed(list(zip(keys, done, strict=True)))}
+    docs = [(r.text or "", r.details, explainer) for r in first.values()]
+    found = dict(zip(first, documents_terms(docs, lang, phrases, workers=workers), strict=True))
+    for r, key in zip(done, keys, strict=True):
+        terms = found[key]
+        r.tokens, r.kinds, r.tokenizer = terms.tokens, terms.kinds, TERMS_VERSION
+        r.word_regions = terms.word_regions() if regions else None
+
+
+def _terms_key(row: ResultRow) -> str:
+    """Rows with the same key have the same terms: the text, and details unless free text."""
+    import json
+
+    details = row.details or {}
+    if not details.get("regions") and not details.get("objects"):
+        return row.text or ""
+    return (row.text or "") + "\0" + json.dumps(details, sort_keys=True, default=str)

@@ -124,9 +124,13 @@ class JobSession:
         return failed
 
     def finish(self) -> None:
-        """Every batch is in: term matrix, keyword tables, accuracy; the run is ``done``."""
+        """Every batch is in: stale stored tokens redone (:mod:`core.jobs.terms`), term matrix,
+        keyword tables, accuracy; the run is ``done``."""
+        from core.jobs.terms import retokenize_run
+
         assert self.run_id is not None, "start() the session first"
         self.tracker.write("running", "building the term matrix and keyword tables")
+        retokenize_run(self.con, self.run_id)
         self.summary["image_accuracy"] = runs.finalize(self.con, self.run_id, "done")
         self.summary["status"] = "done"
 

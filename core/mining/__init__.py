@@ -12,7 +12,9 @@ model looks at.
 One concern per module:
 
 * :mod:`~core.mining.files`: THE corpus-file reader (CSV/TSV/JSONL ``id,label,text``).
-* :mod:`~core.mining.corpus`: :class:`Corpus` and :func:`load_corpus` (a DB run or a file).
+* :mod:`~core.mining.corpus`: :class:`Corpus` and :func:`load_corpus` (a DB run or a file;
+  ``kinds=`` keeps only object/colour/position/other words, :func:`run_word_kinds` says
+  which kinds a run stores).
 * :mod:`~core.mining.fit`: the document-term matrix, the logistic regression, CV.
 * :mod:`~core.mining.keywords`: :func:`mine`; :mod:`~core.mining.result`: its answer and
   its Markdown/CSV/JSON forms.
@@ -29,7 +31,7 @@ store's tables lives in :mod:`core.store`.
 """
 
 from core.mining.contrast import ContrastResult, contrast
-from core.mining.corpus import Corpus, load_corpus
+from core.mining.corpus import Corpus, load_corpus, run_word_kinds, word_kinds
 from core.mining.examples import Example, examples, split_sentences
 from core.mining.files import TextRecord, id_label_text, read_text_records
 from core.mining.fit import LARGE_CORPUS_DOCS, LARGE_CORPUS_FOLDS, MIN_CLASS_DOCS
@@ -68,9 +70,11 @@ __all__ = [
     "mine",
     "mine_source",
     "read_text_records",
+    "run_word_kinds",
     "settings_key",
     "split_sentences",
     "store_default_results",
     "stored_result",
+    "word_kinds",
     "write_terms",
 ]

@@ -2,7 +2,8 @@
 
 A wordcam DuckDB gives the documents of one run (tokens stored once per explanation by the
 precompute job; the SQL is :mod:`core.store.corpus`); a corpus file (:mod:`core.mining.files`)
-is tokenized on the fly.
+is tokenized on the fly. ``kinds=`` keeps only the words of those kinds (object, colour,
+position, other: :mod:`core.text.evidence`), e.g. to mine object words alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import duckdb
 
 _BY = {"true": "true", "predicted": "predicted", "pred": "predicted"}
+_KIND_ALIASES = {"color": "colour", "objects": "object", "colours": "colour", "colors": "colour"}
 
 
 @dataclass
@@ -96,6 +98,35 @@ def label_source(by: str) -> str:
     return _BY[by]
 
 
+def word_kinds(values: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Kinds from ``--kind`` values (repeatable, comma lists; ``color`` is ``colour``), in
+    :data:`~core.text.evidence.KINDS` order; ``None`` when none are given (no filter)."""
+    from core.text.evidence import KINDS
+
+    if values is None:
+        return None
+    items = [values] if isinstance(values, str) else list(values)
+    wanted = {_KIND_ALIASES.get(k, k) for v in items for k in str(v).lower().split(",") if k}
+    unknown = sorted(wanted - set(KINDS))
+    if unknown:
+        raise DataError(f"unknown word kind {', '.join(unknown)}; use {', '.join(KINDS)}")
+    return tuple(k for k in KINDS if k in wanted) or None
+
+
+def run_word_kinds(source: str | Path, run_id: int | None = None) -> dict[str, int]:
+    """``{kind: documents with a word of that kind}`` of a DB run (the latest by default), in
+    :data:`~core.text.evidence.KINDS` order; empty when the run stores no kinds (written
+    before them: rerun ``wordcam precompute`` to re-tokenize) or ``source`` is a corpus file.
+    For a Keywords filter: offer the kinds present, pass the choice as ``kinds=``."""
+    from core.text.evidence import KINDS
+
+    if is_corpus_file(Path(source)):
+        return {}
+    with reading(Path(source)) as con:
+        counts = sql.kind_counts(con, latest_run_id(con) if run_id is None else run_id)
+    return {k: counts[k] for k in KINDS if k in counts}
+
+
 def find_word(corpus: Corpus, word: str) -> int | None:
     """Term id of ``word``, also trying its tokenized (dictionary) form: 面し -> 面す."""
     term = corpus.term_id(word)
@@ -109,7 +140,11 @@ def find_word(corpus: Corpus, word: str) -> int | None:
 
 
 def load_corpus(
-    source: str | Path, run_id: int | None = None, by: str = "true", lang: str = "ja"
+    source: str | Path,
+    run_id: int | None = None,
+    by: str = "true",
+    lang: str = "ja",
+    kinds: Sequence[str] | None = None,
 ) -> Corpus:
     """Load a corpus from a wordcam DuckDB (latest run unless ``run_id``) or a corpus file.
 
@@ -117,17 +152,24 @@ def load_corpus(
     counted in ``skipped``. The run's recorded language wins over ``lang``. Files need the
     columns ``id``, ``label`` and ``text`` (``pred_label`` and ``path`` are optional;
     ``by="predicted"`` needs ``pred_label`` instead of ``label``); empty texts are skipped.
+    ``kinds`` (see :func:`word_kinds`) keeps only the words of those kinds.
     """
     by = label_source(by)
+    kinds = word_kinds(kinds)
     path = Path(source)
     if is_corpus_file(path):
-        return load_file_corpus(path, by, lang)
+        return load_file_corpus(path, by, lang, kinds)
     with reading(path) as con:
-        return load_db_corpus(con, path, run_id, by, lang)
+        return load_db_corpus(con, path, run_id, by, lang, kinds)
 
 
 def load_db_corpus(
-    con: duckdb.DuckDBPyConnection, path: Path, run_id: int | None, by: str, lang: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    run_id: int | None,
+    by: str,
+    lang: str,
+    kinds: Sequence[str] | None = None,
 ) -> Corpus:
     """The corpus of run ``run_id`` (the latest when ``None``) of the open DB ``path``."""
     if run_id is None:
@@ -136,7 +178,13 @@ def load_db_corpus(
     if not exists:
         raise DataError(f"{path} has no run {run_id}; its runs are {sql.run_ids(con)}")
     lang = run_lang or lang
-    docs = sql.run_documents(con, run_id)
+    docs = sql.run_documents(con, run_id, kinds)
+    if docs.without_kinds:
+        raise DataError(
+            f"run {run_id} of {path}: {docs.without_kinds} documents have no stored word kinds"
+            " (tokenized before kinds existed); rerun the same `wordcam precompute` command"
+            " (it re-tokenizes without explaining again) or core.jobs.retokenize(db)"
+        )
     vocab, doc_index, term_index = _sorted_vocab(docs.vocab, docs.doc_index, docs.term_index)
     image_ids = [int(i) for i in docs.columns["image_id"]]
     texts = _DbTexts(path, run_id, image_ids)
@@ -173,16 +221,14 @@ def load_db_corpus(
     )
 
 
-def load_file_corpus(path: Path, by: str, lang: str) -> Corpus:
+def load_file_corpus(path: Path, by: str, lang: str, kinds: Sequence[str] | None = None) -> Corpus:
     """The corpus of a CSV/TSV/JSONL file; its image accuracy counts every row."""
-    from core.text import tokenize_many
-
     label_column = "label" if by == "true" else "pred_label"
     required = [label_column if c == "label" else c for c in TEXT_COLUMNS]
     records = list(read_text_records(path, required))
     kept = [r for r in records if r.text.strip()]
     texts = [r.text for r in kept]
-    vocab, doc_index, term_index = build_pairs(tokenize_many(texts, lang=lang))
+    vocab, doc_index, term_index = build_pairs(_file_tokens(texts, lang, kinds))
     true_labels = [r.label for r in kept]
     pred_labels = [r.pred_label for r in kept]
     return Corpus(
@@ -204,6 +250,18 @@ def load_file_corpus(path: Path, by: str, lang: str) -> Corpus:
             [r.label for r in records], [r.pred_label for r in records]
         ),
     )
+
+
+def _file_tokens(texts: list[str], lang: str, kinds: Sequence[str] | None) -> list[list[str]]:
+    """The terms of free texts; with ``kinds``, only those of these kinds."""
+    if kinds is None:
+        from core.text import tokenize_many
+
+        return tokenize_many(texts, lang=lang)
+    from core.text.evidence import documents_terms
+
+    docs = documents_terms([(t, None, None) for t in texts], lang, workers=2)
+    return [[t.term for t in d.terms if t.kind in kinds] for d in docs]
 
 
 def build_pairs(token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -127,23 +127,26 @@ def mine_source(
     stopwords: Iterable[str] = (),
     cv: int = 5,
     seed: int = 0,
+    kinds: Sequence[str] | None = None,
 ) -> MiningResult:
     """:func:`~core.mining.mine` on a wordcam DB or a corpus file (as ``load_corpus`` reads them).
 
     With the default settings (:data:`DEFAULT_SETTINGS`, the only ones the precompute job
     stores) a DB answers from its stored table while that matches the run: no model is fit and
-    scikit-learn is not even imported. Otherwise the corpus is loaded and fit.
+    scikit-learn is not even imported. Otherwise (also with a ``kinds`` filter) the corpus is
+    loaded and fit.
     """
     stopwords = list(stopwords)
     settings = {"min_df": min_df, "stopwords": tuple(stopwords), "cv": cv, "seed": seed}
-    if settings == DEFAULT_SETTINGS and top <= STORED_TOP and not is_corpus_file(source):
+    stored = settings == DEFAULT_SETTINGS and top <= STORED_TOP and not kinds
+    if stored and not is_corpus_file(source):
         with reading(source) as con:
             run_id = latest_run_id(con) if run_id is None else run_id
             found = stored_result(con, run_id, by, min_df, stopwords, cv, seed)
         if found is not None:
             return found.select(top, classes)
     _prefetch_sklearn()
-    corpus = load_corpus(source, run_id=run_id, by=by, lang=lang)
+    corpus = load_corpus(source, run_id=run_id, by=by, lang=lang, kinds=kinds)
     return mine(corpus, top, classes, min_df, stopwords, cv, seed)
 
 

@@ -2,11 +2,14 @@
 
 A document is a finished image with a non-empty explanation. Its words come from the run's
 term matrix (``terms``/``doc_terms``) while that is current, else from unnesting the stored
-token lists; documents without stored tokens are flagged for the caller to tokenize.
+token lists; documents without stored tokens are flagged for the caller to tokenize. With a
+kind filter (``kinds=("object",)``) only the tokens of those kinds count (``tokens.kinds``
+runs parallel to ``tokens.tokens``); every document stays a document.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +49,25 @@ SELECT DISTINCT s.d, v.k FROM (
 JOIN _mine_vocab v ON v.term = s.term
 """
 
+_KIND_PAIRS = """
+CREATE OR REPLACE TEMP TABLE _mine_kind_pairs AS
+SELECT DISTINCT d, term FROM (
+    SELECT m.d, unnest(t.tokens) AS term, unnest(t.kinds) AS kind FROM _mine_docs m
+    JOIN tokens t ON t.image_id = m.image_id)
+WHERE list_contains($kinds, kind) AND term IS NOT NULL AND term <> ''
+"""
+_WITHOUT_KINDS = """
+SELECT count(*) FROM _mine_docs m LEFT JOIN tokens t ON t.image_id = m.image_id
+WHERE t.kinds IS NULL
+"""
+_KIND_COUNTS = """
+SELECT kind, count(DISTINCT image_id) FROM (
+    SELECT t.image_id, unnest(t.kinds) AS kind FROM tokens t
+    JOIN images i ON i.image_id = t.image_id AND i.run_id = t.run_id
+    WHERE t.run_id = ? AND i.status = 'done')
+WHERE kind IS NOT NULL GROUP BY kind
+"""
+
 
 @dataclass
 class RunDocuments:
@@ -54,7 +76,8 @@ class RunDocuments:
     ``columns`` holds ``image_id``, ``path``, ``true_label``, ``pred_label`` and
     ``has_tokens`` arrays (one entry per document); ``vocab[term_index[p]]`` occurs in
     document ``doc_index[p]`` (``vocab`` is in DuckDB's order, not necessarily Python's).
-    ``skipped`` counts the run's images that are not documents.
+    ``skipped`` counts the run's images that are not documents; ``without_kinds`` the
+    documents whose tokens have no stored kinds (only counted with a kind filter).
     """
 
     columns: dict[str, Any]
@@ -62,6 +85,7 @@ class RunDocuments:
     vocab: np.ndarray
     doc_index: np.ndarray
     term_index: np.ndarray
+    without_kinds: int = 0
 
 
 def run_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -75,20 +99,50 @@ def run_lang(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[bool, str | N
     return (row is not None, row[0] if row else None)
 
 
-def run_documents(con: duckdb.DuckDBPyConnection, run_id: int) -> RunDocuments:
-    """The documents of ``run_id`` and their word pairs (see :class:`RunDocuments`)."""
+def run_documents(
+    con: duckdb.DuckDBPyConnection, run_id: int, kinds: Sequence[str] | None = None
+) -> RunDocuments:
+    """The documents of ``run_id`` and their word pairs (see :class:`RunDocuments`); with
+    ``kinds``, only the words of those kinds."""
     con.execute(_DOCS, {"run": run_id})
     columns = con.execute(
         "SELECT image_id, path, true_label, pred_label, has_tokens FROM _mine_docs ORDER BY d"
     ).fetchnumpy()
     # images are unique per (run, path); one explanation per image
     skipped = int(con.execute(_SKIPPED, [run_id]).fetchone()[0])
-    if terms_current(con, run_id):
+    without_kinds = 0
+    if kinds is not None:
+        without_kinds = int(con.execute(_WITHOUT_KINDS).fetchone()[0])
+        pairs = _pairs_of_kinds(con, list(kinds))
+    elif terms_current(con, run_id):
         pairs = _pairs_from_term_tables(con, run_id)
     else:
         pairs = _pairs_from_tokens(con, run_id)
     con.execute("DROP TABLE _mine_docs")
-    return RunDocuments(dict(columns), skipped, *pairs)
+    return RunDocuments(dict(columns), skipped, *pairs, without_kinds=without_kinds)
+
+
+def kind_counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
+    """``{kind: finished documents with a word of that kind}`` (empty: no kinds stored)."""
+    return {str(k): int(n) for k, n in con.execute(_KIND_COUNTS, [run_id]).fetchall()}
+
+
+def _pairs_of_kinds(con: duckdb.DuckDBPyConnection, kinds: list[str]):
+    """(vocab, doc_index, term_index) of the tokens whose kind is one of ``kinds``."""
+    con.execute(_KIND_PAIRS, {"kinds": kinds})
+    pairs = con.execute(
+        "SELECT p.d, v.k FROM _mine_kind_pairs p JOIN (SELECT term, (row_number() OVER"
+        " (ORDER BY term) - 1)::INTEGER AS k FROM (SELECT DISTINCT term FROM _mine_kind_pairs))"
+        " v USING (term)"
+    ).fetchnumpy()
+    vocab = con.execute("SELECT DISTINCT term FROM _mine_kind_pairs ORDER BY term").fetchnumpy()
+    vocab = vocab["term"]
+    con.execute("DROP TABLE _mine_kind_pairs")
+    return (
+        np.asarray(vocab, dtype=object),
+        np.asarray(pairs["d"], dtype=np.int32),
+        np.asarray(pairs["k"], dtype=np.int32),
+    )
 
 
 def _pairs_from_term_tables(con: duckdb.DuckDBPyConnection, run_id: int):

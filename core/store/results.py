@@ -1,9 +1,11 @@
-"""A run's per-document rows: ``images`` + ``explanations`` + ``tokens``, written a batch at a time."""
+"""A run's per-document rows: ``images`` + ``explanations`` + ``tokens`` (+ ``word_regions``),
+written a batch at a time."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +16,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class ResultRow:
-    """One document's rows: its ``images`` row, explanation (when ``text`` or ``text_error``)
-    and tokens (when ``tokens`` is not None)."""
+    """One document's rows: its ``images`` row, explanation (when ``text`` or ``text_error``),
+    tokens (when ``tokens`` is not None: with one kind per token in ``kinds`` and the version
+    that made them in ``tokenizer``) and ``word_regions`` (when not None: ``{term: (regions,
+    localized)}``, see :meth:`core.text.evidence.DocumentTerms.word_regions`)."""
 
     path: str
     rel_path: str | None
@@ -35,6 +39,9 @@ class ResultRow:
     text_error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     tokens: list[str] | None = None
+    kinds: list[str] | None = None
+    tokenizer: str | None = None
+    word_regions: dict[str, tuple[list[int], bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,18 +78,36 @@ def write_rows(
     """Replace the rows of ``rows``' paths in one transaction (all of a batch, or nothing)."""
     if not rows:
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("wc_batch_images", _images_frame(rows))
         _delete_stale(con, run_id)
         ids = _insert_images(con, run_id)
         _insert_explanations(con, run_id, rows, ids, source)
-        _insert_tokens(con, run_id, rows, ids)
+        insert_tokens(con, run_id, rows, ids)
+        insert_word_regions(con, run_id, rows, ids)
         con.unregister("wc_batch_images")
         con.execute("UPDATE runs SET updated_at = current_timestamp WHERE run_id = ?", [run_id])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed at the end, rolled back on any error or Ctrl-C.
+
+    DuckDB answers a Ctrl-C during a statement with ``RuntimeError('Query interrupted')``
+    and may have ended the transaction already: that is re-raised as the
+    :class:`KeyboardInterrupt` it was, so the job records an interrupted run.
+    """
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        with suppress(duckdb.TransactionException):  # no transaction left to roll back
+            con.execute("ROLLBACK")
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
         raise
 
 
@@ -113,6 +138,7 @@ def _delete_stale(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Drop the earlier rows (and their dependants) of the batch's paths."""
     stale = "SELECT image_id FROM images WHERE run_id = ? AND path IN (SELECT path FROM wc_batch_images)"
     con.execute(f"DELETE FROM tokens WHERE image_id IN ({stale})", [run_id])
+    con.execute(f"DELETE FROM word_regions WHERE image_id IN ({stale})", [run_id])
     con.execute(f"DELETE FROM explanations WHERE image_id IN ({stale})", [run_id])
     con.execute(f"DELETE FROM doc_terms WHERE image_id IN ({stale})", [run_id])
     con.execute(
@@ -164,9 +190,10 @@ def _insert_explanations(
     con.unregister("wc_batch_expl")
 
 
-def _insert_tokens(
+def insert_tokens(
     con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[ResultRow], ids: dict[str, int]
 ) -> None:
+    """Insert the ``tokens`` rows (tokens, kinds, tokenizer) of the rows that have tokens."""
     import pandas as pd
 
     tokenized = [r for r in rows if r.tokens is not None]
@@ -176,12 +203,115 @@ def _insert_tokens(
         {
             "image_id": pd.array([ids[r.path] for r in tokenized], dtype="Int64"),
             "tokens": [list(r.tokens or []) for r in tokenized],
+            "kinds": [None if r.kinds is None else list(r.kinds) for r in tokenized],
+            "tokenizer": [r.tokenizer for r in tokenized],
         }
     )
     con.register("wc_batch_tokens", frame)
     con.execute(
-        "INSERT INTO tokens (image_id, run_id, tokens) SELECT image_id, ?,"
-        " CAST(tokens AS VARCHAR[]) FROM wc_batch_tokens",
+        "INSERT INTO tokens (image_id, run_id, tokens, kinds, tokenizer) SELECT image_id, ?,"
+        " CAST(tokens AS VARCHAR[]), CAST(kinds AS VARCHAR[]), CAST(tokenizer AS VARCHAR)"
+        " FROM wc_batch_tokens",
         [run_id],
     )
     con.unregister("wc_batch_tokens")
+
+
+def insert_word_regions(
+    con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[ResultRow], ids: dict[str, int]
+) -> None:
+    """Insert one ``word_regions`` row per term of each row that has ``word_regions``."""
+    import pandas as pd
+
+    records = [
+        (ids[r.path], term, [int(i) for i in regions], bool(localized))
+        for r in rows
+        if r.word_regions
+        for term, (regions, localized) in r.word_regions.items()
+    ]
+    if not records:
+        return
+    image_ids, terms, regions, localized = zip(*records, strict=True)
+    frame = pd.DataFrame(
+        {
+            "image_id": pd.array(image_ids, dtype="Int64"),
+            "term": list(terms),
+            "regions": list(regions),
+            "localized": list(localized),
+        }
+    )
+    con.register("wc_batch_regions", frame)
+    con.execute(
+        "INSERT INTO word_regions (run_id, image_id, term, regions, localized)"
+        " SELECT ?, image_id, term, CAST(regions AS INTEGER[]), localized FROM wc_batch_regions",
+        [run_id],
+    )
+    con.unregister("wc_batch_regions")
+
+
+@dataclass(frozen=True)
+class StoredExplanation:
+    """A finished document's stored explanation, as the terms step re-reads it."""
+
+    image_id: int
+    text: str
+    details: dict[str, Any]
+    explainer: str | None
+
+
+_STALE = """
+SELECT i.image_id, e.text, CAST(e.details AS VARCHAR), e.explainer
+FROM images i JOIN explanations e ON e.image_id = i.image_id
+LEFT JOIN tokens t ON t.image_id = i.image_id AND t.run_id = i.run_id
+WHERE i.run_id = $run AND i.status = 'done'
+    AND (t.image_id IS NULL OR t.tokenizer IS DISTINCT FROM $version)
+ORDER BY i.image_id
+"""
+
+
+def stale_explanations(
+    con: duckdb.DuckDBPyConnection, run_id: int, version: str
+) -> list[StoredExplanation]:
+    """The run's finished documents whose tokens are missing or of another version than
+    ``version`` (NULL: written before versions were stored)."""
+    rows = con.execute(_STALE, {"run": run_id, "version": version}).fetchall()
+    return [
+        StoredExplanation(int(i), text or "", json.loads(details) if details else {}, explainer)
+        for i, text, details, explainer in rows
+    ]
+
+
+def run_terms_context(
+    con: duckdb.DuckDBPyConnection, run_id: int
+) -> tuple[str, str | None, list[str], str]:
+    """``(kind, lang, labels, status)`` of a run: what re-tokenizing its documents needs."""
+    kind, lang, labels, status = con.execute(
+        "SELECT kind, lang, CAST(labels AS VARCHAR), status FROM runs WHERE run_id = ?", [run_id]
+    ).fetchone()
+    return str(kind), lang, [str(x) for x in json.loads(labels or "[]")], str(status)
+
+
+def replace_tokens(
+    con: duckdb.DuckDBPyConnection, run_id: int, rows: Sequence[ResultRow], ids: dict[str, int]
+) -> None:
+    """Replace the ``tokens`` and ``word_regions`` rows of the documents ``ids`` (by path) with
+    those of ``rows``, in one transaction; explanations and images are left as they are."""
+    if not rows:
+        return
+    with transaction(con):
+        con.register("wc_retoken_ids", _id_frame(ids.values()))
+        for table in ("tokens", "word_regions"):
+            con.execute(
+                f"DELETE FROM {table} WHERE run_id = ? AND image_id IN"
+                " (SELECT image_id FROM wc_retoken_ids)",
+                [run_id],
+            )
+        con.unregister("wc_retoken_ids")
+        insert_tokens(con, run_id, rows, ids)
+        insert_word_regions(con, run_id, rows, ids)
+
+
+def _id_frame(ids: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({"image_id": pd.array(list(ids), dtype="Int64")})
