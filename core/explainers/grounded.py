@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.colours import COLOUR_KEYS, COLOUR_NAMES
 from core.errors import ExplainerError, WordcamError
 from core.explainers.base import ExplainRequest, Explanation
 from core.regions import Region, find_regions, position_name
@@ -43,22 +44,6 @@ REGION_THRESHOLD = 0.4
 #: of 8-40 crops in arbitrary sizes grew the process from 0.6 to 2.8 GB, padded ones did not).
 CROP_CHUNK = 16
 
-COLOUR_NAMES: dict[str, dict[str, str]] = {
-    "red": {"ja": "赤", "en": "red"},
-    "orange": {"ja": "オレンジ", "en": "orange"},
-    "yellow": {"ja": "黄色", "en": "yellow"},
-    "green": {"ja": "緑", "en": "green"},
-    "cyan": {"ja": "水色", "en": "light blue"},
-    "blue": {"ja": "青", "en": "blue"},
-    "purple": {"ja": "紫", "en": "purple"},
-    "pink": {"ja": "ピンク", "en": "pink"},
-    "brown": {"ja": "茶色", "en": "brown"},
-    "beige": {"ja": "ベージュ", "en": "beige"},
-    "white": {"ja": "白", "en": "white"},
-    "grey": {"ja": "灰色", "en": "grey"},
-    "black": {"ja": "黒", "en": "black"},
-}
-COLOUR_KEYS = tuple(COLOUR_NAMES)
 # Hue bins (degrees, upper bound exclusive) for saturated, bright-enough pixels.
 _HUE_BINS = (
     (15.0, "red"),

@@ -325,6 +325,6 @@ def known_names(lang: str, phrases: tuple[str, ...] = ()) -> frozenset[str]:
 @lru_cache(maxsize=2)
 def colour_words(lang: str) -> frozenset[str]:
     """The colour names the grounded explainer uses, as terms."""
-    from core.explainers.grounded import COLOUR_NAMES
+    from core.colours import COLOUR_NAMES
 
     return frozenset(_clean(names[lang], lang) for names in COLOUR_NAMES.values())
