@@ -35,6 +35,14 @@ def q_run_stats(db: str, mtime: int, run_id: int) -> queries.RunStats:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
+def q_word_kinds(db: str, mtime: int, run_id: int) -> dict[str, int]:
+    """``{kind: documents}`` of the run's stored word kinds; empty for a run without them."""
+    from core.mining import run_word_kinds
+
+    return run_word_kinds(db, run_id)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
 def q_class_recall(db: str, mtime: int, run_id: int) -> pd.DataFrame:
     with cursor(db, mtime) as con:
         return queries.class_recall(con, run_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -22,8 +23,28 @@ from dashboard.i18n import t
 from dashboard.settings import CV_FOLDS, MAX_MIN_DF, MINE_TOP, MiningSettings
 from dashboard.state import cursor
 
-# (db, mtime, run_id, by, lang, min_df, stopwords): what a fit depends on
-FitKey = tuple[str, int, int, str, str, int, tuple[str, ...]]
+
+@dataclass(frozen=True)
+class FitKey:
+    """What one keyword table depends on: the snapshot and run, and the miner's settings."""
+
+    db: str
+    mtime: int
+    run_id: int
+    by: str
+    lang: str
+    min_df: int
+    stopwords: tuple[str, ...]
+    kinds: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, ctx: Ctx, settings: MiningSettings, **changes: Any) -> FitKey:
+        """The key of ``settings`` on ``ctx``'s run, with ``changes`` (e.g. ``min_df=3``)."""
+        key = cls(
+            *ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords, settings.kinds
+        )
+        return replace(key, **changes) if changes else key
+
 
 _CORPORA = Memo(6)
 _MINED = Memo(24)
@@ -39,52 +60,54 @@ def mining_error() -> str | None:
     return None
 
 
-def corpus(db: str, mtime: int, run_id: int, by: str, lang: str):
-    """The miner's corpus of a run (tokens + labels), loaded once per snapshot (any thread)."""
+def corpus(key: FitKey):
+    """The miner's corpus of a run (tokens + labels, of ``key.kinds`` only when given), loaded
+    once per snapshot (any thread)."""
 
     def load():
         from core.mining import load_corpus
 
-        return load_corpus(db, run_id=run_id, by=by, lang=lang)
+        return load_corpus(
+            key.db, run_id=key.run_id, by=key.by, lang=key.lang, kinds=key.kinds or None
+        )
 
-    return _CORPORA.get((db, mtime, run_id, by, lang), load).result()
+    return _CORPORA.get((key.db, key.mtime, key.run_id, key.by, key.lang, key.kinds), load).result()
 
 
-def _stored(db: str, mtime: int, run_id: int, by: str, min_df: int, stopwords: tuple[str, ...]):
-    """The keyword table the precompute job stored for these settings, or ``None``."""
+def _stored(key: FitKey):
+    """The keyword table the precompute job stored for these settings, or ``None`` (stored
+    tables hold every kind of word, so a kind filter always fits)."""
     from core.mining import stored_result
 
-    with cursor(db, mtime) as con:
-        return stored_result(con, run_id, by, min_df, stopwords, cv=CV_FOLDS, seed=0)
+    if key.kinds:
+        return None
+    with cursor(key.db, key.mtime) as con:
+        return stored_result(
+            con, key.run_id, key.by, key.min_df, key.stopwords, cv=CV_FOLDS, seed=0
+        )
 
 
 def _fit(key: FitKey):
     """The stored table for ``key`` (top ``MINE_TOP``), else a fit without cross-validation."""
     from core.mining import mine
 
-    db, mtime, run_id, by, lang, min_df, stopwords = key
-    found = _stored(db, mtime, run_id, by, min_df, stopwords)
+    found = _stored(key)
     if found is not None:
         return found.select(MINE_TOP)
-    return mine(
-        corpus(db, mtime, run_id, by, lang), top=MINE_TOP, min_df=min_df, stopwords=stopwords, cv=0
-    )
+    return mine(corpus(key), top=MINE_TOP, min_df=key.min_df, stopwords=key.stopwords, cv=0)
 
 
 def _mining_future(key: FitKey, background: bool = False) -> Future:
     return _MINED.get(key, lambda: _fit(key), background=background)
 
 
-def mining(
-    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
-):
+def mining(key: FitKey):
     """``core.mining.mine`` on the stored tokens (top ``MINE_TOP`` per class; slice for top-K).
 
     The table the precompute job stored when one matches the settings; otherwise fit once
     without cross-validation (fast), the cross-validated accuracy coming from
     :func:`text_accuracy_future`, computed in the background.
     """
-    key = (db, mtime, run_id, by, lang, min_df, stopwords)
     if _MINED.ready(key):
         return _MINED.get(key, lambda: None).result()
     with st.spinner(t("miner.mining")):
@@ -93,7 +116,7 @@ def mining(
 
 def mined(ctx: Ctx, settings: MiningSettings):
     """The mining result for ``ctx`` under ``settings`` (cached; ``text_accuracy`` is None)."""
-    return mining(*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords)
+    return mining(FitKey.of(ctx, settings))
 
 
 def mined_at_once(ctx: Ctx, settings: MiningSettings, shown: MiningSettings | None):
@@ -103,9 +126,9 @@ def mined_at_once(ctx: Ctx, settings: MiningSettings, shown: MiningSettings | No
     table for ``shown`` (the settings last shown, when ready) is returned with ``fresh``
     False: the page marks it as updating and swaps the new one in when it is ready.
     """
-    key = (*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords)
+    key = FitKey.of(ctx, settings)
     if shown is not None and shown != settings and not _MINED.ready(key):
-        old = (*ctx.key, shown.by, ctx.lang, shown.min_df, shown.stopwords)
+        old = FitKey.of(ctx, shown)
         if _MINED.ready(old) and _MINED.get(old, lambda: None).exception() is None:
             _mining_future(key, background=True)
             return _MINED.get(old, lambda: None).result(), False
@@ -114,7 +137,7 @@ def mined_at_once(ctx: Ctx, settings: MiningSettings, shown: MiningSettings | No
 
 def mining_ready(ctx: Ctx, settings: MiningSettings) -> bool:
     """Whether the table for ``settings`` has been fit (or failed)."""
-    return _MINED.ready((*ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords))
+    return _MINED.ready(FitKey.of(ctx, settings))
 
 
 def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
@@ -130,36 +153,28 @@ def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
         if 1 <= settings.min_df + step <= MAX_MIN_DF
     ]
     for by, min_df in nearby:
-        _mining_future((*ctx.key, by, ctx.lang, min_df, settings.stopwords), background=True)
+        _mining_future(FitKey.of(ctx, settings, by=by, min_df=min_df), background=True)
 
 
-def _cv_accuracy(
-    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
-) -> float | None:
+def _cv_accuracy(key: FitKey) -> float | None:
     from core.mining import mine
 
-    found = _stored(db, mtime, run_id, by, min_df, stopwords)
+    found = _stored(key)
     if found is not None:
         return found.text_accuracy
-    corpus_ = corpus(db, mtime, run_id, by, lang)
-    return mine(corpus_, top=1, min_df=min_df, stopwords=stopwords, cv=CV_FOLDS).text_accuracy
+    result = mine(corpus(key), top=1, min_df=key.min_df, stopwords=key.stopwords, cv=CV_FOLDS)
+    return result.text_accuracy
 
 
-def text_accuracy_future(
-    db: str, mtime: int, run_id: int, by: str, lang: str, min_df: int, stopwords: tuple[str, ...]
-) -> Future:
+def text_accuracy_future(key: FitKey) -> Future:
     """The cross-validated words -> label accuracy, computed in the background thread."""
-    key = (db, mtime, run_id, by, lang, min_df, stopwords)
-    return _CV.get(key, lambda: _cv_accuracy(*key), background=True)
+    return _CV.get(key, lambda: _cv_accuracy(key), background=True)
 
 
 def text_accuracy(ctx: Ctx, settings: MiningSettings, wait: float = 0.0) -> tuple[bool, Any]:
     """``(ready, value)`` of the cross-validated accuracy; ``value`` is an error text on failure."""
     try:
-        future = text_accuracy_future(
-            *ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords
-        )
-        return True, future.result(timeout=wait)
+        return True, text_accuracy_future(FitKey.of(ctx, settings)).result(timeout=wait)
     except FutureTimeout:
         return False, None
     except Exception as exc:  # the miner refused (e.g. a single class): show why
@@ -173,7 +188,8 @@ def contrast(
     """``core.mining.contrast`` between two classes."""
     from core.mining import contrast as mine_contrast
 
-    return mine_contrast(corpus(db, mtime, run_id, by, lang), a, b, top=top, min_df=min_df)
+    key = FitKey(db, mtime, run_id, by, lang, min_df, ())
+    return mine_contrast(corpus(key), a, b, top=top, min_df=min_df)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -182,7 +198,8 @@ def _miner_examples(
 ) -> list[tuple[str | None, str]]:
     from core.mining import examples
 
-    found = examples(corpus(db, mtime, run_id, by, lang), word, cls=ward, limit=limit)
+    key = FitKey(db, mtime, run_id, by, lang, 1, ())
+    found = examples(corpus(key), word, cls=ward, limit=limit)
     return [(ex.label, ex.sentence) for ex in found]
 
 

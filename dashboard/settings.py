@@ -19,6 +19,7 @@ class MiningSettings:
     min_df: int = 2
     by: str = "true"
     stopwords: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()  # word kinds to mine (object, colour, position, other); () = all
 
 
 def _stopwords(text: str) -> tuple[str, ...]:
@@ -34,4 +35,5 @@ def mining_settings() -> MiningSettings:
         min_df=int(s.get("kw_min_df", 2)),
         by=str(s.get("kw_by", "true")),
         stopwords=_stopwords(str(s.get("kw_stopwords", ""))),
+        kinds=tuple(sorted(s.get("kw_kinds") or ())),
     )

@@ -20,11 +20,33 @@ PARAMS = [
     Param("stop", "kw_stopwords", ""),
     Param("ward", "kw_wards", None, "list"),
     Param("vs", "kw_vs", 0, "int"),
+    Param("kind", "kw_kinds", None, "list"),
 ]
-SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords")
+SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords", "kw_kinds")
 
 
-def settings_panel() -> MiningSettings:
+def kinds_filter(slot, kinds_present: dict[str, int]) -> None:
+    """Mine only some kinds of word (e.g. objects); a run without stored kinds says why not."""
+    if not kinds_present:
+        st.session_state["kw_kinds"] = []
+        st.session_state.pop("w_kw_kinds", None)
+        slot.caption(t("kw.kinds_missing"))
+        return
+    slot.multiselect(
+        t("kw.kinds"),
+        list(kinds_present),
+        key=widgets.sticky("kw_kinds", []),
+        format_func=lambda k: t(f"kind.{k}"),
+        placeholder=t("kw.kinds_all"),
+        help=t("kw.kinds_help")
+        + " "
+        + ", ".join(
+            t("kw.kind_count", kind=t(f"kind.{k}"), n=f"{n:,}") for k, n in kinds_present.items()
+        ),
+    )
+
+
+def settings_panel(kinds_present: dict[str, int]) -> MiningSettings:
     """The mining settings expander; returns the settings it sets."""
     with st.expander(t("kw.settings"), icon=":material/tune:", expanded=False):
         s1, s2, s3, s4 = st.columns([2, 1, 2, 3])
@@ -50,8 +72,10 @@ def settings_panel() -> MiningSettings:
             key=widgets.sticky("kw_stopwords", ""),
             placeholder=t("kw.stopwords_placeholder"),
         )
+        kinds_filter(st, kinds_present)
         for name in SETTING_KEYS:
-            widgets.keep(name)
+            if f"w_{name}" in st.session_state:  # (no kinds widget on a run without kinds)
+                widgets.keep(name)
         st.caption(t("kw.settings_note"))
     return mining_settings()
 
@@ -221,7 +245,7 @@ if problem:
     st.stop()
 
 urlstate.restore("keywords", PARAMS)
-settings = settings_panel()
+settings = settings_panel(data.q_word_kinds(*ctx.key))
 result = mine_or_stop(ctx, settings)
 miner.prefetch_mining(ctx, settings)  # the other label source, in the background
 wards_all = list(result.classes)
