@@ -25,6 +25,7 @@ COMMANDS = [
     "dashboard",
     "cost",
     "bench",
+    "verify",
 ]
 
 
