@@ -13,7 +13,6 @@ from typing import Any
 from core.errors import DataError
 from core.mining.fit import MIN_CLASS_DOCS
 
-
 EFFECT_KEYS = ("effect", "ci_low", "ci_high", "verdict")
 #: Marks a verified word in the table cells (``wordcam verify``).
 CAUSAL_MARK = "✓"
