@@ -262,3 +262,25 @@ def test_a_model_that_cannot_be_loaded_is_one_clear_line(verified_db, tmp_path, 
     assert main(["verify", "--db", str(db), "--no-progress", "--top", "1"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot load the model of run 1 (/nowhere/model)" in err
+
+
+def test_dashboard_pieces_mark_and_sort_verified_words():
+    import pandas as pd
+
+    from dashboard.verified import STRINGS, add_effects, sort_by_effect
+
+    assert all({"en", "ja"} <= set(v) for v in STRINGS.values())
+    table = pd.DataFrame({"class": ["a", "a", "b"], "word": ["x", "y", "x"], "n": [3, 2, 1]})
+    effects = pd.DataFrame(
+        {
+            "class": ["a", "a"],
+            "word": ["x", "y"],
+            "effect": [0.1, 0.4],
+            "ci_low": [-0.1, 0.2],
+            "ci_high": [0.3, 0.6],
+            "causal": [False, True],
+        }
+    )
+    marked = sort_by_effect(add_effects(table, effects, "ja"))
+    assert list(marked["word"]) == ["y", "x", "x"]
+    assert list(marked["検証済み"]) == ["✓ 因果的", "効果は示されず", ""]
