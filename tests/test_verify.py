@@ -284,3 +284,10 @@ def test_dashboard_pieces_mark_and_sort_verified_words():
     marked = sort_by_effect(add_effects(table, effects, "ja"))
     assert list(marked["word"]) == ["y", "x", "x"]
     assert list(marked["検証済み"]) == ["✓ 因果的", "効果は示されず", ""]
+
+
+def test_the_cli_offers_the_fills_of_the_package():
+    from core.cli import verify as cli
+    from core.verify.fill import DEFAULT_FILL, FILLS
+
+    assert cli.FILLS == FILLS and cli.FILLS[0] == DEFAULT_FILL

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 FORMATS = ("md", "csv", "json")
-FILLS = ("road", "blur", "mean")  # core.verify.fill.FILLS (not imported: keeps --help light)
+FILLS = ("mean", "road", "blur")  # core.verify.fill.FILLS (not imported: keeps --help light)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--per-word", type=int, default=20, help="photos per class and word (default 20)"
     )
     p.add_argument(
-        "--fill", choices=FILLS, default="road", help="how hidden pixels are filled (default road)"
+        "--fill", choices=FILLS, default="mean", help="how hidden pixels are filled (default mean)"
     )
     p.add_argument(
         "--by",

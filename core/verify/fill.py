@@ -1,6 +1,7 @@
 """How to hide pixels so that the model does not read the filling as an object of its own.
 
-Three fills, compared on the planted-cue data by ``wordcam bench`` (see ``docs/verify.md``):
+Three fills, compared on the planted-cue data by ``wordcam bench`` (see ``docs/verify.md``);
+``mean`` separates a hidden planted object from a same-area control best, so it is the default:
 
 * ``blur``: a strong Gaussian blur of the photo (radius :data:`BLUR_RADIUS` x the side) shows
   through the mask: shapes and textures go, the region's average colours stay.
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 
     from core.models.base import Preprocessing
 
-FILLS = ("road", "blur", "mean")
-DEFAULT_FILL = "road"
+FILLS = ("mean", "road", "blur")
+DEFAULT_FILL = "mean"
 BLUR_RADIUS = 0.08
 ROAD_NOISE = 0.01
 ROAD_SCALE = 4
