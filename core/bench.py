@@ -199,11 +199,11 @@ def occurring_words(db: Path, words: list[str]) -> list[str]:
 
 def holdout_report(demo: Path, db: Path, cues: dict, words: list[str], lang: str):
     """The stamp words verified on a run of the shortcut ward's holdout photos (no stamp)."""
+    import shutil
+
     from core.errors import DataError
     from core.jobs import JobSettings, run_precompute
     from core.verify import run_verify
-
-    import shutil
 
     ward = (cues.get("shortcut") or {}).get("class")
     folder = demo / "dataset" / "holdout" / str(ward)
