@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from core.errors import DataError
 from core.verify import storage
 from core.verify.measure import Item, Measurer
 from core.verify.model import RunModel
@@ -45,11 +46,20 @@ def run_verify(
     settings = replace(settings, run_id=run_id)
     tops = top_words(db, run_id, settings)
     key = settings.key()
+    unknown = [c for c in settings.classes if c not in run.labels]
+    if unknown:
+        raise DataError(
+            f"unknown class(es) {', '.join(unknown)}; the model's classes are "
+            f"{', '.join(run.labels)}"
+        )
     with StoreWriter(db, publish_every=settings.publish_every) as writer:
         con = writer.con
-        todo = [p for p in pairs(con, tops, settings) if p.cls in run.labels]
+        found = pairs(con, tops, settings)
+        todo = [p for p in found if p.cls in run.labels]
+        skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
         done = storage.done_words(con, run_id, key)
         measured, resumed, errors = _measure(writer, run, settings, todo, done)
+        errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
         for pair in todo:
             if (pair.cls, pair.word) not in done:
                 _summarize(con, run_id, key, pair, settings)
