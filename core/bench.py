@@ -153,7 +153,13 @@ def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
     """The verification benchmark on a finished demo in ``demo_dir`` (see the module doc)."""
     from core.demo import DEMO_VERIFY
     from core.verify import run_verify
-    from core.verify.benchmark import STAMP_WORDS, _names, fill_comparison, truth_tables
+    from core.verify.benchmark import (
+        STAMP_WORDS,
+        _names,
+        distractor_check,
+        fill_comparison,
+        truth_tables,
+    )
 
     demo = Path(demo_dir)
     db = demo / "wordcam.duckdb"
@@ -168,6 +174,7 @@ def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
     demo_verify = summary.get("verification") or {}
     return {
         "fills": fill_comparison(demo),
+        "distractors_true_boxes": distractor_check(demo),
         "truth": truth_tables(demo, report, holdout, lang),
         "fill": report.fill,
         "words": len(report.words),
@@ -257,6 +264,17 @@ def verify_markdown(part: dict[str, Any]) -> str:
         f"false verification (distractor words, every ward where they occur): "
         f"**{_pct(share)}** causal of {len(truth['false'])} (goal <= 10%): "
         f"{_effects(truth['false'], with_class=True)}.",
+        f"false verification on the true boxes (each distractor hidden where it was pasted, "
+        f"every ward): **{_pct(part['distractors_true_boxes']['share'])}** causal of "
+        f"{len(part['distractors_true_boxes']['rows'])} (ward, distractor) pairs: "
+        + "; ".join(
+            f"{r['class']}/{r['distractor']} "
+            + ("-" if r["effect"] is None else f"{r['effect']:+.2f}")
+            + f" n={r['n']}"
+            + (" ✓" if r["verdict"] == "causal" else "")
+            for r in part["distractors_true_boxes"]["rows"]
+        )
+        + ".",
         f"shortcut ({cut['class']}, date stamp): validation {_effects(cut['val'])}; "
         f"holdout without the stamp {_effects(cut['holdout']) if cut['holdout'] else 'no explanation names it'}.",
         f"cost: {part['seconds_per_word']} s per word ({part['fill']} fill, 2 cores, load "
