@@ -9,6 +9,10 @@ Three parts, in one run:
    a Sobel-edge map; a method that does not beat both baselines on a metric is flagged.
 3. **CAM throughput**: ``benchmarks/bench_attribution.py`` of the source tree (images/s of
    ``core.attribute`` vs plain pytorch-grad-cam vs a forward pass).
+4. **Verified words** (``verify``, :mod:`core.verify.benchmark`) on the same demo: the fill
+   comparison on the planted objects' true boxes, recall of the planted objects, false
+   verification of the distractor words, the date-stamp shortcut (validation vs holdout),
+   and the cost per word.
 """
 
 from __future__ import annotations
@@ -113,7 +117,9 @@ def cue_part(demo_dir: str | Path | None = None, reuse: bool = False) -> dict[st
     else:
         out = Path(demo_dir) if demo_dir else Path(tempfile.mkdtemp(prefix="wordcam-bench-"))
         summary = run_demo(out, progress=False)
+        demo_dir = out
     return {
+        "demo_dir": str(demo_dir) if demo_dir else None,
         "cue_recovery": summary["cue_recovery"],
         "per_class": summary["cue_recovery_per_class"],
         "image_accuracy": summary.get("image_accuracy"),
@@ -143,6 +149,164 @@ def cue_markdown(part: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
+    """The verification benchmark on a finished demo in ``demo_dir`` (see the module doc)."""
+    from core.demo import DEMO_VERIFY
+    from core.verify import run_verify
+    from core.verify.benchmark import (
+        STAMP_WORDS,
+        _names,
+        distractor_check,
+        fill_comparison,
+        truth_tables,
+    )
+
+    demo = Path(demo_dir)
+    db = demo / "wordcam.duckdb"
+    cues = json.loads((demo / "dataset" / "cues.json").read_text(encoding="utf-8"))
+    _, distractors = _names(cues, lang)
+    extra = occurring_words(db, sorted(distractors) + STAMP_WORDS[lang])
+    t0 = time.perf_counter()
+    report = run_verify(db, progress=False, words=tuple(extra), **DEMO_VERIFY)
+    seconds = time.perf_counter() - t0
+    holdout = holdout_report(demo, db, cues, STAMP_WORDS[lang], lang)
+    summary = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    demo_verify = summary.get("verification") or {}
+    return {
+        "fills": fill_comparison(demo),
+        "distractors_true_boxes": distractor_check(demo),
+        "truth": truth_tables(demo, report, holdout, lang),
+        "fill": report.fill,
+        "words": len(report.words),
+        "fallbacks": report.fallbacks,
+        "photo_words": sum(w.n for w in report.words),
+        "extra_seconds": round(seconds, 1),
+        "seconds_per_word": round(
+            demo_verify.get("seconds", 0.0) / max(1, len(demo_verify.get("words", []))), 2
+        ),
+        "demo_verify_seconds": demo_verify.get("seconds"),
+        "demo_seconds": summary.get("seconds_before_dashboard"),
+        "loadavg": _loadavg(),
+    }
+
+
+def occurring_words(db: Path, words: list[str]) -> list[str]:
+    """The ``words`` some explanation of the latest run has regions for."""
+    from core.store import latest_run_id, reading
+
+    with reading(db) as con:
+        run_id = latest_run_id(con)
+        rows = con.execute(
+            "SELECT DISTINCT term FROM word_regions WHERE run_id = ? AND term IN (SELECT unnest(?))",
+            [run_id, words],
+        ).fetchall()
+    found = {r[0] for r in rows}
+    return [w for w in words if w in found]
+
+
+def holdout_report(demo: Path, db: Path, cues: dict, words: list[str], lang: str):
+    """The stamp words verified on a run of the shortcut ward's holdout photos (no stamp)."""
+    import shutil
+
+    from core.errors import DataError
+    from core.jobs import JobSettings, run_precompute
+    from core.verify import run_verify
+
+    ward = (cues.get("shortcut") or {}).get("class")
+    folder = demo / "dataset" / "holdout" / str(ward)
+    if not ward or not folder.is_dir():
+        return None
+    only = demo / "holdout_shortcut"  # the shortcut ward's holdout photos, labelled by folder
+    if not (only / str(ward)).is_dir():
+        shutil.copytree(folder, only / str(ward))
+    job = JobSettings(model=str(demo / "model"), explainer="grounded", lang=lang, progress=False)
+    pre = run_precompute(only, db, settings=job)
+    try:
+        return run_verify(
+            db, run_id=pre["run_id"], top=0, words=tuple(words), classes=(ward,), progress=False
+        )
+    except DataError:  # no holdout explanation names the stamp's words: nothing to hide
+        return None
+
+
+def verify_markdown(part: dict[str, Any]) -> str:
+    """The README tables of the verification benchmark."""
+    lines = [
+        "| fill | photos | drop, object hidden | drop, control | effect | separation (d) "
+        "| ms per mask |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in part["fills"]:
+        lines.append(
+            f"| {r['fill']} | {r['n']} | {r['object_drop']:.3f} | {r['control_drop']:.3f} "
+            f"| {r['effect']:+.3f} | {r['separation']:.2f} | {r['ms_per_mask']} |"
+        )
+    truth = part["truth"]
+    lines += [
+        "",
+        "| ward | object words: effect [95%] | verified | largest effect | colour words "
+        "| position words |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ward, r in truth["recall"].items():
+        lines.append(
+            f"| {ward} | {_effects(r['object_words'])} | {'yes' if r['verified'] else 'no'} "
+            f"| {(r['largest'] or {}).get('word', '-')} {'(object)' if r['largest_is_object'] else ''} "
+            f"| {_effects(r['colour'])} | {_effects(r['position'])} |"
+        )
+    share = truth["false_share"]
+    cut = truth["shortcut"]
+    lines += [
+        "",
+        f"recall: object word verified causal in **{truth['recall_verified']}/{truth['wards']}** "
+        f"wards (goal all); largest effect an object word in {truth['recall_largest']}/"
+        f"{truth['wards']}.",
+        f"false verification (distractor words, every ward where they occur): "
+        f"**{_pct(share)}** causal of {len(truth['false'])} (goal <= 10%): "
+        f"{_effects(truth['false'], with_class=True)}.",
+        f"false verification on the true boxes (each distractor hidden where it was pasted, "
+        f"every ward): **{_pct(part['distractors_true_boxes']['share'])}** causal of "
+        f"{len(part['distractors_true_boxes']['rows'])} (ward, distractor) pairs: "
+        + "; ".join(
+            f"{r['class']}/{r['distractor']} "
+            + ("-" if r["effect"] is None else f"{r['effect']:+.2f}")
+            + f" n={r['n']}"
+            + (" ✓" if r["verdict"] == "causal" else "")
+            for r in part["distractors_true_boxes"]["rows"]
+        )
+        + ".",
+        f"shortcut ({cut['class']}, date stamp): validation {_effects(cut['val'])}; "
+        f"holdout without the stamp {_effects(cut['holdout']) if cut['holdout'] else 'no explanation names it'}.",
+        f"cost: {part['seconds_per_word']} s per word ({part['fill']} fill, 2 cores, load "
+        f"{part['loadavg']}); the demo's verification {part['demo_verify_seconds']} s of "
+        f"{part['demo_seconds']} s; {part['fallbacks']} control fallbacks in "
+        f"{part['photo_words']} photo-words.",
+    ]
+    return "\n".join(lines)
+
+
+def _effects(rows: list[dict[str, Any]], with_class: bool = False) -> str:
+    if not rows:
+        return "-"
+    out = []
+    for w in rows:
+        where = f"{w['class']}/" if with_class else ""
+        if w["effect"] is None:
+            out.append(f"{where}{w['word']} (n={w['n']})")
+            continue
+        ci = "" if w["ci_low"] is None else f" [{w['ci_low']:+.2f}, {w['ci_high']:+.2f}]"
+        mark = " ✓" if w["causal"] else ""
+        out.append(f"{where}{w['word']} {w['effect']:+.2f}{ci} n={w['n']}{mark}")
+    return "; ".join(out)
+
+
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def _pct(x: Any) -> str:
     return "-" if x is None else f"{100 * float(x):.1f}%"
 
@@ -154,7 +318,7 @@ def throughput_part(quick: bool = False) -> dict[str, Any]:
 
 
 def run_bench(
-    parts: tuple[str, ...] = ("cues", "faithfulness", "throughput"),
+    parts: tuple[str, ...] = ("cues", "faithfulness", "throughput", "verify"),
     demo_dir: str | Path | None = None,
     reuse_demo: bool = False,
     quick: bool = False,
@@ -182,5 +346,15 @@ def run_bench(
         report["throughput"] = throughput_part(quick=quick)
         table = report["throughput"].get("markdown") or json.dumps(report["throughput"], indent=1)
         sections.append("### CAM throughput (CPU, 224x224)\n\n" + table)
+    if "verify" in parts:
+        log.info("bench: 4/4 verified words on the planted-cue demo")
+        where = report.get("cues", {}).get("demo_dir") or demo_dir
+        if where is None or not (Path(where) / "summary.json").is_file():
+            where = cue_part(demo_dir, reuse=reuse_demo)["demo_dir"]
+        report["verify"] = verify_part(where)
+        sections.append(
+            "### Verified words (planted-cue demo: hide a word's regions, same-area control)\n\n"
+            + verify_markdown(report["verify"])
+        )
     report["markdown"] = "\n\n".join(sections)
     return report

@@ -9,8 +9,11 @@
 3. :func:`core.evaluation.evaluate` on the held-out photos where the shortcut is absent.
 4. :func:`core.jobs.run_precompute`: blind ``grounded`` explanations of the validation
    photos into DuckDB (label withheld, as in the original experiment).
-5. :func:`core.mining.mine`: per ward the words that predict it, with n/m precision.
-6. Cue recovery: for each ward, is a word naming its planted object among its top-10 words?
+5. :func:`core.verify.run_verify`: each ward's top words verified on the model (hide the
+   word's regions, compare with a same-area control; :data:`DEMO_VERIFY`).
+6. :func:`core.mining.mine`: per ward the words that predict it, with n/m precision and the
+   verified effect.
+7. Cue recovery: for each ward, is a word naming its planted object among its top-10 words?
    An object's names are fixed from the object alone (:func:`object_names`), never from the
    mined keywords.
 """
@@ -31,6 +34,8 @@ DEMO_TASK = "画像から撮影場所を特定する"
 
 CUE_TOP = 5
 CUE_MIN_PROB = 0.02
+#: The demo's verification: the top 10 words of every ward, 12 photos each.
+DEMO_VERIFY: dict[str, Any] = {"top": 10, "per_word": 12}
 
 
 def object_names(lang: str = "ja", top: int = CUE_TOP, min_prob: float = CUE_MIN_PROB):
@@ -76,18 +81,43 @@ def cue_recovery(
         expected = cue_words(names[obj], lang)
         found = [kw.word for kw in result.classes.get(cls, [])[:top]]
         hits = [w for w in found if w in expected]
+        words = {kw.word: kw for kw in result.classes.get(cls, [])[:top]}
+        verified = [w for w in hits if words[w].verdict == "causal"]
         per_class[cls] = {
             "object": obj,
             "object_names": names[obj],
             "hits": hits,
             "rank": (found.index(hits[0]) + 1) if hits else None,
             "recovered": bool(hits),
+            "verified": verified,
+            "effects": {
+                w: [words[w].effect, words[w].ci_low, words[w].ci_high, words[w].verdict]
+                for w in hits
+                if words[w].verdict is not None
+            },
         }
     n = len(per_class)
     return {
         "cue_recovery": sum(v["recovered"] for v in per_class.values()) / n if n else 0.0,
+        "cue_verified": sum(bool(v["verified"]) for v in per_class.values()) / n if n else 0.0,
         "per_class": per_class,
     }
+
+
+def verify_step(db: Path, progress: bool) -> dict[str, Any]:
+    """Verify the demo's top words (:data:`DEMO_VERIFY`); a DB without word regions is
+    reported (``skipped``), not fatal."""
+    from core.errors import DataError
+    from core.verify import run_verify
+
+    try:
+        report = run_verify(db, progress=progress, **DEMO_VERIFY)
+    except DataError as exc:
+        log.warning("demo: verification skipped: %s", exc)
+        return {"skipped": str(exc)}
+    data = report.to_dict()
+    data["causal"] = sum(w.causal for w in report.words)
+    return data
 
 
 def run_demo(
@@ -170,7 +200,12 @@ def run_demo(
     step("precompute", t0)
 
     t0 = time.perf_counter()
-    log.info("demo: 5/5 mining the keywords")
+    log.info("demo: 5/6 verifying the top words on the model (hiding their regions)")
+    verification = verify_step(db, progress)
+    step("verify", t0)
+
+    t0 = time.perf_counter()
+    log.info("demo: 6/6 mining the keywords")
     result = mine_source(db, lang=lang, top=10)  # the table the precompute job stored
     step("mine", t0)
 
@@ -179,6 +214,8 @@ def run_demo(
     summary = {
         "cue_recovery": recovery["cue_recovery"],
         "cue_recovery_per_class": recovery["per_class"],
+        "cue_verified": recovery["cue_verified"],
+        "verification": verification,
         "image_accuracy": pre.get("image_accuracy"),
         "text_accuracy": result.text_accuracy,
         "baseline": result.baseline,

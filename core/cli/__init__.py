@@ -27,6 +27,7 @@ COMMANDS = [
     "cost",
     "bench",
     "report",
+    "verify",
 ]
 
 

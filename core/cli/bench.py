@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-PARTS = ("cues", "faithfulness", "throughput")
+PARTS = ("cues", "faithfulness", "throughput", "verify")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

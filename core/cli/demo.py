@@ -42,6 +42,16 @@ def run(args: argparse.Namespace) -> int:
         f"cue recovery: {summary['cue_recovery']:.2f}  "
         f"(a word naming each ward's planted object among its top-10 words)"
     )
+    verification = summary.get("verification") or {}
+    if "skipped" in verification:
+        print(f"verification skipped: {verification['skipped']}")
+    else:
+        print(
+            f"cue verified: {summary['cue_verified']:.2f}  (such a word verified causal: hiding "
+            f"its regions lowers the ward's probability more than a same-area control; "
+            f"{verification.get('causal', 0)} of {len(verification.get('words', []))} words "
+            f"causal, {verification.get('fill')} fill)"
+        )
     print(
         json.dumps(
             {

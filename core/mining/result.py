@@ -13,22 +13,46 @@ from typing import Any
 from core.errors import DataError
 from core.mining.fit import MIN_CLASS_DOCS
 
+EFFECT_KEYS = ("effect", "ci_low", "ci_high", "verdict")
+#: Marks a verified word in the table cells (``wordcam verify``).
+CAUSAL_MARK = "✓"
+
 
 @dataclass
 class Keyword:
-    """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class."""
+    """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class.
+
+    ``effect`` ... ``verdict``: its verification (:mod:`core.verify`) when one is stored: the
+    mean drop of the class probability with the word's regions hidden minus a same-area
+    control, its 95% interval and ``causal`` / ``no effect shown``; None when not verified.
+    """
 
     word: str
     n: int
     m: int
     weight: float
+    effect: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    verdict: str | None = None
 
     @property
     def precision(self) -> float:
         return self.n / self.m if self.m else 0.0
 
+    @property
+    def verified(self) -> bool:
+        return self.verdict is not None
+
     def cell(self) -> str:
-        return f"{self.word}({self.n}/{self.m})"
+        text = f"{self.word}({self.n}/{self.m})"
+        if self.verdict is None or self.effect is None:
+            return text
+        return f"{text} {self.effect:+.2f}" + (CAUSAL_MARK if self.verdict == "causal" else "")
+
+    def to_dict(self, effects: bool) -> dict[str, Any]:
+        data = asdict(self)
+        return data if effects else {k: v for k, v in data.items() if k not in EFFECT_KEYS}
 
 
 @dataclass
@@ -51,6 +75,30 @@ class MiningResult:
     vocabulary: int = 0
     class_counts: dict[str, int] = field(default_factory=dict)
     dropped_classes: list[str] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
+
+    @property
+    def has_effects(self) -> bool:
+        """Whether any word carries a stored verification."""
+        return any(k.verified for kws in self.classes.values() for k in kws)
+
+    def with_effects(self, effects: dict[tuple[str, str], Any], about: dict[str, Any]):
+        """The result with each word's stored effect (``{(class, word): WordEffect}``)."""
+        if not effects:
+            return self
+        classes = {
+            c: [_with_effect(k, effects.get((c, k.word))) for k in kws]
+            for c, kws in self.classes.items()
+        }
+        return replace(self, classes=classes, verification=about)
+
+    def sorted_by_effect(self) -> MiningResult:
+        """Each class's words by verified effect, largest first (unverified words last)."""
+
+        def key(k: Keyword) -> tuple[bool, float]:
+            return (k.effect is None, -(k.effect or 0.0))
+
+        return replace(self, classes={c: sorted(v, key=key) for c, v in self.classes.items()})
 
     def table_rows(self) -> list[dict[str, Any]]:
         """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end)."""
@@ -77,7 +125,15 @@ class MiningResult:
             parts.append(
                 f"left out (< {MIN_CLASS_DOCS} documents): " + ", ".join(self.dropped_classes)
             )
-        return " · ".join(parts)
+        line = " · ".join(parts)
+        if self.has_effects:
+            v = self.verification or {}
+            line += (
+                f"\nverified words: effect = drop of the class probability with the word's "
+                f"regions hidden minus a same-area control ({v.get('fill', '?')} fill); "
+                f"{CAUSAL_MARK} causal (95% interval above zero after Benjamini-Hochberg)"
+            )
+        return line
 
     def to_markdown(self) -> str:
         """The table (rows = rank, columns = classes, cells ``word(n/m)``) and a summary line."""
@@ -102,7 +158,9 @@ class MiningResult:
     def to_json(self) -> str:
         """``{"classes": {LABEL: [{"word","n","m","weight"}...]}, "text_accuracy", ...}``."""
         data = {
-            "classes": {c: [asdict(k) for k in kws] for c, kws in self.classes.items()},
+            "classes": {
+                c: [k.to_dict(self.has_effects) for k in kws] for c, kws in self.classes.items()
+            },
             "text_accuracy": self.text_accuracy,
             "image_accuracy": self.image_accuracy,
             "baseline": self.baseline,
@@ -114,6 +172,8 @@ class MiningResult:
             "class_counts": self.class_counts,
             "dropped_classes": self.dropped_classes,
         }
+        if self.has_effects:
+            data["verification"] = self.verification
         return json.dumps(data, ensure_ascii=False, indent=2)
 
     @classmethod
@@ -127,6 +187,18 @@ class MiningResult:
         """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
         shown = resolve_classes(classes, list(self.class_counts) or list(self.classes))
         return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
+
+
+def _with_effect(keyword: Keyword, effect: Any) -> Keyword:
+    if effect is None:
+        return keyword
+    return replace(
+        keyword,
+        effect=effect.effect,
+        ci_low=effect.ci_low,
+        ci_high=effect.ci_high,
+        verdict=effect.verdict,
+    )
 
 
 def resolve_classes(names: Sequence[str] | None, available: Sequence[str]) -> list[str]:

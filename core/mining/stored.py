@@ -134,7 +134,8 @@ def mine_source(
     With the default settings (:data:`DEFAULT_SETTINGS`, the only ones the precompute job
     stores) a DB answers from its stored table while that matches the run: no model is fit and
     scikit-learn is not even imported. Otherwise (also with a ``kinds`` filter) the corpus is
-    loaded and fit.
+    loaded and fit. A DB's stored word verifications (``wordcam verify``) are added to the words
+    they cover.
     """
     stopwords = list(stopwords)
     settings = {"min_df": min_df, "stopwords": tuple(stopwords), "cv": cv, "seed": seed}
@@ -144,10 +145,27 @@ def mine_source(
             run_id = latest_run_id(con) if run_id is None else run_id
             found = stored_result(con, run_id, by, min_df, stopwords, cv, seed)
         if found is not None:
-            return found.select(top, classes)
+            return with_stored_effects(found.select(top, classes), source, run_id)
     _prefetch_sklearn()
     corpus = load_corpus(source, run_id=run_id, by=by, lang=lang, kinds=kinds)
-    return mine(corpus, top, classes, min_df, stopwords, cv, seed)
+    result = mine(corpus, top, classes, min_df, stopwords, cv, seed)
+    if is_corpus_file(source):
+        return result
+    return with_stored_effects(result, source, corpus.run_id if run_id is None else run_id)
+
+
+def with_stored_effects(result: MiningResult, db: str | Path, run_id: int | None) -> MiningResult:
+    """``result`` with the latest stored verification of its words (by its label source)."""
+    from core.verify.storage import latest_key, read_effects
+
+    with reading(db) as con:
+        run_id = latest_run_id(con) if run_id is None else run_id
+        key = latest_key(con, run_id, result.by)
+        if key is None:
+            return result
+        effects = read_effects(con, run_id, key=key)
+    about = json.loads(key)
+    return result.with_effects(effects, {"fill": about.get("fill"), "settings": about})
 
 
 def _prefetch_sklearn() -> None:

@@ -25,6 +25,7 @@ from core.store.schema import (
     MIGRATIONS_TABLE,
     MINING_TABLE,
     TERM_DETAILS,
+    WORD_EFFECTS,
     has_table,
 )
 
@@ -78,6 +79,12 @@ def mining_table(con: duckdb.DuckDBPyConnection) -> None:
 def term_details(con: duckdb.DuckDBPyConnection) -> None:
     """Word kinds and the tokenizer version beside each token list; each word's regions."""
     con.execute(TERM_DETAILS)
+
+
+@migration(4, tables=("word_effects", "word_effect_photos"))
+def word_effects(con: duckdb.DuckDBPyConnection) -> None:
+    """Verified words: each word's measured effect on the model, and its photos."""
+    con.execute(WORD_EFFECTS)
 
 
 LATEST_VERSION = MIGRATIONS[-1].version

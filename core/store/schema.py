@@ -21,6 +21,7 @@ mining        run_id, settings (canonical JSON of the miner's settings), corpus_
               of the documents, labels and tokens fit on), result (the keyword table as JSON),
               created_at: keyword tables fit by the precompute job, so that ``wordcam mine`` and
               the dashboard answer default settings without refitting
+word_regions, word_effects, word_effect_photos  see the comments of migrations 3 and 4 below
 schema_migrations  version, name, applied_at: the migrations this DB has had (see
               :mod:`core.store.migrations`)
 
@@ -137,6 +138,62 @@ CREATE TABLE word_regions (
     regions INTEGER[] NOT NULL,
     localized BOOLEAN NOT NULL,
     PRIMARY KEY (run_id, image_id, term)
+);
+"""
+
+# Migration 4: verified words (``wordcam verify``, :mod:`core.verify`). ``word_effects``: per
+# run, verification settings (canonical JSON, ``settings``), class and word, the measured
+# effect of hiding the word's regions on the model's probability for the class: n photos,
+# ``unlocalized`` of them with free-text regions, effect = mean drop (hidden) - mean drop
+# (control) with its bootstrap 95% interval, the one-sided bootstrap p-value and its
+# Benjamini-Hochberg q-value over every word verified with those settings, the verdict
+# ('causal' | 'no effect shown'), the fill and control used and how many photos needed the
+# control fallback. ``word_effect_photos``: one row per photo and word (the probabilities
+# before, hidden and control; the hidden area's share of the view; how the control was
+# placed ('shifted' | 'reshaped' | 'fallback') and its overlap with the hidden area; the two
+# pictures written to the asset folder).
+WORD_EFFECTS = """
+CREATE TABLE word_effects (
+    run_id INTEGER NOT NULL,
+    settings VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    word VARCHAR NOT NULL,
+    "by" VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    unlocalized INTEGER NOT NULL DEFAULT 0,
+    effect DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    p_value DOUBLE NOT NULL,
+    q_value DOUBLE,
+    verdict VARCHAR,
+    fill VARCHAR NOT NULL,
+    control VARCHAR NOT NULL,
+    fallbacks INTEGER NOT NULL DEFAULT 0,
+    mean_before DOUBLE,
+    mean_hidden DOUBLE,
+    mean_control DOUBLE,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (run_id, settings, class, word)
+);
+CREATE TABLE word_effect_photos (
+    run_id INTEGER NOT NULL,
+    settings VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    word VARCHAR NOT NULL,
+    image_id BIGINT NOT NULL,
+    regions INTEGER[] NOT NULL,
+    localized BOOLEAN NOT NULL,
+    p_before DOUBLE NOT NULL,
+    p_hidden DOUBLE NOT NULL,
+    p_control DOUBLE NOT NULL,
+    hidden_share DOUBLE NOT NULL,
+    control_kind VARCHAR NOT NULL,
+    control_overlap DOUBLE NOT NULL,
+    fallback BOOLEAN NOT NULL,
+    hidden_path VARCHAR,
+    control_path VARCHAR,
+    PRIMARY KEY (run_id, settings, class, word, image_id)
 );
 """
 

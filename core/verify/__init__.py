@@ -1,0 +1,43 @@
+"""Verified words: does hiding what a word names change the model's answer? (issue 16)
+
+For a class C and a word W of its keyword table, the photos of C whose explanation contains W
+are run through the run's model three times: as they are, with W's heat regions hidden, and
+with a control of the same area hidden elsewhere. The effect is the mean drop of C's
+probability (hidden) minus the mean drop (control), with a bootstrap interval and a
+Benjamini-Hochberg-corrected verdict (``docs/verify.md``). One file per concern:
+
+* :mod:`~core.verify.settings` (:class:`VerifySettings`), :mod:`~core.verify.sampling` (words,
+  photos), :mod:`~core.verify.photos` (views, region boxes), :mod:`~core.verify.geometry`
+  (masks, the control), :mod:`~core.verify.fill` (hiding), :mod:`~core.verify.model` (the
+  run's model), :mod:`~core.verify.measure` (one batch), :mod:`~core.verify.stats` (effect,
+  interval, BH), :mod:`~core.verify.storage` (SQL), :mod:`~core.verify.job`
+  (:func:`run_verify`), :mod:`~core.verify.report` (:class:`VerifyReport`).
+
+Importing this package is light: the job, torch and scipy load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.verify.settings import VerifySettings
+from core.verify.storage import PhotoEffect, WordEffect, read_effects, read_photo_effects
+
+if TYPE_CHECKING:
+    from core.verify.report import VerifyReport
+
+__all__ = [
+    "PhotoEffect",
+    "VerifySettings",
+    "WordEffect",
+    "read_effects",
+    "read_photo_effects",
+    "run_verify",
+]
+
+
+def run_verify(db: Any, *, settings: VerifySettings | None = None, **options: Any) -> VerifyReport:
+    """Verify the words of a run: see :func:`core.verify.job.run_verify`."""
+    from core.verify.job import run_verify as run
+
+    return run(db, settings=settings, **options)

@@ -1,0 +1,175 @@
+"""The verification step: a resumable job that measures each word's effect on the model.
+
+:func:`run_verify` reads the run (its model, its keyword table, its ``word_regions``), then
+writes through the single :class:`core.store.StoreWriter` like the precompute job: every
+batch of (word, photo) measurements is one short transaction in ``word_effect_photos``, a
+word's effect is stored in ``word_effects`` once all its photos are in, and at the end the
+Benjamini-Hochberg q-values and verdicts are set over every word verified with these
+settings. Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
+stored words and photos are not measured again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.errors import DataError
+from core.verify import storage
+from core.verify.measure import Item, Measurer
+from core.verify.model import RunModel
+from core.verify.photos import photo_records
+from core.verify.report import VerifyReport
+from core.verify.sampling import Pair, check_regions, pairs, top_words
+from core.verify.settings import CONTROL, VerifySettings
+from core.verify.stats import bh_qvalues, effect_of, verdict, word_seed
+
+log = logging.getLogger(__name__)
+
+
+def run_verify(
+    db: str | Path, *, settings: VerifySettings | None = None, **options: Any
+) -> VerifyReport:
+    """Verify the words of a run in ``db`` (the latest unless ``run_id``); see the module doc."""
+    from core.store import StoreWriter, latest_run_id, reading
+
+    settings = VerifySettings.of(settings, **options)
+    started = time.monotonic()
+    db = Path(db).expanduser()
+    with reading(db) as con:
+        run_id = settings.run_id if settings.run_id is not None else latest_run_id(con)
+        run = RunModel.of(con, run_id)
+        check_regions(con, run_id)
+    settings = replace(settings, run_id=run_id)
+    tops = top_words(db, run_id, settings)
+    key = settings.key()
+    unknown = [c for c in settings.classes if c not in run.labels]
+    if unknown:
+        raise DataError(
+            f"unknown class(es) {', '.join(unknown)}; the model's classes are "
+            f"{', '.join(run.labels)}"
+        )
+    with StoreWriter(db, publish_every=settings.publish_every) as writer:
+        con = writer.con
+        found = pairs(con, tops, settings)
+        todo = [p for p in found if p.cls in run.labels]
+        skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
+        done = storage.done_words(con, run_id, key)
+        measured, resumed, errors = _measure(writer, run, settings, todo, done)
+        errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
+        for pair in todo:
+            if (pair.cls, pair.word) not in done:
+                _summarize(con, run_id, key, pair, settings)
+        family = adjust(con, run_id, key, settings.alpha)
+        stored = storage.read_effects(con, run_id, key=key)
+    words = [stored[(p.cls, p.word)] for p in _ranked(todo, tops) if (p.cls, p.word) in stored]
+    return VerifyReport(
+        run_id=run_id,
+        words=words,
+        fill=settings.fill,
+        control=CONTROL,
+        settings=settings.identity(),
+        measured=measured,
+        resumed=resumed,
+        family=family,
+        seconds=round(time.monotonic() - started, 2),
+        errors=errors[:50],
+    )
+
+
+def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], done: set):
+    """Measure the photos not yet stored, a batch at a time; ``(measured, resumed, errors)``."""
+    from core.store import asset_dir
+    from core.verify.progress import Progress
+
+    con, run_id, key = writer.con, run.run_id, settings.key()
+    stored = storage.done_photos(con, run_id, key)
+    items = [
+        Item(p.cls, p.word, c)
+        for p in todo
+        if (p.cls, p.word) not in done
+        for c in p.photos
+        if (p.cls, p.word, c.image_id) not in stored
+    ]
+    resumed = sum(len(p.photos) for p in todo) - len(items)
+    if not items:
+        return 0, resumed, []
+    pictures = None
+    if settings.save_pictures:
+        pictures = asset_dir(writer.db) / f"run{run_id}" / "verify"
+        pictures.mkdir(parents=True, exist_ok=True)
+    records = photo_records(con, run_id, sorted({i.photo.image_id for i in items}))
+    measurer = Measurer(run.load(), run, settings.seed, settings.fill, key, records, pictures)
+    progress = Progress(len(items), settings.progress)
+    for start in range(0, len(items), settings.batch_size):
+        batch = items[start : start + settings.batch_size]
+        rows = measurer.measure(batch)
+        con.execute("BEGIN TRANSACTION")
+        storage.write_photos(con, run_id, key, rows)
+        con.execute("COMMIT")
+        writer.publish()
+        progress.advance(len(batch))
+    progress.close()
+    return len(items), resumed, measurer.errors
+
+
+def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings) -> None:
+    """Store the effect of one (class, word) from its stored photos."""
+    rows = storage.photo_rows(con, run_id, key, pair.cls, pair.word)
+    wanted = {c.image_id for c in pair.photos}
+    rows = [r for r in rows if r.image_id in wanted]
+    before, hidden, control = (
+        [getattr(r, a) for r in rows] for a in ("p_before", "p_hidden", "p_control")
+    )
+    e = effect_of(
+        before,
+        hidden,
+        control,
+        seed=word_seed(settings.seed, pair.cls, pair.word),
+        boot=settings.boot,
+    )
+    effect = storage.WordEffect(
+        cls=pair.cls,
+        word=pair.word,
+        n=e.n,
+        effect=e.effect,
+        ci_low=e.ci_low,
+        ci_high=e.ci_high,
+        p_value=e.p_value,
+        q_value=None,
+        verdict=None,
+        fill=settings.fill,
+        control=CONTROL,
+        fallbacks=sum(r.fallback for r in rows),
+        unlocalized=sum(not r.localized for r in rows),
+        by=settings.by,
+    )
+    storage.write_effect(con, run_id, key, effect)
+    if rows:
+        means = [sum(x) / len(x) for x in (before, hidden, control)]
+        storage.set_means(con, run_id, key, pair.cls, pair.word, means)
+
+
+def adjust(con, run_id: int, key: str, alpha: float) -> int:
+    """BH q-values and verdicts over every word verified with ``key``; the family's size."""
+    effects = storage.effects_of(con, run_id, key)
+    qs = bh_qvalues([e.p_value for e in effects])
+    storage.set_verdicts(
+        con,
+        run_id,
+        key,
+        [(e.cls, e.word, q, verdict(q, e.ci_low, alpha)) for e, q in zip(effects, qs, strict=True)],
+    )
+    return len(effects)
+
+
+def _ranked(todo: list[Pair], tops: dict[str, list[str]]) -> list[Pair]:
+    """Pairs in class order of the keyword table, top words by rank, then the extra words."""
+    classes = list(tops) + sorted({p.cls for p in todo} - set(tops))
+    rank = {(c, w): i for c, ws in tops.items() for i, w in enumerate(ws)}
+    return sorted(
+        todo, key=lambda p: (classes.index(p.cls), rank.get((p.cls, p.word), 10**6), p.word)
+    )
