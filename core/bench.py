@@ -9,7 +9,7 @@ Three parts, in one run:
    a Sobel-edge map; a method that does not beat both baselines on a metric is flagged.
 3. **CAM throughput**: ``benchmarks/bench_attribution.py`` of the source tree (images/s of
    ``core.attribute`` vs plain pytorch-grad-cam vs a forward pass).
-4. **Verified words** (``verify``, :mod:`core.verify.benchmark`) on the same demo: the fill
+4. **Verified words** (``verify``, :mod:`core.verify_bench`) on the same demo: the fill
    comparison on the planted objects' true boxes, recall of the planted objects, false
    verification of the distractor words, the date-stamp shortcut (validation vs holdout),
    and the cost per word.
@@ -153,7 +153,7 @@ def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
     """The verification benchmark on a finished demo in ``demo_dir`` (see the module doc)."""
     from core.demo import DEMO_VERIFY
     from core.verify import run_verify
-    from core.verify.benchmark import (
+    from core.verify_bench import (
         STAMP_WORDS,
         _names,
         distractor_check,

@@ -77,7 +77,7 @@ def t(key: str, lang: str = "en", **values: Any) -> str:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def q_effects(db: str, mtime: int, run_id: int, by: str = "true") -> pd.DataFrame:
     """The latest verification of ``run_id`` by label source ``by`` (empty when none)."""
-    from core.verify.storage import read_effects
+    from core.store.effects import read_effects
 
     with cursor(db, mtime) as con:
         effects = read_effects(con, run_id, by)
@@ -114,7 +114,7 @@ def sort_by_effect(table: pd.DataFrame) -> pd.DataFrame:
 @st.cache_resource(max_entries=32, show_spinner=False)
 def q_photo_effects(db: str, mtime: int, run_id: int, image_id: int) -> list[Any]:
     """The verified words of one photo (latest verification), with pictures and probabilities."""
-    from core.verify.storage import read_photo_effects
+    from core.store.effects import read_photo_effects
 
     with cursor(db, mtime) as con:
         return read_photo_effects(con, run_id, image_id)

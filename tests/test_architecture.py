@@ -32,10 +32,11 @@ ALLOWED: dict[str, set[str]] = {
     "synth_text": set(),
     "export": set(),
     "report": {"errors", "explainers", "mining", "store"},
+    "verify": {"attribution", "errors", "images", "mining", "models", "regions", "store"},
     "dashboard": {"attribution", "errors", "export", "jobs", "mining", "report", "store"},
 }
 # Rooms at the top (demo, bench, faithfulness, cli, the package itself) may import any room.
-TOP = {"core", "__main__", "cli", "demo", "bench", "faithfulness"}
+TOP = {"core", "__main__", "cli", "demo", "bench", "faithfulness", "suite", "verify_bench"}
 
 
 def _room(module: str) -> str | None:

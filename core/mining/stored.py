@@ -156,7 +156,7 @@ def mine_source(
 
 def with_stored_effects(result: MiningResult, db: str | Path, run_id: int | None) -> MiningResult:
     """``result`` with the latest stored verification of its words (by its label source)."""
-    from core.verify.storage import latest_key, read_effects
+    from core.store.effects import latest_key, read_effects
 
     with reading(db) as con:
         run_id = latest_run_id(con) if run_id is None else run_id

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.errors import DataError
+from core.store.schema import has_column
 from core.store.terms import terms_current
 
 if TYPE_CHECKING:
@@ -112,6 +114,11 @@ def run_documents(
     skipped = int(con.execute(_SKIPPED, [run_id]).fetchone()[0])
     without_kinds = 0
     if kinds is not None:
+        if not has_column(con, "tokens", "kinds"):
+            raise DataError(
+                "this DB was written before word kinds were stored; rerun its "
+                "`wordcam precompute` command to re-tokenize it (nothing is explained again)"
+            )
         without_kinds = int(con.execute(_WITHOUT_KINDS).fetchone()[0])
         pairs = _pairs_of_kinds(con, list(kinds))
     elif terms_current(con, run_id):
@@ -124,6 +131,8 @@ def run_documents(
 
 def kind_counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
     """``{kind: finished documents with a word of that kind}`` (empty: no kinds stored)."""
+    if not has_column(con, "tokens", "kinds"):  # a DB from before migration 3, read as it is
+        return {}
     return {str(k): int(n) for k, n in con.execute(_KIND_COUNTS, [run_id]).fetchall()}
 
 

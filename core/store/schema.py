@@ -218,3 +218,14 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchone()
     return bool(row and row[0])
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether ``table`` of the connection's current database has ``column`` (an older DB,
+    read as it is, may lack a column a later migration added)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database()"
+        " AND schema_name = current_schema() AND table_name = ? AND column_name = ?",
+        [table, column],
+    ).fetchone()
+    return bool(row and row[0])

@@ -10,7 +10,7 @@ Benjamini-Hochberg-corrected verdict (``docs/verify.md``). One file per concern:
   photos), :mod:`~core.verify.photos` (views, region boxes), :mod:`~core.verify.geometry`
   (masks, the control), :mod:`~core.verify.fill` (hiding), :mod:`~core.verify.model` (the
   run's model), :mod:`~core.verify.measure` (one batch), :mod:`~core.verify.stats` (effect,
-  interval, BH), :mod:`~core.verify.storage` (SQL), :mod:`~core.verify.job`
+  interval, BH), :mod:`core.store.effects` (its SQL, in the store), :mod:`~core.verify.job`
   (:func:`run_verify`), :mod:`~core.verify.report` (:class:`VerifyReport`).
 
 Importing this package is light: the job, torch and scipy load on first use.
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.store.effects import PhotoEffect, WordEffect, read_effects, read_photo_effects
 from core.verify.settings import VerifySettings
-from core.verify.storage import PhotoEffect, WordEffect, read_effects, read_photo_effects
 
 if TYPE_CHECKING:
     from core.verify.report import VerifyReport

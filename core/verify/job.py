@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DataError
-from core.verify import storage
+from core.store import effects as storage
 from core.verify.measure import Item, Measurer
 from core.verify.model import RunModel
 from core.verify.photos import photo_records

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import WordcamError
+from core.store.effects import PhotoEffect
 from core.verify.fill import hide
 from core.verify.geometry import boxes_mask, control_mask
 from core.verify.photos import Photo, load_photo, region_boxes
 from core.verify.sampling import Candidate
 from core.verify.stats import word_seed
-from core.verify.storage import PhotoEffect
 
 if TYPE_CHECKING:
     from core.models.base import Classifier

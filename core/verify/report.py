@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.verify.storage import WordEffect
+from core.store.effects import WordEffect
 
 LEGEND = (
     "effect: mean drop of the class probability with the word's regions hidden minus the mean "

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.store.effects import WordEffect
 from core.verify.fill import DEFAULT_FILL, FILLS
 from core.verify.report import VerifyReport
-from core.verify.storage import WordEffect
 
 #: Words naming the date stamp: its colour and its corner (the grounded explainer's words).
 STAMP_WORDS = {"ja": ["オレンジ", "右下"], "en": ["orange", "lower right"]}
@@ -156,7 +156,7 @@ def _names(cues: dict, lang: str) -> tuple[dict[str, set[str]], set[str]]:
 
 
 def _kind(word: str, lang: str) -> str:
-    from core.explainers.grounded import COLOUR_NAMES
+    from core.colours import COLOUR_NAMES
     from core.regions import _POSITION_NAMES
 
     if word in {v[lang] for v in COLOUR_NAMES.values()}:
