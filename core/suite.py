@@ -237,7 +237,7 @@ def _load_prepared(folder: Path) -> Prepared:
             views.append(preprocess.crop(image.convert("RGB")))
     return Prepared(
         views=views,
-        cams=data["cams"],
+        cams=data["cams"].reshape(len(records), *data["cams"].shape[-2:]),
         labels=[r["label"] for r in records],
         predicted=[str(p) for p in data["predicted"]],
         has_object=[r["object"] is not None for r in records],
