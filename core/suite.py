@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -155,7 +156,11 @@ def prepare(setting: Setting, suite: SuiteSettings, work: Path) -> Prepared:
     cached = folder / "cams.npz"
     started = time.perf_counter()
     if not cached.is_file():
-        _build(setting, suite, folder)
+        building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        _build(setting, suite, building)  # a run stopped half-way leaves no half-cached folder
+        shutil.rmtree(folder, ignore_errors=True)
+        building.rename(folder)
     prepared = _load_prepared(folder)
     prepared.seconds = round(time.perf_counter() - started, 2)
     return prepared
