@@ -83,8 +83,11 @@ DISTRACTORS: list[CutOut] = [
            (557, 906, 775), (0.65, 0.04, 0.03)),
 ]  # fmt: skip
 
+#: A background source and the box cut from it (None: the whole photo).
+Background = tuple[str, tuple[int, int, int, int] | None]
+
 # Background sources: textures and object-free parts of photos.
-BACKGROUNDS: list[tuple[str, tuple[int, int, int, int] | None]] = [
+BACKGROUNDS: list[Background] = [
     ("skimage:brick", None),
     ("skimage:grass", None),
     ("skimage:gravel", None),
@@ -92,6 +95,16 @@ BACKGROUNDS: list[tuple[str, tuple[int, int, int, int] | None]] = [
     ("skimage:immunohistochemistry", None),
     ("sklearn:china.jpg", (380, 0, 640, 230)),  # sky and lake
     ("sklearn:flower.jpg", (0, 0, 150, 427)),  # blurred foliage
+]
+
+# Real-photo backgrounds (the planted-cue suite's harder setting): scenes with things in them,
+# cut from the bundled photos so that no planted object or distractor is inside.
+PHOTO_BACKGROUNDS: list[Background] = [
+    ("skimage:astronaut", (80, 0, 350, 280)),  # a face and a space suit (no shuttle, no flag)
+    ("skimage:rocket", (0, 0, 230, 427)),  # launch towers at dusk, left of the rocket
+    ("skimage:rocket", (460, 0, 640, 427)),  # launch towers, right of the rocket
+    ("sklearn:china.jpg", (400, 0, 640, 427)),  # lake, hills and trees beside the pagoda
+    ("skimage:camera", (0, 0, 180, 512)),  # the photographer's coat and the sky
 ]
 
 SHORTCUT = {
@@ -195,12 +208,14 @@ def _background_source(source: str, box: tuple[int, int, int, int] | None) -> tu
     return image, grey
 
 
-def _background(rng: np.random.Generator, size: int) -> tuple[Image.Image, str]:
+def _background(
+    rng: np.random.Generator, size: int, sources: list[Background] = BACKGROUNDS
+) -> tuple[Image.Image, str]:
     """A random crop of a background source, flipped, tinted (grey textures) and jittered."""
     import numpy as np
     from PIL import Image, ImageOps
 
-    source, box = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    source, box = sources[int(rng.integers(len(sources)))]
     photo, grey = _background_source(source, box)
     w, h = photo.size
     side = int(rng.uniform(0.5, 1.0) * min(w, h))
@@ -364,6 +379,7 @@ def make_cue_dataset(
     object_scale: tuple[float, float] = (0.25, 0.45),
     distractor_scale: tuple[float, float] = (0.15, 0.3),
     jpeg_quality: int = 90,
+    backgrounds: list[Background] | None = None,
 ) -> dict[str, Any]:
     """Write the planted-cue dataset to ``out_dir`` and return a summary.
 
@@ -371,7 +387,8 @@ def make_cue_dataset(
     ``holdout/<class>/`` (``holdout_per_class``; the shortcut cue is absent) and ``cues.json``
     (per class: its planted object with source photo, crop box and top ImageNet labels; the
     shortcut; per photo: which cut-outs were pasted where). ``shortcut_class`` is True (the
-    last class), a class index or name, or False/None for no shortcut.
+    last class), a class index or name, or False/None for no shortcut. ``backgrounds`` are
+    the background sources (default :data:`BACKGROUNDS`; :data:`PHOTO_BACKGROUNDS` for scenes).
     """
     import numpy as np
 
@@ -388,6 +405,9 @@ def make_cue_dataset(
     classes = WARD_NAMES[:n_classes]
     shortcut_index = _resolve_shortcut(shortcut_class, classes)
     counts = {"train": per_class, "val": val_per_class, "holdout": holdout_per_class}
+    sources = BACKGROUNDS if backgrounds is None else list(backgrounds)
+    if not sources:
+        raise DataError("backgrounds must name at least one background source")
 
     records: list[dict[str, Any]] = []
     for split in SPLITS:
@@ -396,7 +416,7 @@ def make_cue_dataset(
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(counts[split]):
                 rng = np.random.default_rng([seed, _SPLIT_CODES[split], ci, i])
-                canvas, background = _background(rng, image_size)
+                canvas, background = _background(rng, image_size, sources)
                 record: dict[str, Any] = {
                     "file": f"{split}/{cls}/{i:04d}.jpg",
                     "split": split,
@@ -439,7 +459,7 @@ def make_cue_dataset(
             for ci, cls in enumerate(classes)
         ],
         "distractors": [_describe(cut, names) for cut in DISTRACTORS],
-        "backgrounds": [{"source": s, "box": list(b) if b else None} for s, b in BACKGROUNDS],
+        "backgrounds": [{"source": s, "box": list(b) if b else None} for s, b in sources],
         "shortcut": (
             {"class": classes[shortcut_index], **SHORTCUT} if shortcut_index is not None else None
         ),

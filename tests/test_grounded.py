@@ -271,3 +271,51 @@ def test_four_regions_are_all_described_in_at_most_five_sentences(tiny_crop_mode
         assert all(name in e.text for name in ("左上", "右上", "左下", "右下"))
     assert blind.text.startswith("モデルは主に4か所の領域に注目しています。")
     assert informed.text.endswith("はっきり確認できません。")  # no opening: five sentences at most
+
+
+def test_region_views_are_squares_around_the_peak_with_the_outside_blurred():
+    from core.explainers.grounded import MIN_VIEW_FRACTION, region_peak, region_views
+    from core.regions import find_regions
+
+    rng = np.random.default_rng(4)
+    image = Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8))
+    cam = blob(128, 40, 70, 10)
+    (region,) = find_regions(cam, max_regions=4)
+    assert region_peak(cam, region) == (40.5, 70.5)
+    longest = max(region.bbox[2] - region.bbox[0], region.bbox[3] - region.bbox[1])
+    tight, wide = region_views(image, cam, region, views=((0.6, False), (1.0, True)))
+    assert tight.size == (round(max(0.6 * longest, MIN_VIEW_FRACTION * 128)),) * 2
+    assert wide.size == (longest, longest)
+    # the tight view is the plain photo around the peak; the wide one is sharp only where hot
+    side = tight.size[0]
+    left, top = round(40.5 - side / 2), round(70.5 - side / 2)
+    assert np.array_equal(
+        np.asarray(tight), np.asarray(image.crop((left, top, left + side, top + side)))
+    )
+    wide_arr = np.asarray(wide, dtype=np.float64)
+    plain = np.asarray(image.crop(_box_of(wide, 40.5, 70.5)), dtype=np.float64)
+    centre, corner = wide.size[0] // 2, 1
+    assert np.abs(wide_arr[centre, centre] - plain[centre, centre]).max() < 1.0
+    assert wide_arr[: corner + 3, : corner + 3].std() < plain[: corner + 3, : corner + 3].std() / 2
+
+
+def _box_of(view: Image.Image, cx: float, cy: float) -> tuple[int, int, int, int]:
+    side = view.size[0]
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    return (left, top, left + side, top + side)
+
+
+def test_candidates_rank_by_the_mean_probability_over_a_regions_views(tiny_crop_model):
+    explainer = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0)
+    rng = np.random.default_rng(5)
+    views = [
+        [Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)) for _ in range(n)]
+        for n in (2, 1, 3)
+    ]
+    found = explainer._candidates(views)
+    probs = explainer._crop_probs([v for region in views for v in region])
+    means = [probs[0:2].mean(0), probs[2:3].mean(0), probs[3:6].mean(0)]
+    for candidates, mean in zip(found, means, strict=True):
+        best = np.argsort(-mean, kind="stable")[:2]
+        assert [k for k, _ in candidates] == [int(k) for k in best]
+        assert [p for _, p in candidates] == pytest.approx([float(mean[k]) for k in best])

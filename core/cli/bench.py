@@ -27,12 +27,28 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="fewer steps/repeats (noisier)")
     parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="the planted-cue suite instead: object sizes x backgrounds x distractors x "
+        "languages x seeds (about 20 min; 3 min with --quick); writes suite.json and suite.md",
+    )
+    parser.add_argument(
+        "--suite-work",
+        default="data/suite",
+        help="the suite's datasets, models and cached CAMs (default data/suite)",
+    )
+    parser.add_argument(
+        "--before", help="a suite.json of an earlier run: its numbers are shown beside these"
+    )
+    parser.add_argument(
         "--out", default="benchmarks/results", help="where to write bench.json and bench.md"
     )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.suite:
+        return run_suite(args)
     from core.bench import run_bench
 
     report = run_bench(
@@ -58,4 +74,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(report["markdown"])
         print(f"\nwritten: {out / 'bench.md'}, {out / 'bench.json'}")
+    return 0
+
+
+def run_suite(args: argparse.Namespace) -> int:
+    from core.suite import QUICK, SuiteSettings, run_suite, suite_markdown
+
+    report = run_suite(QUICK if args.quick else SuiteSettings(), work=args.suite_work)
+    before = json.loads(Path(args.before).read_text(encoding="utf-8")) if args.before else None
+    markdown = suite_markdown(report, before=before)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "suite.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    (out / "suite.md").write_text(markdown + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(markdown)
+        print(f"\nwritten: {out / 'suite.md'}, {out / 'suite.json'}")
     return 0

@@ -1,0 +1,519 @@
+"""The planted-cue suite (``wordcam bench --suite``): does the pipeline name what the model uses?
+
+Planted-cue datasets (:func:`core.synth.make_cue_dataset`) are swept over the planted
+object's size (about 15%, 30% and 50% of the image side), the background (the demo's textures,
+or scenes cut from real bundled photos), distractor objects (on or off) and a few seeds. Per
+*setting* (background, size, distractors, seed) one dataset is written and one model trained
+(a linear head on frozen EfficientNet-Lite0 features, as the demo does); its validation photos
+are classified and their CAMs computed once, then explained blind by ``grounded`` in each
+language. Per *cell* (a setting and a language) two measures:
+
+* **cue recovery**: the share of classes with a name of their planted object among their
+  top-10 mined words (the names are fixed from the clean cut-out, as in the demo, less the
+  names of distractors: :func:`planted_names`);
+* **naming accuracy**: the share of a class's explanations (of photos that carry the object)
+  whose words name its planted object, averaged over the classes.
+
+The CAMs of a setting are cached under the work folder, so a second run (a changed explainer,
+the same data) only explains and mines again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from core.models.base import Classifier
+
+log = logging.getLogger(__name__)
+
+#: Bump when a change makes cached datasets, models or CAMs of the suite stale.
+SUITE_DATA_VERSION = 1
+DEFAULT_WORK = Path("data") / "suite"
+BACKGROUND_KINDS = ("textures", "photos")
+#: Object size (geometric-mean side as a share of the image side) -> the range drawn from.
+SIZE_RANGES = {0.15: (0.12, 0.18), 0.3: (0.25, 0.35), 0.5: (0.42, 0.58)}
+BATCH = 16
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    """The grid and the size of each dataset (the full suite by default; see :data:`QUICK`)."""
+
+    sizes: tuple[float, ...] = (0.15, 0.3, 0.5)
+    backgrounds: tuple[str, ...] = BACKGROUND_KINDS
+    distractors: tuple[bool, ...] = (False, True)
+    langs: tuple[str, ...] = ("ja", "en")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    n_classes: int = 5
+    per_class: int = 24
+    val_per_class: int = 16
+    epochs: int = 30
+    top: int = 10
+
+    def grid(self) -> list[Setting]:
+        """Every (background, size, distractors, seed) setting, in table order."""
+        return [
+            Setting(background, size, distractors, seed)
+            for background in self.backgrounds
+            for size in self.sizes
+            for distractors in self.distractors
+            for seed in self.seeds
+        ]
+
+
+QUICK = SuiteSettings(seeds=(0,), per_class=16, val_per_class=12)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One dataset of the suite: its background kind, object size, distractors and seed."""
+
+    background: str
+    size: float
+    distractors: bool
+    seed: int
+
+    def label(self) -> str:
+        return f"{self.background}-{round(self.size * 100)}-{'d' if self.distractors else 'nod'}-s{self.seed}"
+
+
+@dataclass
+class Prepared:
+    """A setting's validation photos as the model saw them, with CAMs and predictions."""
+
+    views: list[Image.Image]
+    cams: np.ndarray
+    labels: list[str]
+    predicted: list[str]
+    has_object: list[bool]
+    cues: dict[str, Any]
+    seconds: float = 0.0
+
+
+@dataclass
+class CellResult:
+    """The measures of one setting in one language."""
+
+    setting: Setting
+    lang: str
+    cue_recovery: float
+    naming_accuracy: float
+    per_class: dict[str, Any] = field(default_factory=dict)
+    text_accuracy: float | None = None
+    image_accuracy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["setting"] = asdict(self.setting)
+        return data
+
+
+def dataset_options(setting: Setting, suite: SuiteSettings) -> dict[str, Any]:
+    """The :func:`core.synth.make_cue_dataset` arguments of a setting."""
+    from core.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
+
+    if setting.background not in BACKGROUND_KINDS:
+        raise ValueError(f"unknown background kind {setting.background!r}")
+    return {
+        "n_classes": suite.n_classes,
+        "per_class": suite.per_class,
+        "val_per_class": suite.val_per_class,
+        "holdout_per_class": 0,
+        "seed": setting.seed,
+        "shortcut_class": None,
+        "object_scale": SIZE_RANGES.get(setting.size, (0.8 * setting.size, 1.2 * setting.size)),
+        "distractor_rate": 0.3 if setting.distractors else 0.0,
+        "backgrounds": BACKGROUNDS if setting.background == "textures" else PHOTO_BACKGROUNDS,
+    }
+
+
+def _cache_key(setting: Setting, suite: SuiteSettings) -> str:
+    spec = {
+        "version": SUITE_DATA_VERSION,
+        "setting": asdict(setting),
+        "data": [suite.n_classes, suite.per_class, suite.val_per_class, suite.epochs],
+    }
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def prepare(setting: Setting, suite: SuiteSettings, work: Path) -> Prepared:
+    """Dataset, model and CAMs of ``setting`` (from ``work``'s cache when there)."""
+    folder = work / f"{setting.label()}-{_cache_key(setting, suite)}"
+    cached = folder / "cams.npz"
+    started = time.perf_counter()
+    if not cached.is_file():
+        building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        _build(setting, suite, building)  # a run stopped half-way leaves no half-cached folder
+        shutil.rmtree(folder, ignore_errors=True)
+        building.rename(folder)
+    prepared = _load_prepared(folder)
+    prepared.seconds = round(time.perf_counter() - started, 2)
+    return prepared
+
+
+def _build(setting: Setting, suite: SuiteSettings, folder: Path) -> None:
+    """Write the dataset, train the head and cache the validation photos' CAMs."""
+    import numpy as np
+
+    from core.models import load_model
+    from core.synth import make_cue_dataset
+    from core.train import train
+
+    make_cue_dataset(folder / "dataset", **dataset_options(setting, suite))
+    train(
+        folder / "dataset" / "train",
+        folder / "model",
+        epochs=suite.epochs,
+        seed=setting.seed,
+        progress=False,
+        freeze_backbone=True,
+        augment=False,
+        workers=0,
+    )
+    model = load_model(str(folder / "model"))
+    files = _val_files(folder)
+    cams, predicted = [], []
+    for start in range(0, len(files), BATCH):
+        views = [_view(model, folder / "dataset" / f) for f in files[start : start + BATCH]]
+        maps, preds = _cams(model, views)
+        cams.append(maps)
+        predicted += preds
+    np.savez_compressed(
+        folder / "cams.npz", cams=np.concatenate(cams), predicted=np.array(predicted)
+    )
+
+
+def _val_files(folder: Path) -> list[str]:
+    cues = json.loads((folder / "dataset" / "cues.json").read_text(encoding="utf-8"))
+    return [r["file"] for r in cues["images"] if r["split"] == "val"]
+
+
+def _view(model: Classifier, path: Path) -> Image.Image:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return model.preprocess.crop(image.convert("RGB"))
+
+
+def _cams(model: Classifier, views: list[Image.Image]) -> tuple[np.ndarray, list[str]]:
+    """Grad-CAMs (float16, [B, S, S]) of the predicted classes and the predicted labels."""
+    import numpy as np
+    import torch
+
+    from core.attribution import attribute_batch
+
+    batch = torch.stack([model.preprocess.to_tensor(v) for v in views])
+    result = attribute_batch(model, batch, method="gradcam", top_k=1)
+    maps = np.asarray(result.maps, dtype=np.float16)
+    preds = [model.labels[int(row[0])] for row in np.asarray(result.target_indices)]
+    return maps, preds
+
+
+def _load_prepared(folder: Path) -> Prepared:
+    import numpy as np
+    from PIL import Image
+
+    from core.models.base import Preprocessing
+    from core.models.model_dir import INFO_FILE
+
+    cues = json.loads((folder / "dataset" / "cues.json").read_text(encoding="utf-8"))
+    info = json.loads((folder / "model" / INFO_FILE).read_text(encoding="utf-8"))
+    preprocess = Preprocessing.from_dict(info.get("preprocessing") or {})
+    records = [r for r in cues["images"] if r["split"] == "val"]
+    data = np.load(folder / "cams.npz")
+    views = []
+    for r in records:
+        with Image.open(folder / "dataset" / r["file"]) as image:
+            views.append(preprocess.crop(image.convert("RGB")))
+    return Prepared(
+        views=views,
+        cams=data["cams"].reshape(len(records), *data["cams"].shape[-2:]),
+        labels=[r["label"] for r in records],
+        predicted=[str(p) for p in data["predicted"]],
+        has_object=[r["object"] is not None for r in records],
+        cues=cues,
+    )
+
+
+def planted_names(lang: str) -> dict[str, list[str]]:
+    """Each planted object's names by the demo's rule (:func:`core.demo.object_names`), less
+    the names a distractor gets by the same rule (the flag's flagpole, the helmet's crash
+    helmet): a distractor is in every class and must not count as naming the object."""
+    from core.demo import CUE_MIN_PROB, CUE_TOP, object_names
+    from core.models import load_model
+    from core.synth import DISTRACTORS, object_imagenet_labels
+
+    model = load_model("imagenet")
+    localized = model.label_names(lang)
+    ranked = object_imagenet_labels(top=CUE_TOP, objects=DISTRACTORS, model=model)
+    shared = {localized[i] for labels in ranked.values() for i, _, p in labels if p >= CUE_MIN_PROB}
+    return {obj: [n for n in names if n not in shared] for obj, names in object_names(lang).items()}
+
+
+def explain(prepared: Prepared, explainers: dict[str, Any]) -> dict[str, list[str]]:
+    """Blind explanations of a setting's validation photos in every language.
+
+    Each batch goes to every language's explainer in turn, so a crop model shared through
+    :func:`shared_crop_model` classifies each batch's crops once for all languages.
+    """
+    from core.explainers.base import ExplainRequest
+
+    texts: dict[str, list[str]] = {lang: [] for lang in explainers}
+    for start in range(0, len(prepared.views), BATCH):
+        requests = [
+            ExplainRequest(
+                image=view,
+                cam=prepared.cams[i].astype("float32"),
+                predictions=[],
+                label=None,
+                task="",
+                key=str(i),
+            )
+            for i, view in enumerate(prepared.views[start : start + BATCH], start)
+        ]
+        for lang, explainer in explainers.items():
+            texts[lang] += [e.text for e in explainer.explain_batch(requests)]
+    return texts
+
+
+def shared_crop_model(model: Classifier) -> Classifier:
+    """``model`` with a module that remembers its last few answers (by the input's bytes).
+
+    The explainers of both languages build the same crops of a batch, so the second one is
+    answered from memory: identical numbers, half the forward passes.
+    """
+    from dataclasses import replace as replace_field
+
+    return replace_field(model, module=RememberingModule(model.module))
+
+
+class RememberingModule(torch.nn.Module):
+    """Wraps a module; an input with the same bytes as one of the last ``keep`` gets its output."""
+
+    def __init__(self, inner: torch.nn.Module, keep: int = 8) -> None:
+        super().__init__()
+        self.inner = inner
+        self.keep = keep
+        self.memory: dict[bytes, torch.Tensor] = {}
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        key = hashlib.blake2b(batch.detach().cpu().numpy().tobytes()).digest()
+        if key not in self.memory:
+            self.memory[key] = self.inner(batch)
+            while len(self.memory) > self.keep:
+                self.memory.pop(next(iter(self.memory)))
+        return self.memory[key]
+
+
+def measure(
+    prepared: Prepared, texts: list[str], names: dict[str, list[str]], lang: str, top: int
+) -> tuple[float, float, dict[str, Any], float | None]:
+    """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell."""
+    from core.demo import cue_recovery, cue_words
+    from core.mining import Corpus, mine
+    from core.mining.corpus import build_pairs
+    from core.text import tokenize_many
+
+    tokens = tokenize_many(texts, lang=lang, workers=1)
+    vocab, doc_index, term_index = build_pairs(tokens)
+    n = len(texts)
+    corpus = Corpus(
+        doc_ids=[str(i) for i in range(n)],
+        texts=texts,
+        labels=list(prepared.labels),
+        true_labels=list(prepared.labels),
+        pred_labels=list(prepared.predicted),
+        paths=[None] * n,
+        image_ids=[None] * n,
+        vocab=vocab,
+        doc_index=doc_index,
+        term_index=term_index,
+        lang=lang,
+    )
+    result = mine(corpus, top=top)
+    recovery = cue_recovery(result, prepared.cues, names, top=top, lang=lang)
+    per_class = recovery["per_class"]
+    for entry in prepared.cues["classes"]:
+        cls = entry["name"]
+        expected = cue_words(names[entry["object"]["name"]], lang)
+        docs = [
+            set(t)
+            for t, label, has in zip(tokens, prepared.labels, prepared.has_object, strict=True)
+            if label == cls and has
+        ]
+        named = sum(bool(d & expected) for d in docs)
+        per_class[cls]["naming_accuracy"] = named / len(docs) if docs else 0.0
+        per_class[cls]["top_words"] = [kw.word for kw in result.classes.get(cls, [])[:top]]
+    naming = sum(v["naming_accuracy"] for v in per_class.values()) / max(1, len(per_class))
+    return recovery["cue_recovery"], naming, per_class, result.text_accuracy
+
+
+def run_cell(
+    prepared: Prepared, setting: Setting, lang: str, texts: list[str], names: Any, top: int
+) -> CellResult:
+    """Mine and measure one setting's explanations in one language."""
+    recovery, naming, per_class, text_accuracy = measure(prepared, texts, names, lang, top)
+    right = sum(p == t for p, t in zip(prepared.predicted, prepared.labels, strict=True))
+    return CellResult(
+        setting=setting,
+        lang=lang,
+        cue_recovery=recovery,
+        naming_accuracy=naming,
+        per_class=per_class,
+        text_accuracy=text_accuracy,
+        image_accuracy=right / max(1, len(prepared.labels)),
+    )
+
+
+def run_suite(
+    suite: SuiteSettings = SuiteSettings(),
+    work: str | Path = DEFAULT_WORK,
+    crop_model: Any = None,
+) -> dict[str, Any]:
+    """Run every cell of ``suite``; returns the report (cells, summary rows, timings, load)."""
+    from core.explainers import load_explainer
+    from core.models import load_model
+
+    work = Path(work)
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    crop_model = shared_crop_model(crop_model or load_model("imagenet"))
+    explainers = {
+        lang: load_explainer("grounded", lang=lang, crop_model=crop_model) for lang in suite.langs
+    }
+    names = {lang: planted_names(lang) for lang in suite.langs}
+    cells: list[CellResult] = []
+    timings = {"prepare": 0.0, "explain": 0.0, "mine": 0.0}
+    for setting in suite.grid():
+        prepared = prepare(setting, suite, work)
+        timings["prepare"] += prepared.seconds
+        t0 = time.perf_counter()
+        texts = explain(prepared, explainers)
+        timings["explain"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for lang in suite.langs:
+            cell = run_cell(prepared, setting, lang, texts[lang], names[lang], suite.top)
+            log.info(
+                "suite: %s %s cue recovery %.2f naming %.2f",
+                setting.label(),
+                lang,
+                cell.cue_recovery,
+                cell.naming_accuracy,
+            )
+            cells.append(cell)
+        timings["mine"] += time.perf_counter() - t0
+    return {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "suite": asdict(suite),
+        "rows": summary_rows(cells),
+        "cells": [c.to_dict() for c in cells],
+        "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(_cpu_seconds() - cpu_started, 1),
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "photos_explained": len(suite.grid()) * suite.n_classes * suite.val_per_class,
+        "load_average": list(os.getloadavg()),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (user + system)."""
+    import resource
+
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def summary_rows(cells: list[CellResult]) -> list[dict[str, Any]]:
+    """One row per (background, size, distractors, language): the measures averaged over seeds."""
+    groups: dict[tuple[Any, ...], list[CellResult]] = {}
+    for c in cells:
+        key = (c.setting.background, c.setting.size, c.setting.distractors, c.lang)
+        groups.setdefault(key, []).append(c)
+    rows = []
+    for (background, size, distractors, lang), group in groups.items():
+        rows.append(
+            {
+                "background": background,
+                "size": size,
+                "distractors": distractors,
+                "lang": lang,
+                "seeds": len(group),
+                "cue_recovery": _mean([c.cue_recovery for c in group]),
+                "naming_accuracy": _mean([c.naming_accuracy for c in group]),
+                "text_accuracy": _mean([c.text_accuracy for c in group]),
+                "image_accuracy": _mean([c.image_accuracy for c in group]),
+            }
+        )
+    return rows
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 4) if known else None
+
+
+def suite_markdown(report: dict[str, Any], before: dict[str, Any] | None = None) -> str:
+    """The suite's table: one row per background, size, distractors and language.
+
+    With ``before`` (an earlier report of the same grid) each measure reads ``before -> now``.
+    """
+    earlier = {_row_key(r): r for r in before["rows"]} if before else {}
+    lines = [
+        "| background | object size | distractors | lang | seeds | cue recovery "
+        "| naming accuracy | words -> label | image model |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        old = earlier.get(_row_key(row))
+
+        def cell(name: str, row: dict[str, Any] = row, old: Any = old) -> str:
+            now = _num(row[name])
+            return f"{_num(old[name])} -> {now}" if old else now
+
+        lines.append(
+            f"| {row['background']} | {round(row['size'] * 100)}% "
+            f"| {'on' if row['distractors'] else 'off'} | {row['lang']} | {row['seeds']} "
+            f"| {cell('cue_recovery')} | {cell('naming_accuracy')} "
+            f"| {cell('text_accuracy')} | {_num(row['image_accuracy'])} |"
+        )
+    load = ", ".join(f"{x:.2f}" for x in report["load_average"])
+    t = report["timings_s"]
+    lines.append(
+        f"\n{len(report['cells'])} cells ({report['photos_explained']} photos explained in "
+        f"{len(report['suite']['langs'])} languages) in {report['seconds']:.0f} s wall, "
+        f"{report['cpu_seconds']:.0f} s CPU, on {report['cpus']} CPUs (datasets, training and "
+        f"CAMs {t['prepare']:.0f} s, explanations {t['explain']:.0f} s, mining {t['mine']:.0f} s); "
+        f"load average at the end {load}."
+    )
+    return "\n".join(lines)
+
+
+def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["background"], row["size"], row["distractors"], row["lang"])
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def quick_settings(**changes: Any) -> SuiteSettings:
+    """:data:`QUICK` with ``changes`` applied (e.g. a smaller grid for a test)."""
+    return replace(QUICK, **changes)
