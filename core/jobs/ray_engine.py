@@ -189,16 +189,16 @@ def _dataset(todo: Sequence[Item], settings: RaySettings, shard_dir: Path, rate_
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
-    actors = actor_count(settings)
     records = [{"path": str(p), "rel_path": str(r), "true_label": t} for p, r, t in todo]
     size = max(1, int(settings.batch_size))
     blocks = max(1, math.ceil(len(records) / size))
+    actors = min(actor_count(settings), blocks)  # no idle actors for a short to-do list
     kwargs = dict(settings=settings, shard_dir=str(shard_dir), rate_limit=rate_limit, cache=cache)
     return ray.data.from_items(records, override_num_blocks=blocks).map_batches(
         ExplainActor,
         fn_constructor_kwargs={**kwargs, "actors": actors},
         batch_size=size,
-        concurrency=actors,
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=settings.cpus_per_actor,
         num_gpus=settings.gpus_per_actor or None,
     )
