@@ -302,6 +302,39 @@ def test_killed_worker_gets_its_photos_redone(ray_local, tmp_path: Path) -> None
     assert sum(r.status == "done" for r in rows) == len(items) - 1
 
 
+@pytest.mark.slow
+def test_openai_rate_and_cache_hold_for_the_whole_job(
+    ray_local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    sys.path.insert(0, str(HERE.parent))
+    from vlm_server import FakeVLMServer, Reply
+
+    from core.jobs.ray_engine import explain_rows
+
+    monkeypatch.setenv("WORDCAM_CACHE_DIR", str(tmp_path / "cache"))
+    items = make_photos(tmp_path / "photos", per_class=2)
+    with FakeVLMServer(default=Reply("赤い屋根が見えます。")) as server:
+        options = {"base_url": server.base_url, "rpm": 240, "concurrency": 2}
+        settings = settings_for(tmp_path, explainer="openai:test-model", explainer_options=options)
+        batches = list(explain_rows(items, settings, tmp_path / "s1"))
+        rows = [r for b in batches for r in b.rows]
+        calls = server.chat_requests
+        starts = sorted(r.started for r in calls)
+        # A rerun from scratch (another DB): every answer comes from the one cache.
+        again = [r for b in explain_rows(items, settings, tmp_path / "s2") for r in b.rows]
+        assert len(server.chat_requests) == len(calls)
+    done = [r for r in rows if r.status == "done"]
+    assert len(calls) == len(done) == len(items) - 1  # one call per photo...
+    assert len({b.pid for b in batches}) == 2  # ...over two actors
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) > 0.2  # 240 rpm for the whole job: 0.25 s apart, not 0.125
+    assert {r.text for r in again if r.status == "done"} == {"赤い屋根が見えます。"}
+    with duckdb.connect(str(tmp_path / "cache" / "vlm_cache.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM vlm_calls").fetchone()[0] == len(calls)
+
+
 # ----------------------------------------------------------------------------- two nodes
 
 
@@ -335,7 +368,10 @@ def _two_node_main(out: Path) -> None:
 
 @pytest.mark.slow
 def test_two_node_cluster_uses_both_nodes(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     proc = subprocess.run(
         [sys.executable, str(HERE), "two-node", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=400,

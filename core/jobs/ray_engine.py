@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,9 @@ class ExplainActor:
         from core.jobs import _HeapTrimmer
         from core.jobs.ray_limits import share_limits
         from core.models import load_model
+        from core.text import tokenize_many
 
+        started = time.monotonic()
         import_plugins(settings.plugins)
         self.settings = settings
         self.shard_dir = shard_dir
@@ -107,13 +110,17 @@ class ExplainActor:
         self.labels = list(self.model.labels)
         self.node_id = ray.get_runtime_context().get_node_id()
         self.trim_heap = _HeapTrimmer()
+        tokenize_many(["準備"], lang=settings.lang)  # the tokenizer's dictionary, once, here
+        self.init_s = time.monotonic() - started
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        started = time.monotonic()
         items = list(zip(batch["path"], batch["rel_path"], batch["true_label"], strict=True))
         rows = self.explain(items)
-        shard = write_shard(rows, self.shard_dir, self.node_id)
+        shard = write_shard(rows, self.shard_dir, self.node_id, labels=self.labels)
         self.trim_heap()
-        return {"shard": [str(shard)], "rows": [len(rows)], "node_id": [self.node_id]}
+        seconds = time.monotonic() - started
+        return {"shard": [str(shard)], "batch_s": [seconds], "init_s": [self.init_s]}
 
     def explain(self, items: Sequence[Item]) -> list[Any]:
         """The job's rows for ``items``: the same step and fields as the local job."""
@@ -150,10 +157,11 @@ def explain_rows(
     todo = [item for item in items if str(item[0]) not in done]
     if not todo:
         return
-    with _ray_session(address), _job_limits(settings) as (rate_limit, cache):
+    with ray_session(address), _job_limits(settings) as (rate_limit, cache):
         dataset = _dataset(todo, settings, Path(shard_dir), rate_limit, cache)
         for manifest in dataset.iter_rows():
             batch = read_shard(manifest["shard"])
+            batch.batch_s, batch.init_s = manifest["batch_s"], manifest["init_s"]
             yield batch
             batch.shard.unlink(missing_ok=True)
 
@@ -170,6 +178,20 @@ def merge_batch(
     from core.jobs import write_rows  # the seam: the store's row write after the restructure
 
     write_rows(con, run_id, batch.rows, explainer, mode, lang)
+
+
+def model_labels(settings: RaySettings) -> list[str]:
+    """The model's labels (the run's ``labels``), loaded in a Ray task, not in the driver."""
+    import ray
+
+    def labels(settings: RaySettings) -> list[str]:
+        from core.models import load_model
+
+        import_plugins(settings.plugins)
+        return list(load_model(settings.model, **settings.model_options).labels)
+
+    task = ray.remote(num_cpus=settings.cpus_per_actor, num_gpus=settings.gpus_per_actor)(labels)
+    return ray.get(task.remote(settings))
 
 
 def actor_count(settings: RaySettings) -> int:
@@ -198,20 +220,22 @@ def _dataset(todo: Sequence[Item], settings: RaySettings, shard_dir: Path, rate_
         ExplainActor,
         fn_constructor_kwargs={**kwargs, "actors": actors},
         batch_size=size,
-        compute=ray.data.ActorPoolStrategy(size=actors),
+        # One batch at a time per actor: a free actor takes the next batch (no queue behind a
+        # busy one), so the last batches do not wait while another actor idles.
+        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
         num_cpus=settings.cpus_per_actor,
         num_gpus=settings.gpus_per_actor or None,
     )
 
 
-class _ray_session:
+class ray_session:
     """``ray.init`` unless Ray is already up; shuts down only what it started."""
 
     def __init__(self, address: str | None) -> None:
         self.address = address
         self.started = False
 
-    def __enter__(self) -> _ray_session:
+    def __enter__(self) -> ray_session:
         import ray
 
         if not ray.is_initialized():

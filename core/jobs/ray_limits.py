@@ -103,6 +103,9 @@ def start_cache_service(path: str | None = None) -> Any:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+    from core.explainers.vlm_cache import cache_path
+
+    path = str(path or cache_path())  # the driver's setting, not the worker's environment
     here = ray.get_runtime_context().get_node_id()
     actor = ray.remote(num_cpus=0, max_concurrency=1)(CacheService)
     return actor.options(

@@ -35,6 +35,9 @@ class ShardBatch:
     node_id: str = ""
     pid: int = 0
     recovered: bool = False  # left by an earlier run and merged now
+    labels: list[str] | None = None  # the model's labels (the run's ``labels``)
+    batch_s: float | None = None  # the actor's time on this batch
+    init_s: float | None = None  # the actor's start-up time (model + explainer)
 
 
 def _row_type() -> type:
@@ -77,8 +80,13 @@ def _column(rows: Sequence[Any], name: str) -> list[Any]:
     return values
 
 
-def write_shard(rows: Sequence[Any], shard_dir: str | Path, node_id: str = "") -> Path:
-    """Write ``rows`` as one new shard (temp name, then rename); returns its path."""
+def write_shard(
+    rows: Sequence[Any], shard_dir: str | Path, node_id: str = "", labels: Sequence[str] = ()
+) -> Path:
+    """Write ``rows`` as one new shard (temp name, then rename); returns its path.
+
+    ``labels`` (the model's) travel in the file's metadata, so the driver never loads the model.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -88,7 +96,8 @@ def write_shard(rows: Sequence[Any], shard_dir: str | Path, node_id: str = "") -
     data = {name: _column(rows, name) for name in schema.names[:-2]}
     data["node_id"] = [node_id] * len(rows)
     data["pid"] = [os.getpid()] * len(rows)
-    table = pa.table(data, schema=schema)
+    meta = {b"wordcam_labels": json.dumps(list(labels), ensure_ascii=False).encode()}
+    table = pa.table(data, schema=schema.with_metadata(meta))
     name = f"{uuid.uuid4().hex}{SUFFIX}"
     tmp = out / f"{TMP_PREFIX}{name}"
     pq.write_table(table, tmp)
@@ -105,7 +114,9 @@ def read_shard(path: str | Path) -> ShardBatch:
 
     row_type = _row_type()
     names = {f.name for f in fields(row_type)}
-    records = pq.read_table(path).to_pylist()
+    table = pq.read_table(path)
+    records = table.to_pylist()
+    labels = json.loads((table.schema.metadata or {}).get(b"wordcam_labels", b"[]"))
     rows = []
     for record in records:
         values = {k: v for k, v in record.items() if k in names}
@@ -117,7 +128,11 @@ def read_shard(path: str | Path) -> ShardBatch:
         rows.append(row_type(**values))
     first = records[0] if records else {}
     return ShardBatch(
-        shard=Path(path), rows=rows, node_id=first.get("node_id") or "", pid=first.get("pid") or 0
+        shard=Path(path),
+        rows=rows,
+        node_id=first.get("node_id") or "",
+        pid=first.get("pid") or 0,
+        labels=labels or None,
     )
 
 
