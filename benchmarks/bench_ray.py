@@ -14,7 +14,7 @@ services) from ``/proc`` every half second; the load average is recorded with th
 conv nets, the same job machinery) and ``imagenet`` (the product defaults).
 
 Run: ``.venv/bin/python benchmarks/bench_ray.py [--n 500] [--profile small] [--actors 2]``;
-results go to ``benchmarks/results/ray.json`` and ``ray.md``.
+results go to ``benchmarks/results/ray.json`` (one entry per profile and actor count) and ``ray.md``.
 """
 
 from __future__ import annotations
@@ -169,12 +169,22 @@ def _tree(root_pid: int) -> dict[int, tuple[str, float]]:
     return out
 
 
-def run_child(engine: str, folder: Path, db: Path, profile: str, batch_size: int, actors: int):
+def run_child(
+    engine: str,
+    folder: Path,
+    db: Path,
+    profile: str,
+    batch_size: int,
+    actors: int,
+    local_threads: int | None = None,
+):
     """One job as a child process: its summary and peak memory per role."""
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
+    if engine == "local" and local_threads:
+        env["OMP_NUM_THREADS"] = str(local_threads)  # torch's intra-op threads
     cmd = [sys.executable, str(HERE), "--child", engine, str(folder), str(db), "--profile",
            profile, "--batch-size", str(batch_size), "--actors", str(actors)]  # fmt: skip
     peaks = {"driver": 0.0, "worker": 0.0, "ray": 0.0, "total": 0.0}
@@ -219,7 +229,14 @@ def run_child(engine: str, folder: Path, db: Path, profile: str, batch_size: int
     return row
 
 
-def run_benchmark(n: int, profile: str, batch_size: int, actors: int, workdir: Path) -> dict:
+def run_benchmark(
+    n: int,
+    profile: str,
+    batch_size: int,
+    actors: int,
+    workdir: Path,
+    local_threads: int | None = None,
+) -> dict:
     folder = _bench_precompute().make_photo_folder(workdir / f"photos_{n}", n)
     rows = []
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -232,7 +249,7 @@ def run_benchmark(n: int, profile: str, batch_size: int, actors: int, workdir: P
                 import shutil
 
                 shutil.rmtree(stale)
-        row = run_child(engine, folder, db, profile, batch_size, actors)
+        row = run_child(engine, folder, db, profile, batch_size, actors, local_threads)
         rows.append(row)
         print(
             f"{engine}: {row['photos_per_s']} photos/s, peak RSS {row['peak_rss_mb']}",
@@ -245,6 +262,8 @@ def run_benchmark(n: int, profile: str, batch_size: int, actors: int, workdir: P
         "photos": n,
         "batch_size": batch_size,
         "actors": actors,
+        "local_threads": local_threads or "torch default",
+        "key": f"{profile}, {actors} actor(s), local torch threads {local_threads or 'default'}",
         "rows": rows,
         "ratio_ray_vs_local": round(ray_row["photos_per_s"] / local["photos_per_s"], 3),
         "goal": ">= 0.85",
@@ -265,7 +284,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
         f"### Ray engine vs local job ({result['profile']} profile, {result['photos']} photos, "
-        f"batch {result['batch_size']}, {result['actors']} actors, {m['cpus']} CPUs, "
+        f"batch {result['batch_size']}, {result['actors']} actor(s) vs local with torch threads "
+        f"{result['local_threads']}, {m['cpus']} CPUs, "
         f"{result['date']})",
         "",
         "| engine | photos/s (job) | job s | wall s | peak RSS MB driver / worker (max) / Ray services / all | load avg after |",
@@ -291,6 +311,13 @@ def to_markdown(result: dict[str, Any]) -> str:
         )
         + ".",
     ]
+    loads = [*m["load_avg_before"], *(x for r in result["rows"] for x in r["load_avg_after"])]
+    if max(loads) > m["cpus"]:
+        lines.append(
+            f"Caution: the load average reached {max(loads)} on {m['cpus']} CPUs. On an "
+            "oversubscribed machine more runnable processes get a larger share of the CPUs, "
+            "which favours Ray's extra processes (driver + actors): rerun on a quiet machine."
+        )
     return "\n".join(lines)
 
 
@@ -303,18 +330,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("small", "imagenet"), default="small")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--actors", type=int, default=2)
+    parser.add_argument(
+        "--local-threads", type=int, default=None, help="OMP_NUM_THREADS of the local job"
+    )
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "wordcam_bench_ray"))
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    result = run_benchmark(args.n, args.profile, args.batch_size, args.actors, workdir)
+    result = run_benchmark(
+        args.n, args.profile, args.batch_size, args.actors, workdir, args.local_threads
+    )
     print(result["markdown"])
     if not args.no_write:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "ray.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-        (RESULTS / "ray.md").write_text(result["markdown"] + "\n")
+        _write(result)
     return 0
+
+
+def _write(result: dict[str, Any]) -> None:
+    """Store the result under its key in ``ray.json``; ``ray.md`` shows every stored result."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "ray.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[result["key"]] = result
+    path.write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
+    text = "\n\n".join(to_markdown(stored[key]) for key in sorted(stored))
+    (RESULTS / "ray.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":
