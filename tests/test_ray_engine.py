@@ -94,7 +94,11 @@ def make_photos(root: Path, per_class: int = 3) -> list[tuple[str, str, str | No
             crop.save(folder / f"{name}_{k}.png")
     (root / "猫" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    return [(str(p.resolve()), p.relative_to(root).as_posix(), p.parent.name) for p in files]
+    return [
+        (str(p.resolve()), p.relative_to(root).as_posix(), None if p.suffix == ".jpg" else label)
+        for p in files
+        for label in [p.parent.name]
+    ]  # the broken file has no true label: None travels through Ray Data too
 
 
 def settings_for(tmp: Path, **changes):
@@ -162,6 +166,7 @@ def test_rate_limit_spaces_starts() -> None:
     assert RateLimit(rpm=None).reserve() == 0.0
 
 
+@pytest.mark.slow
 def test_rate_limit_actor_holds_for_the_whole_job(ray_local) -> None:
     from core.jobs.ray_limits import SharedLimiter, start_rate_limit
 
@@ -176,13 +181,13 @@ def test_rate_limit_actor_holds_for_the_whole_job(ray_local) -> None:
         return starts
 
     starts = sorted(sum(ray.get([caller.remote(handle, 6) for _ in range(3)]), []))
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert ray.get(handle.count.remote()) == 18
-    assert min(gaps) > 0.035  # three callers together never beat the job's rate
-    assert starts[-1] - starts[0] >= 17 * 0.05 - 0.02
+    # Three callers together never beat the job's rate (each alone would take 0.25 s).
+    assert starts[-1] - starts[0] >= 17 * 0.05 - 0.05
     ray.kill(handle)
 
 
+@pytest.mark.slow
 def test_cache_service_is_one_truth_for_all_actors(ray_local, tmp_path: Path) -> None:
     import duckdb
 
@@ -316,7 +321,7 @@ def test_openai_rate_and_cache_hold_for_the_whole_job(
     monkeypatch.setenv("WORDCAM_CACHE_DIR", str(tmp_path / "cache"))
     items = make_photos(tmp_path / "photos", per_class=2)
     with FakeVLMServer(default=Reply("赤い屋根が見えます。")) as server:
-        options = {"base_url": server.base_url, "rpm": 240, "concurrency": 2}
+        options = {"base_url": server.base_url, "rpm": 120, "concurrency": 2}
         settings = settings_for(tmp_path, explainer="openai:test-model", explainer_options=options)
         batches = list(explain_rows(items, settings, tmp_path / "s1"))
         rows = [r for b in batches for r in b.rows]
@@ -329,10 +334,22 @@ def test_openai_rate_and_cache_hold_for_the_whole_job(
     assert len(calls) == len(done) == len(items) - 1  # one call per photo...
     assert len({b.pid for b in batches}) == 2  # ...over two actors
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) > 0.2  # 240 rpm for the whole job: 0.25 s apart, not 0.125
+    # 120 rpm for the whole job: starts 0.5 s apart (per actor, the span would be half).
+    assert min(gaps) > 0.3 and starts[-1] - starts[0] > 0.5 * (len(starts) - 1) - 0.2
     assert {r.text for r in again if r.status == "done"} == {"赤い屋根が見えます。"}
     with duckdb.connect(str(tmp_path / "cache" / "vlm_cache.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM vlm_calls").fetchone()[0] == len(calls)
+
+
+@pytest.mark.slow
+def test_an_actors_wordcam_error_is_raised_as_itself(ray_local, tmp_path: Path) -> None:
+    from core.errors import WordcamError
+    from core.jobs.ray_engine import explain_rows
+
+    items = make_photos(tmp_path / "photos", per_class=1)
+    settings = settings_for(tmp_path, model="nosuchmodel", actors=1)
+    with pytest.raises(WordcamError, match="unknown model loader 'nosuchmodel'"):
+        list(explain_rows(items, settings, tmp_path / "shards"))
 
 
 # ----------------------------------------------------------------------------- two nodes

@@ -25,12 +25,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import WordcamError
 from core.jobs.ray_shards import ShardBatch, drain, read_shard, write_shard
 
 if TYPE_CHECKING:
@@ -159,11 +161,24 @@ def explain_rows(
         return
     with ray_session(address), _job_limits(settings) as (rate_limit, cache):
         dataset = _dataset(todo, settings, Path(shard_dir), rate_limit, cache)
-        for manifest in dataset.iter_rows():
+        for manifest in _manifests(dataset):
             batch = read_shard(manifest["shard"])
             batch.batch_s, batch.init_s = manifest["batch_s"], manifest["init_s"]
             yield batch
             batch.shard.unlink(missing_ok=True)
+
+
+def _manifests(dataset: Any) -> Iterator[dict[str, Any]]:
+    """The dataset's rows; an actor's wordcam error (a bad spec, say) raised as itself."""
+    try:
+        yield from dataset.iter_rows()
+    except WordcamError:
+        raise
+    except Exception as exc:
+        found = re.findall(r"core\.errors\.\w+: (.+)", str(exc))
+        if found:
+            raise WordcamError(found[-1].strip()) from None
+        raise
 
 
 def merge_batch(
