@@ -1,14 +1,18 @@
-"""The Ray engine: same rows as the local pipeline, resume from shards, dead actors, 2 nodes.
+"""The Ray engine: a Ray-made DB equals a local one, resumes after a dead worker or driver, 2 nodes.
 
-One local Ray (2 CPUs) serves the whole module (session fixture); the two-node cluster test
-runs this file as a script in a subprocess, so the two never share a process. Each actor
-imports this file as a plugin (``RaySettings.plugins``) to register the tiny test backends.
+Fast tests need no Ray cluster (shards, settings, the CLI flags, the openai explainer's seams).
+The slow ones share one local Ray (2 CPUs, a session fixture); the killed-driver and two-node
+tests run this file as a script in a subprocess (their own Ray), so no two Rays share a
+process. Each actor imports this file as a plugin (``RayOptions.plugins``) to register the
+tiny test backends.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -65,11 +69,28 @@ def crash_once_explainer(arg: str | None = None, crash_marker: str = "", **optio
     return CrashOnce(arg, **options)
 
 
+def counting_explainer(arg: str | None = None, count_dir: str = "", delay: float = 0.0, **options):
+    """``grounded`` that leaves one file per explained photo in ``count_dir`` (and may dawdle)."""
+    import uuid
+
+    from core.explainers.grounded import GroundedExplainer
+
+    class Counting(GroundedExplainer):
+        def explain_batch(self, requests):
+            time.sleep(delay * len(requests))
+            for request in requests:
+                (Path(count_dir) / uuid.uuid4().hex).write_text(request.key)
+            return super().explain_batch(requests)
+
+    return Counting(arg, **options)
+
+
 def register() -> None:
     from core.registry import register_explainer, register_model_loader
 
     register_model_loader("tiny", tiny_classifier)
     register_explainer("crashonce", crash_once_explainer)
+    register_explainer("counting", counting_explainer)
 
 
 register()
@@ -78,8 +99,8 @@ register()
 # ----------------------------------------------------------------------------- helpers
 
 
-def make_photos(root: Path, per_class: int = 3) -> list[tuple[str, str, str | None]]:
-    """Crops of skimage photos, one folder per class, plus a broken file: the job's items."""
+def make_photos(root: Path, per_class: int = 3) -> Path:
+    """Crops of skimage photos, one folder per class, plus a broken file."""
     from PIL import Image
     from skimage import data
 
@@ -93,55 +114,101 @@ def make_photos(root: Path, per_class: int = 3) -> list[tuple[str, str, str | No
             crop.thumbnail((120, 120))
             crop.save(folder / f"{name}_{k}.png")
     (root / "猫" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return [
-        (str(p.resolve()), p.relative_to(root).as_posix(), None if p.suffix == ".jpg" else label)
-        for p in files
-        for label in [p.parent.name]
-    ]  # the broken file has no true label: None travels through Ray Data too
+    return root
 
 
-def settings_for(tmp: Path, **changes):
-    from core.jobs.ray_engine import RaySettings
+def settings(engine: str = "ray", actors: int = 2, **changes):
+    """The job's settings on the tiny backends (``engine`` and ``actors`` aside)."""
+    from core.jobs import JobSettings
+    from core.jobs.ray_options import RayOptions
 
     base = dict(
         model="tiny",
         explainer="grounded:tiny",
-        asset_dir=str(tmp / "assets"),
         lang="ja",
         batch_size=2,
-        actors=2,
-        plugins=(str(HERE),),
+        progress=False,
+        engine=engine,
+        ray=RayOptions(actors=actors, plugins=(str(HERE),)),
     )
-    return RaySettings(**{**base, **changes})
+    return JobSettings(**{**base, **changes})
 
 
-def local_rows(items, settings, out_dir: Path):
-    """What the local job computes for ``items`` (same functions, one process)."""
-    from core.explainers import load_explainer
-    from core.jobs import _result_row, _tokenize_rows
-    from core.models import load_model
-    from core.pipeline import explain_images
+def job(photos: Path, db: Path, engine: str = "ray", **changes) -> dict:
+    from core.jobs import run_precompute
 
-    model = load_model("tiny")
-    explainer = load_explainer(settings.explainer, lang=settings.lang)
-    paths = [Path(p) for p, _, _ in items]
-    results = explain_images(
-        paths, model, explainer, lang=settings.lang, mode=settings.mode, out_dir=out_dir
-    )
-    rows = [
-        _result_row(r, p, rel, label, model.labels)
-        for r, p, (_, rel, label) in zip(results, paths, items, strict=True)
-    ]
-    _tokenize_rows(rows, settings.lang)
-    return {r.path: r for r in rows}
+    return run_precompute(photos, db, settings=settings(engine, **changes))
 
 
-def picture(path: str | None):
+def db_contents(db: Path) -> dict:
+    """Everything a reader sees of the DB's one run, by photo path (pictures as arrays)."""
+    from core.store import connect_read
+
+    with connect_read(db) as con:
+        run = con.execute(
+            "SELECT kind, source, model, explainer, mode, method, lang, status, settings, labels,"
+            " image_accuracy FROM runs"
+        ).fetchall()
+        images = con.execute(
+            "SELECT path, rel_path, sha256, true_label, pred_label, pred_prob, topk, probs,"
+            " status, error, overlay_path FROM images ORDER BY path"
+        ).fetchall()
+        explanations = con.execute(
+            "SELECT i.path, e.explainer, e.mode, e.lang, e.text, e.error, e.details"
+            " FROM explanations e JOIN images i USING (image_id) ORDER BY i.path"
+        ).fetchall()
+        tokens = con.execute(
+            "SELECT i.path, t.tokens FROM tokens t JOIN images i USING (image_id) ORDER BY i.path"
+        ).fetchall()
+        terms = con.execute(
+            "SELECT i.path, t.term, t.df FROM doc_terms d JOIN images i USING (image_id)"
+            " JOIN terms t ON t.run_id = d.run_id AND t.term_id = d.term_id ORDER BY i.path, t.term"
+        ).fetchall()
+    return {"run": run, "images": images, "explanations": explanations, "tokens": tokens,
+            "terms": terms}  # fmt: skip
+
+
+def assert_same_db(got: Path, want: Path) -> None:
+    """Same run, photos, predictions, explanations, tokens and terms; maps within PNG rounding."""
+    import numpy as np
+
+    a, b = db_contents(got), db_contents(want)
+    assert a["run"] == b["run"]
+    for key in ("explanations", "tokens", "terms"):
+        assert a[key] == b[key], key
+    assert len(a["images"]) == len(b["images"])
+    for row, expected in zip(a["images"], b["images"], strict=True):
+        assert row[:7] + row[8:10] == expected[:7] + expected[8:10]
+        if expected[7] is not None:
+            np.testing.assert_allclose(row[7], expected[7], atol=1e-6)  # probs
+        if expected[10] is not None:  # the maps, through the overlays drawn from them
+            diff = np.abs(picture(row[10]) - picture(expected[10]))
+            assert diff.max() <= 2.0, row[0]
+            assert Path(row[10]).is_relative_to(got.with_name(got.stem + "_assets"))
+
+
+def picture(path: str):
     import numpy as np
     from PIL import Image
 
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+
+
+def subprocess_env() -> dict[str, str]:
+    paths = [str(ROOT), os.environ.get("PYTHONPATH")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, paths)))
+
+
+class EngineLog(logging.Handler):
+    """Collects the Ray engine's end-of-job report (per-actor nodes and counts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "ray_engine"):
+            self.reports.append(record.ray_engine)
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +220,94 @@ def ray_local():
     ray.shutdown()
 
 
-# ----------------------------------------------------------------------------- limits
+@pytest.fixture(scope="module")
+def local_db(tmp_path_factory) -> tuple[Path, Path]:
+    """The photo folder and the local engine's DB of it (the reference)."""
+    tmp = tmp_path_factory.mktemp("local")
+    photos = make_photos(tmp / "photos")
+    db = tmp / "local.duckdb"
+    summary = job(photos, db, engine="local")
+    assert (summary["done"], summary["failed"]) == (9, 1)
+    return photos, db
+
+
+# ----------------------------------------------------------------------------- fast
+
+
+def test_shards_round_trip_every_row_field(tmp_path: Path) -> None:
+    import numpy as np
+
+    from core.jobs.ray_shards import drain, pending_shards, read_shard, write_shard
+    from core.jobs.rows import PhotoRow
+
+    rows = [
+        PhotoRow("/p/a.png", "a.png", "猫", "done", sha256="ab", pred_label="猫", pred_prob=0.0,
+                 topk=[{"label": "猫", "display": None, "prob": 0.5}],
+                 probs=np.array([0.5, 0.25, 0.25], dtype=np.float32), text="赤い", tokens=[],
+                 details={"regions": [1, 2]}),
+        PhotoRow("/p/b.jpg", "b.jpg", None, "failed", error="bad", explainer_failed=True),
+    ]  # fmt: skip
+    shard = write_shard(rows, tmp_path, node_id="n1", labels=["猫", "犬"])
+    (tmp_path / ".tmp-half.parquet").write_bytes(b"PAR1")  # a writer died mid-write
+    batch = read_shard(shard)
+    assert (batch.node_id, batch.pid, batch.labels) == ("n1", os.getpid(), ["猫", "犬"])
+    for got, want in zip(batch.rows, rows, strict=True):
+        for name, value in vars(want).items():
+            if name == "probs" and value is not None:
+                np.testing.assert_array_equal(got.probs, value)
+            else:
+                assert getattr(got, name) == value, name
+    assert pending_shards(tmp_path) == [shard] and not list(tmp_path.glob(".tmp-*"))
+    assert [b.recovered for b in drain(tmp_path)] == [True] and not pending_shards(tmp_path)
+
+
+def test_engine_options_are_not_the_runs_identity() -> None:
+    from core.cli import build_parser
+    from core.cli.precompute import job_settings
+    from core.errors import WordcamError
+    from core.jobs.ray_options import RayOptions
+
+    args = build_parser().parse_args(
+        ["precompute", "photos", "--engine", "ray", "--ray-address", "ray://head:10001",
+         "--actors", "3", "--gpus-per-actor", "0.25"]
+    )  # fmt: skip
+    on_ray = job_settings(args)
+    assert on_ray.engine == "ray"
+    assert on_ray.ray == RayOptions(address="ray://head:10001", actors=3, gpus_per_actor=0.25)
+    local = job_settings(build_parser().parse_args(["precompute", "photos"]))
+    assert local.engine == "local" and local.identity() == on_ray.identity()
+    with pytest.raises(WordcamError, match="unknown engine 'spark'"):
+        settings(engine="spark")
+    with pytest.raises(WordcamError, match="--actors must be at least 1"):
+        RayOptions(actors=0)
+
+
+def test_openai_explainer_takes_a_shared_limiter_and_cache(tmp_path: Path) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from test_openai_explainer import make_request
+    from vlm_server import FakeVLMServer, Reply
+
+    from core.explainers.openai_vlm import OpenAIExplainer
+    from core.explainers.vlm_cache import VLMCache
+
+    class Counting:
+        waits = 0
+
+        def wait(self) -> None:
+            Counting.waits += 1
+
+    cache = VLMCache(tmp_path / "shared.duckdb")
+    with FakeVLMServer(default=Reply("赤い屋根")) as server:
+        for _ in range(2):
+            explainer = OpenAIExplainer(
+                "m", base_url=server.base_url, limiter=Counting(), cache=cache
+            )
+            [answer] = explainer.explain_batch([make_request()])
+        assert answer.text == "赤い屋根" and answer.cached  # the second from the given cache
+        assert len(server.chat_requests) == 1 and Counting.waits == 1
+        uncached = OpenAIExplainer("m", base_url=server.base_url, cache=cache, no_cache=True)
+        uncached.explain_batch([make_request()])
+        assert len(server.chat_requests) == 2  # no_cache still wins
 
 
 def test_rate_limit_spaces_starts() -> None:
@@ -166,239 +320,40 @@ def test_rate_limit_spaces_starts() -> None:
     assert RateLimit(rpm=None).reserve() == 0.0
 
 
-@pytest.mark.slow
-def test_rate_limit_actor_holds_for_the_whole_job(ray_local) -> None:
-    from core.jobs.ray_limits import SharedLimiter, start_rate_limit
-
-    handle = start_rate_limit(rpm=1200)  # 0.05 s apart over all callers
-
-    @ray.remote(num_cpus=0)
-    def caller(limiter, n):
-        starts = []
-        for _ in range(n):
-            SharedLimiter(limiter).wait()
-            starts.append(time.time())
-        return starts
-
-    starts = sorted(sum(ray.get([caller.remote(handle, 6) for _ in range(3)]), []))
-    assert ray.get(handle.count.remote()) == 18
-    # Three callers together never beat the job's rate (each alone would take 0.25 s).
-    assert starts[-1] - starts[0] >= 17 * 0.05 - 0.05
-    ray.kill(handle)
+# ----------------------------------------------------------------------------- one node
 
 
 @pytest.mark.slow
-def test_cache_service_is_one_truth_for_all_actors(ray_local, tmp_path: Path) -> None:
-    import duckdb
+def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, capsys) -> None:
+    from core.cli import main
+    from core.store import queries, reading
 
-    from core.jobs.ray_limits import RemoteCache, start_cache_service
+    photos, local = local_db
+    db = tmp_path / "ray.duckdb"
+    # Started locally (4 photos), finished on Ray: one run, whichever engine ran it.
+    first = job(photos, db, engine="local", limit=4)
+    summary = job(photos, db)
+    assert (summary["run_id"], summary["skipped_existing"]) == (first["run_id"], 4)
+    assert (summary["done"], summary["failed"], summary["status"]) == (5, 1, "done")
+    assert_same_db(db, local)
+    assert not list(db.with_name(db.stem + "_assets").glob("*.shards/*"))  # every shard merged
 
-    path = tmp_path / "vlm_cache.duckdb"
-    service = start_cache_service(str(path))
+    outputs, reads = [], []
+    COLUMNS = ["path", "true_label", "pred_label", "status", "explanation", "tokens"]
+    for path in (local, db):
+        assert main(["mine", "--db", str(path)]) == 0
+        outputs.append(capsys.readouterr().out.replace(str(path), "DB"))
+        with reading(path) as con:  # what the dashboard's pages read
+            run_id = queries.resolve_run(con)
+            photos_read = queries.photo_results(con, run_id)
+            reads.append(
+                (queries.run_stats(con, run_id), queries.vocabulary(con, run_id).to_dict(),
+                 photos_read.sort_values("path")[COLUMNS].to_dict("records"))
+            )  # fmt: skip
+    assert outputs[0] == outputs[1] and "猫" in outputs[0]
+    assert reads[0] == reads[1]
 
-    @ray.remote(num_cpus=0)
-    def worker(handle, key):
-        with RemoteCache(handle) as cache:
-            assert cache.active
-            cache.record({"cache_key": key, "status": "ok", "text": f"answer {key}"})
-            return cache.get(key).text, cache.get("nobody") is None
-
-    answers = ray.get([worker.remote(service, f"k{i}") for i in range(4)])
-    assert answers == [(f"answer k{i}", True) for i in range(4)]
-    ray.get(service.close.remote())
-    ray.kill(service)
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM vlm_calls").fetchone()[0] == 4
-
-
-# ----------------------------------------------------------------------------- the engine
-
-
-@pytest.mark.slow
-def test_ray_rows_equal_local_then_rerun_does_nothing(ray_local, tmp_path: Path) -> None:
-    import numpy as np
-
-    from core.jobs.ray_engine import explain_rows
-
-    items = make_photos(tmp_path / "photos")
-    settings = settings_for(tmp_path)
-    shards = tmp_path / "shards"
-    batches = list(explain_rows(items, settings, shards))
-    rows = {r.path: r for b in batches for r in b.rows}
-    assert sorted(rows) == sorted(p for p, _, _ in items)
-    assert not any(b.recovered for b in batches) and not list(shards.iterdir())
-    expected = local_rows(items, settings, tmp_path / "local")
-    for path, want in expected.items():
-        got = rows[path]
-        for name in ("status", "error", "pred_label", "topk", "text", "text_error", "tokens"):
-            assert getattr(got, name) == getattr(want, name), (path, name)
-        assert got.details == json.loads(json.dumps(want.details))
-        if want.status == "done":
-            np.testing.assert_allclose(got.probs, want.probs, atol=1e-6)
-            # The maps, through the overlays drawn from them (one px of PNG rounding).
-            diff = np.abs(picture(got.overlay_path) - picture(want.overlay_path))
-            assert diff.max() <= 2.0, path
-            assert Path(got.overlay_path).parent == Path(settings.asset_dir).resolve()
-    assert sum(r.status == "failed" for r in rows.values()) == 1  # the broken file
-
-    # A rerun gets only the photos not done: none but the broken one, which fails again.
-    todo = [item for item in items if rows[item[0]].status != "done"]
-    again = [r for b in explain_rows(todo, settings, shards) for r in b.rows]
-    assert [r.rel_path for r in again] == ["猫/broken.jpg"]
-    assert list(explain_rows([], settings, shards)) == []
-
-
-@pytest.mark.slow
-def test_merged_into_the_job_tables_and_leftover_shards_resume(ray_local, tmp_path: Path) -> None:
-    from core.jobs.ray_engine import explain_rows, merge_batch
-    from core.jobs.ray_shards import pending_shards
-    from core.store import StoreWriter
-
-    items = make_photos(tmp_path / "photos", per_class=4)
-    settings = settings_for(tmp_path, batch_size=1)
-    shards = tmp_path / "shards"
-    with StoreWriter(tmp_path / "x.duckdb") as writer:
-        con = writer.con
-        run_id = con.execute(
-            "INSERT INTO runs (kind, source, status) VALUES ('images', 'p', 'running')"
-            " RETURNING run_id"
-        ).fetchone()[0]
-        stream = explain_rows(items, settings, shards)
-        merge_batch(con, run_id, next(stream), settings.explainer, settings.mode, "ja")
-        stream.close()  # the driver "dies": shards written meanwhile stay on disk
-        left = len(pending_shards(shards))
-        stored = dict(con.execute("SELECT path, status FROM images").fetchall())
-        todo = [item for item in items if stored.get(item[0]) != "done"]  # the job's rule
-        batches = list(explain_rows(todo, settings, shards))
-        recovered = [b for b in batches if b.recovered]
-        assert len(recovered) == left
-        for batch in batches:
-            merge_batch(con, run_id, batch, settings.explainer, settings.mode, "ja")
-        computed = sum(len(b.rows) for b in batches if not b.recovered)
-        counts = con.execute(
-            "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
-            " FROM images WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
-        n_expl = con.execute("SELECT count(*) FROM explanations").fetchone()[0]
-        n_tokens = con.execute("SELECT count(*) FROM tokens").fetchone()[0]
-    # Each photo once; the second run recomputed only what the first had not written.
-    assert counts == (len(items), len(items), len(items) - 1)
-    # (The first batch's shard is among the recovered: it is deleted only when the next batch
-    # is asked for, so it is merged again, which changes nothing.)
-    recovered_done = {r.path for b in recovered for r in b.rows if r.status == "done"}
-    assert computed == len({p for p, _, _ in todo} - recovered_done)
-    assert (n_expl, n_tokens) == (len(items) - 1, len(items) - 1)
-    assert not pending_shards(shards)
-
-
-@pytest.mark.slow
-def test_killed_worker_gets_its_photos_redone(ray_local, tmp_path: Path) -> None:
-    from core.jobs.ray_engine import explain_rows
-
-    items = make_photos(tmp_path / "photos", per_class=2)
-    marker = tmp_path / "crashed"
-    settings = settings_for(
-        tmp_path, explainer="crashonce:tiny", explainer_options={"crash_marker": str(marker)}
-    )
-    rows = [r for b in explain_rows(items, settings, tmp_path / "shards") for r in b.rows]
-    assert marker.exists()  # one actor died mid-batch
-    assert sorted(r.path for r in rows) == sorted(p for p, _, _ in items)  # each photo once
-    assert sum(r.status == "done" for r in rows) == len(items) - 1
-
-
-@pytest.mark.slow
-def test_openai_rate_and_cache_hold_for_the_whole_job(
-    ray_local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import duckdb
-
-    sys.path.insert(0, str(HERE.parent))
-    from vlm_server import FakeVLMServer, Reply
-
-    from core.jobs.ray_engine import explain_rows
-
-    monkeypatch.setenv("WORDCAM_CACHE_DIR", str(tmp_path / "cache"))
-    items = make_photos(tmp_path / "photos", per_class=2)
-    with FakeVLMServer(default=Reply("赤い屋根が見えます。")) as server:
-        options = {"base_url": server.base_url, "rpm": 120, "concurrency": 2}
-        settings = settings_for(tmp_path, explainer="openai:test-model", explainer_options=options)
-        batches = list(explain_rows(items, settings, tmp_path / "s1"))
-        rows = [r for b in batches for r in b.rows]
-        calls = server.chat_requests
-        starts = sorted(r.started for r in calls)
-        # A rerun from scratch (another DB): every answer comes from the one cache.
-        again = [r for b in explain_rows(items, settings, tmp_path / "s2") for r in b.rows]
-        assert len(server.chat_requests) == len(calls)
-    done = [r for r in rows if r.status == "done"]
-    assert len(calls) == len(done) == len(items) - 1  # one call per photo...
-    assert len({b.pid for b in batches}) == 2  # ...over two actors
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    # 120 rpm for the whole job: starts 0.5 s apart (per actor, the span would be half).
-    assert min(gaps) > 0.3 and starts[-1] - starts[0] > 0.5 * (len(starts) - 1) - 0.2
-    assert {r.text for r in again if r.status == "done"} == {"赤い屋根が見えます。"}
-    with duckdb.connect(str(tmp_path / "cache" / "vlm_cache.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM vlm_calls").fetchone()[0] == len(calls)
-
-
-@pytest.mark.slow
-def test_an_actors_wordcam_error_is_raised_as_itself(ray_local, tmp_path: Path) -> None:
-    from core.errors import WordcamError
-    from core.jobs.ray_engine import explain_rows
-
-    items = make_photos(tmp_path / "photos", per_class=1)
-    settings = settings_for(tmp_path, model="nosuchmodel", actors=1)
-    with pytest.raises(WordcamError, match="unknown model loader 'nosuchmodel'"):
-        list(explain_rows(items, settings, tmp_path / "shards"))
-
-
-# ----------------------------------------------------------------------------- two nodes
-
-
-def _two_node_main(out: Path) -> None:
-    from ray.cluster_utils import Cluster
-
-    from core.jobs.ray_engine import explain_rows
-
-    cluster = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
-    )
-    cluster.add_node(num_cpus=1)
-    try:
-        ray.init(address=cluster.address, log_to_driver=False)
-        cluster.wait_for_nodes()
-        nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
-        items = make_photos(out / "photos", per_class=4)
-        settings = settings_for(out, batch_size=1, actors=2)
-        batches = list(explain_rows(items, settings, out / "shards"))
-        report = {
-            "nodes": sorted(nodes),
-            "row_nodes": sorted({b.node_id for b in batches}),
-            "paths": sorted(r.path for b in batches for r in b.rows),
-            "items": sorted(p for p, _, _ in items),
-        }
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-    (out / "report.json").write_text(json.dumps(report))
-
-
-@pytest.mark.slow
-def test_two_node_cluster_uses_both_nodes(tmp_path: Path) -> None:
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    proc = subprocess.run(
-        [sys.executable, str(HERE), "two-node", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert len(report["nodes"]) == 2
-    assert report["row_nodes"] == report["nodes"]  # work landed on both
-    assert report["paths"] == report["items"]
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["two-node"]:
-    _two_node_main(Path(sys.argv[2]))
+    # A rerun computes nothing new: the broken file is retried (and fails) as locally.
+    again = job(photos, db)
+    assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 9)
+    assert job(photos, db, engine="local")["skipped_existing"] == 9

@@ -1,33 +1,35 @@
-"""The precompute job on Ray: photos -> a pool of model+explainer actors -> shards -> DuckDB.
+"""The photo job on Ray (``--engine ray``): batches -> a pool of model+explainer actors -> shards.
 
-``explain_rows(items, settings, shard_dir)`` is the engine's one entry point. It streams the
-job's rows in batches (:class:`core.jobs.ray_shards.ShardBatch`), for the single DuckDB writer
-to store with :func:`merge_batch` as they arrive:
+:class:`RayEngine` is the job's second engine (:class:`core.jobs.images.Engine`): the job
+(:func:`core.jobs.images.run_precompute`) lists the photos, skips the finished ones, batches
+the rest and stores each batch of rows through the single DuckDB writer exactly as with the
+local engine; only where the rows are computed differs. :func:`explain_rows` streams them:
 
-1. shards left by an earlier, crashed run are yielded first (and their done photos dropped
-   from ``items``: nothing finished is recomputed);
-2. the remaining photos go through ``ray.data.from_items(...).map_batches(ExplainActor, ...)``:
-   each actor holds one model and one explainer, runs the same per-batch step as the local job
-   (:func:`core.pipeline.explain_images`, the job's ``_result_row`` and ``_tokenize_rows``),
-   writes the pictures to ``settings.asset_dir`` and the rows to a new shard, and returns only
-   the shard's name; Ray Data's streaming executor hands each name to the driver as soon as
-   its batch is done;
-3. each shard is deleted once the consumer asks for the next batch (after its commit).
+1. shards left by an earlier, crashed driver of the same run are yielded first (and their done
+   photos dropped from the batches: nothing finished is recomputed);
+2. the remaining batches go through ``ray.data.from_items(...).map_batches(ExplainActor, ...)``,
+   one Ray row per job batch: each actor holds one model and one explainer and runs the local
+   engine's own batch step (:class:`core.jobs.images.Backends`), writes the pictures to the
+   run's asset folder and the rows to a new shard (:mod:`core.jobs.ray_shards`), and returns
+   only the shard's name; Ray Data's streaming executor hands it to the driver when done;
+3. each shard is deleted once the job asks for the next batch (after its commit).
 
 A crash of the driver loses only the batches in flight (their shards, if written, are merged
-on the next run); a dead actor is restarted by Ray Data and its batch retried.
+on the next run); a dead actor is restarted by Ray Data and its batch retried. The model's
+labels travel in the shards: the driver never loads the model.
 
-Ray is an optional dependency: this module imports it only inside functions.
+Ray is an optional dependency (``pip install "wordcam[ray]"``): imported only inside functions.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
+import json
+import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,41 +38,110 @@ from core.errors import WordcamError
 from core.jobs.ray_shards import ShardBatch, drain, read_shard, write_shard
 
 if TYPE_CHECKING:
-    import duckdb
+    from core.jobs.images import Photo
+    from core.jobs.rows import PhotoRow
+    from core.jobs.settings import JobSettings
 
-#: One photo to do: (absolute path, path relative to the photo folder, true label or None).
-Item = tuple[str, str, "str | None"]
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RaySettings:
-    """Everything an actor needs (plain data: pickled to every actor).
+def shard_dir_of(out_dir: Path) -> Path:
+    """The run's shard folder, beside its pictures (``<db>_assets/run<N>.shards``)."""
+    return out_dir.with_name(out_dir.name + ".shards")
 
-    ``plugins`` are modules (``pkg.mod``) or ``.py`` files each actor imports before loading
-    the backends, for backends registered at run time rather than through entry points.
-    ``actors=None`` means one actor per ``cpus_per_actor`` CPUs of the cluster (or per
-    ``gpus_per_actor`` GPUs when that is set).
+
+@dataclass
+class ActorStats:
+    """One actor's share of the job (for the log and the benchmark)."""
+
+    node_id: str
+    init_s: float
+    photos: int = 0
+    busy_s: float = 0.0
+
+
+@dataclass
+class RayEngine:
+    """Explains the job's batches on Ray; ``labels`` are known from the first shard on."""
+
+    settings: JobSettings
+    labels: list[str] | None = None
+    actors: dict[int, ActorStats] = field(default_factory=dict)  # by actor pid
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if not isinstance(s.model, str) or not isinstance(s.explainer, str):
+            raise WordcamError(
+                "the ray engine needs the model and explainer as specs (names), not loaded objects"
+            )
+
+    def row_batches(
+        self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
+    ) -> Iterator[list[PhotoRow]]:
+        """The rows of ``batches``, one shard at a time (:class:`core.jobs.images.Engine`)."""
+        started = time.monotonic()
+        for batch in explain_rows(batches, self.settings, root, out_dir, self.timings):
+            self.labels = self.labels or batch.labels
+            self._count(batch)
+            self.timings.setdefault("first_batch_s", round(time.monotonic() - started, 2))
+            yield batch.rows
+        self.timings["last_batch_s"] = round(time.monotonic() - started, 2)
+        log.info("ray engine: %d actors", len(self.actors), extra={"ray_engine": self.report()})
+
+    def _count(self, batch: ShardBatch) -> None:
+        if batch.recovered:
+            return
+        stats = self.actors.setdefault(batch.pid, ActorStats(batch.node_id, batch.init_s or 0.0))
+        stats.photos += len(batch.rows)
+        stats.busy_s += batch.batch_s or 0.0
+
+    def report(self) -> dict[str, Any]:
+        """Timings and per-actor counts (start-up s, photos, photos/s while busy)."""
+        actors = [
+            {"node_id": a.node_id, "init_s": round(a.init_s, 2), "photos": a.photos,
+             "photos_per_s": round(a.photos / a.busy_s, 2) if a.busy_s else None}
+            for a in self.actors.values()
+        ]  # fmt: skip
+        return {**self.timings, "actors": actors}
+
+
+def explain_rows(
+    batches: Iterable[Sequence[Photo]],
+    settings: JobSettings,
+    root: Path,
+    out_dir: Path,
+    timings: dict[str, float] | None = None,
+) -> Iterator[ShardBatch]:
+    """Stream the rows of ``batches`` (photos not done yet), one shard at a time.
+
+    Store each batch before asking for the next: a shard is deleted when the next one is
+    requested. Joins Ray at ``settings.ray.address`` (or the one already up, or a local one)
+    and stops it again at the end if it started it.
     """
-
-    model: str
-    explainer: str
-    asset_dir: str
-    model_options: dict[str, Any] = field(default_factory=dict)
-    explainer_options: dict[str, Any] = field(default_factory=dict)
-    mode: str = "blind"
-    method: str = "gradcam"
-    layer: str | None = None
-    lang: str = "ja"
-    top_k: int = 3
-    batch_size: int = 16
-    actors: int | None = None
-    cpus_per_actor: float = 1.0
-    gpus_per_actor: float = 0.0
-    plugins: tuple[str, ...] = ()
+    shard_dir = shard_dir_of(Path(out_dir))
+    done: set[str] = set()
+    for batch in drain(shard_dir):
+        done.update(r.path for r in batch.rows if r.status == "done")
+        yield batch
+    todo = [[(str(p), label) for p, label in b if str(p) not in done] for b in batches]
+    todo = [b for b in todo if b]
+    if not todo:
+        return
+    started = time.monotonic()
+    with ray_session(settings.ray.address), _job_limits(settings) as limits:
+        if timings is not None:
+            timings["ray_start_s"] = round(time.monotonic() - started, 2)
+        dataset = _dataset(todo, settings, (str(root), str(out_dir), str(shard_dir)), limits)
+        for manifest in _manifests(dataset):
+            batch = read_shard(manifest["shard"])
+            batch.batch_s, batch.init_s = manifest["batch_s"], manifest["init_s"]
+            yield batch
+            batch.shard.unlink(missing_ok=True)
 
 
 def import_plugins(plugins: Sequence[str]) -> None:
-    """Import each plugin module or file (idempotent per process)."""
+    """Import each plugin module or ``.py`` file (registers backends in this process)."""
     for name in plugins:
         if not name.endswith(".py"):
             importlib.import_module(name)
@@ -82,90 +153,51 @@ def import_plugins(plugins: Sequence[str]) -> None:
 
 
 class ExplainActor:
-    """A Ray Data actor: one model + one explainer; a batch of photos in, a shard name out."""
+    """A Ray Data actor: one model + one explainer; a job batch in, a shard name out."""
 
     def __init__(
-        self,
-        settings: RaySettings,
-        shard_dir: str,
-        rate_limit: Any = None,
-        cache: Any = None,
-        actors: int = 1,
+        self, settings: JobSettings, folders: tuple[str, str, str], limits: Any, actors: int
     ) -> None:
         import ray
 
-        from core.explainers import load_explainer
-        from core.jobs import _HeapTrimmer
-        from core.jobs.ray_limits import share_limits
-        from core.models import load_model
+        from core.jobs.images import Backends
+        from core.jobs.memory import HeapTrimmer
+        from core.jobs.ray_limits import shared_explainer_options
         from core.text import tokenize_many
 
         started = time.monotonic()
-        import_plugins(settings.plugins)
-        self.settings = settings
-        self.shard_dir = shard_dir
-        self.model = load_model(settings.model, **settings.model_options)
-        options = {"lang": settings.lang, **settings.explainer_options}
-        explainer = load_explainer(settings.explainer, **options)
-        concurrency = int(options.get("concurrency", 4))
-        self.explainer = share_limits(explainer, rate_limit, cache, actors, concurrency)
-        self.labels = list(self.model.labels)
+        import_plugins(settings.ray.plugins)
+        self.root, self.out_dir, self.shard_dir = (Path(f) for f in folders)
+        shared = shared_explainer_options(settings, limits, actors)
+        self.backends = _load_backends(Backends, settings, shared)
         self.node_id = ray.get_runtime_context().get_node_id()
-        self.trim_heap = _HeapTrimmer()
+        self.trim_heap = HeapTrimmer()
         tokenize_many(["準備"], lang=settings.lang)  # the tokenizer's dictionary, once, here
         self.init_s = time.monotonic() - started
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         started = time.monotonic()
-        items = list(zip(batch["path"], batch["rel_path"], batch["true_label"], strict=True))
-        rows = self.explain(items)
-        shard = write_shard(rows, self.shard_dir, self.node_id, labels=self.labels)
-        self.trim_heap()
+        shards = []
+        for photos in batch["photos"]:
+            chunk = [(Path(p), label) for p, label in json.loads(photos)]
+            rows = next(self.backends.row_batches([chunk], self.root, self.out_dir))
+            labels = self.backends.labels
+            shards.append(str(write_shard(rows, self.shard_dir, self.node_id, labels=labels)))
+            del rows
+            self.trim_heap()
         seconds = time.monotonic() - started
-        return {"shard": [str(shard)], "batch_s": [seconds], "init_s": [self.init_s]}
-
-    def explain(self, items: Sequence[Item]) -> list[Any]:
-        """The job's rows for ``items``: the same step and fields as the local job."""
-        from core.jobs import _result_row, _tokenize_rows
-        from core.pipeline import explain_images
-
-        s = self.settings
-        paths = [Path(str(p)) for p, _, _ in items]
-        results = explain_images(
-            paths, self.model, self.explainer, method=s.method, lang=s.lang, mode=s.mode,
-            top_k=s.top_k, out_dir=s.asset_dir, batch_size=len(paths), layer=s.layer,
-        )  # fmt: skip
-        rows = [
-            _result_row(result, path, str(rel), None if label is None else str(label), self.labels)
-            for result, path, (_, rel, label) in zip(results, paths, items, strict=True)
-        ]
-        _tokenize_rows(rows, s.lang)
-        return rows
+        return {"shard": shards, "batch_s": [seconds / len(shards)] * len(shards),
+                "init_s": [self.init_s] * len(shards)}  # fmt: skip
 
 
-def explain_rows(
-    items: Sequence[Item], settings: RaySettings, shard_dir: str | Path, address: str | None = None
-) -> Iterator[ShardBatch]:
-    """Stream the job's rows for ``items`` (photos not done yet), one shard at a time.
+def _load_backends(backends: Any, settings: JobSettings, shared: dict[str, Any]) -> Any:
+    """The local engine's :class:`Backends`, its explainer with the job's shared limits."""
+    from core.explainers import load_explainer
+    from core.models import load_model
 
-    Store each batch (:func:`merge_batch`) before asking for the next: a shard is deleted
-    when the next one is requested. Starts Ray (at ``address``, or a local one) when it is
-    not running, and stops it again at the end.
-    """
-    done: set[str] = set()
-    for batch in drain(shard_dir):
-        done.update(r.path for r in batch.rows if r.status == "done")
-        yield batch
-    todo = [item for item in items if str(item[0]) not in done]
-    if not todo:
-        return
-    with ray_session(address), _job_limits(settings) as (rate_limit, cache):
-        dataset = _dataset(todo, settings, Path(shard_dir), rate_limit, cache)
-        for manifest in _manifests(dataset):
-            batch = read_shard(manifest["shard"])
-            batch.batch_s, batch.init_s = manifest["batch_s"], manifest["init_s"]
-            yield batch
-            batch.shard.unlink(missing_ok=True)
+    classifier = load_model(settings.model, **settings.model_options)
+    explainer = load_explainer(settings.explainer, **{**settings.explainer_kwargs, **shared})
+    return backends(classifier, explainer, settings, list(classifier.labels))
 
 
 def _manifests(dataset: Any) -> Iterator[dict[str, Any]]:
@@ -181,78 +213,56 @@ def _manifests(dataset: Any) -> Iterator[dict[str, Any]]:
         raise
 
 
-def merge_batch(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    batch: ShardBatch,
-    explainer: str | None,
-    mode: str | None,
-    lang: str,
-) -> None:
-    """Store one batch's rows in one transaction, exactly as the local job writes its batches."""
-    from core.jobs import write_rows  # the seam: the store's row write after the restructure
-
-    write_rows(con, run_id, batch.rows, explainer, mode, lang)
-
-
-def model_labels(settings: RaySettings) -> list[str]:
-    """The model's labels (the run's ``labels``), loaded in a Ray task, not in the driver."""
+def actor_count(settings: JobSettings) -> int:
+    """``settings.ray.actors``, or as many as the cluster's CPUs (or GPUs) allow."""
     import ray
 
-    def labels(settings: RaySettings) -> list[str]:
-        from core.models import load_model
-
-        import_plugins(settings.plugins)
-        return list(load_model(settings.model, **settings.model_options).labels)
-
-    task = ray.remote(num_cpus=settings.cpus_per_actor, num_gpus=settings.gpus_per_actor)(labels)
-    return ray.get(task.remote(settings))
-
-
-def actor_count(settings: RaySettings) -> int:
-    """``settings.actors``, or as many as the cluster's CPUs (or GPUs) allow."""
-    import ray
-
-    if settings.actors:
-        return int(settings.actors)
+    options = settings.ray
+    if options.actors:
+        return int(options.actors)
     resources = ray.cluster_resources()
-    if settings.gpus_per_actor:
-        return max(1, int(resources.get("GPU", 0) / settings.gpus_per_actor))
-    return max(1, int(resources.get("CPU", 1) / max(settings.cpus_per_actor, 1e-6)))
+    if options.gpus_per_actor:
+        return max(1, int(resources.get("GPU", 0) / options.gpus_per_actor))
+    return max(1, int(resources.get("CPU", 1) / options.cpus_per_actor))
 
 
-def _dataset(todo: Sequence[Item], settings: RaySettings, shard_dir: Path, rate_limit, cache):
+def _dataset(todo: list[list[Any]], settings: JobSettings, folders: tuple[str, ...], limits):
     import ray
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
-    records = [{"path": str(p), "rel_path": str(r), "true_label": t} for p, r, t in todo]
-    size = max(1, int(settings.batch_size))
-    blocks = max(1, math.ceil(len(records) / size))
-    actors = min(actor_count(settings), blocks)  # no idle actors for a short to-do list
-    kwargs = dict(settings=settings, shard_dir=str(shard_dir), rate_limit=rate_limit, cache=cache)
-    return ray.data.from_items(records, override_num_blocks=blocks).map_batches(
+    records = [{"photos": json.dumps(batch, ensure_ascii=False)} for batch in todo]
+    actors = min(actor_count(settings), len(records))  # no idle actors for a short to-do list
+    options = settings.ray
+    # One job batch per block: an actor never holds more than the batch it is working on.
+    return ray.data.from_items(records, override_num_blocks=len(records)).map_batches(
         ExplainActor,
-        fn_constructor_kwargs={**kwargs, "actors": actors},
-        batch_size=size,
+        fn_constructor_kwargs=dict(
+            settings=settings, folders=folders, limits=limits, actors=actors
+        ),
+        batch_size=1,  # one job batch (already sized by the job) per call
         # One batch at a time per actor: a free actor takes the next batch (no queue behind a
         # busy one), so the last batches do not wait while another actor idles.
         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
-        num_cpus=settings.cpus_per_actor,
-        num_gpus=settings.gpus_per_actor or None,
+        num_cpus=options.cpus_per_actor,
+        num_gpus=options.gpus_per_actor or None,
     )
 
 
 class ray_session:
-    """``ray.init`` unless Ray is already up; shuts down only what it started."""
+    """``ray.init(address)`` unless Ray is already up; shuts down only what it started."""
 
     def __init__(self, address: str | None) -> None:
         self.address = address
         self.started = False
 
     def __enter__(self) -> ray_session:
-        import ray
-
+        try:
+            import ray
+        except ImportError:
+            raise WordcamError(
+                'the ray engine needs Ray: pip install "wordcam[ray]" (or "ray[data]>=2.10")'
+            ) from None
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             self.started = True
@@ -268,25 +278,16 @@ class ray_session:
 class _job_limits:
     """The job-wide rate-limit and cache actors of an ``openai:`` explainer (else None)."""
 
-    def __init__(self, settings: RaySettings) -> None:
+    def __init__(self, settings: JobSettings) -> None:
         self.settings = settings
-        self.handles: tuple[Any, Any] = (None, None)
+        self.limits: Any = None
 
-    def __enter__(self) -> tuple[Any, Any]:
-        from core.jobs.ray_limits import start_cache_service, start_rate_limit
+    def __enter__(self) -> Any:
+        from core.jobs.ray_limits import start_limits
 
-        options = self.settings.explainer_options
-        if self.settings.explainer.startswith("openai:"):
-            cache = None if options.get("no_cache") else start_cache_service()
-            self.handles = (start_rate_limit(options.get("rpm")), cache)
-        return self.handles
+        self.limits = start_limits(self.settings)
+        return self.limits
 
     def __exit__(self, *exc: object) -> None:
-        import ray
-
-        rate_limit, cache = self.handles
-        if cache is not None:
-            ray.get(cache.close.remote())
-        for handle in self.handles:
-            if handle is not None:
-                ray.kill(handle)
+        if self.limits is not None:
+            self.limits.stop()

@@ -6,10 +6,11 @@ admits one writing process (the others would run uncached and pay again on a rer
 become one Ray actor each, shared by the whole job:
 
 - :class:`RateLimit` (actor ``wordcam-rate-limit``) spaces request starts ``60 / rpm`` seconds
-  apart over the whole job; each explainer's ``_limiter.wait()`` asks it for a start time.
+  apart over the whole job; each explainer's limiter (``limiter=``, a :class:`SharedLimiter`)
+  asks it for a start time.
 - :class:`CacheService` (actor ``wordcam-vlm-cache``, on the driver's node, where the cache
   file lives) holds the one connection to :mod:`core.explainers.vlm_cache`; each explainer
-  reads and records through :class:`RemoteCache`, which has ``VLMCache``'s interface.
+  reads and records through its ``cache=``, a :class:`RemoteCache` (``VLMCache``'s interface).
 
 Concurrency (requests in flight) is split: each actor's explainer gets
 ``max(1, concurrency // actors)`` threads, so the whole job never has more than
@@ -22,10 +23,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.jobs.settings import JobSettings
 
 RATE_LIMIT_NAME = "wordcam-rate-limit"
 CACHE_NAME = "wordcam-vlm-cache"
+DEFAULT_CONCURRENCY = 4  # the openai explainer's default ``concurrency``
 
 
 class RateLimit:
@@ -54,7 +60,7 @@ class RateLimit:
 
 
 class SharedLimiter:
-    """Drop-in for the openai explainer's ``_limiter``: ``wait()`` asks the job's actor."""
+    """The openai explainer's ``limiter=`` for a whole job: ``wait()`` asks the job's actor."""
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -150,20 +156,48 @@ class RemoteCache:
         ray.get(self.handle.record.remote(entry))
 
 
-def share_limits(explainer: Any, rate_limit: Any, cache: Any, actors: int, concurrency: int):
-    """Point an ``openai`` explainer at the job's rate limit and cache (others: unchanged).
+@dataclass
+class JobLimits:
+    """The handles of the job's rate-limit and cache actors (either may be None)."""
 
-    The seam is the explainer's ``_limiter`` attribute and the ``VLMCache`` name its module
-    uses per batch (this actor's process runs only this explainer).
+    rate_limit: Any = None
+    cache: Any = None
+
+    def stop(self) -> None:
+        """Close the cache file and end both actors."""
+        import ray
+
+        if self.cache is not None:
+            ray.get(self.cache.close.remote())
+        for handle in (self.rate_limit, self.cache):
+            if handle is not None:
+                ray.kill(handle)
+
+
+def start_limits(settings: JobSettings) -> JobLimits | None:
+    """The job-wide limits of an ``openai:`` explainer (None for any other explainer)."""
+    if not str(settings.explainer).startswith("openai:"):
+        return None
+    options = settings.explainer_options
+    cache = None if options.get("no_cache") else start_cache_service()
+    return JobLimits(start_rate_limit(options.get("rpm")), cache)
+
+
+def shared_explainer_options(
+    settings: JobSettings, limits: JobLimits | None, actors: int
+) -> dict[str, Any]:
+    """Extra loader options giving an actor's ``openai`` explainer the job's limits.
+
+    Its public seams (:class:`core.explainers.openai_vlm.OpenAIExplainer`'s ``limiter=`` and
+    ``cache=``) take the job's rate limit and call cache; its ``concurrency`` becomes this
+    actor's share of the job's. Empty for other explainers.
     """
-    if not str(getattr(explainer, "name", "")).startswith("openai:"):
-        return explainer
-    if rate_limit is not None:
-        explainer._limiter = SharedLimiter(rate_limit)
-    explainer.concurrency = max(1, int(concurrency) // max(1, int(actors)))
-    if cache is not None and not getattr(explainer, "no_cache", False):
-        import core.explainers.openai_vlm as openai_vlm
-
-        remote = RemoteCache(cache)
-        openai_vlm.VLMCache = lambda enabled=True, path=None: remote
-    return explainer
+    if limits is None:
+        return {}
+    concurrency = int(settings.explainer_options.get("concurrency", DEFAULT_CONCURRENCY))
+    shared: dict[str, Any] = {"concurrency": max(1, concurrency // max(1, int(actors)))}
+    if limits.rate_limit is not None:
+        shared["limiter"] = SharedLimiter(limits.rate_limit)
+    if limits.cache is not None:
+        shared["cache"] = RemoteCache(limits.cache)
+    return shared

@@ -1,12 +1,14 @@
 """Result shards of the Ray engine: one Parquet file per batch, written atomically.
 
-An actor writes each batch's rows (the job's ``_Row`` fields plus the node and process that
-made them) to ``<shard dir>/<name>.parquet`` under a temporary name and renames it into place,
-so a shard on disk is always complete. The driver merges shards into DuckDB and deletes each
-one after its rows are committed; a shard left behind by a crash is merged on the next run.
-Merging is idempotent (the job's row write replaces rows by path), so a shard merged twice
-(a crash between commit and delete) changes nothing.
+An actor writes each batch's rows (every field of :class:`core.jobs.rows.PhotoRow`, plus the
+node and process that made them) to ``<shard dir>/<name>.parquet`` under a temporary name and
+renames it into place, so a shard on disk is always complete. The driver merges shards into
+DuckDB and deletes each one after its rows are committed; a shard left behind by a crash is
+merged on the next run. Merging is idempotent (:func:`core.store.results.write_rows` replaces
+rows by path), so a shard merged twice (a crash between commit and delete) changes nothing.
 
+The columns follow the row type: text fields as strings, ``probs`` as a float32 list, every
+other field as JSON text, so a field added to the rows travels without a change here.
 Only the standard library is imported at module level (pyarrow is loaded when used).
 """
 
@@ -16,14 +18,17 @@ import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, Field, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.jobs.rows import PhotoRow
 
 SUFFIX = ".parquet"
 TMP_PREFIX = ".tmp-"
-#: Row fields stored as JSON text (nested, backend-specific data).
-JSON_FIELDS = ("topk", "details")
+TEXT_TYPES = ("str", "str | None")  # row fields stored as Parquet strings
+LABELS_KEY = b"wordcam_labels"
 
 
 @dataclass
@@ -31,7 +36,7 @@ class ShardBatch:
     """The rows of one shard, and where they were made."""
 
     shard: Path
-    rows: list[Any]  # core.jobs._Row
+    rows: list[PhotoRow]
     node_id: str = ""
     pid: int = 0
     recovered: bool = False  # left by an earlier run and merged now
@@ -40,44 +45,51 @@ class ShardBatch:
     init_s: float | None = None  # the actor's start-up time (model + explainer)
 
 
-def _row_type() -> type:
-    from core.jobs import _Row  # the seam: the job's row type (moves with the job's rows)
+def _row_fields() -> tuple[Field, ...]:
+    from core.jobs.rows import PhotoRow
 
-    return _Row
+    return fields(PhotoRow)
 
 
-def _json(data: Any) -> str | None:
-    if not data:
-        return None
-    return json.dumps(
-        data, ensure_ascii=False, default=lambda o: getattr(o, "tolist", lambda: repr(o))()
-    )
+def _kind(f: Field) -> str:
+    if f.name == "probs":
+        return "probs"
+    return "text" if f.type in TEXT_TYPES else "json"
 
 
 def _schema():
     import pyarrow as pa
 
-    text = pa.string()
-    columns = [
-        ("path", text), ("rel_path", text), ("true_label", text), ("status", text),
-        ("error", text), ("sha256", text), ("pred_label", text), ("pred_prob", pa.float64()),
-        ("topk", text), ("probs", pa.list_(pa.float32())), ("overlay_path", text),
-        ("panel_path", text), ("marks_path", text), ("thumb_path", text), ("text", text),
-        ("text_error", text), ("details", text), ("tokens", pa.list_(text)),
-        ("explainer_failed", pa.bool_()), ("node_id", text), ("pid", pa.int64()),
-    ]  # fmt: skip
-    return pa.schema(columns)
+    types = {"text": pa.string(), "json": pa.string(), "probs": pa.list_(pa.float32())}
+    columns = [(f.name, types[_kind(f)]) for f in _row_fields()]
+    return pa.schema([*columns, ("node_id", pa.string()), ("pid", pa.int64())])
 
 
-def _column(rows: Sequence[Any], name: str) -> list[Any]:
-    values = [getattr(r, name) for r in rows]
-    if name in JSON_FIELDS:
-        return [_json(v) for v in values]
-    if name == "probs":
+def _column(rows: Sequence[Any], f: Field) -> list[Any]:
+    values = [getattr(r, f.name) for r in rows]
+    kind = _kind(f)
+    if kind == "probs":
         return [None if v is None else [float(x) for x in v] for v in values]
-    if name == "tokens":
-        return [None if v is None else list(v) for v in values]
+    if kind == "json":
+        return [None if v is None else _dumps(v) for v in values]
     return values
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(
+        value, ensure_ascii=False, default=lambda o: getattr(o, "tolist", lambda: repr(o))()
+    )
+
+
+def _value(f: Field, stored: Any) -> Any:
+    import numpy as np
+
+    kind = _kind(f)
+    if stored is None:
+        return f.default_factory() if f.default_factory is not MISSING else None
+    if kind == "probs":
+        return np.asarray(stored, dtype=np.float32)
+    return json.loads(stored) if kind == "json" else stored
 
 
 def write_shard(
@@ -92,12 +104,11 @@ def write_shard(
 
     out = Path(shard_dir)
     out.mkdir(parents=True, exist_ok=True)
-    schema = _schema()
-    data = {name: _column(rows, name) for name in schema.names[:-2]}
+    data = {f.name: _column(rows, f) for f in _row_fields()}
     data["node_id"] = [node_id] * len(rows)
     data["pid"] = [os.getpid()] * len(rows)
-    meta = {b"wordcam_labels": json.dumps(list(labels), ensure_ascii=False).encode()}
-    table = pa.table(data, schema=schema.with_metadata(meta))
+    meta = {LABELS_KEY: json.dumps(list(labels), ensure_ascii=False).encode()}
+    table = pa.table(data, schema=_schema().with_metadata(meta))
     name = f"{uuid.uuid4().hex}{SUFFIX}"
     tmp = out / f"{TMP_PREFIX}{name}"
     pq.write_table(table, tmp)
@@ -109,23 +120,15 @@ def write_shard(
 
 def read_shard(path: str | Path) -> ShardBatch:
     """The rows of one shard as the job's row objects."""
-    import numpy as np
     import pyarrow.parquet as pq
 
-    row_type = _row_type()
-    names = {f.name for f in fields(row_type)}
+    from core.jobs.rows import PhotoRow
+
     table = pq.read_table(path)
     records = table.to_pylist()
-    labels = json.loads((table.schema.metadata or {}).get(b"wordcam_labels", b"[]"))
-    rows = []
-    for record in records:
-        values = {k: v for k, v in record.items() if k in names}
-        for key in JSON_FIELDS:
-            values[key] = json.loads(values[key]) if values[key] else None
-        values["details"] = values["details"] or {}
-        if values["probs"] is not None:
-            values["probs"] = np.asarray(values["probs"], dtype=np.float32)
-        rows.append(row_type(**values))
+    labels = json.loads((table.schema.metadata or {}).get(LABELS_KEY, b"[]"))
+    row_fields = [f for f in _row_fields() if f.name in table.column_names]
+    rows = [PhotoRow(**{f.name: _value(f, r[f.name]) for f in row_fields}) for r in records]
     first = records[0] if records else {}
     return ShardBatch(
         shard=Path(path),

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.errors import WordcamError
+from core.jobs.ray_options import RayOptions, check_engine
 
 # Explainer/model options that change how a job runs but not what it produces: changing them
 # must not start a new run (``--concurrency 8`` on a rerun still resumes).
@@ -31,7 +32,8 @@ class JobSettings:
 
     ``model`` / ``explainer`` are specs or loaded objects; the option mappings go to their
     loaders (they may hold secrets, so they are left out of ``repr``). A text import uses only
-    ``lang``, ``progress`` and ``publish_every``.
+    ``lang``, ``progress`` and ``publish_every``. ``engine`` / ``ray`` say where the photos are
+    explained (:mod:`core.jobs.ray_options`); like ``limit``, they are not part of the identity.
     """
 
     model: Any = "imagenet"
@@ -47,12 +49,16 @@ class JobSettings:
     batch_size: int = 16
     progress: bool = True
     publish_every: float = 10.0
+    # Where the photos are explained (not part of the run's identity): "local" or "ray".
+    engine: str = "local"
+    ray: RayOptions = field(default_factory=RayOptions)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise WordcamError(f"unknown mode {self.mode!r}; use blind or informed")
         if self.batch_size < 1:
             raise WordcamError(f"--batch-size must be at least 1 (got {self.batch_size})")
+        check_engine(self.engine)
         for name in ("model_options", "explainer_options"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name) or {})))
 
