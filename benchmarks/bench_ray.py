@@ -4,9 +4,9 @@ Both jobs run as child processes (this script re-invoked with ``--child local|ra
 same photo folder (:func:`bench_precompute.make_photo_folder`), each into a fresh DB:
 
 - ``local``: :func:`core.jobs.run_precompute` (one process, torch on all cores);
-- ``ray``: a local Ray (``ray.init``, started by the child) with ``--actors`` actors of one CPU
-  each; the driver streams shards into DuckDB with :func:`core.jobs.ray_engine.merge_batch`
-  and finishes the run like the local job (term matrix, keyword tables).
+- ``ray``: the same job with ``engine="ray"``: a local Ray (started by the job) with
+  ``--actors`` actors of one CPU each; the driver merges their shards into DuckDB and
+  finishes the run like the local job (term matrix, keyword tables).
 
 The parent samples the RSS of every process below the child (driver, Ray workers, Ray's own
 services) from ``/proc`` every half second; the load average is recorded with the numbers
@@ -70,54 +70,29 @@ def _local_job(folder: str, db: str, profile: str, batch_size: int) -> dict[str,
 
 
 def _ray_job(folder: str, db: str, profile: str, batch_size: int, actors: int) -> dict[str, Any]:
-    from core.jobs import _finalize, _list_photos
-    from core.jobs.ray_engine import RaySettings, explain_rows, merge_batch, ray_session
-    from core.store import StoreWriter, asset_dir
+    """The same job on a local Ray (started by the job): ``run_precompute(..., engine="ray")``."""
+    import logging
 
-    t0 = time.monotonic()
+    from core.jobs import run_precompute
+    from core.jobs.ray_options import RayOptions
+
     model, explainer = _backends(profile, register=False)  # the actors load them, not the driver
-    root, photos = _list_photos(folder, None)
-    items = [(str(p), p.relative_to(root).as_posix(), label) for p, label in photos]
-    summary: dict[str, Any] = {"done": 0, "failed": 0}
-    with StoreWriter(db) as writer, ray_session(None):
-        con = writer.con
-        run_id = con.execute(
-            "INSERT INTO runs (kind, source, model, explainer, mode, method, lang, status)"
-            " VALUES ('images', ?, ?, ?, 'blind', 'gradcam', 'ja', 'running') RETURNING run_id",
-            [str(root), model, explainer],
-        ).fetchone()[0]
-        settings = RaySettings(
-            model=model, explainer=explainer, asset_dir=str(asset_dir(db) / f"run{run_id}"),
-            batch_size=batch_size, actors=actors, plugins=(str(HERE),) if profile == "small" else (),
-        )  # fmt: skip
-        import ray
+    reports: list[dict[str, Any]] = []
 
-        ray.data.DataContext.get_current()  # Ray is up
-        summary["ray_ready_s"] = round(time.monotonic() - t0, 2)
-        labels: list[str] = []
-        actors_s: dict[int, list[float]] = {}
-        for batch in explain_rows(items, settings, Path(db).with_suffix(".shards")):
-            if batch.labels and not labels:
-                labels = batch.labels
-                con.execute(
-                    "UPDATE runs SET labels = ? WHERE run_id = ?", [json.dumps(labels), run_id]
-                )
-            merge_batch(con, run_id, batch, explainer, "blind", "ja")
-            writer.publish()
-            summary.setdefault("first_shard_s", round(time.monotonic() - t0, 2))
-            seconds = actors_s.setdefault(batch.pid, [batch.init_s or 0.0, 0.0, 0])
-            seconds[1] += batch.batch_s or 0.0
-            seconds[2] += len(batch.rows)
-            summary["done"] += sum(r.status == "done" for r in batch.rows)
-            summary["failed"] += sum(r.status != "done" for r in batch.rows)
-        summary["last_shard_s"] = round(time.monotonic() - t0, 2)
-        summary["actors"] = [
-            {"init_s": round(init, 2), "photos": n, "photos_per_s": round(n / busy, 2)}
-            for init, busy, n in actors_s.values()
-        ]
-        _finalize(con, run_id, "done", labels)
-    summary["elapsed"] = round(time.monotonic() - t0, 3)
-    return summary
+    class EngineReport(logging.Handler):  # the engine's end-of-job report: per-actor counts
+        def emit(self, record: logging.LogRecord) -> None:
+            if hasattr(record, "ray_engine"):
+                reports.append(record.ray_engine)
+
+    logger = logging.getLogger("core.jobs.ray_engine")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(EngineReport())
+    plugins = (str(HERE),) if profile == "small" else ()
+    summary = run_precompute(
+        folder, db, model=model, explainer=explainer, batch_size=batch_size, progress=False,
+        engine="ray", ray=RayOptions(actors=actors, plugins=plugins),
+    )  # fmt: skip
+    return {**summary, **(reports[-1] if reports else {})}
 
 
 def _child(argv: list[str]) -> int:
@@ -218,13 +193,11 @@ def run_child(
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
     if engine == "ray":
-        steady = summary["last_shard_s"] - summary["first_shard_s"]
-        row["ray_ready_s"] = summary["ray_ready_s"]
-        row["first_shard_s"] = summary["first_shard_s"]
+        row["ray_ready_s"] = summary["ray_start_s"]
+        row["first_shard_s"] = summary["first_batch_s"]
         row["steady_photos_per_s"] = round(
-            n / (summary["last_shard_s"] - summary["ray_ready_s"]), 2
+            n / max(1e-6, summary["last_batch_s"] - summary["ray_start_s"]), 2
         )
-        row["steady_s"] = round(steady, 1)
         row["actors"] = summary["actors"]
     return row
 

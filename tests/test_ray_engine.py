@@ -69,15 +69,18 @@ def crash_once_explainer(arg: str | None = None, crash_marker: str = "", **optio
     return CrashOnce(arg, **options)
 
 
-def counting_explainer(arg: str | None = None, count_dir: str = "", delay: float = 0.0, **options):
-    """``grounded`` that leaves one file per explained photo in ``count_dir`` (and may dawdle)."""
+def counting_explainer(arg: str | None = None, count_dir: str = "", **options):
+    """``grounded`` that leaves one file per explained photo in ``count_dir``.
+
+    ``WORDCAM_TEST_DELAY`` (seconds per photo) slows it down without changing the run's settings.
+    """
     import uuid
 
     from core.explainers.grounded import GroundedExplainer
 
     class Counting(GroundedExplainer):
         def explain_batch(self, requests):
-            time.sleep(delay * len(requests))
+            time.sleep(float(os.environ.get("WORDCAM_TEST_DELAY", "0")) * len(requests))
             for request in requests:
                 (Path(count_dir) / uuid.uuid4().hex).write_text(request.key)
             return super().explain_batch(requests)
@@ -200,15 +203,26 @@ def subprocess_env() -> dict[str, str]:
 
 
 class EngineLog(logging.Handler):
-    """Collects the Ray engine's end-of-job report (per-actor nodes and counts)."""
+    """Collects the Ray engine's end-of-job reports (per-actor nodes and counts) while in use."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reports: list[dict] = []
+        self.logger = logging.getLogger("core.jobs.ray_engine")
 
     def emit(self, record: logging.LogRecord) -> None:
         if hasattr(record, "ray_engine"):
             self.reports.append(record.ray_engine)
+
+    def __enter__(self) -> EngineLog:
+        self.level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
 
 
 @pytest.fixture(scope="session")
@@ -357,3 +371,193 @@ def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, ca
     again = job(photos, db)
     assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 9)
     assert job(photos, db, engine="local")["skipped_existing"] == 9
+
+
+@pytest.mark.slow
+def test_killed_worker_gets_its_photos_redone(ray_local, tmp_path: Path) -> None:
+    from core.store import connect_read
+
+    photos = make_photos(tmp_path / "photos", per_class=2)
+    marker = tmp_path / "crashed"
+    summary = job(
+        photos, tmp_path / "x.duckdb", explainer="crashonce:tiny",
+        explainer_options={"crash_marker": str(marker)},
+    )  # fmt: skip
+    assert marker.exists()  # one actor died mid-batch; Ray Data retried its batch elsewhere
+    assert (summary["done"], summary["failed"], summary["status"]) == (6, 1, "done")
+    with connect_read(tmp_path / "x.duckdb") as con:
+        per_path = con.execute("SELECT count(*), count(DISTINCT path) FROM images").fetchone()
+    assert per_path == (7, 7)
+
+
+@pytest.mark.slow
+def test_an_actors_wordcam_error_is_raised_as_itself(ray_local, tmp_path: Path) -> None:
+    from core.errors import WordcamError
+    from core.store import connect_read
+
+    photos = make_photos(tmp_path / "photos", per_class=1)
+    with pytest.raises(WordcamError, match="unknown model loader 'nosuchmodel'"):
+        job(photos, tmp_path / "x.duckdb", model="nosuchmodel", actors=1)
+    with connect_read(tmp_path / "x.duckdb") as con:
+        assert con.execute("SELECT status FROM runs").fetchone()[0] == "failed"
+
+
+@pytest.mark.slow
+def test_openai_rate_and_cache_hold_for_the_whole_job(
+    ray_local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    sys.path.insert(0, str(HERE.parent))
+    from vlm_server import FakeVLMServer, Reply
+
+    from core.store import connect_read
+
+    monkeypatch.setenv("WORDCAM_CACHE_DIR", str(tmp_path / "cache"))
+    photos = make_photos(tmp_path / "photos", per_class=2)
+    with EngineLog() as handler, FakeVLMServer(default=Reply("赤い屋根が見えます。")) as server:
+        options = {"base_url": server.base_url, "rpm": 120, "concurrency": 2}
+        first = job(photos, tmp_path / "a.duckdb", explainer="openai:m", explainer_options=options)
+        calls = list(server.chat_requests)
+        # The same job into another DB: every answer comes from the one cache.
+        again = job(photos, tmp_path / "b.duckdb", explainer="openai:m", explainer_options=options)
+        assert len(server.chat_requests) == len(calls)
+    assert first["done"] == again["done"] == len(calls) == 6  # one call per photo...
+    assert len(handler.reports[0]["actors"]) == 2  # ...over two actors
+    starts = sorted(r.started for r in calls)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    # 120 rpm for the whole job: starts 0.5 s apart (per actor, the span would be half).
+    assert min(gaps) > 0.3 and starts[-1] - starts[0] > 0.5 * (len(starts) - 1) - 0.2
+    with connect_read(tmp_path / "b.duckdb") as con:
+        texts = con.execute("SELECT DISTINCT text FROM explanations WHERE error IS NULL").fetchall()
+    assert texts == [("赤い屋根が見えます。",)]
+    with duckdb.connect(str(tmp_path / "cache" / "vlm_cache.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM vlm_calls").fetchone()[0] == len(calls)
+
+
+@pytest.mark.slow
+def test_rate_limit_actor_holds_for_the_whole_job(ray_local) -> None:
+    from core.jobs.ray_limits import SharedLimiter, start_rate_limit
+
+    handle = start_rate_limit(rpm=1200)  # 0.05 s apart over all callers
+
+    @ray.remote(num_cpus=0)
+    def caller(limiter, n):
+        starts = []
+        for _ in range(n):
+            SharedLimiter(limiter).wait()
+            starts.append(time.time())
+        return starts
+
+    starts = sorted(sum(ray.get([caller.remote(handle, 6) for _ in range(3)]), []))
+    assert ray.get(handle.count.remote()) == 18
+    # Three callers together never beat the job's rate (each alone would take 0.25 s).
+    assert starts[-1] - starts[0] >= 17 * 0.05 - 0.05
+    ray.kill(handle)
+
+
+# ----------------------------------------------------------------------------- own Rays
+
+
+@pytest.mark.slow
+def test_killed_driver_resumes_without_recomputing_merged_photos(tmp_path: Path) -> None:
+    from core.jobs import read_progress
+    from core.store import connect_read
+
+    photos = make_photos(tmp_path / "photos", per_class=3)
+    db, counts = tmp_path / "x.duckdb", tmp_path / "counts"
+    counts.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE), "job", str(photos), str(db), str(counts)],
+        cwd=ROOT, env=subprocess_env(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while (read_progress(db) or {}).get("done", 0) < 3:  # the last may be unpublished
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "the job never committed three photos"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray it started, at once
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stderr.close()
+    with connect_read(db) as con:  # published after each batch (publish_every=0)
+        merged = dict(
+            con.execute("SELECT sha256, path FROM images WHERE status = 'done'").fetchall()
+        )
+    assert len(merged) >= 2
+    summary = _resume_job(photos, db, counts)
+    # At least what was published is kept (the kill may fall between a commit and its publish).
+    assert summary["skipped_existing"] >= len(merged)
+    assert summary["skipped_existing"] + summary["done"] == 9 and summary["status"] == "done"
+    computed = [p.read_text() for p in counts.iterdir()]
+    assert all(computed.count(sha) == 1 for sha in merged)  # merged photos never redone
+    # Only the batches in flight at the kill (one per actor) may have been computed twice.
+    assert len(computed) - len(set(computed)) <= 2 and len(set(computed)) == 9
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT path) FROM images").fetchone() == (
+            10,
+            10,
+        )
+
+
+def _resume_job(photos: Path, db: Path, counts: Path) -> dict:
+    options = {"count_dir": str(counts)}
+    return job(
+        photos, db, explainer="counting:tiny", explainer_options=options, batch_size=1,
+        publish_every=0.0,
+    )  # fmt: skip
+
+
+def _killed_driver_main(photos: Path, db: Path, counts: Path) -> None:
+    os.environ["WORDCAM_TEST_DELAY"] = "0.5"  # inherited by the Ray this job starts
+    _resume_job(photos, db, counts)  # killed by the test while it runs
+
+
+def _two_node_main(out: Path) -> None:
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
+    cluster.add_node(num_cpus=1)
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+        cluster.wait_for_nodes()
+        nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        with EngineLog() as handler:
+            summary = job(Path(out / "photos"), out / "ray.duckdb", batch_size=1)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    report = {
+        "nodes": sorted(nodes),
+        "actor_nodes": sorted({a["node_id"] for a in handler.reports[0]["actors"]}),
+        "summary": {k: summary[k] for k in ("done", "failed", "status")},
+    }
+    (out / "report.json").write_text(json.dumps(report))
+
+
+@pytest.mark.slow
+def test_two_node_cluster_uses_both_nodes_and_makes_the_local_db(tmp_path: Path) -> None:
+    photos = make_photos(tmp_path / "photos")
+    proc = subprocess.run(
+        [sys.executable, str(HERE), "two-node", str(tmp_path)],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert len(report["nodes"]) == 2
+    assert report["actor_nodes"] == report["nodes"]  # work landed on both
+    assert report["summary"] == {"done": 9, "failed": 1, "status": "done"}
+    job(photos, tmp_path / "local.duckdb", engine="local")
+    assert_same_db(tmp_path / "ray.duckdb", tmp_path / "local.duckdb")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["two-node"]:
+    _two_node_main(Path(sys.argv[2]))
+if __name__ == "__main__" and sys.argv[1:2] == ["job"]:
+    _killed_driver_main(*(Path(a) for a in sys.argv[2:5]))
