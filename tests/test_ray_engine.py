@@ -296,6 +296,23 @@ def test_engine_options_are_not_the_runs_identity() -> None:
         RayOptions(actors=0)
 
 
+def test_actors_get_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.jobs.ray_engine import RayEngine
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "prompt.j2").write_text("{{ x }}")
+    options = {"prompt_template": "prompt.j2", "lang": "en", "base_url": "http://h:1/v1"}
+    job_settings = settings(model="model", explainer="openai:m", explainer_options=options)
+    on_actors = RayEngine(job_settings).settings
+    assert on_actors.model == str(tmp_path / "model")
+    assert dict(on_actors.explainer_options) == {
+        **options,
+        "prompt_template": str(tmp_path / "prompt.j2"),
+    }
+    assert job_settings.model_spec == on_actors.model  # the run's identity names it so too
+
+
 def test_openai_explainer_takes_a_shared_limiter_and_cache(tmp_path: Path) -> None:
     sys.path.insert(0, str(HERE.parent))
     from test_openai_explainer import make_request

@@ -75,12 +75,14 @@ class RayEngine:
             raise WordcamError(
                 "the ray engine needs the model and explainer as specs (names), not loaded objects"
             )
+        self.settings = for_actors(s)
 
     def row_batches(
         self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
     ) -> Iterator[list[PhotoRow]]:
         """The rows of ``batches``, one shard at a time (:class:`core.jobs.images.Engine`)."""
         started = time.monotonic()
+        out_dir = Path(out_dir).resolve()  # actors run in other working directories
         for batch in explain_rows(batches, self.settings, root, out_dir, self.timings):
             self.labels = self.labels or batch.labels
             self._count(batch)
@@ -104,6 +106,37 @@ class RayEngine:
             for a in self.actors.values()
         ]  # fmt: skip
         return {**self.timings, "actors": actors}
+
+
+def for_actors(settings: JobSettings) -> JobSettings:
+    """``settings`` as actors need them: the model folder and option files as absolute paths.
+
+    (Actors run in other working directories, on other nodes.) The run's identity is the job's
+    own settings, unchanged.
+    """
+    from dataclasses import replace
+
+    def absolute(options: Any) -> dict[str, Any]:
+        return {k: _absolute(v) for k, v in options.items()}
+
+    return replace(
+        settings,
+        model=settings.model_spec,
+        model_options=absolute(settings.model_options),
+        explainer_options=absolute(settings.explainer_options),
+    )
+
+
+def _absolute(value: Any) -> Any:
+    """A relative path to an existing file (``weights/x.pth``, ``./prompt.j2``) made absolute."""
+    looks_like_path = isinstance(value, Path) or (
+        isinstance(value, str) and "://" not in value and ("/" in value or "." in value)
+    )
+    if looks_like_path:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and path.exists():
+            return str(path.resolve())
+    return value
 
 
 def explain_rows(
