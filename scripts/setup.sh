@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up wordcam in ./.venv with everything it needs. Safe to run again (it only adds what is missing).
 #   bash scripts/setup.sh            runtime (CLI + dashboard)
-#   bash scripts/setup.sh --dev      + test tools (pytest, ruff, playwright) and Debian's chromium for browser tests
+#   bash scripts/setup.sh --dev      + test tools (pytest, ruff, playwright), Ray (the ray engine) and Debian's chromium for browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,7 @@ fi
 
 if [ "$DEV" = 1 ]; then
   echo "setup: installing wordcam (editable) with test tools"
-  "${PIP[@]}" -e ".[dev]"
+  "${PIP[@]}" -e ".[dev,ray]"
   # Browser tests drive Debian's chromium; Japanese text in screenshots needs a CJK font.
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)

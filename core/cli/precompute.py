@@ -74,10 +74,38 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="publish a snapshot for readers at most this often (default 10 s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_engine_arguments(parser)
     add_model_arguments(parser)
     add_cam_arguments(parser)
     add_explainer_arguments(parser, default_mode="blind")
     return parser
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|ray`` and the Ray engine's options (docs/ray.md)."""
+    group = parser.add_argument_group("engine (where the photos are explained; docs/ray.md)")
+    group.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: a pool of Ray actors (pip install 'wordcam[ray]')",
+    )
+    group.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to join (ray://HEAD:10001, HEAD:6379 or auto; default: RAY_ADDRESS, "
+        "else a local Ray)",
+    )
+    group.add_argument(
+        "--actors", type=int, help="model+explainer actors (default: one per CPU, or per GPU share)"
+    )
+    group.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="GPUs per actor, fractions allowed (0.25: four actors per GPU; default 0)",
+    )
 
 
 def _elapsed(seconds: float) -> str:
@@ -91,6 +119,7 @@ def _elapsed(seconds: float) -> str:
 def job_settings(args: argparse.Namespace) -> JobSettings:
     """The photo job's settings from ``wordcam precompute``'s arguments."""
     from core.jobs import JobSettings
+    from core.jobs.ray_options import RayOptions
 
     return JobSettings(
         model=args.model,
@@ -106,6 +135,10 @@ def job_settings(args: argparse.Namespace) -> JobSettings:
         batch_size=args.batch_size,
         progress=not args.no_progress,
         publish_every=args.publish_every,
+        engine=args.engine,
+        ray=RayOptions(
+            address=args.ray_address, actors=args.actors, gpus_per_actor=args.gpus_per_actor
+        ),
     )
 
 

@@ -170,6 +170,10 @@ class OpenAIExplainer:
     needs none. ``retry_base_delay``/``retry_max_delay`` shape the exponential backoff. With
     ``preflight`` (default) the constructor checks the endpoint answers and raises a one-line
     :class:`ExplainerError` if not; otherwise the check runs before the first uncached call.
+    ``limiter`` (an object with ``wait()``, called before each request) and ``cache`` (a
+    :class:`VLMCache`-like context manager with ``get``/``record``/``warning``, entered per
+    batch) replace the per-process rate limiter and call cache, e.g. by ones shared by a whole
+    Ray job (:mod:`core.jobs.ray_limits`); ``no_cache`` still turns caching off.
     """
 
     def __init__(
@@ -192,6 +196,8 @@ class OpenAIExplainer:
         retry_base_delay: float = 1.0,
         retry_max_delay: float = 30.0,
         preflight: bool = True,
+        limiter: Any = None,
+        cache: Any = None,
     ) -> None:
         if not model or not str(model).strip():
             raise ExplainerError(
@@ -250,7 +256,8 @@ class OpenAIExplainer:
         self._key = key
         self.public_url = public_base_url(self.base_url)
         self._client = self._make_client()
-        self._limiter = _RateLimiter(self.rpm)
+        self._limiter = limiter if limiter is not None else _RateLimiter(self.rpm)
+        self._cache = cache
         self._preflight_done = False
         self._warned_cache = False
         if preflight:  # fail at construction, before any photo is processed
@@ -338,7 +345,7 @@ class OpenAIExplainer:
         started = time.monotonic()
         results: list[Explanation | None] = [None] * len(requests)
         workers = max(1, min(self.concurrency, len(requests)))
-        cache = VLMCache(enabled=not self.no_cache)
+        cache = self._batch_cache()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wordcam-vlm") as pool:
             prepared: list[_Prepared] = []
             for i, outcome in enumerate(
@@ -385,6 +392,12 @@ class OpenAIExplainer:
         ]
         self._log_summary(final, len(misses), time.monotonic() - started)
         return final
+
+    def _batch_cache(self) -> VLMCache:
+        """The call cache of one batch: the one given at construction, or the default file."""
+        if self._cache is not None and not self.no_cache:
+            return self._cache
+        return VLMCache(enabled=not self.no_cache)
 
     # ------------------------------------------------------------------ preparation
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import DataError
 from core.jobs import runs
@@ -24,7 +24,7 @@ from core.jobs.rows import PhotoRow, photo_rows, tokenize_rows
 from core.jobs.session import JobSession
 from core.jobs.settings import JobSettings
 from core.store.results import ExplanationSource
-from core.store.runs import RunRecord
+from core.store.runs import RunRecord, set_labels
 
 log = logging.getLogger(__name__)
 
@@ -77,36 +77,56 @@ def run_precompute(
 def _explain_all(
     session: JobSession, settings: JobSettings, run: RunRecord, root: Path, todo: list[Photo]
 ) -> None:
-    """Load the models (when there is work), start the run, explain ``todo``, finish the run."""
-    backends = None
-    if todo:
-        session.tracker.write("running", "loading the model and explainer")
-        backends = Backends.load(settings)
-    labels = backends.labels if backends is not None else None
+    """Load the engine (when there is work), start the run, explain ``todo``, finish the run."""
+    engine = _engine(session, settings) if todo else None
+    labels = engine.labels if engine is not None else None
     run_id = runs.start(session.con, run, session.run_id, labels)
     session.start(run_id)
-    if backends is not None:
+    if engine is not None:
         out_dir = _asset_dir(session.writer.db, run_id)
-        _explain_batches(session, backends, root, todo, out_dir)
+        batches = pixel_batches(todo, settings.batch_size, settings.batch_pixels)
+        _save_batches(session, engine, engine.row_batches(batches, root, out_dir), labels)
     session.finish()
 
 
-def _explain_batches(
-    session: JobSession, backends: Backends, root: Path, todo: list[Photo], out_dir: Path
+def _engine(session: JobSession, settings: JobSettings) -> Engine:
+    """The engine of ``settings.engine``: the models loaded here, or a Ray pool of them."""
+    if settings.engine == "ray":
+        from core.jobs.ray_engine import RayEngine
+
+        session.tracker.write("running", "starting Ray")
+        return RayEngine(settings)
+    session.tracker.write("running", "loading the model and explainer")
+    return Backends.load(settings)
+
+
+def _save_batches(
+    session: JobSession, engine: Engine, batches: Iterator[list[PhotoRow]], labels: Any
 ) -> None:
-    """Explain, tokenize and save ``todo`` a batch at a time; stop early if all fail."""
-    settings = backends.settings
+    """Save each batch of rows as it comes; stop early if all fail; the run's labels once known."""
     fail_fast = FailFast()
     trim_heap = HeapTrimmer()
-    for chunk in pixel_batches(todo, settings.batch_size, settings.batch_pixels):
-        rows = backends.explain(chunk, root, out_dir)
-        labels, spec = backends.labels, settings.explainer_spec
-        tokenize_rows(rows, settings.lang, phrases=labels, explainer=spec, regions=True)
+    for rows in batches:
+        if labels is None and engine.labels is not None:  # Ray: from the first batch
+            labels = engine.labels
+            set_labels(session.con, session.run_id, labels)
         failed = session.save(rows)
         fail_fast.check(failed, session.summary["done"])
         del rows, failed  # before trimming the heap
         trim_heap()
     log.debug("heap trimmed %d times", trim_heap.trims)
+
+
+class Engine(Protocol):
+    """What explains the photos: :class:`Backends` here, or :class:`core.jobs.ray_engine.RayEngine`."""
+
+    labels: list[str] | None  # the model's classes (None until the engine knows them)
+
+    def row_batches(
+        self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
+    ) -> Iterator[list[PhotoRow]]:
+        """The tokenized rows of ``batches``, a batch at a time (each stored before the next)."""
+        ...
 
 
 @dataclass
@@ -128,6 +148,19 @@ class Backends:
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)
         return cls(classifier, explainer, settings, list(classifier.labels))
+
+    def row_batches(
+        self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
+    ) -> Iterator[list[PhotoRow]]:
+        """Explain and tokenize each batch in this process (:class:`Engine`)."""
+        for chunk in batches:
+            rows = self.explain(chunk, root, out_dir)
+            spec = self.settings.explainer_spec
+            tokenize_rows(
+                rows, self.settings.lang, phrases=self.labels, explainer=spec, regions=True
+            )
+            yield rows
+            del rows
 
     def explain(self, chunk: Sequence[Photo], root: Path, out_dir: Path) -> list[PhotoRow]:
         """Run one batch through the pipeline; every input gives exactly one row."""

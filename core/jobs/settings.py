@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.errors import WordcamError
+from core.jobs.ray_options import RayOptions, check_engine
 
 # Explainer/model options that change how a job runs but not what it produces: changing them
 # must not start a new run (``--concurrency 8`` on a rerun still resumes).
@@ -35,7 +36,8 @@ class JobSettings:
 
     ``model`` / ``explainer`` are specs or loaded objects; the option mappings go to their
     loaders (they may hold secrets, so they are left out of ``repr``). A text import uses only
-    ``lang``, ``progress`` and ``publish_every``.
+    ``lang``, ``progress`` and ``publish_every``. ``engine`` / ``ray`` say where the photos are
+    explained (:mod:`core.jobs.ray_options`); like ``limit``, they are not part of the identity.
     """
 
     model: Any = "imagenet"
@@ -52,6 +54,9 @@ class JobSettings:
     batch_pixels: int = BATCH_PIXELS
     progress: bool = True
     publish_every: float = 10.0
+    # Where the photos are explained (not part of the run's identity): "local" or "ray".
+    engine: str = "local"
+    ray: RayOptions = field(default_factory=RayOptions)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -60,6 +65,7 @@ class JobSettings:
             raise WordcamError(f"--batch-size must be at least 1 (got {self.batch_size})")
         if self.batch_pixels < 1:
             raise WordcamError(f"batch_pixels must be at least 1 (got {self.batch_pixels})")
+        check_engine(self.engine)
         for name in ("model_options", "explainer_options"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name) or {})))
 

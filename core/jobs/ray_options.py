@@ -1,0 +1,48 @@
+"""How the photo job runs on Ray (``--engine ray``): the options of :class:`JobSettings.ray`.
+
+Runtime-only, like ``--concurrency``: they never enter a run's identity, so a run started
+locally resumes on Ray and the other way round. Standard library only (plain, picklable data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import WordcamError
+
+#: The photo job's engines: ``local`` (this process) and ``ray`` (:mod:`core.jobs.ray_engine`).
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide the Ray engine runs.
+
+    ``address``: a running cluster (``ray://host:10001``, ``host:6379`` or ``auto``); None
+    joins the Ray already initialised in this process, else ``RAY_ADDRESS``, else starts a
+    local one. ``actors``: model+explainer actors (None: one per ``cpus_per_actor`` CPUs of
+    the cluster, or per ``gpus_per_actor`` GPUs when set). ``plugins``: modules (``pkg.mod``)
+    or ``.py`` files each actor imports first, for backends registered at run time rather
+    than through entry points.
+    """
+
+    address: str | None = None
+    actors: int | None = None
+    gpus_per_actor: float = 0.0
+    cpus_per_actor: float = 1.0
+    plugins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.actors is not None and self.actors < 1:
+            raise WordcamError(f"--actors must be at least 1 (got {self.actors})")
+        if self.gpus_per_actor < 0:
+            raise WordcamError(f"--gpus-per-actor must be 0 or more (got {self.gpus_per_actor})")
+        if self.cpus_per_actor <= 0:
+            raise WordcamError(f"cpus_per_actor must be positive (got {self.cpus_per_actor})")
+        object.__setattr__(self, "plugins", tuple(str(p) for p in self.plugins))
+
+
+def check_engine(engine: str) -> None:
+    """Raise a one-line error for an unknown engine name."""
+    if engine not in ENGINES:
+        raise WordcamError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
