@@ -144,27 +144,28 @@ def mine_source(
         with reading(source) as con:
             run_id = latest_run_id(con) if run_id is None else run_id
             found = stored_result(con, run_id, by, min_df, stopwords, cv, seed)
-        if found is not None:
-            return with_stored_effects(found.select(top, classes), source, run_id)
+            if found is not None:  # (one connection for the table and its verified words)
+                return with_stored_effects(found.select(top, classes), con, run_id)
     _prefetch_sklearn()
     corpus = load_corpus(source, run_id=run_id, by=by, lang=lang, kinds=kinds)
     result = mine(corpus, top, classes, min_df, stopwords, cv, seed)
     if is_corpus_file(source):
         return result
-    return with_stored_effects(result, source, corpus.run_id if run_id is None else run_id)
+    with reading(source) as con:
+        return with_stored_effects(result, con, corpus.run_id if run_id is None else run_id)
 
 
-def with_stored_effects(result: MiningResult, db: str | Path, run_id: int | None) -> MiningResult:
+def with_stored_effects(
+    result: MiningResult, con: duckdb.DuckDBPyConnection, run_id: int
+) -> MiningResult:
     """``result`` with the latest stored verification of its words (by its label source)."""
     from core.store.effects import latest_key, read_effects
 
-    with reading(db) as con:
-        run_id = latest_run_id(con) if run_id is None else run_id
-        key = latest_key(con, run_id, result.by)
-        if key is None:
-            return result
-        effects = read_effects(con, run_id, key=key)
+    key = latest_key(con, run_id, result.by)
+    if key is None:
+        return result
     about = json.loads(key)
+    effects = read_effects(con, run_id, key=key)
     return result.with_effects(effects, {"fill": about.get("fill"), "settings": about})
 
 
