@@ -291,6 +291,44 @@ EN: dict[str, str] = {
     "ex.compare_hint": "Compare words on the Compare page to export the comparison too.",
     "ex.photos": "Per-photo results",
     "ex.photos_note": "path, labels, probability, explanation, tokens",
+    # verified words (dashboard/verified.py; `wordcam verify`)
+    "verify.verified_column": "verified",
+    "verify.effect_column": "effect",
+    "verify.interval_column": "95% interval",
+    "verify.effect_help": "Drop of the class probability when the word's regions are hidden, "
+    "minus the drop for a same-area control elsewhere (95% bootstrap interval). ✓ causal: the "
+    "interval is above zero after a Benjamini-Hochberg correction over all words tested.",
+    "verify.causal": "✓ causal",
+    "verify.no_effect": "no effect shown",
+    "verify.sort_by_effect": "Sort by effect",
+    "verify.none_stored": "No verified words for this run yet: run `wordcam verify --db {db}` "
+    "or the Precompute page's button to measure which words change the model's answer.",
+    "verify.photo_title": "Verified words on this photo",
+    "verify.photo_original": "Photo · {p}",
+    "verify.photo_hidden": "“{word}” hidden · {p}",
+    "verify.photo_control": "Control (same area) · {p}",
+    "verify.photo_fallback": "The regions cover most of the photo: the control overlaps them "
+    "({share}).",
+    "verify.photo_none": "No verified word on this photo yet: run the verification step.",
+    "verify.photo_word": "Word",
+    "verify.section": "Verify words",
+    "verify.start": "Verify the top words",
+    "verify.start_help": "Runs `wordcam verify` on this DB as a background job (it needs the "
+    "model).",
+    "verify.running": "Verification running…",
+    "verify.finished": "Verification finished (exit {rc}).",
+    "chart.verified": "verified",
+    "chart.effect": "effect",
+    # precompute engine (docs/ray.md)
+    "pc.engine": "Engine",
+    "pc.engine_help": "local: this process; Ray: a pool of Ray actors (pip install 'wordcam[ray]'). "
+    "The engine is not part of a run's settings: changing it still resumes the run.",
+    "pc.engine_local": "local",
+    "pc.engine_ray": "Ray",
+    "pc.ray_address": "Ray address",
+    "pc.ray_address_help": "e.g. ray://head:10001 or auto (empty: a local Ray)",
+    "pc.actors": "Actors (0 = default)",
+    "pc.actors_help": "model+explainer actors (default: one per CPU, or per GPU share)",
 }
 
 JA: dict[str, str] = {
@@ -556,6 +594,42 @@ JA: dict[str, str] = {
     "ex.compare_hint": "単語の比較ページで単語を比較すると、その結果も書き出せます。",
     "ex.photos": "写真ごとの結果",
     "ex.photos_note": "パス、ラベル、確率、説明文、トークン",
+    # verified words (dashboard/verified.py; `wordcam verify`)
+    "verify.verified_column": "検証済み",
+    "verify.effect_column": "効果",
+    "verify.interval_column": "95%区間",
+    "verify.effect_help": "語の領域を隠したときのクラス確率の低下から、同じ面積の別の場所を"
+    "隠したときの低下を引いた値(95%ブートストラップ区間)。✓ 因果的: 全検証語で"
+    "Benjamini-Hochberg補正後も区間が0より上。",
+    "verify.causal": "✓ 因果的",
+    "verify.no_effect": "効果は示されず",
+    "verify.sort_by_effect": "効果で並べ替え",
+    "verify.none_stored": "この実行にはまだ検証済みの語がありません。`wordcam verify --db {db}` "
+    "または前処理ページのボタンで、どの語がモデルの答えを変えるかを測定できます。",
+    "verify.photo_title": "この写真の検証済みの語",
+    "verify.photo_original": "元の写真 · {p}",
+    "verify.photo_hidden": "「{word}」を隠す · {p}",
+    "verify.photo_control": "対照(同じ面積) · {p}",
+    "verify.photo_fallback": "領域が写真の大部分を占めるため、対照が領域と重なっています({share})。",
+    "verify.photo_none": "この写真にはまだ検証済みの語がありません。検証ステップを実行してください。",
+    "verify.photo_word": "語",
+    "verify.section": "語の検証",
+    "verify.start": "上位の語を検証する",
+    "verify.start_help": "このDBで `wordcam verify` をバックグラウンドで実行します(モデルが必要です)。",
+    "verify.running": "検証を実行中…",
+    "verify.finished": "検証が終了しました(終了コード {rc})。",
+    "chart.verified": "検証",
+    "chart.effect": "効果",
+    # precompute engine (docs/ray.md)
+    "pc.engine": "実行エンジン",
+    "pc.engine_help": "local: このプロセス、Ray: Ray アクターのプール(pip install 'wordcam[ray]')。"
+    "エンジンは実行の設定に含まれないため、変えても実行は再開されます。",
+    "pc.engine_local": "ローカル",
+    "pc.engine_ray": "Ray(分散)",
+    "pc.ray_address": "Ray のアドレス",
+    "pc.ray_address_help": "例 ray://head:10001 または auto(空欄: ローカルの Ray)",
+    "pc.actors": "アクター数(0 = 既定)",
+    "pc.actors_help": "モデル+説明器のアクター数(既定: CPU ごとに1つ、または GPU の割り当てごと)",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ja": JA}

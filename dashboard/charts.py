@@ -83,6 +83,8 @@ def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
 def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     """Bars of one ward's keyword coefficients, best first, ``n/m`` written beside each bar.
 
+    A causal verified word has ``✓`` after its ``n/m``; its effect and verdict are in the tooltip.
+
     Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
     """
     T = _titles(lang)
@@ -95,6 +97,8 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
             alt.Tooltip("nm:N", title=T("precision_nm")),
             alt.Tooltip("precision:Q", title=T("precision"), format=".0%"),
+            alt.Tooltip("effect:Q", title=T("effect"), format="+.3f"),
+            alt.Tooltip("verified:N", title=T("verified")),
         ],
     )
     bars = (
@@ -193,9 +197,27 @@ def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.
     )
 
 
-def keyword_chart_data(frame: pd.DataFrame) -> pd.DataFrame:
-    """The keywords frame with the ``nm`` label (``"n/m"``) that :func:`keyword_bars` writes."""
-    return frame.assign(nm=frame["n"].astype(str) + "/" + frame["m"].astype(str))
+def keyword_chart_data(frame: pd.DataFrame, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The keywords frame with what :func:`keyword_bars` shows beside the bars and in tooltips.
+
+    ``nm`` is ``"n/m"`` (``"n/m ✓"`` for a causal verified word); ``effect`` and ``verified``
+    (the verdict in the screen's language, "" when not verified) come from ``effects``
+    (:func:`dashboard.verified.q_effects`: ``class, word, effect, causal``).
+    """
+    out = frame.assign(nm=frame["n"].astype(str) + "/" + frame["m"].astype(str))
+    if effects is None or effects.empty:
+        return out.assign(effect=float("nan"), verified="")
+    keep = effects[["class", "word", "effect", "causal"]].rename(columns={"class": "ward"})
+    out = out.merge(keep, on=["ward", "word"], how="left")
+    causal = out["causal"].map(lambda c: None if c is None or pd.isna(c) else bool(c))
+    out["nm"] = out["nm"] + causal.map(lambda c: " ✓" if c else "")
+    out["verified"] = causal.map(
+        lambda c: (
+            "" if c is None else text("verify.causal" if c else "verify.no_effect", screen_lang())
+        )
+    )
+    out["effect"] = pd.to_numeric(out["effect"], errors="coerce").astype(float)
+    return out.drop(columns=["causal"])
 
 
 BUILDERS = {

@@ -50,6 +50,19 @@ def job_command(db: Path, folder: str, options: dict[str, str | int | bool | Non
     return [*command, "--", str(_absolute(folder))]
 
 
+def engine_options(engine: str, address: str = "", actors: int = 0) -> dict[str, str | int | None]:
+    """The engine flags of :func:`job_command`: none for ``local``, else ``--engine=ray`` with
+    ``--ray-address`` and ``--actors`` when given (docs/ray.md). Not part of a run's identity.
+    """
+    if engine != "ray":
+        return {}
+    return {
+        "--engine": "ray",
+        "--ray-address": address.strip() or None,
+        "--actors": int(actors) or None,
+    }
+
+
 def _absolute(path: str | Path) -> Path:
     return Path(os.path.abspath(Path(path).expanduser()))
 

@@ -10,7 +10,7 @@ step itself runs as a child process, like the precompute job (:mod:`dashboard.jo
   photo with the word's regions hidden and the control, with the probabilities.
 * :func:`start_verify`, :func:`running_verify`, :func:`verify_log_tail`, :func:`verify_button`.
 
-UI strings live in :data:`STRINGS` (key -> English, Japanese) for the i18n catalogue.
+UI strings are the ``verify.`` keys of :mod:`dashboard.catalogue` (:func:`dashboard.i18n.t`).
 """
 
 from __future__ import annotations
@@ -24,52 +24,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.data import asset_image
+from dashboard.i18n import t
 from dashboard.state import cursor
-
-STRINGS: dict[str, dict[str, str]] = {
-    "verified.column": {"en": "verified", "ja": "検証済み"},
-    "effect.column": {"en": "effect", "ja": "効果"},
-    "effect.help": {
-        "en": "Drop of the class probability when the word's regions are hidden, minus the "
-        "drop for a same-area control elsewhere (95% bootstrap interval). ✓ causal: the "
-        "interval is above zero after a Benjamini-Hochberg correction over all words tested.",
-        "ja": "語の領域を隠したときのクラス確率の低下から、同じ面積の別の場所を隠したときの低下を"
-        "引いた値(95%ブートストラップ区間)。✓ 因果的: 全検証語でBenjamini-Hochberg補正後も区間が"
-        "0より上。",
-    },
-    "causal": {"en": "✓ causal", "ja": "✓ 因果的"},
-    "no_effect": {"en": "no effect shown", "ja": "効果は示されず"},
-    "sort_by_effect": {"en": "Sort by effect", "ja": "効果で並べ替え"},
-    "photo.original": {"en": "Photo · {p}", "ja": "元の写真 · {p}"},
-    "photo.hidden": {"en": "“{word}” hidden · {p}", "ja": "「{word}」を隠す · {p}"},
-    "photo.control": {"en": "Control (same area) · {p}", "ja": "対照(同じ面積) · {p}"},
-    "photo.fallback": {
-        "en": "The regions cover most of the photo: the control overlaps them ({share}).",
-        "ja": "領域が写真の大部分を占めるため、対照が領域と重なっています({share})。",
-    },
-    "photo.none": {
-        "en": "No verified word on this photo yet: run the verification step.",
-        "ja": "この写真にはまだ検証済みの語がありません。検証ステップを実行してください。",
-    },
-    "photo.word": {"en": "Word", "ja": "語"},
-    "start": {"en": "Verify the top words", "ja": "上位の語を検証する"},
-    "start.help": {
-        "en": "Runs `wordcam verify` on this DB as a background job (it needs the model).",
-        "ja": "このDBで `wordcam verify` をバックグラウンドで実行します(モデルが必要です)。",
-    },
-    "running": {"en": "Verification running…", "ja": "検証を実行中…"},
-    "finished": {
-        "en": "Verification finished (exit {rc}).",
-        "ja": "検証が終了しました(終了コード {rc})。",
-    },
-}
-
-
-def t(key: str, lang: str = "en", **values: Any) -> str:
-    """The UI string ``key`` in ``lang`` (English when missing), formatted with ``values``."""
-    entry = STRINGS[key]
-    return entry.get(lang, entry["en"]).format(**values)
-
 
 # ----------------------------------------------------------------------------- reads
 
@@ -92,16 +49,24 @@ def q_effects(db: str, mtime: int, run_id: int, by: str = "true") -> pd.DataFram
 _EFFECT_COLUMNS = ["class", "word", "n", "effect", "ci_low", "ci_high", "verdict", "causal"]
 
 
-def add_effects(table: pd.DataFrame, effects: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """``table`` (columns ``class``, ``word``) with ``effect``, interval and ``verified`` columns."""
+def add_effects(table: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (columns ``class``, ``word``) with ``effect``, interval and ``verified`` columns.
+
+    The ``verified`` column is named and filled in the screen's language (``verify.`` keys).
+    """
     if effects.empty:
         return table
     keep = effects[["class", "word", "effect", "ci_low", "ci_high", "causal"]]
     out = table.merge(keep, on=["class", "word"], how="left")
-    out[t("verified.column", lang)] = out["causal"].map(
-        lambda c: t("causal", lang) if c is True else ("" if pd.isna(c) else t("no_effect", lang))
-    )
+    out[t("verify.verified_column")] = out["causal"].map(_verdict_text)
     return out.drop(columns=["causal"])
+
+
+def _verdict_text(causal: object) -> str:
+    """``✓ causal`` / ``no effect shown`` / "" (not verified) in the screen's language."""
+    if causal is None or pd.isna(causal):
+        return ""
+    return t("verify.causal") if bool(causal) else t("verify.no_effect")
 
 
 def sort_by_effect(table: pd.DataFrame) -> pd.DataFrame:
@@ -123,28 +88,47 @@ def q_photo_effects(db: str, mtime: int, run_id: int, image_id: int) -> list[Any
 # ----------------------------------------------------------------------------- Photos
 
 
-def show_comparison(photo_effects: list[Any], original: str | None, lang: str = "en") -> None:
-    """A word picker and the photo / hidden / control pictures with their probabilities."""
+def show_comparison(
+    photo_effects: list[Any],
+    db: str,
+    original: str | None,
+    key: str,
+    prefer: str | None = None,
+) -> None:
+    """A word picker and the photo / hidden / control pictures with their probabilities.
+
+    ``original`` is the photo's stored thumbnail; pictures are read through
+    :func:`dashboard.data.asset_image` (paths relative to the DB work too). ``key`` names the
+    picker (one per photo card); ``prefer`` is the word picked first when the photo has it.
+    """
     if not photo_effects:
-        st.caption(t("photo.none", lang))
+        st.caption(t("verify.photo_none"))
         return
     labels = [f"{e.word} ({e.cls})" for e in photo_effects]
-    choice = st.selectbox(t("photo.word", lang), range(len(labels)), format_func=labels.__getitem__)
-    e = photo_effects[int(choice)]
-    columns = st.columns(3)
-    pictures = (
-        (original, t("photo.original", lang, p=f"{e.p_before:.2f}")),
-        (e.hidden_path, t("photo.hidden", lang, word=e.word, p=f"{e.p_hidden:.2f}")),
-        (e.control_path, t("photo.control", lang, p=f"{e.p_control:.2f}")),
+    words = [e.word for e in photo_effects]
+    first = words.index(prefer) if prefer in words else 0
+    choice = st.selectbox(
+        t("verify.photo_word"),
+        range(len(labels)),
+        index=first,
+        format_func=labels.__getitem__,
+        key=key,
+        help=t("verify.effect_help"),
     )
-    for column, (path, caption) in zip(columns, pictures, strict=True):
-        with column:
-            if path and Path(path).is_file():
-                st.image(path, caption=caption, use_container_width=True)
-            else:
-                st.caption(caption)
+    e = photo_effects[int(choice)]
+    pictures = (
+        (original, t("verify.photo_original", p=f"{e.p_before:.2f}")),
+        (e.hidden_path, t("verify.photo_hidden", word=e.word, p=f"{e.p_hidden:.2f}")),
+        (e.control_path, t("verify.photo_control", p=f"{e.p_control:.2f}")),
+    )
+    for column, (path, caption) in zip(st.columns(3), pictures, strict=True):
+        image = asset_image(db, path) if path else None
+        if image is None:
+            column.caption(caption)
+        else:
+            column.image(image[0], caption=caption, width="stretch", output_format=image[1])
     if e.fallback:
-        st.caption(t("photo.fallback", lang, share=f"{e.control_overlap:.0%}"))
+        st.caption(t("verify.photo_fallback", share=f"{e.control_overlap:.0%}"))
 
 
 # ----------------------------------------------------------------------------- the job
@@ -198,17 +182,17 @@ def verify_log_tail(db: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def verify_button(db: Path, lang: str = "en", options: dict[str, Any] | None = None) -> None:
+def verify_button(db: Path, options: dict[str, Any] | None = None) -> None:
     """The Precompute page's button: start the step, or show that it runs / how it ended."""
     job = running_verify(db)
     if job is not None:
-        st.info(t("running", lang))
-    elif st.button(t("start", lang), help=t("start.help", lang)):
+        st.info(t("verify.running"))
+    elif st.button(t("verify.start"), help=t("verify.start_help"), key="verify_start"):
         start_verify(db, options)
         st.rerun()
     started = _jobs().get(str(db))
     if started is not None and started.poll() is not None:
-        st.caption(t("finished", lang, rc=started.returncode))
+        st.caption(t("verify.finished", rc=started.returncode))
     tail = verify_log_tail(db)
     if tail:
         st.code(tail, language=None)

@@ -267,9 +267,11 @@ def test_a_model_that_cannot_be_loaded_is_one_clear_line(verified_db, tmp_path, 
 def test_dashboard_pieces_mark_and_sort_verified_words():
     import pandas as pd
 
-    from dashboard.verified import STRINGS, add_effects, sort_by_effect
+    from dashboard.catalogue import CATALOGUE
+    from dashboard.verified import add_effects, sort_by_effect
 
-    assert all({"en", "ja"} <= set(v) for v in STRINGS.values())
+    verify_keys = {k for k in CATALOGUE["en"] if k.startswith("verify.")}
+    assert verify_keys and verify_keys <= set(CATALOGUE["ja"])
     table = pd.DataFrame({"class": ["a", "a", "b"], "word": ["x", "y", "x"], "n": [3, 2, 1]})
     effects = pd.DataFrame(
         {
@@ -281,7 +283,7 @@ def test_dashboard_pieces_mark_and_sort_verified_words():
             "causal": [False, True],
         }
     )
-    marked = sort_by_effect(add_effects(table, effects, "ja"))
+    marked = sort_by_effect(add_effects(table, effects))  # the screen's language: ja
     assert list(marked["word"]) == ["y", "x", "x"]
     assert list(marked["検証済み"]) == ["✓ 因果的", "効果は示されず", ""]
 

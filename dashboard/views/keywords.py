@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, widgets
+from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, verified, widgets
 from dashboard.i18n import t
 from dashboard.settings import MAX_MIN_DF, MINE_TOP, MiningSettings, mining_settings
 from dashboard.sidebyside import side_by_side_frame
@@ -139,9 +141,9 @@ def metrics(result, settings: MiningSettings) -> float | None:
     return image_accuracy
 
 
-def ward_charts(frame, wards: list[str], by: str) -> None:
-    """One bar chart per ward; a click on a bar opens its most confident photos."""
-    chart_data = charts.keyword_chart_data(frame)
+def ward_charts(frame, wards: list[str], by: str, effects: pd.DataFrame) -> None:
+    """One bar chart per ward (✓: a causal verified word); a click opens its confident photos."""
+    chart_data = charts.keyword_chart_data(frame, effects)
     per_row = 2 if len(wards) > 1 else 1
     for start in range(0, len(wards), per_row):
         for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
@@ -189,14 +191,63 @@ def summary_line(result, image_accuracy: float | None) -> str:
     )
 
 
-def keyword_table(result, settings: MiningSettings, wards: list[str], image_accuracy) -> None:
-    """The table as ``wordcam mine`` prints it, and its CSV."""
+def keyword_table(
+    result, settings: MiningSettings, wards: list[str], image_accuracy, effects: pd.DataFrame
+) -> None:
+    """The table as ``wordcam mine`` prints it and its CSV; with stored effects, by word."""
     st.subheader(t("kw.table"))
+    st.caption(escape_markdown(summary_line(result, image_accuracy)))
+    if not effects.empty:
+        effect_table(tables.keywords_frame(result, settings.top, wards), effects)
+        return
     table = tables.keywords_table(result, settings.top, wards)
     table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
-    st.caption(escape_markdown(summary_line(result, image_accuracy)))
     st.dataframe(table, width="stretch")
     widgets.csv_button(table, f"keywords_run{ctx.run_id}.csv", "kw_csv", index=True)
+    db = shlex.quote(str(ctx.db)).replace("`", "")
+    st.caption(t("verify.none_stored", db=db))
+
+
+def effect_frame(frame: pd.DataFrame, effects: pd.DataFrame, by_effect: bool) -> pd.DataFrame:
+    """One row per ward and word: ``n/m``, precision, coefficient, effect, interval, verdict."""
+    table = verified.add_effects(frame.rename(columns={"ward": "class"}), effects)
+    if by_effect:
+        table = verified.sort_by_effect(table)
+    interval = [
+        "—" if pd.isna(lo) or pd.isna(hi) else f"[{lo:+.3f}, {hi:+.3f}]"
+        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            t("chart.ward"): table["class"].map(ctx.name),
+            t("rp.rank"): table["rank"],
+            t("chart.word"): table["word"],
+            t("chart.precision_nm"): table["n"].astype(str) + "/" + table["m"].astype(str),
+            t("chart.precision"): table["precision"],
+            t("chart.coefficient"): table["weight"],
+            t("verify.effect_column"): pd.to_numeric(table["effect"], errors="coerce"),
+            t("verify.interval_column"): interval,
+            t("verify.verified_column"): table[t("verify.verified_column")],
+        }
+    )
+
+
+def effect_table(frame: pd.DataFrame, effects: pd.DataFrame) -> None:
+    """The keywords with their stored effects, optionally sorted by effect, and its CSV."""
+    by_effect = st.toggle(t("verify.sort_by_effect"), key="kw_sort_effect")
+    table = effect_frame(frame, effects, by_effect)
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            t("chart.precision"): number(format="percent"),
+            t("chart.coefficient"): number(format="%.3f"),
+            t("verify.effect_column"): number(format="%+.3f", help=t("verify.effect_help")),
+        },
+    )
+    widgets.csv_button(table, f"keywords_run{ctx.run_id}_effects.csv", "kw_csv")
 
 
 def other_runs() -> dict[int, str]:
@@ -260,13 +311,14 @@ if not wards:
     st.stop()
 
 frame = tables.keywords_frame(result, settings.top, wards)
+effects = verified.q_effects(*ctx.key, settings.by)
 st.subheader(t("kw.top_words"))
 st.caption(t("kw.top_words_caption"))
-ward_charts(frame, wards, settings.by)
+ward_charts(frame, wards, settings.by, effects)
 word_picker(frame, settings.by)
 
 st.subheader(t("kw.scatter"))
 charts.show("scatter", frame.assign(ward=frame["ward"].map(ctx.name)), width="stretch")
-keyword_table(result, settings, wards, image_accuracy)
+keyword_table(result, settings, wards, image_accuracy, effects)
 side_by_side(result, settings, wards)
 urlstate.publish("keywords", PARAMS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.store import queries
-from dashboard import context, data, urlstate, widgets
+from dashboard import context, data, urlstate, verified, widgets
 from dashboard.i18n import lang, t
 from dashboard.labels import localized
 from dashboard.text import escape_markdown, highlight_markdown
@@ -193,6 +193,20 @@ def card(row: dict, word: str | None, order: str) -> None:
         for problem in (_text(row["error"]), _text(row["explanation_error"])):
             if problem:
                 st.caption(f":red[{escape_markdown(problem)}]")
+        verified_words(row, word)
+
+
+def verified_words(row: dict, word: str | None) -> None:
+    """The photo with a verified word's regions hidden, and the control (when stored)."""
+    image_id = int(row["image_id"])
+    effects = verified.q_photo_effects(*ctx.key, image_id)
+    if not effects:
+        return
+    opened = word is not None and any(e.word == word for e in effects)
+    with st.expander(t("verify.photo_title"), icon=":material/verified:", expanded=opened):
+        verified.show_comparison(
+            effects, ctx.db, _text(row["thumb_path"]), key=f"ph_verify_{image_id}", prefer=word
+        )
 
 
 def _turn(delta: int, last: int) -> None:

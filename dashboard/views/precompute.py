@@ -17,9 +17,9 @@ import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import EXIT_SOME_FAILED, read_progress
-from dashboard import context, data, state, urlstate, widgets
+from dashboard import context, data, state, urlstate, verified, widgets
 from dashboard.i18n import t
-from dashboard.job import log_tail, running_job, start_job, started_job
+from dashboard.job import engine_options, log_tail, running_job, start_job, started_job
 from dashboard.text import escape_markdown
 
 # form field -> (precompute flag, where the run stores it)
@@ -58,6 +58,10 @@ DEFAULTS = {
     "pc_task": "",
     "pc_structured": False,
 }
+
+
+# where the job runs: not part of a run's settings (changing it still resumes the run)
+ENGINE_DEFAULTS = {"pc_engine": "local", "pc_ray_address": "", "pc_actors": 0}
 
 
 def run_values(info: dict) -> dict:
@@ -115,6 +119,7 @@ def form() -> dict:
     c4.selectbox(t("pc.method"), CAM_METHOD_NAMES, key="pc_method")
     c5.selectbox(t("pc.lang"), ["ja", "en"], key="pc_lang")
     c6.number_input(t("pc.limit"), 0, 10_000_000, step=100, key="pc_limit")
+    engine_fields()
     with st.expander(t("pc.options"), icon=":material/tune:"):
         o1, o2, o3 = st.columns(3)
         o1.text_input(t("pc.layer"), key="pc_layer", help=t("pc.layer_help"))
@@ -140,7 +145,29 @@ def form() -> dict:
         )
         o1.checkbox(t("pc.structured"), key="pc_structured", help=t("pc.structured_help"))
     st.session_state.setdefault("pc_limit", 0)
-    return {key: st.session_state.get(key) for key in [*DEFAULTS, "pc_limit"]}
+    return {key: st.session_state.get(key) for key in [*DEFAULTS, "pc_limit", *ENGINE_DEFAULTS]}
+
+
+def engine_fields() -> None:
+    """Local or Ray; for Ray, the cluster's address and the number of actors."""
+    for key, value in ENGINE_DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    e1, e2, e3 = st.columns(3)
+    e1.radio(
+        t("pc.engine"),
+        ["local", "ray"],
+        horizontal=True,
+        key="pc_engine",
+        format_func={"local": t("pc.engine_local"), "ray": t("pc.engine_ray")}.get,
+        help=t("pc.engine_help"),
+    )
+    ray = st.session_state["pc_engine"] == "ray"
+    e2.text_input(
+        t("pc.ray_address"), key="pc_ray_address", disabled=not ray, help=t("pc.ray_address_help")
+    )
+    e3.number_input(
+        t("pc.actors"), 0, 4096, step=1, key="pc_actors", disabled=not ray, help=t("pc.actors_help")
+    )
 
 
 def same_run(values: dict, stored: dict | None) -> bool:
@@ -161,6 +188,9 @@ def start(values: dict) -> None:
         return
     options = {flag: values[key] or None for key, flag in FIELDS.items()}
     options["--limit"] = int(values["pc_limit"] or 0) or None
+    options |= engine_options(
+        str(values["pc_engine"]), str(values["pc_ray_address"] or ""), int(values["pc_actors"] or 0)
+    )
     job = start_job(db, str(Path(folder).expanduser()), options)
     st.toast(t("pc.started", pid=job.pid))
 
@@ -198,6 +228,15 @@ def runs_table(ctx: context.Ctx | None) -> None:
     widgets.csv_button(table, "runs.csv", "pc_runs_csv")
 
 
+def verify_section(ctx: context.Ctx | None) -> None:
+    """Start ``wordcam verify`` on the open photo run (which words change the model's answer)."""
+    if ctx is None or ctx.info.get("kind") == "texts":
+        return
+    st.subheader(t("verify.section"))
+    st.caption(t("verify.effect_help"))
+    verified.verify_button(db, {"--run": ctx.run_id})
+
+
 db = state.db_path()
 st.title(t("page.precompute"))
 urlstate.publish("precompute", [])
@@ -224,6 +263,7 @@ with st.container(border=True):
     if stored is not None and not resume:
         st.caption(t("pc.new_run_note"))
 runs_table(ctx)
+verify_section(ctx)
 
 
 def _clock(iso: object) -> str:

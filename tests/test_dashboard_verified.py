@@ -1,0 +1,221 @@
+"""Verified words in the dashboard: Keywords' effect columns and chart marks, the Photos
+comparison, the Precompute page's verify button and engine choice (AppTest)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from PIL import Image  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from synthetic_db import make_db  # noqa: E402
+
+from core.store import StoreWriter, asset_dir, queries, reading  # noqa: E402
+from core.store.effects import PhotoEffect, WordEffect, write_effect, write_photos  # noqa: E402
+from dashboard import charts, job  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+WARD = "台東区"
+KEY = "fill=road;seed=0"
+
+
+def _effect(word: str, i: int) -> WordEffect:
+    causal = i % 2 == 0
+    effect = 0.05 * (i + 1)
+    return WordEffect(
+        cls=WARD,
+        word=word,
+        n=10,
+        effect=effect,
+        ci_low=effect - 0.02 if causal else -0.01,
+        ci_high=effect + 0.02,
+        p_value=0.01 if causal else 0.4,
+        q_value=0.02 if causal else 0.5,
+        verdict="causal" if causal else "no effect shown",
+        fill="road",
+        control="shifted",
+    )
+
+
+@pytest.fixture(scope="module")
+def dbs(tmp_path_factory):
+    """A DB with stored effects for the top words of one ward (and one photo's pictures), and
+    the same DB without them."""
+    from core.mining import mine_source
+
+    root = tmp_path_factory.mktemp("verified")
+    plain = make_db(root / "plain.duckdb", n_images=300)
+    db = make_db(root / "v.duckdb", n_images=300)
+    words = [k.word for k in mine_source(db, 1, top=10, classes=[WARD]).classes[WARD]]
+    pictures = asset_dir(db) / "run1" / "verify"
+    pictures.mkdir(parents=True)
+    paths = []
+    for name in ("hidden", "control"):
+        paths.append(pictures / f"1-{name}.jpg")
+        Image.new("RGB", (32, 32), (10, 200, 30)).save(paths[-1])
+    with reading(db) as con:  # the first photo the Photos page shows for the word
+        f = queries.PhotoFilter(word=words[0])
+        image_id = int(queries.ordered_photos(con, 1, f, "id", limit=1)["image_id"][0])
+    photo = PhotoEffect(
+        WARD, words[0], image_id, [1], True, 0.9, 0.3, 0.8, 0.2, "shifted", 0.0, False
+    )
+    with StoreWriter(db) as w:
+        for i, word in enumerate(words[:6]):
+            write_effect(w.con, 1, KEY, _effect(word, i))
+        write_photos(
+            w.con,
+            1,
+            KEY,
+            [PhotoEffect(**{**photo.__dict__, "hidden_path": str(paths[0])})]
+            + [PhotoEffect(**{**photo.__dict__, "word": words[1], "control_path": str(paths[1])})],
+        )
+    return {"db": db, "plain": plain, "words": words, "image_id": image_id}
+
+
+def _app(db: Path, monkeypatch, **params: str) -> AppTest:
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.query_params.update({"lang": "en", **params})
+    return at
+
+
+def _keywords(db: Path, monkeypatch) -> AppTest:
+    at = _app(db, monkeypatch, run="1")
+    at.query_params["ward"] = [WARD]
+    at.switch_page("views/keywords.py").run()
+    assert not at.exception
+    return at
+
+
+def test_keywords_show_effects_and_sort_by_them(dbs, monkeypatch):
+    at = _keywords(dbs["db"], monkeypatch)
+    table = at.dataframe[0].value
+    assert {"effect", "95% interval", "verified"} <= set(table.columns)
+    assert list(table["word"]) == dbs["words"]  # the mined order first
+    shown = table.set_index("word")
+    first, second = dbs["words"][:2]
+    assert shown.loc[first, "verified"] == "✓ causal"
+    assert shown.loc[second, "verified"] == "no effect shown"
+    assert shown.loc[first, "effect"] == pytest.approx(0.05)
+    assert shown.loc[first, "95% interval"] == "[+0.030, +0.070]"
+    unverified = dbs["words"][6:]
+    assert (shown.loc[unverified, "verified"] == "").all()
+    assert (shown.loc[unverified, "95% interval"] == "—").all()
+    assert not any("wordcam verify --db" in c.value for c in at.caption)
+
+    at.toggle(key="kw_sort_effect").set_value(True).run()
+    by_effect = at.dataframe[0].value
+    assert list(by_effect["word"][:6]) == dbs["words"][:6][::-1]  # 0.30, 0.25, ... 0.05
+    assert by_effect["effect"][:6].is_monotonic_decreasing
+    assert by_effect["effect"][6:].isna().all()
+
+
+def test_keyword_chart_marks_causal_words():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"ward": ["a", "a", "a"], "word": ["x", "y", "z"], "n": [3, 2, 1], "m": [4, 4, 4]}
+    )
+    effects = pd.DataFrame(
+        {"class": ["a", "a"], "word": ["x", "y"], "effect": [0.2, 0.0], "causal": [True, False]}
+    )
+    data = charts.keyword_chart_data(frame, effects)
+    assert list(data["nm"]) == ["3/4 ✓", "2/4", "1/4"]
+    assert list(data["word"]) == ["x", "y", "z"]  # the clicked word stays the word
+    assert list(data["verified"][:2]) == ["✓ 因果的", "効果は示されず"]  # ja outside a page
+    plain = charts.keyword_chart_data(frame)
+    assert list(plain["nm"]) == ["3/4", "2/4", "1/4"] and (plain["verified"] == "").all()
+    spec = charts.spec_for("keywords", data, lang="en")
+    tooltips = {t["field"] for layer in spec["layer"] for t in layer["encoding"]["tooltip"]}
+    assert {"effect", "verified"} <= tooltips
+
+
+def test_keywords_without_effects_say_how_to_get_them(dbs, monkeypatch):
+    at = _keywords(dbs["plain"], monkeypatch)
+    assert at.dataframe[0].value.columns.tolist() == [WARD]  # the table as before
+    hint = [c.value for c in at.caption if "wordcam verify --db" in c.value]
+    assert len(hint) == 1 and str(dbs["plain"]) in hint[0]
+    assert not at.get("toggle")
+
+
+def _pictures(at: AppTest) -> tuple[list[str], list[str]]:
+    """Captions of the pictures shown, and of the pictures missing (a caption only)."""
+    shown = [c for el in at.get("image") for c in el.captions]
+    return shown, [c.value for c in at.caption]
+
+
+def test_photos_show_the_comparison_for_a_verified_word(dbs, monkeypatch):
+    first, second = dbs["words"][:2]
+    at = _app(dbs["db"], monkeypatch, run="1", word=first)
+    at.switch_page("views/photos.py").run()
+    assert not at.exception
+    picker = at.selectbox(key=f"ph_verify_{dbs['image_id']}")
+    assert picker.options == [f"{first} ({WARD})", f"{second} ({WARD})"]
+    assert picker.value == 0  # the word of the filter
+    assert len([s for s in at.selectbox if str(s.key).startswith("ph_verify_")]) == 1
+    shown, missing = _pictures(at)
+    assert "Photo · 0.90" in shown and f"“{first}” hidden · 0.30" in shown
+    assert "Control (same area) · 0.80" in missing  # no control picture stored for this word
+    picker.set_value(1).run()
+    shown, missing = _pictures(at)
+    assert "Control (same area) · 0.80" in shown and f"“{second}” hidden · 0.30" in missing
+
+
+def test_precompute_has_the_verify_button(dbs, monkeypatch):
+    at = _app(dbs["db"], monkeypatch)
+    at.switch_page("views/precompute.py").run()
+    assert not at.exception
+    assert at.button(key="verify_start").label == "Verify the top words"
+    assert any(s.value == "Verify words" for s in at.subheader)
+
+
+def test_engine_options_give_the_ray_flags():
+    assert job.engine_options("local", "ray://x:1", 3) == {}
+    options = {"--model": "imagenet", "--limit": None}
+    options |= job.engine_options("ray", " ray://head:10001 ", 4)
+    command = job.job_command(Path("w.duckdb"), "photos", options)
+    assert command[:4] == [sys.executable, "-m", "core", "precompute"]
+    assert command[-6:-1] == [
+        "--model=imagenet",
+        "--engine=ray",
+        "--ray-address=ray://head:10001",
+        "--actors=4",
+        "--",
+    ]
+    bare = job.job_command(Path("w.duckdb"), "photos", job.engine_options("ray", "", 0))
+    assert bare[5:-1] == ["--no-progress", "--engine=ray", "--"]  # no address, no actors
+
+
+def test_precompute_passes_the_engine_and_still_resumes(dbs, tmp_path, monkeypatch):
+    started: list[dict] = []
+    monkeypatch.setattr(
+        job, "start_job", lambda db, folder, options: started.append(options) or _Job()
+    )
+    at = _app(dbs["db"], monkeypatch)
+    at.switch_page("views/precompute.py").run()
+    assert not at.exception
+    assert at.button(key="pc_start").label == "Resume this run"
+    assert at.text_input(key="pc_ray_address").disabled
+    at.radio(key="pc_engine").set_value("ray").run()
+    at.text_input(key="pc_ray_address").input("ray://head:10001").run()
+    at.number_input(key="pc_actors").set_value(4).run()
+    assert not at.text_input(key="pc_ray_address").disabled
+    assert at.button(key="pc_start").label == "Resume this run"  # not part of the run's identity
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    at.text_input(key="pc_folder").input(str(folder)).run()
+    at.button(key="pc_start").click().run()
+    assert not at.exception and started, [e.value for e in at.error]
+    flags = started[-1]
+    assert flags["--engine"] == "ray" and flags["--ray-address"] == "ray://head:10001"
+    assert flags["--actors"] == 4 and flags["--model"] == "synthetic-wards"  # the run's
+
+
+class _Job:
+    pid = 0
+
+    def poll(self) -> int:
+        return 0
