@@ -45,6 +45,7 @@ class JobSettings:
     explainer_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     limit: int | None = None
     batch_size: int = 16
+    device: str = "auto"  # where the model runs; not part of identity(): another device resumes
     progress: bool = True
     publish_every: float = 10.0
 
