@@ -9,6 +9,8 @@ The CAM math is pytorch-grad-cam's; what this module adds is speed and zero conf
   equal plain pytorch-grad-cam usage (same model, layer and targets) to float precision.
 * **Top-k for free.** Further targets re-run only the head on the cached activation (batched:
   the activation is repeated k-1 times). Softmax probabilities come from the same head pass.
+* **Any device.** The batch goes to the model's device (``load_model(..., device="cuda")``);
+  body and head run there, and pytorch-grad-cam combines activations and gradients on the CPU.
 * **Channels-last on the CPU.** Conv nets get the batch in NHWC memory format (oneDNN's
   faster kernels; see :data:`CPU_CHANNELS_LAST`), so a CAM costs about one forward pass.
 * **Any layout.** Token outputs ``[B, N, C]`` (ViT; class/register tokens dropped) and

@@ -132,8 +132,11 @@ def run_demo(
     seed: int = 0,
     lang: str = "ja",
     progress: bool = True,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it."""
+    """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it.
+
+    ``device`` (``auto``, ``cpu``, ``cuda[:N]``): where training, evaluation and the job run."""
     from core.evaluation import evaluate
     from core.jobs import JobSettings, run_precompute
     from core.mining import mine_source
@@ -182,19 +185,27 @@ def run_demo(
         # Small synthetic JPEGs decode in ~2 ms: both cores go to the network, none to
         # decoding worker processes (2.4x faster here than 1 thread + 2 workers).
         workers=0,
+        device=device,
     )
     step("train", t0)
 
     t0 = time.perf_counter()
     log.info("demo: 3/5 evaluating on held-out photos (the shortcut cue is absent there)")
-    holdout = evaluate(out / "model", out / "dataset" / "holdout", workers=0, progress=progress)
+    holdout = evaluate(
+        out / "model", out / "dataset" / "holdout", workers=0, progress=progress, device=device
+    )
     step("holdout", t0)
 
     t0 = time.perf_counter()
     db = out / "wordcam.duckdb"
     log.info("demo: 4/5 explaining the validation photos blind (grounded) into %s", db)
     job = JobSettings(
-        model=str(out / "model"), explainer="grounded", mode="blind", lang=lang, progress=progress
+        model=str(out / "model"),
+        explainer="grounded",
+        mode="blind",
+        lang=lang,
+        progress=progress,
+        device=device,
     )
     pre = run_precompute(out / "dataset" / "val", db, settings=job)
     step("precompute", t0)

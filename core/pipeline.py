@@ -4,13 +4,20 @@
 :func:`explain_loaded` is the per-batch step on already loaded images (the precompute job
 calls it on its own batches). A broken image becomes a result with ``error`` set and never
 stops the others.
+
+On a GPU the photos are decoded and the pictures rendered on CPU worker threads
+(:data:`IO_THREADS`): the next batch is decoded and the previous batch's pictures written
+while the device computes. On the CPU everything runs in the calling thread, as it always did:
+the cores are busy with the network already, and extra threads would only slow a batch down.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +32,9 @@ if TYPE_CHECKING:
     from core.models.base import Classifier
 
 THUMB_SIZE = 256
+# CPU threads decoding photos and rendering pictures when the model is on a GPU (at most this
+# many, and at most the CPUs this process may use); 0 on the CPU.
+IO_THREADS = 8
 
 
 @dataclass
@@ -35,6 +45,9 @@ class ImageResult:
         path: the input as given (a file path, or a caller-chosen name for in-memory images).
         sha256: hex content hash of the file ("" when unknown).
         predictions: top-k ``(label, probability)``, best first, labels in the output language.
+        top_indices: the class indices of ``predictions``; model_labels: the model's own names
+            of those classes (``Classifier.labels``: English ImageNet names, a model folder's
+            class names), index-aligned with ``predictions``.
         probs: softmax over all classes [C] (model label order), None on failure.
         pred_index: index of the predicted class, None on failure.
         cam: float32 map [S, S] in [0, 1] of the predicted class, aligned with ``view``.
@@ -48,6 +61,8 @@ class ImageResult:
     path: str
     sha256: str = ""
     predictions: list[tuple[str, float]] | None = None
+    top_indices: list[int] | None = None
+    model_labels: list[str] | None = None
     probs: np.ndarray | None = None
     pred_index: int | None = None
     cam: np.ndarray | None = None
@@ -71,10 +86,7 @@ class ImageResult:
         return {
             "path": self.path,
             "sha256": self.sha256 or None,
-            "predictions": [
-                {"label": label, "prob": round(float(prob), 6)}
-                for label, prob in self.predictions or []
-            ],
+            "predictions": self._predictions_json(),
             "overlay": self.overlay_path,
             "panel": self.panel_path,
             "marks": self.marks_path,
@@ -85,6 +97,18 @@ class ImageResult:
             "details": explanation.details if explanation is not None else None,
             "error": error,
         }
+
+    def _predictions_json(self) -> list[dict[str, Any]]:
+        """``label`` (localized) and ``prob``, plus ``index`` and ``model_label`` when known."""
+        out = []
+        for rank, (label, prob) in enumerate(self.predictions or []):
+            item: dict[str, Any] = {"label": label, "prob": round(float(prob), 6)}
+            if self.top_indices is not None and rank < len(self.top_indices):
+                item["index"] = int(self.top_indices[rank])
+            if self.model_labels is not None and rank < len(self.model_labels):
+                item["model_label"] = self.model_labels[rank]
+            out.append(item)
+        return out
 
 
 def explain_images(
@@ -98,6 +122,7 @@ def explain_images(
     out_dir: str | Path | None = None,
     batch_size: int = 8,
     layer: str | None = None,
+    io_threads: int | None = None,
 ) -> Iterator[ImageResult]:
     """Explain each input photo; yields one :class:`ImageResult` per input, in input order.
 
@@ -105,55 +130,126 @@ def explain_images(
     ``lang`` only builds a spec's explainer (default "ja"); an explainer object answers in its
     own ``lang`` (see :func:`answer_language`). Files are loaded with :func:`core.images.load_image`; a missing or
     broken file yields a result with ``error`` set. With ``out_dir`` the overlay, panel, marks
-    and thumbnail pictures are written there as ``<stem>_overlay.png`` etc.
+    and thumbnail pictures are written there as ``<stem>_overlay.png`` etc. ``io_threads``:
+    CPU threads for decoding and rendering (default :func:`io_threads_for` the model's device:
+    none on the CPU).
     """
-    from core.images import file_sha256, load_image
-
     model, explainer = _resolve(model, explainer, lang)
     lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):
         raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
     batch_size = max(1, int(batch_size))
-    pending: list[ImageResult] = []
+    threads = io_threads_for(model) if io_threads is None else max(0, int(io_threads))
+    options = dict(method=method, lang=lang, mode=mode, top_k=top_k, out_dir=out_dir, layer=layer)
+    if not threads:  # the CPU path: one thread, each batch yielded as soon as it is done
+        for done, images in _loaded_batches(inputs, batch_size, None):
+            _explain_good(model, explainer, done, images, None, options)
+            yield from done
+        return
+    with ThreadPoolExecutor(threads, "wordcam-io") as pool, ThreadPoolExecutor(1) as ahead:
+        previous: tuple[list[ImageResult], list[Future]] | None = None
+        for done, images in _prefetched(_loaded_batches(inputs, batch_size, pool), ahead):
+            pictures = _explain_good(model, explainer, done, images, pool, options)
+            if previous is not None:  # its pictures were rendered while this batch computed
+                yield from _after(*previous)
+            previous = (done, pictures)
+        if previous is not None:
+            yield from _after(*previous)
+
+
+def io_threads_for(model: Classifier) -> int:
+    """Decoding/rendering threads for ``model``: 0 on the CPU, else :data:`IO_THREADS` at most
+    (and no more than the CPUs this process may use)."""
+    if model.device.type == "cpu":
+        return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(IO_THREADS, cpus))
+
+
+def _loaded_batches(
+    inputs: Iterable[str | Path], batch_size: int, pool: Executor | None
+) -> Iterator[tuple[list[ImageResult], list[Image.Image]]]:
+    """``(results, images)`` per batch; unreadable inputs are results with ``error`` set.
+
+    Without ``pool`` (the CPU path) a batch holds ``batch_size`` readable images, each decoded
+    as it is reached; with ``pool``, ``batch_size`` inputs, decoded on the pool's threads.
+    """
+    results: list[ImageResult] = []
     images: list[Image.Image] = []
-
-    def flush() -> list[ImageResult]:
-        done = pending[:]
-        good = [r for r in done if r.error is None]
-        if good:
-            explain_loaded(
-                model,
-                explainer,
-                images,
-                results=good,
-                method=method,
-                lang=lang,
-                mode=mode,
-                top_k=top_k,
-                out_dir=out_dir,
-                layer=layer,
-            )
-        pending.clear()
-        images.clear()
-        return done
-
     for item in inputs:
-        path = str(item)
-        result = ImageResult(path=path)
-        try:
-            image = load_image(path)
-            result.sha256 = file_sha256(path)
-        except WordcamError as exc:
-            result.error = str(exc)
-        except OSError as exc:  # unreadable between the checks and the read
-            result.error = f"{path}: {exc.strerror or exc}"
-        else:
-            images.append(image)
-        pending.append(result)
-        if len(images) >= batch_size:
-            yield from flush()
-    if pending:
-        yield from flush()
+        result = ImageResult(path=str(item))
+        results.append(result)
+        if pool is None:
+            image = _load_one(result)
+            if image is not None:
+                images.append(image)
+        if len(images if pool is None else results) >= batch_size:
+            yield _batch(results, images, pool)
+            results, images = [], []
+    if results:
+        yield _batch(results, images, pool)
+
+
+def _batch(
+    results: list[ImageResult], images: list[Image.Image], pool: Executor | None
+) -> tuple[list[ImageResult], list[Image.Image]]:
+    if pool is None:
+        return results, images
+    return results, [image for image in pool.map(_load_one, results) if image is not None]
+
+
+def _load_one(result: ImageResult) -> Image.Image | None:
+    """Load ``result.path`` and hash it; on failure set ``result.error`` and return None."""
+    from core.images import file_sha256, load_image
+
+    path = result.path
+    try:
+        image = load_image(path)
+        result.sha256 = file_sha256(path)
+    except WordcamError as exc:
+        result.error = str(exc)
+    except OSError as exc:  # unreadable between the checks and the read
+        result.error = f"{path}: {exc.strerror or exc}"
+    else:
+        return image
+    return None
+
+
+def _prefetched(batches: Iterator[Any], ahead: Executor) -> Iterator[Any]:
+    """``batches``, each one produced on ``ahead`` while the caller works on the one before."""
+    sentinel = object()
+    future = ahead.submit(next, batches, sentinel)
+    while True:
+        batch = future.result()
+        if batch is sentinel:
+            return
+        future = ahead.submit(next, batches, sentinel)
+        yield batch
+
+
+def _explain_good(
+    model: Classifier,
+    explainer: Explainer,
+    done: list[ImageResult],
+    images: list[Image.Image],
+    pool: Executor | None,
+    options: dict[str, Any],
+) -> list[Future]:
+    """Explain the readable results of ``done`` (in place); their picture jobs on ``pool``."""
+    good = [r for r in done if r.error is None]
+    if not good:
+        return []
+    return _explain_batch(model, explainer, images, good, pool=pool, **options)
+
+
+def _after(done: list[ImageResult], pictures: list[Future]) -> list[ImageResult]:
+    """``done`` once its pictures are written."""
+    for future in pictures:
+        future.result()
+    return done
 
 
 def explain_loaded(
@@ -178,8 +274,6 @@ def explain_loaded(
     written to ``out_dir`` when given. If the model itself fails, every result of the batch
     gets that error. Labels are in the explainer's language (:func:`answer_language`).
     """
-    from core.explainers.base import ExplainRequest, Explanation
-
     lang = answer_language(explainer, lang)
 
     if results is None:
@@ -189,13 +283,46 @@ def explain_loaded(
         raise ValueError(f"{len(images)} images but {len(results)} results")
     if not images:
         return list(results)
+    _explain_batch(
+        model, explainer, images, results, None, method, lang, mode, top_k, out_dir, layer
+    )
+    return list(results)
 
+
+def _explain_batch(
+    model: Classifier,
+    explainer: Explainer,
+    images: Sequence[Image.Image],
+    results: Sequence[ImageResult],
+    pool: Executor | None,
+    method: str,
+    lang: str,
+    mode: str,
+    top_k: int,
+    out_dir: str | Path | None,
+    layer: str | None,
+) -> list[Future]:
+    """:func:`explain_loaded`'s work; pictures are written now, or on ``pool`` (the futures)."""
     try:
         views, cams, probs, top = _classify(model, images, method, layer, top_k)
     except WordcamError as exc:
         for r in results:
             r.error = str(exc)
-        return list(results)
+        return []
+    requests = _requests(model, results, views, cams, probs, top, lang, mode)
+    _attach_explanations(model, explainer, results, requests)
+    if out_dir is None:
+        return []
+    if pool is not None:
+        return [pool.submit(_write_or_fail, r, out_dir) for r in results]
+    for r in results:
+        _write_or_fail(r, out_dir)
+    return []
+
+
+def _requests(model, results, views, cams, probs, top, lang: str, mode: str) -> list[Any]:
+    """Fill each result's prediction fields; the explainer's request for each."""
+    from core.explainers.base import ExplainRequest
 
     label_names = model.label_names(lang)
     requests = []
@@ -203,6 +330,8 @@ def explain_loaded(
         r.view, r.cam, r.probs = view, cam, row
         r.pred_index = int(indices[0])
         r.predictions = [(label_names[k], float(row[k])) for k in indices]
+        r.top_indices = [int(k) for k in indices]
+        r.model_labels = [model.labels[k] for k in indices]
         requests.append(
             ExplainRequest(
                 image=view,
@@ -213,9 +342,17 @@ def explain_loaded(
                 key=r.sha256 or r.path,
             )
         )
+    return requests
+
+
+def _attach_explanations(model, explainer, results, requests) -> None:
+    """One ``explain_batch`` call (its models on ``model``'s device); one answer per result."""
+    from core.explainers.base import Explanation
+    from core.models import on_device
 
     try:
-        explanations = list(explainer.explain_batch(requests))
+        with on_device(str(model.device)):
+            explanations = list(explainer.explain_batch(requests))
     except Exception as exc:  # explainers should not raise; keep the batch if one does
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         explanations = [Explanation(text="", error=message) for _ in requests]
@@ -229,13 +366,13 @@ def explain_loaded(
     for r, explanation in zip(results, explanations, strict=True):
         r.explanation = explanation
 
-    if out_dir is not None:
-        for r in results:
-            try:
-                write_pictures(r, out_dir)
-            except OSError as exc:
-                r.error = f"{r.path}: cannot write pictures to {out_dir}: {exc.strerror or exc}"
-    return list(results)
+
+def _write_or_fail(result: ImageResult, out_dir: str | Path) -> None:
+    """:func:`write_pictures`; a write error becomes the result's ``error``."""
+    try:
+        write_pictures(result, out_dir)
+    except OSError as exc:
+        result.error = f"{result.path}: cannot write pictures to {out_dir}: {exc.strerror or exc}"
 
 
 def write_pictures(result: ImageResult, out_dir: str | Path) -> None:

@@ -164,7 +164,49 @@ def test_pipeline_batches_errors_and_pictures(tiny, photos, tmp_path):
     assert blind[0].predictions[0][0] in COLOURS_JA and japanese.requests[-1].task == "色を当てる"
     record = blind[0].to_json()
     assert record["error"] is None and record["predictions"][0]["label"] in COLOURS_JA
+    for p in record["predictions"]:  # the localized name, the class index, the model's name
+        assert p["label"] == COLOURS_JA[p["index"]] and p["model_label"] == COLOURS_EN[p["index"]]
     json.dumps(record, ensure_ascii=False)
+
+
+@needs_attribution
+def test_worker_threads_give_the_serial_results(tiny, photos, tmp_path):
+    """The GPU path's decode/render threads change when work happens, not what comes out."""
+    from core.pipeline import explain_images, io_threads_for
+
+    assert io_threads_for(tiny) == 0  # on the CPU: no threads, today's serial loop
+    inputs = [photos[k] for k in ("same_a", "broken", "chelsea", "missing", "coffee", "same_b")]
+    runs = {}
+    for threads in (0, 3):
+        out = tmp_path / f"out{threads}"
+        runs[threads] = list(
+            explain_images(
+                inputs,
+                tiny,
+                EchoExplainer(lang="en"),
+                top_k=2,
+                out_dir=out,
+                batch_size=2,
+                io_threads=threads,
+            )
+        )
+    serial, threaded = runs[0], runs[3]
+    assert [r.path for r in threaded] == [str(p) for p in inputs]
+    for a, b in zip(serial, threaded, strict=True):
+        assert (a.error is None) == (b.error is None) and a.sha256 == b.sha256
+        if a.error is not None:
+            assert a.error == b.error
+            continue
+        # Batches differ (two readable images vs two inputs), so floats agree to rounding.
+        assert [n for n, _ in a.predictions] == [n for n, _ in b.predictions]
+        assert a.top_indices == b.top_indices and a.model_labels == b.model_labels
+        np.testing.assert_allclose(
+            [p for _, p in a.predictions], [p for _, p in b.predictions], rtol=1e-5
+        )
+        np.testing.assert_allclose(a.cam, b.cam, atol=1e-4)
+        for attr in ("overlay_path", "panel_path", "marks_path"):
+            assert Path(getattr(b, attr)).is_file()
+        assert Path(b.thumb_path).read_bytes() == Path(a.thumb_path).read_bytes()
 
 
 @needs_attribution
@@ -234,9 +276,18 @@ def test_cli_json_on_real_photos_with_broken_and_missing(photos, tmp_path, capsy
     chelsea, coffee = good
     for r in good:
         assert len(r["predictions"]) == 3 and Path(r["overlay"]).is_file()
-        assert set(r["predictions"][0]) == {"label", "prob"}
+        assert set(r["predictions"][0]) == {"index", "label", "model_label", "prob"}
         assert r["explanation"] and r["predictions"][0]["label"] in r["explanation"]  # informed
+    # index, the localized name and the model's own (English ImageNet) name of one class.
+    from core.models.imagenet import imagenet_labels
+
+    names = imagenet_labels()
+    for r in good:
+        for p in r["predictions"]:
+            assert p["label"] == names["ja"][p["index"]]
+            assert p["model_label"] == names["en"][p["index"]]
     assert "猫" in chelsea["predictions"][0]["label"] and "猫" in chelsea["explanation"]
+    assert "cat" in chelsea["predictions"][0]["model_label"].lower()
     assert "エスプレッソ" in coffee["explanation"] or "カップ" in coffee["explanation"]
     # stderr: one line per broken input, naming the file.
     lines = err.strip().splitlines()

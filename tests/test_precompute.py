@@ -480,6 +480,7 @@ def test_job_settings_identity_decides_the_run(tmp_path: Path) -> None:
         progress=False,
         publish_every=0.1,
         explainer_options={"concurrency": 1, "url": "http://host/v1", "token": "t"},
+        device="cuda:1",
     )
     assert runtime.identity() == identity
     for change in ({"mode": "informed"}, {"lang": "en"}, {"top_k": 5}, {"layer": "0"}):
@@ -601,3 +602,33 @@ def test_imagenet_grounded_blind_run(photos: Path, tmp_path: Path) -> None:
         n_labels = con.execute("SELECT len(CAST(labels AS VARCHAR[])) FROM runs").fetchone()[0]
         assert con.execute("SELECT count(*) FROM terms").fetchone()[0] > 0
     assert n_labels == 1000 and all(texts)
+
+
+def test_device_goes_through_the_job_and_does_not_change_the_run(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--device reaches the job's model; a rerun on another device resumes the same run."""
+    from core.cli import main
+    from core.cli.precompute import job_settings, register
+
+    db = tmp_path / "device.duckdb"
+    first = run_precompute(
+        photos, db, model="tiny", explainer="testwords", device="cpu", progress=False
+    )
+    again = run_precompute(
+        photos, db, model="tiny", explainer="testwords", device="auto", progress=False
+    )
+    assert again["run_id"] == first["run_id"] and again["done"] == 0
+    assert again["skipped_existing"] == first["done"] == 6
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["precompute", str(photos), "--device", "CPU"])
+    settings = job_settings(args)
+    assert settings.device == "cpu" and settings.batch_size == 16  # the CPU's default batch
+    args = parser.parse_args(["precompute", str(photos), "--device", "cpu", "--batch-size", "5"])
+    assert job_settings(args).batch_size == 5
+    rc = main(["precompute", str(photos), "--db", str(db), "--model", "tiny", "--device", "cuda:3"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "cuda:3" in err and "--device cpu" in err

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from core.cli.common import add_device_argument
+
 PARTS = ("cues", "faithfulness", "throughput", "verify")
 
 
@@ -26,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--reuse-demo", action="store_true", help="reuse DEMO_DIR/summary.json if it exists"
     )
     parser.add_argument("--quick", action="store_true", help="fewer steps/repeats (noisier)")
+    add_device_argument(parser)  # the demo behind the cue part; the CAM tables stay on the CPU
     parser.add_argument(
         "--suite",
         action="store_true",
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         demo_dir=args.demo_dir,
         reuse_demo=args.reuse_demo,
         quick=args.quick,
+        device=args.device,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Arguments shared by several sub-commands (model, CAM, explainer options)."""
+"""Arguments shared by several sub-commands (model, device, CAM, explainer options)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,35 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k in ("weights", "labels", "task") if (v := getattr(args, k, None))}
 
 
+DEVICE_HELP = "where the model runs: auto (default: the GPU when there is one), cpu, cuda or cuda:N"
+
+
+def device_arg(text: str) -> str:
+    """argparse ``type`` of ``--device``: the normalised name, or argparse's one-line error."""
+    from core.errors import WordcamError
+    from core.runtime import parse_device
+
+    try:
+        return parse_device(text)
+    except WordcamError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_device_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--device auto|cpu|cuda[:N]`` (explain, precompute, bench, demo, train, eval)."""
+    parser.add_argument("--device", default="auto", type=device_arg, help=DEVICE_HELP)
+
+
+def batch_size_for(args: argparse.Namespace, cpu: int) -> int:
+    """``--batch-size`` when given, else the default of ``--device``: ``cpu`` images on the
+    CPU, :data:`core.runtime.CUDA_BATCH_SIZE` at least on a GPU. Resolves ``auto`` (torch)."""
+    from core.runtime import default_batch_size, resolve_device
+
+    if getattr(args, "batch_size", None) is not None:
+        return int(args.batch_size)
+    return default_batch_size(resolve_device(getattr(args, "device", "auto")), cpu)
+
+
 def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
     """``--workers``, ``--threads``, ``--device``, ``--no-progress`` (train and eval)."""
     g = parser.add_argument_group("resources")
@@ -39,7 +68,7 @@ def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
         help="processes decoding photos (default 2; 0 = in the main process)",
     )
     g.add_argument("--threads", type=int, help="torch threads (default: every CPU)")
-    g.add_argument("--device", default="auto", help="auto (default: cuda if available), cpu, cuda")
+    add_device_argument(g)
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 

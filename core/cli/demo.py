@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from core.cli.common import add_device_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -26,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--lang", default="ja", choices=["ja", "en"], help="explanation language")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    add_device_argument(parser)
     return parser
 
 
@@ -33,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from core.demo import run_demo
 
     summary = run_demo(
-        args.out, epochs=args.epochs, per_class=args.per_class, lang=args.lang, seed=args.seed
+        args.out,
+        epochs=args.epochs,
+        per_class=args.per_class,
+        lang=args.lang,
+        seed=args.seed,
+        device=args.device,
     )
     print()
     print(summary["table_markdown"])

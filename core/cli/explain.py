@@ -9,13 +9,17 @@ from pathlib import Path
 
 from core.cli.common import (
     add_cam_arguments,
+    add_device_argument,
     add_explainer_arguments,
     add_model_arguments,
+    batch_size_for,
     explainer_options,
     model_options,
 )
+from core.runtime import CUDA_BATCH_SIZE  # a cheap import: no torch
 
 DEFAULT_OUT = Path("data") / "explain"
+CPU_BATCH_SIZE = 8
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -32,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "images", nargs="+", metavar="IMAGE", help="image files or folders of images"
     )
     add_model_arguments(parser)
+    add_device_argument(parser.add_argument_group("device"))
     add_cam_arguments(parser)
     add_explainer_arguments(parser, default_mode="informed")
     out = parser.add_argument_group("output")
@@ -39,9 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     out.add_argument(
         "--out", default=str(DEFAULT_OUT), help=f"folder for the pictures (default {DEFAULT_OUT})"
     )
-    out.add_argument("--json", action="store_true", help="one JSON object per input line")
     out.add_argument(
-        "--batch-size", type=int, default=8, help="images per forward pass (default 8)"
+        "--json",
+        action="store_true",
+        help="one JSON object per input line; each prediction has index, label (in --lang), "
+        "model_label (the model's own class name) and prob",
+    )
+    out.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"images per forward pass (default {CPU_BATCH_SIZE} on the CPU, "
+        f"{CUDA_BATCH_SIZE} on a GPU)",
     )
     return parser
 
@@ -55,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise WordcamError(f"--top-k must be at least 1 (got {args.top_k})")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise WordcamError(f"--batch-size must be at least 1 (got {args.batch_size})")
     inputs = expand_inputs(args.images)
     if not inputs:
@@ -63,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             f"no image files found in {', '.join(args.images)}; give image files or folders"
         )
     explainer = load_explainer(args.explainer, **explainer_options(args))  # cheap: fail fast
-    model = load_model(args.model, **model_options(args))
+    model = load_model(args.model, device=args.device, **model_options(args))
 
     failed = 0
     results = explain_images(
@@ -75,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         top_k=args.top_k,
         out_dir=args.out,
-        batch_size=args.batch_size,
+        batch_size=batch_size_for(args, CPU_BATCH_SIZE),
         layer=args.layer,
     )
     for result in results:

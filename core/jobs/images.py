@@ -143,7 +143,7 @@ class Backends:
         from core.explainers import load_explainer
         from core.models import load_model
 
-        classifier = load_model(settings.model, **settings.model_options)
+        classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)

@@ -52,6 +52,7 @@ class JobSettings:
     limit: int | None = None
     batch_size: int = 16
     batch_pixels: int = BATCH_PIXELS
+    device: str = "auto"  # where the model runs; not part of identity(): another device resumes
     progress: bool = True
     publish_every: float = 10.0
     # Where the photos are explained (not part of the run's identity): "local" or "ray".

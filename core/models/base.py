@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import threading
+import weakref
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported lazily; `wordcam mine` must not load it
@@ -11,6 +13,11 @@ if TYPE_CHECKING:  # torch is imported lazily; `wordcam mine` must not load it
     from PIL import Image
 
 DEFAULT_TASK = "画像の分類"
+
+# A module's copies on other devices, kept while the module lives: loading the shared ImageNet
+# model on a GPU twice gives one GPU copy, and the CPU original is never moved.
+_COPIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_COPIES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -98,17 +105,63 @@ class Classifier:
             return self.localized_labels[lang]
         return self.labels
 
+    @property
+    def device(self) -> torch.device:
+        """Where the module's parameters (or buffers) live; ``cpu`` for a module with none."""
+        import itertools
+
+        import torch
+
+        first = next(itertools.chain(self.module.parameters(), self.module.buffers()), None)
+        return first.device if first is not None else torch.device("cpu")
+
+    def on(self, device: str) -> Classifier:
+        """This classifier with its module on ``device`` (``cpu``, ``cuda``, ``cuda:N``).
+
+        ``self`` when it is there already; otherwise a copy whose module is a copy of this
+        one moved there (cached per module and device), so a module shared by other
+        classifiers is never moved under them. On a GPU, TF32 is turned off
+        (:func:`core.runtime.exact_cuda_math`).
+        """
+        import copy
+
+        import torch
+
+        target = torch.device(device)
+        if target.type == "cuda":
+            from core.runtime import exact_cuda_math
+
+            exact_cuda_math()
+            if target.index is None:
+                target = torch.device("cuda", torch.cuda.current_device())
+        if self.device == target:
+            return self
+        key = str(target)
+        with _COPIES_LOCK:
+            copies = _COPIES.setdefault(self.module, {})
+            if key not in copies:
+                copies[key] = copy.deepcopy(self.module).to(target).eval()
+            moved = copies[key]
+        return replace(self, module=moved)
+
     def to_batch(self, images: list[Image.Image]) -> torch.Tensor:
-        """Preprocess a list of PIL images into one batch tensor."""
+        """Preprocess a list of PIL images into one batch tensor (on the CPU)."""
         import torch
 
         return torch.stack([self.preprocess(im) for im in images])
 
-    def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
-        """Softmax probabilities [B, C] for PIL images or a preprocessed batch."""
+    def logits(self, images: list[Image.Image] | torch.Tensor) -> torch.Tensor:
+        """Raw logits [B, C] on the CPU for PIL images or a preprocessed batch (on any device:
+        it is moved to the module's device first)."""
         import torch
 
         batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
         with torch.inference_mode():
-            logits = self.module(batch)
-        return torch.softmax(logits.float(), dim=1).numpy()
+            logits = self.module(batch.to(self.device, non_blocking=True))
+        return logits.cpu()
+
+    def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
+        """Softmax probabilities [B, C] for PIL images or a preprocessed batch (on any device)."""
+        import torch
+
+        return torch.softmax(self.logits(images).float(), dim=1).numpy()
