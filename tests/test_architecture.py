@@ -14,7 +14,7 @@ ALLOWED: dict[str, set[str]] = {
     "regions": set(),
     "registry": {"errors"},
     "images": {"errors"},
-    "models": {"errors", "registry"},
+    "models": {"errors", "registry", "runtime"},
     "attribution": {"errors", "models"},
     "render": {"regions"},
     "explainers": {"colours", "errors", "models", "regions", "registry", "render"},
