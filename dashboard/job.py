@@ -69,28 +69,37 @@ def _absolute(path: str | Path) -> Path:
 
 def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
     """Start :func:`job_command` detached from the Streamlit script run."""
-    command = job_command(db, folder, options)
     db.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
+    job = spawn(job_command(db, folder, options), log_path(db))
+    _jobs()[str(db)] = job
+    return job
+
+
+def spawn(command: list[str], log: Path) -> subprocess.Popen:
+    """Start ``command`` in its own session (it outlives the script run), output to ``log``."""
+    out = open(log, "wb")  # noqa: SIM115 - handed to the child, closed below
     try:
-        job = subprocess.Popen(
+        return subprocess.Popen(
             command,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     finally:
-        log.close()
-    _jobs()[str(db)] = job
-    return job
+        out.close()
 
 
 def log_tail(db: Path, lines: int = 30) -> str:
     """The last ``lines`` lines of the job's log ("" when there is none)."""
+    return tail_of(log_path(db), lines)
+
+
+def tail_of(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a child's log file ("" when there is none)."""
     try:
-        with open(log_path(db), "rb") as f:
+        with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - 16_000))
             text = f.read().decode("utf-8", errors="replace")

@@ -26,6 +26,7 @@ import streamlit as st
 
 from dashboard.data import asset_image
 from dashboard.i18n import t
+from dashboard.job import spawn, tail_of
 from dashboard.state import cursor
 
 # ----------------------------------------------------------------------------- reads
@@ -152,34 +153,20 @@ def running_verify(db: Path) -> subprocess.Popen | None:
 
 
 def start_verify(db: Path, options: dict[str, str | int | None] | None = None) -> subprocess.Popen:
-    """``python -m core verify --db DB --no-progress ...`` detached from the script run."""
-    command = [sys.executable, "-m", "core", "verify", "--db", str(db), "--no-progress"]
-    for flag, value in (options or {}).items():
-        if value not in (None, ""):
-            command += [flag, str(value)]
-    log = open(verify_log_path(db), "wb")  # noqa: SIM115 - handed to the child, closed below
-    try:
-        job = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    finally:
-        log.close()
+    """``python -m core verify --db=DB --no-progress --FLAG=VALUE ...`` detached from the run."""
+    command = [sys.executable, "-m", "core", "verify", f"--db={os.path.abspath(db)}"]
+    command.append("--no-progress")
+    command += [
+        f"{flag}={value}" for flag, value in (options or {}).items() if value not in (None, "")
+    ]
+    job = spawn(command, verify_log_path(db))
     _jobs()[str(db)] = job
     return job
 
 
 def verify_log_tail(db: Path, lines: int = 20) -> str:
     """The last ``lines`` lines of the verification log ("" when there is none)."""
-    try:
-        text = verify_log_path(db).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return tail_of(verify_log_path(db), lines)
 
 
 def verify_button(db: Path, options: dict[str, Any] | None = None) -> None:

@@ -109,4 +109,15 @@ def test_demo_end_to_end_writes_summary_with_cue_recovery(tmp_path):
         "渋谷区",
     }
     assert summary["documents"] > 0
-    assert (tmp_path / "demo" / "wordcam.duckdb").is_file()
+    db = tmp_path / "demo" / "wordcam.duckdb"
+    assert db.is_file()
+    # the ward report of the demo's own DB, in both languages, one offline file each
+    for lang, heading in (("ja", "中央区"), ("en", "中央区")):
+        out = tmp_path / f"report_{lang}.html"
+        assert main(["report", "--db", str(db), "--out", str(out), "--lang", lang]) == 0
+        html = out.read_text(encoding="utf-8")
+        assert heading in html and "data:image/" in html
+        assert "http://" not in html and "https://" not in html  # nothing fetched from outside
+    md = tmp_path / "report.md"
+    assert main(["report", "--db", str(db), "--out", str(md), "--lang", "en"]) == 0
+    assert "中央区" in md.read_text(encoding="utf-8")

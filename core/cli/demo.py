@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
             f"{verification.get('causal', 0)} of {len(verification.get('words', []))} words "
             f"causal, {verification.get('fill')} fill)"
         )
+        for line in cue_effect_lines(summary):
+            print(line)
     print(
         json.dumps(
             {
@@ -83,3 +85,16 @@ def run(args: argparse.Namespace) -> int:
     from core.cli import dashboard
 
     return dashboard.run(argparse.Namespace(db=summary["db"], host="127.0.0.1", port=args.port))
+
+
+def cue_effect_lines(summary: dict) -> list[str]:
+    """Per ward, each planted-object word's effect with its 95% interval and verdict."""
+    lines = []
+    for ward, cue in (summary.get("cue_recovery_per_class") or {}).items():
+        parts = []
+        for word, (effect, low, high, verdict) in (cue.get("effects") or {}).items():
+            interval = "" if low is None else f" [{low:+.2f}, {high:+.2f}]"
+            parts.append(f"{word} {effect:+.2f}{interval} {verdict}")
+        if parts:
+            lines.append(f"  {ward} ({cue.get('object')}): " + "; ".join(parts))
+    return lines
