@@ -96,3 +96,49 @@ def test_vlm_paragraph_per_ward_is_cached(demo_db, tmp_path, monkeypatch):
         assert len(chats()) == calls  # answered from the cache
     html = render_html(report)
     assert "test-model" in html and "坂道の写真" in html
+
+
+def test_report_shows_each_words_verified_effect_when_stored(tmp_path):
+    import json
+
+    from core.mining import mine_source
+    from core.report import build_report, render_html, render_markdown
+    from core.store import StoreWriter
+    from core.store.effects import WordEffect, write_effect
+
+    db = make_db(tmp_path / "verified.duckdb", n_images=300)
+    ward = "港区"
+    words = [k.word for k in mine_source(db, 1, top=5, classes=[ward]).classes[ward]]
+    key = json.dumps({"by": "true", "fill": "mean", "top": 5}, sort_keys=True)
+    with StoreWriter(db) as w:
+        for i, word in enumerate(words[:2]):
+            causal = i == 0
+            write_effect(
+                w.con,
+                1,
+                key,
+                WordEffect(
+                    ward,
+                    word,
+                    10,
+                    0.4 - i * 0.4,
+                    0.3 if causal else -0.1,
+                    0.5,
+                    0.01,
+                    0.02 if causal else 0.6,
+                    "causal" if causal else "no effect shown",
+                    "mean",
+                    "shifted",
+                ),
+            )
+    report = build_report(db, lang="en", top=5, photos=1)
+    section = next(s for s in report.sections if s.ward == ward)
+    effects = {w.word: w.effect for w in section.words}
+    assert effects[words[0]] == "+0.40 [+0.30, +0.50] ✓ causal"
+    assert effects[words[1]] == "+0.00 [-0.10, +0.50] no effect shown"
+    assert all(effects[w] == "" for w in words[2:])  # not verified: nothing claimed
+    html = render_html(report)
+    assert "verified effect" in html and "+0.40 [+0.30, +0.50] ✓ causal" in html
+    assert "| verified effect |" in render_markdown(report)
+    plain = build_report(make_db(tmp_path / "plain.duckdb", n_images=300), lang="en", top=5)
+    assert "verified effect" not in render_html(plain)

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.report.names import namer
 from core.report.strings import text
+from core.store.effects import read_effects
 
 Segments = list[tuple[str, bool]]  # (text, is the word)
 
@@ -43,6 +44,7 @@ class WordEntry:
     weight: float
     sentences: list[Segments] = field(default_factory=list)
     photos: list[ReportPhoto] = field(default_factory=list)
+    effect: str = ""  # the stored verification (``wordcam verify``), e.g. "+0.73 [+0.68, +0.78] ✓"
 
 
 @dataclass
@@ -132,7 +134,17 @@ def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name) -
     return out
 
 
-def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name) -> WardSection:
+def effect_text(effect: Any, lang: str) -> str:
+    """A stored word effect as the report shows it: effect, 95% interval and the verdict."""
+    if effect is None or effect.effect is None:
+        return ""
+    interval = "" if effect.ci_low is None else f" [{effect.ci_low:+.2f}, {effect.ci_high:+.2f}]"
+    verdict = text("causal" if effect.causal else "no_effect", lang)
+    return f"{effect.effect:+.2f}{interval} {verdict}"
+
+
+def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, effects, lang):
+    """One ward: its words with their sentences, example photos and verified effects."""
     from core.mining import examples
 
     words = []
@@ -146,6 +158,7 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name) -> W
                 weight=float(kw.weight),
                 sentences=[highlight(ex.sentence, kw.word) for ex in found],
                 photos=_photos(con, db, run_id, ward, kw.word, photos, name),
+                effect=effect_text(effects.get((ward, kw.word)), lang),
             )
         )
     docs = int(sum(1 for label in corpus.labels if label == ward))
@@ -184,8 +197,11 @@ def build_report(
         recall = dict(zip(recall_frame["label"], recall_frame["recall"], strict=True))
         result, corpus = _mined(con, db, run_id, str(info.get("lang") or lang), top)
         chosen = [w for w in result.classes if wards is None or w in wards]
+        effects = read_effects(con, run_id, by="true")
         sections = [
-            _section(con, db, run_id, w, result.classes[w], corpus, recall, photos, name)
+            _section(
+                con, db, run_id, w, result.classes[w], corpus, recall, photos, name, effects, lang
+            )
             for w in chosen
         ]
     accuracies = [

@@ -55,13 +55,16 @@ def render_markdown(report: Report) -> str:
         ]
         if s.paragraph:
             lines += ["", f"> {_md(s.paragraph)}"]
+        verified = any(w.effect for w in s.words)
         lines += [
             "",
-            f"| {t('rank')} | {t('word')} | n/m | {t('coefficient')} |",
-            "|---:|---|---:|---:|",
+            f"| {t('rank')} | {t('word')} | n/m | {t('coefficient')} |"
+            + (f" {t('effect')} |" if verified else ""),
+            "|---:|---|---:|---:|" + ("---|" if verified else ""),
         ]
         lines += [
             f"| {i} | {_md(w.word)} | {w.n}/{w.m} | {w.weight:.3f} |"
+            + (f" {_md(w.effect)} |" if verified else "")
             for i, w in enumerate(s.words, start=1)
         ]
         for i, w in enumerate(s.words, start=1):
