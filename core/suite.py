@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -512,8 +512,3 @@ def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
-
-
-def quick_settings(**changes: Any) -> SuiteSettings:
-    """:data:`QUICK` with ``changes`` applied (e.g. a smaller grid for a test)."""
-    return replace(QUICK, **changes)

@@ -81,20 +81,6 @@ def q_word_examples(
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def q_count_photos(db: str, mtime: int, run_id: int, f: queries.PhotoFilter) -> int:
-    with cursor(db, mtime) as con:
-        return queries.count_photos(con, run_id, f)
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
-def q_photos(
-    db: str, mtime: int, run_id: int, f: queries.PhotoFilter, limit: int, offset: int
-) -> pd.DataFrame:
-    with cursor(db, mtime) as con:
-        return queries.photos(con, run_id, f, limit, offset)
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
 def q_count_ordered_photos(
     db: str, mtime: int, run_id: int, f: queries.PhotoFilter, order: str
 ) -> int:
