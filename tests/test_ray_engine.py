@@ -225,8 +225,10 @@ class EngineLog(logging.Handler):
         self.logger.setLevel(self.level)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_local():
+    """One local Ray for every Ray test (they all live in this module), shut down when the
+    module ends: later tests fork tokenizer workers, and a fork beside Ray's threads can hang."""
     if ray.is_initialized():
         ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
