@@ -195,14 +195,10 @@ def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
 def occurring_words(db: Path, words: list[str]) -> list[str]:
     """The ``words`` some explanation of the latest run has regions for."""
     from core.store import latest_run_id, reading
+    from core.store.verify_inputs import words_with_regions
 
     with reading(db) as con:
-        run_id = latest_run_id(con)
-        rows = con.execute(
-            "SELECT DISTINCT term FROM word_regions WHERE run_id = ? AND term IN (SELECT unnest(?))",
-            [run_id, words],
-        ).fetchall()
-    found = {r[0] for r in rows}
+        found = words_with_regions(con, latest_run_id(con), words)
     return [w for w in words if w in found]
 
 

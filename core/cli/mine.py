@@ -186,17 +186,14 @@ def still_starting(source: str | Path, run_id: int | None) -> Exception | None:
     from core.jobs.progress import read_progress
     from core.mining.files import is_corpus_file
     from core.store import latest_run_id, reading
+    from core.store.runs import run_progress
 
     if is_corpus_file(source):
         return None
     try:
         with reading(source) as con:
             run_id = latest_run_id(con) if run_id is None else run_id
-            found = con.execute(
-                "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
-                " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
-                [run_id],
-            ).fetchone()
+            found = run_progress(con, run_id)
     except Exception:  # noqa: BLE001 (the original error is the one to show)
         return None
     progress = read_progress(source) or {}

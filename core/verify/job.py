@@ -107,9 +107,8 @@ def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], 
     for start in range(0, len(items), settings.batch_size):
         batch = items[start : start + settings.batch_size]
         rows = measurer.measure(batch)
-        con.execute("BEGIN TRANSACTION")
-        storage.write_photos(con, run_id, key, rows)
-        con.execute("COMMIT")
+        with writer.transaction():
+            storage.write_photos(con, run_id, key, rows)
         writer.publish()
         progress.advance(len(batch))
     progress.close()
