@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.languages import LANGUAGES
+
 FORMATS = ("md", "csv", "json")
 
 
@@ -85,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="--examples: at most this many")
     p.add_argument(
         "--lang",
-        choices=["ja", "en"],
+        choices=LANGUAGES,
         help="language of a FILE corpus (default ja; a DB run records its own)",
     )
     return p

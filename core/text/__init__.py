@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
+from core.languages import LANGUAGES as LANGS  # the one list
 from core.text.english import LEMMA_OVERRIDES_EN, english_words, lemmatize_en, tokenize_en
 from core.text.japanese import is_split, janome, tokenize_ja
 from core.text.phrases import EnglishPhrases, JapanesePhrases, all_names, imagenet_names
@@ -59,7 +60,6 @@ __all__ = [
     "tokenize_many",
 ]
 
-LANGS = ("ja", "en")
 
 #: Version of the terms :func:`tokenize` gives; 1 was the rule-based tokenizer without
 #: multiword names. Bump it whenever the terms of some text change.
