@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.languages import LANGUAGES
+from core.languages import DEFAULT_LANG, LANGUAGES
 
 FORMATS = ("md", "csv", "json")
 
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.min_df < 1:
         raise DataError("--top and --min-df must be at least 1")
     source = args.file or args.db or DEFAULT_DB
-    lang = args.lang or "ja"
+    lang = args.lang or DEFAULT_LANG
     stopwords = read_stopwords(args.stopwords)
     out = sys.stdout
     if not (args.examples or args.contrast):

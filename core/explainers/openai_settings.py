@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from core.errors import ExplainerError
 from core.explainers.vlm_cache import public_base_url
-from core.languages import LANGUAGES
+from core.languages import DEFAULT_LANG, LANGUAGES
 
 IMAGE_MODES = ("pair", "panel", "marks")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -65,7 +65,7 @@ class OpenAISettings:
     """
 
     model: str
-    lang: str = "ja"
+    lang: str = DEFAULT_LANG
     base_url: str | None = None
     api_key: str = field(default="", repr=False)
     prompt_template: str | Path | None = None
