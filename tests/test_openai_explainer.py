@@ -519,6 +519,12 @@ def test_settings_validation_errors_say_what_to_do(options, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
+def test_an_unknown_option_is_a_one_line_error():
+    with pytest.raises(ExplainerError, match="no option 'max_size': use lang, base_url") as info:
+        load_explainer("openai:m", base_url="http://localhost:1/v1", max_size=64)
+    assert "\n" not in str(info.value)
+
+
 def test_settings_are_frozen_and_hide_the_key():
     import dataclasses
 

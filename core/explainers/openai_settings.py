@@ -126,6 +126,12 @@ class OpenAISettings:
     @classmethod
     def resolve(cls, model: str | None, **options: Any) -> OpenAISettings:
         """Settings from the caller's options, then the environment, then ``./.env``."""
+        unknown = sorted(set(options) - set(cls.__dataclass_fields__) - {"model"})
+        if unknown:
+            raise ExplainerError(
+                f"the openai explainer has no option {', '.join(map(repr, unknown))}: "
+                f"use {', '.join(f for f in cls.__dataclass_fields__ if f != 'model')}"
+            )
         dotenv = read_dotenv(Path.cwd() / ".env")
         base_url = (
             options.pop("base_url", None)
