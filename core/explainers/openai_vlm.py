@@ -75,9 +75,9 @@ class OpenAIExplainer:
         cls, settings: OpenAISettings, *, limiter: Any = None, cache: Any = None
     ) -> OpenAIExplainer:
         """An explainer running with ``settings`` as they are (no environment read)."""
-        self = cls.__new__(cls)
-        self._setup(settings, limiter, cache)
-        return self
+        explainer = cls.__new__(cls)
+        explainer._setup(settings, limiter, cache)
+        return explainer
 
     def _setup(self, settings: OpenAISettings, limiter: Any, cache: Any) -> None:
         self.settings = settings
