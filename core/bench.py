@@ -22,12 +22,15 @@ import json
 import logging
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from core.errors import WordcamError
+from core.formatting import pct
 
 log = logging.getLogger(__name__)
+_pct = partial(pct, missing="-")  # the benchmark tables write "-" for an unknown share
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_PHOTOS = [
@@ -303,10 +306,6 @@ def _loadavg() -> str:
         return Path("/proc/loadavg").read_text().split()[0]
     except OSError:
         return "?"
-
-
-def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * float(x):.1f}%"
 
 
 def throughput_part(quick: bool = False) -> dict[str, Any]:

@@ -12,16 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # room -> the rooms of ``core`` it may import (docs/architecture.md, "The rooms").
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "languages": set(),
+    "formatting": set(),
     "regions": set(),
     "registry": {"errors"},
     "images": {"errors"},
     "models": {"errors", "registry", "runtime"},
     "attribution": {"errors", "models"},
     "render": {"regions"},
-    "explainers": {"colours", "errors", "models", "regions", "registry", "render", "store"},
+    "explainers": {"colours", "errors", "languages", "models", "regions", "registry", "render", "store"},
     "pipeline": {"attribution", "errors", "explainers", "images", "models", "regions", "render"},
     "colours": set(),
-    "text": {"colours", "errors", "regions"},
+    "text": {"colours", "errors", "languages", "regions"},
     "store": {"errors"},
     "mining": {"errors", "store", "text"},
     "jobs": {"errors", "explainers", "images", "mining", "models", "pipeline", "store", "text"},
@@ -32,9 +34,19 @@ ALLOWED: dict[str, set[str]] = {
     "synth": {"errors", "models"},
     "synth_text": set(),
     "export": set(),
-    "report": {"errors", "explainers", "mining", "store"},
+    "report": {"errors", "explainers", "formatting", "languages", "mining", "store"},
     "verify": {"attribution", "errors", "images", "mining", "models", "regions", "store"},
-    "dashboard": {"attribution", "errors", "export", "jobs", "mining", "report", "store"},
+    "dashboard": {
+        "attribution",
+        "errors",
+        "export",
+        "formatting",
+        "jobs",
+        "languages",
+        "mining",
+        "report",
+        "store",
+    },
 }
 # Rooms at the top (demo, bench, faithfulness, cli, the package itself) may import any room.
 TOP = {"core", "__main__", "cli", "demo", "bench", "faithfulness", "suite", "verify_bench"}

@@ -140,13 +140,14 @@ class Backends:
 
     @classmethod
     def load(cls, settings: JobSettings) -> Backends:
-        from core.explainers import load_explainer
+        from core.explainers import check_explainer, load_explainer
         from core.models import load_model
 
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)
+            check_explainer(explainer)  # fail before any photo, not photo by photo
         return cls(classifier, explainer, settings, list(classifier.labels))
 
     def row_batches(

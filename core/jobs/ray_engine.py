@@ -225,11 +225,12 @@ class ExplainActor:
 
 def _load_backends(backends: Any, settings: JobSettings, shared: dict[str, Any]) -> Any:
     """The local engine's :class:`Backends`, its explainer with the job's shared limits."""
-    from core.explainers import load_explainer
+    from core.explainers import check_explainer, load_explainer
     from core.models import load_model
 
     classifier = load_model(settings.model, **settings.model_options)
     explainer = load_explainer(settings.explainer, **{**settings.explainer_kwargs, **shared})
+    check_explainer(explainer)  # an unreachable endpoint fails the actor, not each photo
     return backends(classifier, explainer, settings, list(classifier.labels))
 
 
