@@ -139,7 +139,7 @@ def run_demo(
     ``device`` (``auto``, ``cpu``, ``cuda[:N]``): where training, evaluation and the job run."""
     from core.evaluation import evaluate
     from core.jobs import JobSettings, run_precompute
-    from core.mining import mine_source
+    from core.mining import keyword_table
     from core.synth import make_cue_dataset
     from core.train import train
 
@@ -217,7 +217,7 @@ def run_demo(
 
     t0 = time.perf_counter()
     log.info("demo: 6/6 mining the keywords")
-    result = mine_source(db, lang=lang, top=10)  # the table the precompute job stored
+    result = keyword_table(db, lang=lang)  # the table the precompute job stored
     step("mine", t0)
 
     cues = json.loads((out / "dataset" / "cues.json").read_text(encoding="utf-8"))

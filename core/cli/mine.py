@@ -14,7 +14,9 @@ FORMATS = ("md", "csv", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``mine`` sub-command."""
+    """Add the ``mine`` sub-command (its defaults: :data:`core.mining.settings.DEFAULTS`)."""
+    from core.mining.settings import DEFAULTS
+
     p = subparsers.add_parser(
         "mine",
         help="per class, the words of the explanations that predict it",
@@ -31,12 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--db", help="wordcam DuckDB (default data/wordcam.duckdb)")
     p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")
-    p.add_argument("--top", type=int, default=10, help="words per class (default 10)")
+    p.add_argument(
+        "--top", type=int, default=DEFAULTS.top, help=f"words per class (default {DEFAULTS.top})"
+    )
     p.add_argument(
         "--by",
         choices=["true", "predicted"],
-        default="true",
-        help="label documents by the true or the predicted class (default true)",
+        default=DEFAULTS.by,
+        help=f"label documents by the true or the predicted class (default {DEFAULTS.by})",
     )
     p.add_argument(
         "--class",
@@ -55,7 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "comma list; kinds are stored by wordcam precompute)",
     )
     p.add_argument(
-        "--min-df", type=int, default=2, help="ignore words in fewer documents (default 2)"
+        "--min-df",
+        type=int,
+        default=DEFAULTS.min_df,
+        help=f"ignore words in fewer documents (default {DEFAULTS.min_df})",
     )
     p.add_argument(
         "--stopwords",
@@ -66,11 +73,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--cv",
         type=int,
-        default=5,
-        help="cross-validation folds for the text accuracy (default 5, at most 3 from 20,000 "
-        "documents on; 0 skips it)",
+        default=DEFAULTS.cv,
+        help=f"cross-validation folds for the text accuracy (default {DEFAULTS.cv}, at most 3 "
+        "from 20,000 documents on; 0 skips it)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULTS.seed,
+        help=f"seed of the fold split (default {DEFAULTS.seed})",
+    )
     p.add_argument(
         "--contrast",
         nargs=2,
@@ -106,7 +118,7 @@ def read_stopwords(spec: str | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
-    from core.mining import contrast, examples, load_corpus, mine_source
+    from core.mining import MiningSettings, contrast, examples, keyword_table, load_corpus
     from core.store import DEFAULT_DB
 
     if args.file and args.db:
@@ -119,19 +131,16 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if not (args.examples or args.contrast):
         try:
-            result = mine_source(
-                source,
-                run_id=args.run_id,
-                by=args.by,
-                lang=lang,
+            settings = MiningSettings(
                 top=args.top,
-                classes=args.classes,
                 min_df=args.min_df,
-                stopwords=stopwords,
+                by=args.by,
+                stopwords=tuple(stopwords),
+                kinds=tuple(args.kinds or ()),
                 cv=args.cv,
                 seed=args.seed,
-                kinds=args.kinds,
             )
+            result = keyword_table(source, args.run_id, settings, classes=args.classes, lang=lang)
         except DataError as exc:
             raise still_starting(source, args.run_id) or exc from None
         _write(out, result, args.format)
@@ -186,17 +195,14 @@ def still_starting(source: str | Path, run_id: int | None) -> Exception | None:
     from core.jobs.progress import read_progress
     from core.mining.files import is_corpus_file
     from core.store import latest_run_id, reading
+    from core.store.keyword_tables import run_progress
 
     if is_corpus_file(source):
         return None
     try:
         with reading(source) as con:
             run_id = latest_run_id(con) if run_id is None else run_id
-            found = con.execute(
-                "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
-                " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
-                [run_id],
-            ).fetchone()
+            found = run_progress(con, run_id)
     except Exception:  # noqa: BLE001 (the original error is the one to show)
         return None
     progress = read_progress(source) or {}

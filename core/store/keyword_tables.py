@@ -63,3 +63,14 @@ def write_keyword_table(
         "INSERT INTO mining (run_id, settings, corpus_key, result) VALUES (?, ?, ?, ?)",
         [run_id, settings, key, result],
     )
+
+
+def run_progress(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[str, int] | None:
+    """``(status, photos done)`` of ``run_id``, or ``None`` for no such run: why a run that is
+    still running may have too few documents for a keyword table yet."""
+    row = con.execute(
+        "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
+        " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
+        [run_id],
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
