@@ -105,10 +105,10 @@ def fit_table(
     corpus: Corpus,
     settings: MiningSettings,
     classes: Sequence[str] | None = None,
-    cv: bool = True,
+    cv_on_fit: bool = True,
 ) -> MiningResult:
-    """:func:`~core.mining.mine` of ``corpus`` with ``settings`` (``cv=False``: no CV)."""
-    folds = settings.cv if cv else 0
+    """:func:`~core.mining.mine` of ``corpus`` with ``settings`` (``cv_on_fit=False``: no CV)."""
+    folds = settings.cv if cv_on_fit else 0
     return mine(
         corpus, settings.top, classes, settings.min_df, settings.stopwords, folds, settings.seed
     )
