@@ -83,6 +83,8 @@ class MiningResult:
     ``skipped`` counts documents left out: failed images, empty explanations and documents
     without a label. ``dropped_classes`` had fewer than :data:`MIN_CLASS_DOCS` documents.
     ``image_accuracy`` is the run's (:func:`core.store.metrics.image_accuracy`).
+    ``verification`` describes the run's latest verification (``{"fill", "settings"}``) when
+    one is stored, whether or not it covers the words shown; ``None`` when there is none.
     """
 
     classes: dict[str, list[Keyword]]
