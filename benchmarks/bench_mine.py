@@ -225,7 +225,7 @@ def _stages(path: Path) -> dict:
     """In-process timings of the stages (imports excluded, warm caches)."""
     import sklearn.linear_model  # noqa: F401 - imported before timing
 
-    from core.mining import DEFAULTS, LARGE_CORPUS_FOLDS, keyword_table, load_corpus, mine
+    from core.mining import LARGE_CORPUS_FOLDS, keyword_table, load_corpus, mine
     from core.mining.fit import cv_accuracy, document_matrix, logistic
 
     out = {}
