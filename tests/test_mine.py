@@ -127,7 +127,10 @@ def test_outputs(planted):
         "documents",
         "skipped",
     }
-    assert set(data["classes"]["港区"][0]) == {"word", "n", "m", "weight"}
+    assert set(data["classes"]["港区"][0]) == {
+        *("word", "n", "m", "weight"),  # the seed's keys, kept
+        *("precision_low", "kind", "attribute_of"),  # issue 21: the rank, the layout
+    }
     with pytest.raises(DataError, match="unknown class"):
         mine(corpus, classes=["大阪"], cv=0)
 
@@ -405,17 +408,30 @@ def test_precompute_stores_the_default_keyword_table(tmp_path):
     assert rows == 1
     assert stored is not None and stored.to_json() == fresh.to_json()
     assert stored.text_accuracy is not None and stored.folds == 5
-    # mine_source answers from the stored table, narrowed as mine() narrows a fresh fit
+    # mine_source answers from the stored table, narrowed and laid out as a fresh fit is
     shown = ["港区", "中央区"]
     assert mine_source(db, top=3, classes=shown).to_json() == (
-        mine(load_corpus(db), top=3, classes=shown).to_json()
+        _laid_out(db, MiningSettings(top=3), classes=shown).to_json()
     )
     with pytest.raises(DataError, match="unknown class"):
         mine_source(db, classes=["品川区"])
-    # settings without a table are fit: the same as mine() with them
+    # settings without a table are fit: the same as mine() with them, laid out
     assert mine_source(db, min_df=3, stopwords=["市場"]).to_json() == (
-        mine(load_corpus(db), min_df=3, stopwords=["市場"]).to_json()
+        _laid_out(db, MiningSettings(min_df=3), min_df=3, stopwords=["市場"]).to_json()
     )
+
+
+def _laid_out(db: Path, settings, **fit):
+    """mine()'s candidates (STORED_TOP words per class) laid out as the table shows them."""
+    from core.mining import STORED_TOP
+    from core.mining.arrange import arrange
+    from core.store.word_owners import term_kinds
+
+    result = mine(load_corpus(db), top=STORED_TOP, **fit)
+    words = [k.word for kws in result.classes.values() for k in kws]
+    with reading(db) as con:
+        kinds = term_kinds(con, 1, words)
+    return arrange(result, settings, kinds)
 
 
 def test_stored_table_is_ignored_once_the_run_changes(tmp_path):

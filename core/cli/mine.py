@@ -17,7 +17,7 @@ FORMATS = ("md", "csv", "json")
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``mine`` sub-command (its defaults: :data:`core.mining.settings.DEFAULTS`)."""
-    from core.mining.settings import DEFAULTS
+    from core.mining.settings import DEFAULTS, RANKS
 
     p = subparsers.add_parser(
         "mine",
@@ -65,6 +65,20 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=int,
         default=DEFAULTS.min_df,
         help=f"ignore words in fewer documents (default {DEFAULTS.min_df})",
+    )
+    p.add_argument(
+        "--min-m",
+        type=int,
+        default=DEFAULTS.min_m,
+        help="leave out of the table words found in fewer documents (the fit still uses them; "
+        f"default {DEFAULTS.min_m})",
+    )
+    p.add_argument(
+        "--rank",
+        choices=RANKS,
+        default=DEFAULTS.rank,
+        help="rank words by the lower end of the 95%% Wilson interval of their precision n/m "
+        f"(precision) or by logistic-regression weight (default {DEFAULTS.rank})",
     )
     p.add_argument(
         "--stopwords",
@@ -125,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.file and args.db:
         raise DataError("give either a FILE corpus or --db, not both")
-    if args.top < 1 or args.min_df < 1:
-        raise DataError("--top and --min-df must be at least 1")
+    if args.top < 1 or args.min_df < 1 or args.min_m < 1:
+        raise DataError("--top, --min-df and --min-m must be at least 1")
     source = args.file or args.db or DEFAULT_DB
     lang = args.lang or DEFAULT_LANG
     stopwords = read_stopwords(args.stopwords)
@@ -141,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
                 kinds=tuple(args.kinds or ()),
                 cv=args.cv,
                 seed=args.seed,
+                min_m=args.min_m,
+                rank=args.rank,
             )
             result = keyword_table(source, args.run_id, settings, classes=args.classes, lang=lang)
         except DataError as exc:

@@ -6,12 +6,17 @@ class probability (:mod:`core.store.effects`). :func:`attach_effects` gives ever
 are (one per test once words are tested more than one way); a word no row covers carries
 :data:`NOT_TESTED`, an explicit state, never ``None``. :func:`stored_effects` reads the rows
 of a run's latest verification by the table's label source.
+
+A word is shown with the verdict of its OWN test (:func:`own_verification`, :data:`OWN_TEST`):
+an object word's hiding test, a colour word's colour test, a position word's move test. A
+colour or position word whose only stored row is a hiding test reads *not tested*: hiding
+its region shows that the region matters, not its colour or its place (issue 21).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +41,12 @@ class NotTested:
     ci_high: None = None
     verdict: None = None
     causal: bool = False
+    test: None = None
+    n: int = 0
+
+    @property
+    def state(self) -> str:
+        return NOT_TESTED_STATE
 
     def to_dict(self) -> dict[str, Any]:
         """The keys of a stored row's ``to_dict`` that a table shows, all empty."""
@@ -44,6 +55,44 @@ class NotTested:
 
 #: The state of every word without a stored verification.
 NOT_TESTED = NotTested()
+#: The state a word without a verdict of its own test shows (never ``None``).
+NOT_TESTED_STATE = "not tested"
+#: The test whose claim is a word's own, by kind (``docs/verify.md``); a kind not listed
+#: (``other``) has no sound test and is never shown as causal.
+OWN_TEST = {"object": "hide", "colour": "colour", "position": "move"}
+#: The test of a stored row that names none (rows written before tests had names).
+LEGACY_TEST = "hide"
+
+
+def row_test(row: Any) -> str | None:
+    """The test that produced ``row`` (``hide``, ``colour``, ``move``); None for NOT_TESTED."""
+    if isinstance(row, NotTested):
+        return None
+    return getattr(row, "test", None) or LEGACY_TEST
+
+
+def state_of(row: Any) -> str:
+    """One of the four states: ``causal``, ``no effect shown``, ``too few photos`` (a row
+    without a verdict) or ``not tested`` (no row)."""
+    if isinstance(row, NotTested):
+        return NOT_TESTED_STATE
+    state = getattr(row, "state", None)  # rows that know their state (issue 21's verify)
+    if state:
+        return str(state)
+    return str(row.verdict) if row.verdict else "too few photos"
+
+
+def own_verification(kind: str | None, rows: Sequence[Any]) -> Any:
+    """The row of the test ``kind`` claims, else :data:`NOT_TESTED`.
+
+    ``kind`` is the word's kind in the run; without one, a row's own ``kind`` decides; a word
+    of no known kind (a DB from before kinds) keeps its hiding row, as before tests had names.
+    """
+    if not rows:
+        return NOT_TESTED
+    kind = kind or next((getattr(r, "kind", None) for r in rows if getattr(r, "kind", None)), None)
+    wanted = OWN_TEST.get(kind) if kind else LEGACY_TEST
+    return next((r for r in rows if row_test(r) == wanted), NOT_TESTED)
 
 
 def attach_effects(
@@ -72,9 +121,9 @@ def stored_effects(
     ``about`` is ``{"fill", "settings"}`` of that verification; ``([], None)`` when none is
     stored (or the DB predates verification).
     """
-    from core.store.effects import latest_key, read_effects
+    from core.store import effects as sql
 
-    key = latest_key(con, run_id, label_source(by))
+    key = sql.latest_key(con, run_id, label_source(by))
     if key is None:
         return [], None
     try:
@@ -82,4 +131,8 @@ def stored_effects(
     except ValueError:  # settings stored as plain text: described as they are
         settings = key
     fill = settings.get("fill") if isinstance(settings, dict) else None
-    return list(read_effects(con, run_id, key=key).values()), {"fill": fill, "settings": settings}
+    about = {"fill": fill, "settings": settings}
+    every_test = getattr(sql, "read_word_tests", None)  # one row per test, once tests exist
+    if every_test is not None:
+        return [r for rows in every_test(con, run_id, key=key).values() for r in rows], about
+    return list(sql.read_effects(con, run_id, key=key).values()), about

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import DataError
-from core.mining.effects import NOT_TESTED
+from core.mining.effects import NOT_TESTED, OWN_TEST, own_verification, row_test, state_of
 from core.mining.fit import MIN_CLASS_DOCS
 
 EFFECT_KEYS = ("effect", "ci_low", "ci_high", "verdict")
@@ -23,11 +23,17 @@ CAUSAL_MARK = "✓"
 class Keyword:
     """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class.
 
-    ``tests``: the stored verifications of this (class, word) (:mod:`core.verify`, attached by
-    :func:`core.mining.effects.attach_effects`), () when none covers it. :attr:`verification`
-    is the one shown, :data:`~core.mining.effects.NOT_TESTED` for a word not tested, and
-    ``effect`` ... ``verdict`` read it: the mean drop of the class probability with the word's
-    regions hidden minus a same-area control, its 95% interval and the verdict.
+    ``kind`` is the word's kind in the run (object, colour, position, other; None when the
+    run stores none). ``attribute_of`` names the object word of the same class whose regions
+    this colour or position word describes (:mod:`core.mining.arrange`): the table shows it
+    as that object's attribute ("赤 — region of エスプレッソ"), never as a cause of its own.
+
+    ``tests``: the stored verifications of this (class, word), one per test (:mod:`core.verify`,
+    attached by :func:`core.mining.effects.attach_effects`), () when none covers it.
+    :attr:`verification` is the one shown: the word's OWN test's
+    (:func:`~core.mining.effects.own_verification`: hiding for an object, the colour test for
+    a colour word, the move test for a position word), else
+    :data:`~core.mining.effects.NOT_TESTED`; ``effect`` ... ``verdict`` read it.
     """
 
     word: str
@@ -35,15 +41,35 @@ class Keyword:
     m: int
     weight: float
     tests: tuple[Any, ...] = ()
+    kind: str | None = None
+    attribute_of: str | None = None
 
     @property
     def precision(self) -> float:
         return self.n / self.m if self.m else 0.0
 
     @property
+    def precision_low(self) -> float:
+        """The lower end of the 95% Wilson interval of :attr:`precision` (the table's rank)."""
+        from core.mining.arrange import wilson_low
+
+        return float(wilson_low(self.n, self.m))
+
+    @property
     def verification(self) -> Any:
-        """The word's stored verification (a ``WordEffect``), else ``NOT_TESTED``."""
-        return self.tests[0] if self.tests else NOT_TESTED
+        """The stored verification of the word's own test (a ``WordEffect``), else
+        ``NOT_TESTED``; never another test's (a colour word's hiding row is not its verdict)."""
+        return own_verification(self.kind, self.tests)
+
+    @property
+    def test(self) -> str | None:
+        """The test behind :attr:`verification` (``hide``, ``colour``, ``move``), or None."""
+        return row_test(self.verification)
+
+    @property
+    def state(self) -> str:
+        """causal, no effect shown, too few photos or not tested (never None)."""
+        return state_of(self.verification)
 
     @property
     def effect(self) -> float | None:
@@ -65,15 +91,47 @@ class Keyword:
     def verified(self) -> bool:
         return self.verdict is not None
 
-    def cell(self) -> str:
+    def cell(self, states: bool = False) -> str:
+        """``word(n/m)``, ``— region of OBJECT`` for an attribute, and the word's own test's
+        verdict when anything is stored for it (or always, with ``states``: a table of a
+        verified run): ``hide +0.74✓``, ``colour +0.05``, ``colour: not tested``, ``move: too
+        few photos``, ``not tested``."""
         text = f"{self.word}({self.n}/{self.m})"
-        if self.verdict is None or self.effect is None:
+        if self.attribute_of:
+            text += f" — region of {self.attribute_of}"
+        if not self.tests and not states:
             return text
-        return f"{text} {self.effect:+.2f}" + (CAUSAL_MARK if self.verdict == "causal" else "")
+        own = self.test or OWN_TEST.get(self.kind or "")
+        state = self.state
+        if self.effect is not None and state in ("causal", "no effect shown"):
+            mark = CAUSAL_MARK if state == "causal" else ""
+            return f"{text} {own} {self.effect:+.2f}{mark}"
+        return f"{text} {own}: {state}" if own else f"{text} {state}"
 
     def to_dict(self, effects: bool) -> dict[str, Any]:
-        data = {"word": self.word, "n": self.n, "m": self.m, "weight": self.weight}
-        return data | {k: getattr(self, k) for k in EFFECT_KEYS} if effects else data
+        """``word, n, m, weight, precision_low, kind, attribute_of``; with ``effects`` also
+        the own test's ``effect, ci_low, ci_high``, ``verdict`` (one of the four states),
+        ``test`` and every stored test of the word under ``tests``."""
+        data = {
+            "word": self.word,
+            "n": self.n,
+            "m": self.m,
+            "weight": self.weight,
+            "precision_low": round(self.precision_low, 4),
+            "kind": self.kind,
+            "attribute_of": self.attribute_of,
+        }
+        if not effects:
+            return data
+        return (
+            data
+            | {k: getattr(self, k) for k in EFFECT_KEYS}
+            | {
+                "verdict": self.state,
+                "test": self.test,
+                "tests": [_test_dict(r) for r in self.tests],
+            }
+        )
 
 
 @dataclass
@@ -99,11 +157,12 @@ class MiningResult:
     class_counts: dict[str, int] = field(default_factory=dict)
     dropped_classes: list[str] = field(default_factory=list)
     verification: dict[str, Any] | None = None
+    ranking: dict[str, Any] | None = None
 
     @property
     def has_effects(self) -> bool:
-        """Whether any word carries a stored verification."""
-        return any(k.verified for kws in self.classes.values() for k in kws)
+        """Whether any word carries a stored verification (of any test)."""
+        return any(k.tests for kws in self.classes.values() for k in kws)
 
     def verification_of(self, cls: str, word: str) -> Any:
         """The verification of ``word`` in class ``cls`` (``NOT_TESTED`` when not in the table)."""
@@ -113,12 +172,17 @@ class MiningResult:
         return NOT_TESTED
 
     def table_rows(self) -> list[dict[str, Any]]:
-        """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end)."""
+        """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end);
+        in a verified run every word's cell names its state (:meth:`Keyword.cell`)."""
+        states = self.verification is not None
         depth = max((len(v) for v in self.classes.values()), default=0)
         return [
             {
                 "rank": r + 1,
-                **{c: (kws[r].cell() if r < len(kws) else "") for c, kws in self.classes.items()},
+                **{
+                    c: (kws[r].cell(states) if r < len(kws) else "")
+                    for c, kws in self.classes.items()
+                },
             }
             for r in range(depth)
         ]
@@ -138,12 +202,17 @@ class MiningResult:
                 f"left out (< {MIN_CLASS_DOCS} documents): " + ", ".join(self.dropped_classes)
             )
         line = " · ".join(parts)
+        if self.ranking:
+            line += "\n" + ranking_line(self.ranking)
         if self.has_effects:
             v = self.verification or {}
             line += (
-                f"\nverified words: effect = drop of the class probability with the word's "
-                f"regions hidden minus a same-area control ({v.get('fill', '?')} fill); "
-                f"{CAUSAL_MARK} causal (95% interval above zero after Benjamini-Hochberg)"
+                "\nverified words: each word by its own test (hide: an object word's regions "
+                "hidden; colour: their colour taken away; move: their content moved), the drop "
+                "of the class probability minus that of the same change to a control "
+                f"({v.get('fill', '?')} fill); {CAUSAL_MARK} causal (95% interval above zero "
+                "after Benjamini-Hochberg); a colour or position word shown as an object's "
+                "attribute carries its own test's verdict, never the region's"
             )
         return line
 
@@ -184,6 +253,8 @@ class MiningResult:
             "class_counts": self.class_counts,
             "dropped_classes": self.dropped_classes,
         }
+        if self.ranking is not None:
+            data["ranking"] = self.ranking
         if self.has_effects:
             data["verification"] = self.verification
         return json.dumps(data, ensure_ascii=False, indent=2)
@@ -194,16 +265,39 @@ class MiningResult:
         none: :func:`core.mining.effects.attach_effects` adds the store's current ones)."""
         data = json.loads(text)
         data["classes"] = {
-            c: [Keyword(k["word"], k["n"], k["m"], k["weight"]) for k in kws]
+            c: [Keyword(k["word"], k["n"], k["m"], k["weight"]) for k in kws]  # as fit
             for c, kws in data["classes"].items()
         }
         data.pop("verification", None)
+        data.pop("ranking", None)  # a stored table holds the candidates as fit
         return cls(**data)
 
     def select(self, top: int, classes: Sequence[str] | None = None) -> MiningResult:
         """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
         shown = resolve_classes(classes, list(self.class_counts) or list(self.classes))
         return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
+
+
+def ranking_line(ranking: dict[str, Any]) -> str:
+    """How the words were chosen and ordered, in one line (``MiningResult.ranking``)."""
+    by = (
+        "ranked by the lower end of the 95% Wilson interval of n/m"
+        if ranking.get("rank") == "precision"
+        else "ranked by logistic-regression weight"
+    )
+    return (
+        f"words: {by}; words in fewer than {ranking.get('min_m')} documents left out; "
+        "object words first, colour and position words on an object's regions shown as its "
+        "attribute"
+    )
+
+
+def _test_dict(row: Any) -> dict[str, Any]:
+    """One stored test of a word: which test, its n, effect, interval and state."""
+    keys = ("n", "effect", "ci_low", "ci_high")
+    return {"test": row_test(row), **{k: getattr(row, k, None) for k in keys}} | {
+        "verdict": state_of(row)
+    }
 
 
 def resolve_classes(names: Sequence[str] | None, available: Sequence[str]) -> list[str]:

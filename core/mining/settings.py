@@ -18,6 +18,15 @@ STORED_TOP = 50
 
 _BY = {"true": "true", "predicted": "predicted", "pred": "predicted"}
 
+#: How a class's words are ranked: ``"precision"`` by the lower end of the 95% Wilson score
+#: interval of their precision n/m (a word seen in few documents ranks low however precise it
+#: looks), ``"weight"`` by their logistic-regression weight (the order before issue 21).
+RANKS = ("precision", "weight")
+#: A colour or position word is shown as an object's attribute when at least this share of
+#: its (document, region) pairs in the class's documents are that object's
+#: (:func:`core.store.word_owners.attribute_owners`).
+ATTRIBUTE_SHARE = 0.5
+
 
 def label_source(by: str) -> str:
     """``"true"`` or ``"predicted"`` for a ``--by`` value (``"pred"`` too)."""
@@ -36,6 +45,11 @@ class MiningSettings:
     removed at tokenization; ``kinds`` keeps only words of those kinds (object, colour,
     position, other; () keeps all); at most ``cv`` folds of stratified cross-validation give
     the text accuracy (0 or 1 skips it), split with ``seed``.
+
+    The table (``docs/terms.md``, "The default keyword table"): the candidates of a class are
+    its :data:`STORED_TOP` words of largest positive weight; those found in fewer than
+    ``min_m`` documents are left out (the fit and its accuracy still use them), the rest are
+    ranked by ``rank`` (:data:`RANKS`), and the ``top`` first are shown, object words first.
     """
 
     top: int = 10
@@ -45,9 +59,13 @@ class MiningSettings:
     kinds: tuple[str, ...] = ()
     cv: int = 5
     seed: int = 0
+    min_m: int = 3
+    rank: str = "precision"
 
     def __post_init__(self) -> None:
         label_source(self.by)  # a clear error for an unknown label source
+        if self.rank not in RANKS:
+            raise DataError(f"unknown rank {self.rank!r}; use {' or '.join(RANKS)}")
         for name in ("stopwords", "kinds"):  # hashable, whatever sequence was given
             value = getattr(self, name)
             value = (value,) if isinstance(value, str) else value

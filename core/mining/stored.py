@@ -107,8 +107,9 @@ def fit_table(
     classes: Sequence[str] | None = None,
     cv_on_fit: bool = True,
 ) -> MiningResult:
-    """:func:`~core.mining.mine` of ``corpus`` with ``settings`` (``cv_on_fit=False``: no CV)."""
+    """The candidates of the table for ``settings``: :func:`~core.mining.mine` of ``corpus``
+    with at least :data:`STORED_TOP` words per class, as a stored table holds them (so that a
+    fit and the stored table give the same table; ``cv_on_fit=False``: no CV)."""
     folds = settings.cv if cv_on_fit else 0
-    return mine(
-        corpus, settings.top, classes, settings.min_df, settings.stopwords, folds, settings.seed
-    )
+    top = max(settings.top, STORED_TOP)
+    return mine(corpus, top, classes, settings.min_df, settings.stopwords, folds, settings.seed)

@@ -5,7 +5,12 @@ One function answers every reader (``wordcam mine``, the dashboard, the report, 
 the precompute job stored answers (:mod:`core.mining.stored`: the default settings, up to
 :data:`~core.mining.settings.STORED_TOP` words, no kind filter, the run's fingerprint
 unchanged) or the corpus is fit, and attaches the run's stored verifications to the words
-(:mod:`core.mining.effects`). The stored path imports neither scikit-learn nor scipy.
+(:mod:`core.mining.effects`). Both paths give the same candidates (a class's
+:data:`~core.mining.settings.STORED_TOP` words of largest positive weight), laid out for the
+settings by :func:`core.mining.arrange.arrange`: ``min_m``, the rank, object words first and
+colour/position words as the attribute of the object whose regions they describe (the kinds
+and regions read here, in the same snapshot). The stored path imports neither scikit-learn
+nor scipy.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.mining.arrange import arrange
 from core.mining.corpus import Corpus, load_corpus, load_db_corpus, word_kinds
 from core.mining.effects import attach_effects, stored_effects
 from core.mining.files import is_corpus_file
 from core.mining.result import MiningResult
-from core.mining.settings import DEFAULTS, MiningSettings
+from core.mining.settings import DEFAULTS, STORED_TOP, MiningSettings
 from core.mining.stored import fit_table, stored_result
 from core.store import latest_run_id, reading
 
@@ -54,7 +60,7 @@ def keyword_table(
         _prefetch_sklearn()
         kinds = settings.kinds or None
         loaded = corpus() if corpus else load_corpus(source, None, settings.by, lang, kinds)
-        return fit_table(loaded, settings, classes, cv_on_fit)
+        return arrange(fit_table(loaded, settings, classes, cv_on_fit), settings)
     with reading(source) as con:
         return _db_table(con, Path(source), run_id, settings, classes, lang, corpus, cv_on_fit)
 
@@ -74,7 +80,7 @@ def _db_table(
     run_id = latest_run_id(con) if run_id is None else run_id
     found = stored_result(con, run_id, settings) if settings.answered_from_store else None
     if found is not None:
-        result = found.select(settings.top, classes)
+        result = found.select(STORED_TOP, classes)
     else:
         _prefetch_sklearn()
         if corpus is not None:
@@ -83,7 +89,23 @@ def _db_table(
             by, kinds = settings.label_source, word_kinds(settings.kinds or None)
             loaded = load_db_corpus(con, path, run_id, by, lang, kinds)
         result = fit_table(loaded, settings, classes, cv_on_fit)
+    result = _arranged(con, run_id, result, settings)
     return attach_effects(result, *stored_effects(con, run_id, result.by))
+
+
+def _arranged(
+    con: duckdb.DuckDBPyConnection, run_id: int, result: MiningResult, settings: MiningSettings
+) -> MiningResult:
+    """:func:`arrange` with the run's word kinds and word regions (what the store has)."""
+    from core.store import word_owners
+
+    words = sorted({k.word for kws in result.classes.values() for k in kws})
+    kinds = word_owners.term_kinds(con, run_id, words)
+
+    def owners(attributes: dict[str, list[str]], objects: dict[str, list[str]]):
+        return word_owners.attribute_owners(con, run_id, result.by, attributes, objects)
+
+    return arrange(result, settings, kinds, owners)
 
 
 def mine_source(

@@ -1,0 +1,113 @@
+"""The default keyword table's layout: which words are shown, in which order, as what.
+
+:func:`arrange` turns a class's candidates (its :data:`~core.mining.settings.STORED_TOP`
+words of largest positive weight, as fit or as stored) into the table shown
+(``docs/terms.md``, "The default keyword table"):
+
+1. words found in fewer than ``min_m`` documents are left out (the fit and its accuracy are
+   unchanged: only the table leaves them out);
+2. the rest are ranked by the lower end of the 95% Wilson score interval of their precision
+   n/m (``rank="precision"``, the default: 2/2 ranks below 24/24 and below 21/37) or by
+   weight (``rank="weight"``), ties by weight, then word;
+3. the ``top`` first are shown, object words first, then the colour and position words that
+   are an object's attribute (:attr:`Keyword.attribute_of`), then the other words, each group
+   in rank order.
+
+The kinds and the owners come from the store (:mod:`core.store.word_owners`) through
+:func:`core.mining.keyword_table`; a corpus file has neither and keeps the rank order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from core.mining.result import Keyword, MiningResult
+from core.mining.settings import ATTRIBUTE_SHARE, MiningSettings
+
+#: The normal quantile of a two-sided 95% interval.
+Z95 = 1.959963984540054
+#: Kinds that describe a region rather than name what is in it.
+ATTRIBUTE_KINDS = ("colour", "position")
+
+
+def wilson_low(n: Any, m: Any, z: float = Z95) -> Any:
+    """The lower end of the Wilson score interval of the proportion ``n/m`` (0 where m = 0).
+
+    The closed form of ``scipy.stats.binomtest(n, m).proportion_ci(method="wilson")`` (the
+    test checks they agree), vectorised and without importing scipy, so that the stored table
+    stays light.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = n / m
+        centre = p + z * z / (2 * m)
+        spread = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
+        low = (centre - spread) / (1 + z * z / m)
+    return np.where(m > 0, np.clip(low, 0.0, 1.0), 0.0)
+
+
+def ranked(words: Sequence[Keyword], settings: MiningSettings) -> list[Keyword]:
+    """``words`` in ``min_m`` or more documents, in the order of ``settings.rank``."""
+    kept = [k for k in words if k.m >= max(1, settings.min_m)]
+    if settings.rank == "weight":
+        return sorted(kept, key=lambda k: (-k.weight, k.word))
+    low = wilson_low([k.n for k in kept], [k.m for k in kept])
+    order = sorted(range(len(kept)), key=lambda i: (-low[i], -kept[i].weight, kept[i].word))
+    return [kept[i] for i in order]
+
+
+OwnersOf = Callable[[dict[str, list[str]], dict[str, list[str]]], Mapping[tuple[str, str], Any]]
+
+
+def arrange(
+    result: MiningResult,
+    settings: MiningSettings,
+    kinds: Mapping[str, str] | None = None,
+    owners_of: OwnersOf | None = None,
+) -> MiningResult:
+    """The table shown for ``settings`` from ``result``'s candidates (see the module doc).
+
+    ``kinds`` gives each word's kind (``{}``: none known); ``owners_of(attributes, objects)``
+    answers, per class, which object word each colour or position word shares its regions
+    with (:func:`core.store.word_owners.attribute_owners` on the open DB): an owner holding
+    at least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
+    object's attribute.
+    """
+    kinds = kinds or {}
+    ranks = {c: ranked(kws, settings) for c, kws in result.classes.items()}
+    shown = {
+        c: [replace(k, kind=kinds.get(k.word)) for k in kws[: settings.top]]
+        for c, kws in ranks.items()
+    }
+    owners: Mapping[tuple[str, str], Any] = {}
+    if owners_of is not None:
+        attributes = {
+            c: [k.word for k in kws if k.kind in ATTRIBUTE_KINDS] for c, kws in shown.items()
+        }
+        objects = {
+            c: [k.word for k in kws if kinds.get(k.word) == "object"] for c, kws in ranks.items()
+        }
+        if any(attributes.values()) and any(objects.values()):
+            owners = owners_of(attributes, objects)
+    classes = {c: _layout(c, kws, owners) for c, kws in shown.items()}
+    ranking = {"rank": settings.rank, "min_m": settings.min_m}
+    return replace(result, classes=classes, ranking=ranking)
+
+
+def _layout(cls: str, words: list[Keyword], owners: Mapping[tuple[str, str], Any]) -> list:
+    """Object words, then attribute words (with their owner), then the rest; ranks kept."""
+    objects, attributes, rest = [], [], []
+    for k in words:
+        owner = owners.get((cls, k.word)) if k.kind in ATTRIBUTE_KINDS else None
+        if k.kind == "object":
+            objects.append(k)
+        elif owner is not None and owner.share >= ATTRIBUTE_SHARE:
+            attributes.append(replace(k, attribute_of=owner.word))
+        else:
+            rest.append(k)
+    return objects + attributes + rest
