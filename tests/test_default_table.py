@@ -1,0 +1,200 @@
+"""The default keyword table cannot mislead (issue 21, items 4 and 5).
+
+Object words come first; a colour or position word on an object's regions is shown as that
+object's attribute with its OWN test's verdict (a colour word with only a hiding row reads
+"not tested", never ✓); words in fewer than ``min_m`` documents no longer outrank
+well-supported ones; the kind filter keeps working. The run is built here, as the precompute
+job writes one: tokens with kinds, word regions, the term matrix and the stored tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from core.mining import NOT_TESTED, Keyword, MiningResult, MiningSettings, keyword_table
+from core.mining.arrange import arrange, ranked, wilson_low
+from core.mining.effects import own_verification
+from core.store import StoreWriter
+from core.store.effects import WordEffect, write_effect
+from core.store.results import ExplanationSource, ResultRow, write_rows
+from core.store.runs import RunRecord, create_run
+from core.store.terms import write_terms
+
+KEY = json.dumps({"by": "true", "fill": "mean", "seed": 0}, sort_keys=True)
+# per class: (object, colour, position) said about region 1 of every photo of the class
+PLANTED = {"cafe": ("cup", "red", "center"), "street": ("car", "grey", "left")}
+PLANTED |= {"park": ("bench", "green", "right")}
+
+
+def _row(i: int, cls: str) -> ResultRow:
+    obj, colour, place = PLANTED[cls]
+    tokens = [obj, colour, place, "tree", "blue"]
+    kinds = ["object", "colour", "position", "object", "colour"]
+    regions = {obj: ([1], True), colour: ([1], True), place: ([1], True)}
+    regions |= {"tree": ([2], True), "blue": ([2], True)}  # another region, in every class
+    if cls == "street" and i < 2:  # red said of a car twice: red is mostly, not only, cafe's
+        tokens.append("red")
+        kinds.append("colour")
+        regions["red"] = ([1], True)
+    if cls == "cafe" and i < 2:  # a name said twice (m = 2): precise-looking, unsupported
+        tokens.append("otter")
+        kinds.append("object")
+        regions["otter"] = ([3], True)
+    return ResultRow(
+        path=f"/p/{cls}/{i}.jpg",
+        rel_path=f"{cls}/{i}.jpg",
+        true_label=cls,
+        status="done",
+        pred_label=cls,
+        text=" ".join(tokens),
+        tokens=tokens,
+        kinds=kinds,
+        word_regions=regions,
+    )
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    from core.mining import store_default_results
+
+    path = tmp_path_factory.mktemp("table") / "table.duckdb"
+    with StoreWriter(path) as w:
+        run_id = create_run(w.con, RunRecord("images", "/p", lang="en"), list(PLANTED))
+        rows = [_row(i, cls) for cls in PLANTED for i in range(12)]
+        write_rows(w.con, run_id, rows, ExplanationSource("grounded", "blind", "en"))
+        write_terms(w.con, run_id)
+        store_default_results(w.con, run_id)
+        for word in ("cup", "red"):  # what hiding their region did (today's only test)
+            effect = WordEffect("cafe", word, 9, 0.5, 0.4, 0.6, 0.001, 0.002, "causal", "mean", "c")
+            write_effect(w.con, run_id, KEY, effect)
+    return path
+
+
+def _cli(db: Path, *args: str) -> str:
+    from core.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["mine", "--db", str(db), *args]) == 0
+    return out.getvalue()
+
+
+def test_object_words_come_first_and_attributes_name_their_object(db):
+    table = keyword_table(db)
+    for cls, words in table.classes.items():
+        kinds = [k.kind for k in words]
+        assert kinds[0] == "object" and kinds.count("object") >= 1
+        first_other = next(i for i, k in enumerate(kinds) if k != "object")
+        assert all(k != "object" for k in kinds[first_other:]), (cls, kinds)
+        obj, colour, place = PLANTED[cls]
+        attrs = {k.word: k.attribute_of for k in words if k.attribute_of}
+        assert attrs[colour] == obj and attrs[place] == obj  # the same region, not tree's
+        assert attrs.get("blue") in (None, "tree")  # blue is said of the tree's region
+    assert table.classes["cafe"][0].word == "cup"
+
+
+def test_a_colour_word_with_only_a_hiding_row_is_not_tested_never_checked(db):
+    table = keyword_table(db)
+    red = next(k for k in table.classes["cafe"] if k.word == "red")
+    cup = next(k for k in table.classes["cafe"] if k.word == "cup")
+    assert red.tests and red.verification is NOT_TESTED and red.state == "not tested"
+    assert "✓" not in red.cell() and red.cell().endswith("colour: not tested")
+    assert red.cell().startswith("red(12/14) — region of cup")
+    assert cup.state == "causal" and cup.test == "hide" and cup.cell().endswith("hide +0.50✓")
+    md = table.to_markdown()
+    assert "red(12/14) — region of cup colour: not tested" in md
+    assert md.split("\n\n")[0].count("✓") == 1  # cup's, and only cup's
+
+
+def test_json_fields(db):
+    data = json.loads(_cli(db, "--format", "json"))
+    assert data["ranking"] == {"rank": "precision", "min_m": 3}
+    states = {"causal", "no effect shown", "too few photos", "not tested"}
+    for words in data["classes"].values():
+        for w in words:
+            assert {"word", "n", "m", "weight", "effect", "ci_low", "ci_high"} <= set(w)
+            assert {"kind", "attribute_of", "precision_low", "test", "tests"} <= set(w)
+            assert w["verdict"] in states  # never None
+    red = next(w for w in data["classes"]["cafe"] if w["word"] == "red")
+    assert (red["kind"], red["attribute_of"], red["verdict"], red["test"]) == (
+        "colour",
+        "cup",
+        "not tested",
+        None,
+    )
+    assert red["tests"] == [
+        {"test": "hide", "n": 9, "effect": 0.5, "ci_low": 0.4, "ci_high": 0.6, "verdict": "causal"}
+    ]
+    csv_text = _cli(db, "--format", "csv", "--class", "cafe")
+    assert "red(12/14) — region of cup colour: not tested" in csv_text
+
+
+def test_min_m_leaves_out_words_in_few_documents(db):
+    cafe = [k.word for k in keyword_table(db).classes["cafe"]]
+    assert "otter" not in cafe  # 2/2: in fewer than min_m = 3 documents
+    loose = keyword_table(db, settings=MiningSettings(min_m=1)).classes["cafe"]
+    assert "otter" in [k.word for k in loose]
+    out = _cli(db, "--min-m", "1", "--class", "cafe")
+    assert "otter(2/2)" in out and "fewer than 1 documents" in out
+
+
+def test_the_rank_rule_as_documented():
+    words = [
+        Keyword("few", 2, 2, 3.0),  # the largest weight, two documents
+        Keyword("many", 24, 24, 1.0),
+        Keyword("mixed", 21, 37, 0.5),
+    ]
+    result = MiningResult({"c": words}, None, None, None, 100, 0)
+
+    def order(**settings) -> list[str]:
+        return [k.word for k in arrange(result, MiningSettings(**settings)).classes["c"]]
+
+    assert order() == ["many", "mixed"]  # min_m = 3 leaves "few" out
+    assert order(min_m=1) == ["many", "mixed", "few"]  # 0.86 > 0.41 > 0.34 (Wilson)
+    assert order(min_m=1, rank="weight") == ["few", "many", "mixed"]  # the seed's order
+    assert [k.word for k in ranked(words, MiningSettings(min_m=3, rank="weight"))] == [
+        "many",
+        "mixed",
+    ]
+    with pytest.raises(Exception, match="unknown rank"):
+        MiningSettings(rank="votes")
+
+
+def test_wilson_low_is_scipys():
+    from scipy.stats import binomtest
+
+    for n, m in [(0, 1), (1, 2), (2, 2), (2, 7), (21, 37), (24, 24), (5, 23)]:
+        expected = binomtest(n, m).proportion_ci(method="wilson").low
+        assert float(wilson_low(n, m)) == pytest.approx(expected, abs=1e-9)
+    assert float(wilson_low(0, 0)) == 0.0
+
+
+def test_each_word_shows_its_own_test():
+    def row(test: str, verdict: str, kind: str | None = None):
+        return SimpleNamespace(test=test, verdict=verdict, kind=kind, effect=0.3)
+
+    hide, colour, move = row("hide", "causal"), row("colour", "no effect shown"), row("move", "x")
+    assert own_verification("colour", [hide, colour]) is colour
+    assert own_verification("position", [hide, colour, move]) is move
+    assert own_verification("position", [hide]) is NOT_TESTED
+    assert own_verification("object", [colour, hide]) is hide
+    assert own_verification("other", [hide]) is NOT_TESTED  # no sound test: never ✓
+    assert own_verification(None, [row("colour", "causal", kind="colour")]).test == "colour"
+    assert own_verification(None, [hide]) is hide  # a run without kinds: as before
+    word = Keyword("red", 5, 6, 1.0, tests=(hide,), kind="colour", attribute_of="cup")
+    assert word.state == "not tested" and "✓" not in word.cell()
+
+
+def test_the_kind_filter_keeps_working(db):
+    only = keyword_table(db, settings=MiningSettings(kinds=("colour",)))
+    kinds = {k.kind for words in only.classes.values() for k in words}
+    assert kinds == {"colour"}
+    assert "red" in [k.word for k in only.classes["cafe"]]
+    out = _cli(db, "--kind", "position", "--class", "park")
+    assert "right(12/12)" in out and "bench" not in out
