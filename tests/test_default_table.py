@@ -198,3 +198,22 @@ def test_the_kind_filter_keeps_working(db):
     assert "red" in [k.word for k in only.classes["cafe"]]
     out = _cli(db, "--kind", "position", "--class", "park")
     assert "right(12/12)" in out and "bench" not in out
+
+
+def test_the_report_carries_the_layout_and_each_words_own_verdict(db):
+    from core.report import build_report, render_html
+
+    report = build_report(db, lang="en", top=5, photos=0)
+    cafe = next(s for s in report.sections if s.ward == "cafe")
+    words = {w.word: w for w in cafe.words}
+    assert cafe.words[0].word == "cup" and words["cup"].state == "causal"
+    red = words["red"]
+    assert (red.kind, red.attribute_of, red.test, red.state, red.effect) == (
+        "colour",
+        "cup",
+        None,
+        "not tested",
+        "",  # no ✓ taken from the region's hiding test
+    )
+    assert "red — region of cup" in render_html(report)
+    assert "red — cupの領域" in render_html(build_report(db, lang="ja", top=5, photos=0))

@@ -1,9 +1,10 @@
 """What the report shows, collected from a published DB: :func:`build_report` -> :class:`Report`.
 
-Per ward (class): its top words (n/m, coefficient, verified effect) from
-:func:`core.mining.keyword_table` (the default settings, by true label), each with the
-sentences around it and the most confident photos of the ward that contain it (input and CAM
-overlay as data URIs, the explanation split into highlighted segments).
+Per ward (class): its top words (n/m, coefficient, verified effect of the word's own test,
+kind, and the object a colour/position word is an attribute of) from
+:func:`core.mining.keyword_table` (the default settings, by true label; object words first),
+each with the sentences around it and the most confident photos of the ward that contain it
+(input and CAM overlay as data URIs, the explanation split into highlighted segments).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class WordEntry:
     sentences: list[Segments] = field(default_factory=list)
     photos: list[ReportPhoto] = field(default_factory=list)
     effect: str = ""  # the stored verification (``wordcam verify``), e.g. "+0.73 [+0.68, +0.78] ✓"
+    kind: str | None = None  # object, colour, position, other (None: the run stores no kinds)
+    attribute_of: str | None = None  # the object whose regions this colour/position word is
+    test: str | None = None  # the word's own test behind ``effect`` (hide, colour, move)
+    state: str = "not tested"  # causal, no effect shown, too few photos or not tested
 
 
 @dataclass
@@ -131,8 +136,8 @@ def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name) -
 
 
 def effect_text(effect: Any, lang: str) -> str:
-    """A word's verification as the report shows it: effect, 95% interval and the verdict
-    ("" for a word not tested)."""
+    """A word's verification (its own test's: :attr:`core.mining.Keyword.verification`) as
+    the report shows it: effect, 95% interval and the verdict ("" for a word not tested)."""
     if effect is None or effect.effect is None:
         return ""
     interval = "" if effect.ci_low is None else f" [{effect.ci_low:+.2f}, {effect.ci_high:+.2f}]"
@@ -156,6 +161,10 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang
                 sentences=[highlight(ex.sentence, kw.word) for ex in found],
                 photos=_photos(con, db, run_id, ward, kw.word, photos, name),
                 effect=effect_text(kw.verification, lang),
+                kind=kw.kind,
+                attribute_of=kw.attribute_of,
+                test=kw.test,
+                state=kw.state,
             )
         )
     docs = int(sum(1 for label in corpus.labels if label == ward))

@@ -56,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "coefficient):\n{table}\nSentences around them:\n{sentences}\nThe attached images are "
         "example photos of the class with their Grad-CAM overlays. In 2-3 sentences of plain "
         "English, say what the words turned out to mean on the photos.",
+        "region_of": "region of {obj}",
     },
     "ja": {
         "title": "wordcam 区ごとのレポート",
@@ -104,6 +105,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "係数):\n{table}\n前後の文:\n{sentences}\n添付の画像はそのクラスの写真の例と Grad-CAM の"
         "オーバーレイです。これらの単語が写真の上で実際に何を指していたかを、"
         "日本語で 2、3 文で述べてください。",
+        "region_of": "{obj}の領域",
     },
 }
 
