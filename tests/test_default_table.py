@@ -195,9 +195,11 @@ def test_the_kind_filter_keeps_working(db):
     only = keyword_table(db, settings=MiningSettings(kinds=("colour",)))
     kinds = {k.kind for words in only.classes.values() for k in words}
     assert kinds == {"colour"}
-    assert "red" in [k.word for k in only.classes["cafe"]]
+    red = next(k for k in only.classes["cafe"] if k.word == "red")
+    assert red.attribute_of == "cup"  # named after the objects of the unfiltered table
     out = _cli(db, "--kind", "position", "--class", "park")
-    assert "right(12/12)" in out and "bench" not in out
+    assert "| 1 | right(12/12) — region of bench move: not tested |" in out
+    assert "bench(" not in out  # the object itself is filtered out
 
 
 def test_the_report_carries_the_layout_and_each_words_own_verdict(db):

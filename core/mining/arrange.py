@@ -69,6 +69,7 @@ def arrange(
     settings: MiningSettings,
     kinds: Mapping[str, str] | None = None,
     owners_of: OwnersOf | None = None,
+    objects: Mapping[str, list[str]] | None = None,
 ) -> MiningResult:
     """The table shown for ``settings`` from ``result``'s candidates (see the module doc).
 
@@ -76,7 +77,9 @@ def arrange(
     answers, per class, which object word each colour or position word shares its regions
     with (:func:`core.store.word_owners.attribute_owners` on the open DB): an owner holding
     at least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
-    object's attribute.
+    object's attribute. The owners are the object words among a class's ranked candidates,
+    or ``objects`` (per class, in rank order) when given: a table filtered to colour words
+    still names the objects of the unfiltered table.
     """
     kinds = kinds or {}
     ranks = {c: ranked(kws, settings) for c, kws in result.classes.items()}
@@ -89,9 +92,11 @@ def arrange(
         attributes = {
             c: [k.word for k in kws if k.kind in ATTRIBUTE_KINDS] for c, kws in shown.items()
         }
-        objects = {
-            c: [k.word for k in kws if kinds.get(k.word) == "object"] for c, kws in ranks.items()
-        }
+        if objects is None:
+            objects = {
+                c: [k.word for k in kws if kinds.get(k.word) == "object"]
+                for c, kws in ranks.items()
+            }
         if any(attributes.values()) and any(objects.values()):
             owners = owners_of(attributes, objects)
     classes = {c: _layout(c, kws, owners) for c, kws in shown.items()}

@@ -105,7 +105,32 @@ def _arranged(
     def owners(attributes: dict[str, list[str]], objects: dict[str, list[str]]):
         return word_owners.attribute_owners(con, run_id, result.by, attributes, objects)
 
-    return arrange(result, settings, kinds, owners)
+    return arrange(result, settings, kinds, owners, _unfiltered_objects(con, run_id, settings))
+
+
+def _unfiltered_objects(
+    con: duckdb.DuckDBPyConnection, run_id: int, settings: MiningSettings
+) -> dict[str, list[str]] | None:
+    """With a kind filter that leaves object words out: per class the object words of the
+    stored unfiltered table (ranked as it would show them), the owners its colour and
+    position words are named after; None otherwise (or with no stored table)."""
+    from dataclasses import replace
+
+    from core.mining.arrange import ranked
+    from core.store import word_owners
+
+    if not settings.kinds or "object" in settings.kinds:
+        return None
+    unfiltered = replace(settings, kinds=(), top=STORED_TOP)
+    stored = stored_result(con, run_id, unfiltered) if unfiltered.answered_from_store else None
+    if stored is None:
+        return None
+    words = sorted({k.word for kws in stored.classes.values() for k in kws})
+    kinds = word_owners.term_kinds(con, run_id, words)
+    return {
+        c: [k.word for k in ranked(kws, settings) if kinds.get(k.word) == "object"]
+        for c, kws in stored.classes.items()
+    }
 
 
 def mine_source(
