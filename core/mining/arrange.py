@@ -2,7 +2,7 @@
 
 :func:`arrange` turns a class's candidates (its :data:`~core.mining.settings.STORED_TOP`
 words of largest positive weight, as fit or as stored) into the table shown
-(``docs/terms.md``, "The default keyword table"):
+(``docs/table.md``):
 
 1. words found in fewer than ``min_m`` documents are left out (the fit and its accuracy are
    unchanged: only the table leaves them out);

@@ -46,7 +46,7 @@ class MiningSettings:
     position, other; () keeps all); at most ``cv`` folds of stratified cross-validation give
     the text accuracy (0 or 1 skips it), split with ``seed``.
 
-    The table (``docs/terms.md``, "The default keyword table"): the candidates of a class are
+    The table (``docs/table.md``): the candidates of a class are
     its :data:`STORED_TOP` words of largest positive weight; those found in fewer than
     ``min_m`` documents are left out (the fit and its accuracy still use them), the rest are
     ranked by ``rank`` (:data:`RANKS`), and the ``top`` first are shown, object words first.
