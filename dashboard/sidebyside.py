@@ -22,7 +22,8 @@ def side_by_side_frame(
     columns: dict[str, list[str]] = {}
     for ward in wards:
         for run_id, result in zip(run_ids, (ours, theirs), strict=True):
-            cells = [kw.cell() for kw in result.classes.get(ward, [])[:top]]
+            states = result.verification is not None  # a verified run: every word's state
+            cells = [kw.cell(states) for kw in result.select(top).classes.get(ward, [])]
             columns[f"{name(ward)} · #{run_id}"] = cells + [""] * (top - len(cells))
     frame = pd.DataFrame(columns, index=pd.RangeIndex(1, top + 1, name="rank"))
     return frame

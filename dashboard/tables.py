@@ -11,16 +11,16 @@ def keywords_frame(result, top: int, classes: list[str] | None = None) -> pd.Dat
     """Long table of mined keywords: ``ward, rank, word, n, m, precision, weight``."""
     rows = [
         (ward, rank, kw.word, int(kw.n), int(kw.m), kw.n / kw.m if kw.m else 0.0, float(kw.weight))
-        for ward, keywords in result.classes.items()
+        for ward, keywords in result.select(top).classes.items()
         if classes is None or ward in classes
-        for rank, kw in enumerate(keywords[:top], start=1)
+        for rank, kw in enumerate(keywords, start=1)
     ]
     return pd.DataFrame(rows, columns=KEYWORD_COLUMNS)
 
 
 def keywords_table(result, top: int, classes: list[str] | None = None) -> pd.DataFrame:
     """The table as ``wordcam mine`` prints it: rank x ward, cells ``word(n/m)``."""
-    rows = result.table_rows()[:top]
+    rows = result.select(top).table_rows()
     wards = list(result.classes) if classes is None else [w for w in classes if w in result.classes]
     frame = pd.DataFrame(rows, columns=["rank", *wards])
     return frame.set_index("rank")

@@ -107,9 +107,9 @@ def test_ward_filter_changes_the_keyword_table(app, hostile_db):
 
 
 def test_keyword_table_matches_the_miner(app, hostile_db):
-    from core.mining import load_corpus, mine
+    from core.mining import keyword_table
 
-    expected = mine(load_corpus(hostile_db), top=10, cv=0).table_rows()
+    expected = keyword_table(hostile_db).table_rows()  # the one table service's layout
     at = _open(app, "keywords")
     at.multiselect(key="w_kw_wards").set_value(["墨田区"]).run()
     shown = at.dataframe[0].value["墨田区"].tolist()
@@ -117,7 +117,7 @@ def test_keyword_table_matches_the_miner(app, hostile_db):
 
 
 def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db):
-    from core.mining import load_corpus, mine
+    from core.mining import MiningSettings, keyword_table, load_corpus, mine
 
     corpus = load_corpus(hostile_db)
     at = _open(app, "keywords")  # default settings: the table the precompute job stored
@@ -127,9 +127,9 @@ def test_keywords_read_the_stored_table_and_refit_other_settings(app, hostile_db
     at.number_input(key="w_kw_min_df").set_value(40).run()  # no stored table: fit
     _wait_for_fit(at)  # the previous table answers at once; the new one replaces it when fit
     shown = at.dataframe[0].value["墨田区"].tolist()
-    expected = mine(corpus, top=10, min_df=40, cv=0).table_rows()
+    expected = keyword_table(hostile_db, settings=MiningSettings(min_df=40)).table_rows()
     assert shown == [row["墨田区"] for row in expected]
-    assert shown != [row["墨田区"] for row in mine(corpus, top=10, cv=0).table_rows()]
+    assert shown != [row["墨田区"] for row in keyword_table(hostile_db).table_rows()]
 
 
 def test_keywords_mine_only_the_chosen_kinds_of_word(tmp_path, monkeypatch):

@@ -219,3 +219,12 @@ def test_the_report_carries_the_layout_and_each_words_own_verdict(db):
     )
     assert "red — region of cup" in render_html(report)
     assert "red — cupの領域" in render_html(build_report(db, lang="ja", top=5, photos=0))
+
+
+@pytest.mark.parametrize("top", [1, 2, 3, 4])
+def test_selecting_from_a_longer_table_is_the_shorter_table(db, top):
+    """The dashboard mines STORED_TOP words and slices: the same table as the CLI's --top."""
+    long = keyword_table(db, settings=MiningSettings(top=50)).select(top)
+    short = keyword_table(db, settings=MiningSettings(top=top))
+    assert long.table_rows() == short.table_rows()
+    assert sorted(k.rank for k in short.classes["cafe"]) == list(range(1, top + 1))

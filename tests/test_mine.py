@@ -129,7 +129,7 @@ def test_outputs(planted):
     }
     assert set(data["classes"]["港区"][0]) == {
         *("word", "n", "m", "weight"),  # the seed's keys, kept
-        *("precision_low", "kind", "attribute_of"),  # issue 21: the rank, the layout
+        *("precision_low", "rank", "kind", "attribute_of"),  # issue 21: the rank, the layout
     }
     with pytest.raises(DataError, match="unknown class"):
         mine(corpus, classes=["大阪"], cv=0)

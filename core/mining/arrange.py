@@ -9,9 +9,11 @@ words of largest positive weight, as fit or as stored) into the table shown
 2. the rest are ranked by the lower end of the 95% Wilson score interval of their precision
    n/m (``rank="precision"``, the default: 2/2 ranks below 24/24 and below 21/37) or by
    weight (``rank="weight"``), ties by weight, then word;
-3. the ``top`` first are shown, object words first, then the colour and position words that
-   are an object's attribute (:attr:`Keyword.attribute_of`), then the other words, each group
-   in rank order.
+3. the ``top`` first are shown (:attr:`Keyword.rank` 1..top), object words first, then the
+   colour and position words that are an object's attribute (:attr:`Keyword.attribute_of`),
+   then the other words, each group in rank order. Each word's group depends on that word
+   alone, so the layout of the ``top`` best is the layout of more words with ranks past
+   ``top`` removed (:meth:`MiningResult.select`).
 
 The kinds and the owners come from the store (:mod:`core.store.word_owners`) through
 :func:`core.mining.keyword_table`; a corpus file has neither and keeps the rank order.
@@ -84,7 +86,9 @@ def arrange(
     kinds = kinds or {}
     ranks = {c: ranked(kws, settings) for c, kws in result.classes.items()}
     shown = {
-        c: [replace(k, kind=kinds.get(k.word)) for k in kws[: settings.top]]
+        c: [
+            replace(k, kind=kinds.get(k.word), rank=r) for r, k in enumerate(kws[: settings.top], 1)
+        ]
         for c, kws in ranks.items()
     }
     owners: Mapping[tuple[str, str], Any] = {}

@@ -27,6 +27,8 @@ class Keyword:
     run stores none). ``attribute_of`` names the object word of the same class whose regions
     this colour or position word describes (:mod:`core.mining.arrange`): the table shows it
     as that object's attribute ("赤 — region of エスプレッソ"), never as a cause of its own.
+    ``rank`` is the word's place in the class's ranking (1 = best; the table lists object
+    words first, so it need not be the row): :meth:`MiningResult.select` keeps ranks 1..top.
 
     ``tests``: the stored verifications of this (class, word), one per test (:mod:`core.verify`,
     attached by :func:`core.mining.effects.attach_effects`), () when none covers it.
@@ -43,6 +45,7 @@ class Keyword:
     tests: tuple[Any, ...] = ()
     kind: str | None = None
     attribute_of: str | None = None
+    rank: int | None = None
 
     @property
     def precision(self) -> float:
@@ -120,6 +123,7 @@ class Keyword:
             "precision_low": round(self.precision_low, 4),
             "kind": self.kind,
             "attribute_of": self.attribute_of,
+            "rank": self.rank,
         }
         if not effects:
             return data
@@ -273,9 +277,21 @@ class MiningResult:
         return cls(**data)
 
     def select(self, top: int, classes: Sequence[str] | None = None) -> MiningResult:
-        """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
-        shown = resolve_classes(classes, list(self.class_counts) or list(self.classes))
-        return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
+        """The same result narrowed to ``top`` words per class and to ``classes`` (in order).
+
+        A laid-out table (words with a :attr:`Keyword.rank`) keeps the words ranked 1..top in
+        its layout order: the same table as one laid out for ``top`` (the dashboard mines
+        :data:`~core.mining.settings.STORED_TOP` words and selects); else the first ``top``.
+        """
+        shown = resolve_classes(classes, list(self.classes) or list(self.class_counts))
+        return replace(self, classes={c: _first(self.classes.get(c, []), top) for c in shown})
+
+
+def _first(words: list[Keyword], top: int) -> list[Keyword]:
+    """The ``top`` best-ranked of ``words``, in their order (the first ``top`` if unranked)."""
+    if any(k.rank is None for k in words):
+        return words[:top]
+    return [k for k in words if k.rank <= top]
 
 
 def ranking_line(ranking: dict[str, Any]) -> str:
