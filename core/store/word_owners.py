@@ -63,17 +63,14 @@ class Owner(NamedTuple):
 _OWNERS = """
 WITH wanted AS (
     SELECT unnest($classes) AS cls, unnest($terms) AS term, unnest($roles) AS role),
-pairs AS (
-    SELECT DISTINCT {label} AS cls, w.term, w.image_id, unnest(w.regions) AS region
-    FROM word_regions w JOIN images i ON i.image_id = w.image_id AND i.run_id = w.run_id
-    WHERE w.run_id = $run AND i.status = 'done' AND w.localized AND {label} IS NOT NULL
-        AND list_contains($terms, w.term)),
-attr AS (
-    SELECT p.* FROM pairs p JOIN wanted x ON x.cls = p.cls AND x.term = p.term
-    WHERE x.role = 'attribute'),
-obj AS (
-    SELECT p.* FROM pairs p JOIN wanted x ON x.cls = p.cls AND x.term = p.term
-    WHERE x.role = 'object'),
+said AS (
+    SELECT x.cls, x.role, w.term, w.image_id, w.regions FROM word_regions w
+    JOIN images i ON i.image_id = w.image_id AND i.run_id = $run
+    JOIN wanted x ON x.term = w.term AND x.cls = {label}
+    WHERE w.run_id = $run AND w.localized AND i.status = 'done'),
+pairs AS (SELECT cls, role, term, image_id, unnest(regions) AS region FROM said),
+attr AS (SELECT * FROM pairs WHERE role = 'attribute'),
+obj AS (SELECT * FROM pairs WHERE role = 'object'),
 totals AS (SELECT cls, term, count(*) AS total FROM attr GROUP BY cls, term)
 SELECT a.cls, a.term, o.term AS object, count(*) AS shared, any_value(t.total)
 FROM attr a
