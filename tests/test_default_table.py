@@ -228,3 +228,20 @@ def test_selecting_from_a_longer_table_is_the_shorter_table(db, top):
     short = keyword_table(db, settings=MiningSettings(top=top))
     assert long.table_rows() == short.table_rows()
     assert sorted(k.rank for k in short.classes["cafe"]) == list(range(1, top + 1))
+
+
+def test_word_rows_give_the_pages_one_definition(db):
+    table = keyword_table(db, settings=MiningSettings(top=50))
+    rows = table.word_rows(top=3)
+    assert [r["word"] for r in rows if r["class"] == "cafe"] == [
+        k.word for k in table.select(3).classes["cafe"]
+    ]
+    red = next(r for r in table.word_rows() if r["class"] == "cafe" and r["word"] == "red")
+    assert (red["attribute_of"], red["verdict"], red["test"], red["kind"]) == (
+        "cup",
+        "not tested",
+        None,
+        "colour",
+    )
+    assert red["cell"] == table.keyword("cafe", "red").cell(True)
+    assert table.keyword("cafe", "nothing") is None

@@ -168,12 +168,45 @@ class MiningResult:
         """Whether any word carries a stored verification (of any test)."""
         return any(k.tests for kws in self.classes.values() for k in kws)
 
+    def keyword(self, cls: str, word: str) -> Keyword | None:
+        """``word`` as class ``cls``'s table shows it (kind, owner, own verdict), or None."""
+        return next((k for k in self.classes.get(cls, ()) if k.word == word), None)
+
     def verification_of(self, cls: str, word: str) -> Any:
         """The verification of ``word`` in class ``cls`` (``NOT_TESTED`` when not in the table)."""
-        for keyword in self.classes.get(cls, ()):
-            if keyword.word == word:
-                return keyword.verification
-        return NOT_TESTED
+        keyword = self.keyword(cls, word)
+        return NOT_TESTED if keyword is None else keyword.verification
+
+    def word_rows(self, top: int | None = None) -> list[dict[str, Any]]:
+        """The table as long rows, in layout order (``top``: :meth:`select` first): ``class,
+        row, rank, word, n, m, precision, precision_low, weight, kind, attribute_of, test,
+        verdict, effect, ci_low, ci_high, cell`` (``verdict``: one of the four states; a page
+        shows these instead of rebuilding them)."""
+        shown = self.select(top) if top is not None else self
+        states = self.verification is not None
+        return [
+            {
+                "class": c,
+                "row": i,
+                "rank": k.rank,
+                "word": k.word,
+                "n": k.n,
+                "m": k.m,
+                "precision": k.precision,
+                "precision_low": k.precision_low,
+                "weight": k.weight,
+                "kind": k.kind,
+                "attribute_of": k.attribute_of,
+                "test": k.test,
+                "verdict": k.state,
+                "effect": k.effect,
+                "ci_low": k.ci_low,
+                "ci_high": k.ci_high,
+                "cell": k.cell(states),
+            }
+            for c, kws in shown.classes.items()
+            for i, k in enumerate(kws, start=1)
+        ]
 
     def table_rows(self) -> list[dict[str, Any]]:
         """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end);
