@@ -189,7 +189,7 @@ def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatc
     assert not at.exception, [e.value for e in at.exception]
     keywords = next(m for m in at.metric if m.label == "Image model accuracy")
     assert overview.value == keywords.value == expected
-    summary = escape_markdown(f"image accuracy {accuracy:.3f}")  # the table's summary line
+    summary = escape_markdown(f"image accuracy {expected}")  # the summary: as the tiles say
     assert any(summary in c.value for c in at.caption)
 
 

@@ -93,17 +93,21 @@ def _keywords(db: Path, monkeypatch) -> AppTest:
 def test_keywords_show_effects_and_sort_by_them(dbs, monkeypatch):
     at = _keywords(dbs["db"], monkeypatch)
     table = at.dataframe[0].value
-    assert {"effect", "95% interval", "verified"} <= set(table.columns)
+    # one value per column (issue 23): the interval as two numbers, n and m apart
+    assert {"effect", "95% interval low", "95% interval high", "verified", "n", "m"} <= set(
+        table.columns
+    )
     assert list(table["word"]) == dbs["words"]  # the mined order first
     shown = table.set_index("word")
     first, second = dbs["words"][:2]
     assert shown.loc[first, "verified"] == "✓ causal"
     assert shown.loc[second, "verified"] == "no effect shown"
     assert shown.loc[first, "effect"] == pytest.approx(0.05)
-    assert shown.loc[first, "95% interval"] == "[+0.030, +0.070]"
+    assert shown.loc[first, "95% interval low"] == pytest.approx(0.03)
+    assert shown.loc[first, "95% interval high"] == pytest.approx(0.07)
     unverified = dbs["words"][6:]
     assert (shown.loc[unverified, "verified"] == "").all()
-    assert (shown.loc[unverified, "95% interval"] == "—").all()
+    assert shown.loc[unverified, "95% interval low"].isna().all()
     assert not any("wordcam verify --db" in c.value for c in at.caption)
 
     at.toggle(key="kw_sort_effect").set_value(True).run()
@@ -152,7 +156,7 @@ def test_photos_show_the_comparison_for_a_verified_word(dbs, monkeypatch):
     at = _app(dbs["db"], monkeypatch, run="1", word=first)
     at.switch_page("views/photos.py").run()
     assert not at.exception
-    picker = at.selectbox(key=f"ph_verify_{dbs['image_id']}")
+    picker = at.selectbox(key=f"ph_verify_{dbs['image_id']}_{first}")
     assert picker.options == [f"{first} ({WARD})", f"{second} ({WARD})"]
     assert picker.value == 0  # the word of the filter
     assert len([s for s in at.selectbox if str(s.key).startswith("ph_verify_")]) == 1
