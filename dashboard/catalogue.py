@@ -107,7 +107,7 @@ EN: dict[str, str] = {
     "kind.colour": "colours",
     "kind.position": "positions",
     "kind.other": "other words",
-    "kw.stopwords_placeholder": "e.g. 画像 写真 (space or comma separated)",
+    "kw.stopwords_placeholder": "words of the explanations, space or comma separated",
     "kw.settings_note": "Changing these only re-runs the miner on the stored tokens; no "
     "precompute needed.",
     "kw.no_keywords": "No keywords: {reason}",

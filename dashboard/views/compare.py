@@ -44,6 +44,7 @@ def word_picker(options: list[str]) -> tuple[list[str], str]:
         t("cmp.words"),
         options,
         key=widgets.sticky("cmp_words", defaults),
+        select_all=widgets.select_all(),
         max_selections=6,
         placeholder=t("cmp.words_placeholder"),
         help=t("cmp.words_help"),

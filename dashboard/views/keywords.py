@@ -39,6 +39,7 @@ def kinds_filter(slot, kinds_present: dict[str, int]) -> None:
         t("kw.kinds"),
         list(kinds_present),
         key=widgets.sticky("kw_kinds", []),
+        select_all=widgets.select_all(),
         format_func=lambda k: t(f"kind.{k}"),
         placeholder=t("kw.kinds_all"),
         help=t("kw.kinds_help")
@@ -126,6 +127,7 @@ def ward_picker(wards_all: list[str]) -> list[str]:
         t("kw.wards"),
         wards_all,
         key=widgets.sticky("kw_wards", st.session_state["kw_wards"]),
+        select_all=widgets.select_all(),
         format_func=ctx.name,
         placeholder=t("kw.wards_placeholder"),
     )

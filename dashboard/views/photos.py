@@ -71,6 +71,7 @@ def filters() -> queries.PhotoFilter:
         t("ph.wards"),
         ward_options,
         key=widgets.sticky("ph_wards", []),
+        select_all=widgets.select_all(),
         format_func=ctx.name,
         placeholder=t("ph.wards_placeholder"),
     )
