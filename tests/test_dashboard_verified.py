@@ -223,3 +223,41 @@ class _Job:
 
     def poll(self) -> int:
         return 0
+
+
+def test_the_verification_panel_shows_the_word_the_user_came_from(tmp_path, monkeypatch):
+    """Issue 23: on a photo verified for two words, the panel follows the word of the filter
+    when it changes (a picker kept from the first word showed the first word's pictures)."""
+    db = make_db(tmp_path / "two.duckdb", n_images=200)
+    with reading(db) as con:
+        first, second, image_id = con.execute(
+            "SELECT a.w, b.w, a.image_id FROM (SELECT image_id, unnest(tokens) AS w FROM tokens) a"
+            " JOIN (SELECT image_id, unnest(tokens) AS w FROM tokens) b USING (image_id)"
+            " JOIN images i USING (image_id) WHERE a.w < b.w AND i.true_label = ?"
+            " AND i.status = 'done' ORDER BY i.pred_prob DESC LIMIT 1",
+            [WARD],
+        ).fetchone()
+    photo = PhotoEffect(WARD, first, image_id, [1], True, 0.9, 0.3, 0.8, 0.2, "shifted", 0.0, False)
+    with StoreWriter(db) as w:
+        for i, word in enumerate((first, second)):
+            write_effect(w.con, 1, KEY, _effect(word, i))
+        write_photos(w.con, 1, KEY, [photo, PhotoEffect(**{**photo.__dict__, "word": second})])
+    at = _app(db, monkeypatch, run="1", word=first, q=Path(_rel_path(db, image_id)).name)
+    at.switch_page("views/photos.py").run()
+
+    def shown_word() -> str:
+        pickers = [s for s in at.selectbox if str(s.key).startswith(f"ph_verify_{image_id}")]
+        assert len(pickers) == 1
+        return pickers[0].options[pickers[0].value]
+
+    assert shown_word() == f"{first} ({WARD})"
+    at.text_input(key="w_ph_word").set_value(second).run()
+    assert not at.exception
+    assert shown_word() == f"{second} ({WARD})"
+
+
+def _rel_path(db: Path, image_id: int) -> str:
+    with reading(db) as con:
+        return con.execute(
+            "SELECT coalesce(rel_path, path) FROM images WHERE image_id = ?", [image_id]
+        ).fetchone()[0]
