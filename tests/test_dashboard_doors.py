@@ -133,3 +133,30 @@ def test_photos_open_most_confident_first_by_default(db, monkeypatch):
     at = _photos(db, monkeypatch)
     assert at.selectbox(key="w_ph_order").value == "confidence"
     assert "order" not in at.query_params  # the default is left out of the URL
+
+
+def test_precompute_writes_the_output_database_named_on_the_page(db, tmp_path, monkeypatch):
+    """Issue 23: an output-database field; another DB needs no tick, the open one does."""
+    from dashboard import job
+
+    started: list[Path] = []
+    monkeypatch.setattr(
+        job,
+        "start_job",
+        lambda out, folder, options: started.append(out) or SimpleNamespace(pid=0, poll=lambda: 0),
+    )
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["lang"] = "ja"
+    at.switch_page("views/precompute.py").run()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    at.text_input(key="pc_folder").input(str(folder)).run()
+    assert at.text_input(key="pc_out_db").value == str(db.resolve())
+    assert at.button(key="pc_start").disabled
+    assert at.checkbox(key="pc_confirm_open_db").label.startswith("開いているデータベース")
+    other = tmp_path / "other.duckdb"
+    at.text_input(key="pc_out_db").input(str(other)).run()
+    assert not at.button(key="pc_start").disabled
+    at.button(key="pc_start").click().run()
+    assert not at.exception and started == [other.resolve()]

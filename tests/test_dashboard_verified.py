@@ -161,11 +161,11 @@ def test_photos_show_the_comparison_for_a_verified_word(dbs, monkeypatch):
     assert picker.value == 0  # the word of the filter
     assert len([s for s in at.selectbox if str(s.key).startswith("ph_verify_")]) == 1
     shown, missing = _pictures(at)
-    assert "Photo · 0.90" in shown and f"“{first}” hidden · 0.30" in shown
-    assert "Control (same area) · 0.80" in missing  # no control picture stored for this word
+    assert "Photo · 90.0%" in shown and f"“{first}” hidden · 30.0%" in shown
+    assert "Control (same area) · 80.0%" in missing  # no control picture stored for this word
     picker.set_value(1).run()
     shown, missing = _pictures(at)
-    assert "Control (same area) · 0.80" in shown and f"“{second}” hidden · 0.30" in missing
+    assert "Control (same area) · 80.0%" in shown and f"“{second}” hidden · 30.0%" in missing
 
 
 def test_precompute_has_the_verify_button(dbs, monkeypatch):
@@ -211,6 +211,8 @@ def test_precompute_passes_the_engine_and_still_resumes(dbs, tmp_path, monkeypat
     folder = tmp_path / "photos"
     folder.mkdir()
     at.text_input(key="pc_folder").input(str(folder)).run()
+    assert at.button(key="pc_start").disabled  # writing into the open DB waits for a tick
+    at.checkbox(key="pc_confirm_open_db").check().run()
     at.button(key="pc_start").click().run()
     assert not at.exception and started, [e.value for e in at.error]
     flags = started[-1]
