@@ -51,14 +51,17 @@ class _Images:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.files: dict[str, bytes] = {}
+        self.names: dict[str, str] = {}
 
     def link(self, alt: str, uri: str | None) -> str:
         if not uri or not uri.startswith("data:") or "," not in uri:
             return ""
-        head, payload = uri.split(",", 1)
-        ext = "jpg" if "jpeg" in head else "png"
-        name = f"{self.folder}/{len(self.files) + 1:03d}.{ext}"
-        self.files[name] = base64.b64decode(payload)
+        name = self.names.get(uri)
+        if name is None:  # each picture written once, however often it is shown
+            head, payload = uri.split(",", 1)
+            ext = "jpg" if "jpeg" in head else "png"
+            name = self.names[uri] = f"{self.folder}/{len(self.files) + 1:03d}.{ext}"
+            self.files[name] = base64.b64decode(payload)
         return f"![{_md(alt)}]({name})"
 
 
