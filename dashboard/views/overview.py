@@ -10,6 +10,15 @@ from dashboard.i18n import t
 from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
+# the CSVs' headers in the UI language (the chart's own titles): column -> chart.* key
+CSV_NAMES = {
+    "label": "class",
+    "support": "support",
+    "true_label": "true",
+    "pred_label": "predicted",
+    "n": "photos",
+    "share": "row_share",
+}
 ctx = context.load_ctx()
 info = ctx.info
 stats = data.q_run_stats(*ctx.key)
@@ -96,7 +105,11 @@ else:
     with c1:
         st.subheader(t("ov.recall"))
         charts.show("recall", recall, width="stretch")
-        widgets.csv_button(recall, f"recall_run{ctx.run_id}.csv", "ov_recall_csv")
+        widgets.csv_button(
+            recall.rename(columns={c: t(f"chart.{CSV_NAMES.get(c, c)}") for c in recall.columns}),
+            f"recall_run{ctx.run_id}.csv",
+            "ov_recall_csv",
+        )
     with c2:
         st.subheader(t("ov.confusion"))
         st.caption(t("ov.confusion_click"))
@@ -112,8 +125,9 @@ else:
         if cell and cell.get("pred_key") is not None:
             # the photos of ward A predicted as B: by predicted label B, truly A
             nav.go_to_photos(None, [cell["pred_key"]], "pred", true=cell.get("true_key"))
+        shown = conf.drop(columns=["true_key", "pred_key"])
         widgets.csv_button(
-            conf.drop(columns=["true_key", "pred_key"]),
+            shown.rename(columns={c: t(f"chart.{CSV_NAMES.get(c, c)}") for c in shown.columns}),
             f"confusion_run{ctx.run_id}.csv",
             "ov_conf_csv",
         )
