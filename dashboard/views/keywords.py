@@ -332,6 +332,7 @@ def side_by_side(result, settings: MiningSettings, wards: list[str]) -> None:
         st.warning(escape_markdown(t("kw.no_keywords", reason=fmt.describe(exc))))
         return
     frame = side_by_side_frame(result, theirs, settings.top, wards, (ctx.run_id, other), ctx.name)
+    frame = frame.rename_axis(t("rp.rank"))
     st.dataframe(frame, width="stretch")
     widgets.csv_button(frame, f"keywords_run{ctx.run_id}_vs_run{other}.csv", "kw_vs_csv", True)
 
