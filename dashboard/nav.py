@@ -55,9 +55,10 @@ def go_to_photos(
     "truly of this ward" (a confusion-matrix cell is ``by="pred"``, ``wards=[predicted]``).
     The photos open most confident first unless ``order`` says otherwise.
     """
+    wards = [str(w) for w in wards or [] if w]  # a selection may hold no ward
     st.session_state["photos_request"] = {
         "word": word or "",
-        "wards": list(wards or []),
+        "wards": wards,
         "by": by,
         "order": order,
         "true": true or "",
@@ -68,7 +69,7 @@ def go_to_photos(
     if word:
         params["word"] = word
     if wards:
-        params["ward"] = list(wards)
+        params["ward"] = wards
     if by != "true":
         params["by"] = by
     if order != "confidence":
