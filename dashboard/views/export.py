@@ -35,7 +35,7 @@ def offer(
     with st.container(border=True):
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(
-            f"**{title}**  \n:gray[{t('ex.rows', n=f'{count:,}')} · {escape_markdown(note)}]"
+            f"**{title}**  \n:gray[{t('ex.rows', n=fmt.number(count, 'count'))} · {escape_markdown(note)}]"
         )
         c2.download_button(
             t("w.csv"),

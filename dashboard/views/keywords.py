@@ -45,7 +45,8 @@ def kinds_filter(slot, kinds_present: dict[str, int]) -> None:
         help=t("kw.kinds_help")
         + " "
         + ", ".join(
-            t("kw.kind_count", kind=t(f"kind.{k}"), n=f"{n:,}") for k, n in kinds_present.items()
+            t("kw.kind_count", kind=t(f"kind.{k}"), n=fmt.number(n, "count"))
+            for k, n in kinds_present.items()
         ),
     )
 

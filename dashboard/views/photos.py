@@ -315,7 +315,7 @@ page, pages = pager(total, size)
 urlstate.publish("photos", PARAMS)
 word = photo_filter.word
 st.markdown(
-    t("ph.match", n=f"{total:,}")
+    t("ph.match", n=fmt.number(total, "count"))
     + (" · " + t("ph.with_word", word=escape_markdown(word)) if word else "")
 )
 if order == "mistakes":
