@@ -92,14 +92,13 @@ def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     return (cells + label).properties(height=alt.Step(26), width=alt.Step(30))
 
 
-def keyword_bars(
-    frame: pd.DataFrame, lang: str = "en", x_domain: list[float] | None = None
-) -> alt.LayerChart:
+def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     """Bars of one ward's keyword coefficients, best first, ``n/m`` written beside each bar.
 
     A causal verified word has ``✓`` after its ``n/m``; its effect and verdict are in the tooltip.
-    ``x_domain`` is the one coefficient scale every ward's chart shares (so bars compare across
-    wards); the shade (precision) has its legend.
+    The one coefficient scale every ward's chart shares (so bars compare across wards) is set
+    on the built spec by :func:`show` (``x_domain``: no rebuild per table); the shade
+    (precision) has its legend.
 
     Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
     """
@@ -117,7 +116,7 @@ def keyword_bars(
             alt.Tooltip("verified:N", title=T("verified")),
         ],
     )
-    scale = alt.Scale(domain=x_domain) if x_domain else alt.Scale(nice=True)
+    scale = alt.Scale(nice=True)
     bars = (
         base.mark_bar(cursor="pointer")
         .encode(
@@ -312,7 +311,24 @@ def spec_for(kind: str, frame: pd.DataFrame, **options: Any) -> dict[str, Any]:
     )
 
 
-def show(kind: str, frame: pd.DataFrame, options: dict[str, Any] | None = None, **st_kwargs):
+def with_x_domain(spec: dict[str, Any], domain: list[float] | None) -> dict[str, Any]:
+    """``spec`` with its (first layer's) x scale fixed to ``domain``: a scale shared by charts.
+
+    Set on the cached spec, not built into it: a new table's domain costs no Altair build.
+    """
+    if domain:
+        encoding = (spec.get("layer") or [spec])[0]["encoding"]
+        encoding["x"]["scale"] = {"domain": list(domain)}
+    return spec
+
+
+def show(
+    kind: str,
+    frame: pd.DataFrame,
+    options: dict[str, Any] | None = None,
+    x_domain: list[float] | None = None,
+    **st_kwargs,
+):
     """Draw chart ``kind`` of ``frame`` (returns Streamlit's selection state when selecting)."""
     spec = spec_for(kind, frame, **{"lang": screen_lang(), **(options or {})})
-    return st.vega_lite_chart(frame, spec, **st_kwargs)
+    return st.vega_lite_chart(frame, with_x_domain(spec, x_domain), **st_kwargs)

@@ -91,7 +91,7 @@ def test_keyword_bars_share_one_scale_and_show_the_shade_legend():
         {"ward": ["a"], "word": ["w"], "rank": [1], "weight": [1.0], "precision": [0.5]}
         | {"nm": ["1/2"], "effect": [float("nan")], "verified": [""]}
     )
-    spec = charts.spec_for("keywords", frame, lang="ja", x_domain=[0.0, 2.8])
+    spec = charts.with_x_domain(charts.spec_for("keywords", frame, lang="ja"), [0.0, 2.8])
     bars = spec["layer"][0]["encoding"]
     assert bars["x"]["scale"]["domain"] == [0.0, 2.8]
     assert bars["color"]["legend"] is not None and bars["color"]["title"] == "適合率"

@@ -167,7 +167,7 @@ def ward_charts(frame, wards: list[str], by: str, effects: pd.DataFrame) -> None
                 event = charts.show(
                     "keywords",
                     part,
-                    {"x_domain": x_domain},
+                    x_domain=x_domain,
                     on_select="rerun",
                     selection_mode=charts.WORD_SELECTION,
                     key=f"kw_chart_{ward}",
