@@ -342,6 +342,7 @@ def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
     assert any("no such model 'nope'" in c.value for c in at.code)
     # Submitting a folder that does not exist is refused with a message, no job starts.
     at.text_input(key="pc_folder").input(str(tmp_path / "missing"))
+    at.checkbox(key="pc_confirm_open_db").check().run()  # resuming writes into the open DB
     at.button(key="pc_start").click().run()  # prefilled from the run: "Resume this run"
     assert not at.exception
     assert any("existing photo folder" in e.value for e in at.error)
