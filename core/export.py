@@ -8,8 +8,12 @@ formula and is kept. Used by ``wordcam mine --format csv`` and the dashboard's d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
+import re
+from collections.abc import Iterable
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -37,3 +41,44 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return text.strip() == text  # "\t1" is not a plain number
+
+
+# ---------------------------------------------------------------- issue 23: the one CSV writer
+
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}\s*[/-]\s*\d{1,2}(\s*[/-]\s*\d{1,4})?\s*$")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet must read it: a formula or date-like text (``5/23``, ``1-2``)
+    gets a ``'`` in front so that it stays text; a missing number (NaN, None) is empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str) and _DATE_LIKE.match(value) and not _is_number(value):
+        return "'" + value
+    return safe_cell(value)
+
+
+def write_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:
+    """CSV text (``\\n`` line ends) of ``header`` and ``rows``, every cell through
+    :func:`spreadsheet_cell`: the one writer of every CSV the project hands to a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([spreadsheet_cell(str(h)) for h in header])
+    for row in rows:
+        writer.writerow([spreadsheet_cell(_plain(cell)) for cell in row])
+    return out.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """numpy/pandas scalars as Python values (``pd.NA`` and ``NaT`` as missing)."""
+    if value is None or isinstance(value, str | bytes | bool | int | float):
+        return value
+    if hasattr(value, "item"):
+        with contextlib.suppress(ValueError, TypeError):
+            return _plain(value.item())
+    import pandas as pd
+
+    with contextlib.suppress(TypeError, ValueError):
+        if pd.isna(value):
+            return None
+    return value

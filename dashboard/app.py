@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import context, fmt, i18n, nav, runs
+from dashboard import context, fmt, i18n, icon, nav, runs
 from dashboard.i18n import t
 
-st.set_page_config(page_title="wordcam", page_icon=":material/image_search:", layout="wide")
+# The icon is drawn here: a Material icon or an emoji as page_icon makes the browser fetch the
+# favicon from a font CDN, and the dashboard makes no request outside the machine (issue 23).
+st.set_page_config(page_title="wordcam", page_icon=icon.favicon(), layout="wide")
 
 runs.run_from_url()
 ctx = context.load_ctx(stop=False)

@@ -19,7 +19,7 @@ from core.mining.effects import NOT_TESTED
 from dashboard.i18n import lang as screen_lang
 from dashboard.i18n import text
 
-WORD_SELECTION = "word_pick"
+WORD_SELECTION = "word_pick"  # every chart's click selection (its fields differ per chart)
 
 
 def _titles(lang: str):
@@ -27,10 +27,10 @@ def _titles(lang: str):
     return lambda key: text(f"chart.{key}", lang)
 
 
-def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.Chart:
-    """Per-class recall of the image model (horizontal bars, support in the tooltip)."""
+def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """Per-class recall of the image model (horizontal bars, each labelled with its value)."""
     T = _titles(lang)
-    return (
+    bars = (
         alt.Chart(recall)
         .mark_bar()
         .encode(
@@ -53,6 +53,16 @@ def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.Chart:
         )
         .properties(height=alt.Step(22))
     )
+    labels = (
+        alt.Chart(recall)
+        .mark_text(align="left", dx=3, fontSize=11, color="#444")
+        .encode(
+            y=alt.Y("label:N", sort="-x"),
+            x=alt.X("recall:Q"),
+            text=alt.Text("recall:Q", format=".1%"),
+        )
+    )
+    return bars + labels
 
 
 def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
@@ -63,7 +73,8 @@ def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         x=alt.X("pred_label:N", title=T("predicted"), axis=alt.Axis(labelAngle=-60, **every)),
         y=alt.Y("true_label:N", title=T("true"), axis=alt.Axis(**every)),
     )
-    cells = base.mark_rect().encode(
+    pick = alt.selection_point(name=WORD_SELECTION, fields=["true_key", "pred_key"], on="click")
+    cells = base.mark_rect(cursor="pointer").encode(
         color=alt.Color(
             "share:Q", title=T("row_share"), scale=alt.Scale(scheme="oranges", domain=[0, 1])
         ),
@@ -74,6 +85,7 @@ def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Tooltip("share:Q", title=T("row_share"), format=".1%"),
         ],
     )
+    cells = cells.add_params(pick)
     label = base.mark_text(fontSize=10).encode(
         text="n:Q",
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
@@ -85,6 +97,9 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     """Bars of one ward's keyword coefficients, best first, ``n/m`` written beside each bar.
 
     A causal verified word has ``✓`` after its ``n/m``; its effect and verdict are in the tooltip.
+    The one coefficient scale every ward's chart shares (so bars compare across wards) is set
+    on the built spec by :func:`show` (``x_domain``: no rebuild per table); the shade
+    (precision) has its legend.
 
     Clicking a bar selects its word (selection parameter ``word_pick``, fields word + ward).
     """
@@ -97,20 +112,21 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Tooltip("word:N", title=T("word")),
             alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
             alt.Tooltip("nm:N", title=T("precision_nm")),
-            alt.Tooltip("precision:Q", title=T("precision"), format=".0%"),
+            alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
             alt.Tooltip("effect:Q", title=T("effect"), format="+.3f"),
             alt.Tooltip("verified:N", title=T("verified")),
         ],
     )
+    scale = alt.Scale(nice=True)
     bars = (
         base.mark_bar(cursor="pointer")
         .encode(
-            x=alt.X("weight:Q", title=T("coefficient"), scale=alt.Scale(nice=True)),
+            x=alt.X("weight:Q", title=T("coefficient"), scale=scale),
             color=alt.Color(
                 "precision:Q",
                 title=T("precision"),
                 scale=alt.Scale(scheme="teals", domain=[0, 1]),
-                legend=None,
+                legend=alt.Legend(format="%", orient="bottom", gradientLength=120),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
         )
@@ -122,46 +138,72 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     return alt.layer(bars, labels).properties(height=alt.Step(20))
 
 
-def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.Chart:
-    """Precision vs coefficient of the shown keywords, one colour per ward."""
+def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
+    """Precision vs coefficient of the shown keywords, one colour per ward, each point named.
+
+    A click selects the point's word and ward (``word_pick``: fields ``word``, ``ward_key``).
+    """
     T = _titles(lang)
-    return (
-        alt.Chart(frame)
-        .mark_circle(size=70, opacity=0.8)
+    pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "ward_key"], on="click")
+    base = alt.Chart(frame).encode(
+        x=alt.X("weight:Q", title=T("coefficient")),
+        y=alt.Y(
+            "precision:Q",
+            title=T("precision_nm"),
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1.05]),
+        ),
+    )
+    points = (
+        base.mark_circle(opacity=0.85, cursor="pointer")
         .encode(
-            x=alt.X("weight:Q", title=T("coefficient")),
-            y=alt.Y(
-                "precision:Q",
-                title=T("precision_nm"),
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
+            color=alt.Color(
+                "ward:N",
+                title=T("ward"),
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="right", labelLimit=200),
             ),
-            color=alt.Color("ward:N", title=T("ward")),
-            size=alt.Size("m:Q", title=T("documents_m"), scale=alt.Scale(range=[30, 300])),
+            size=alt.Size(
+                "m:Q",
+                title=T("documents_m"),
+                scale=alt.Scale(range=[30, 300]),
+                legend=alt.Legend(orient="bottom", direction="horizontal"),
+            ),
             tooltip=[
                 alt.Tooltip("ward:N", title=T("ward")),
                 alt.Tooltip("word:N", title=T("word")),
                 alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
                 alt.Tooltip("n:Q", title="n"),
                 alt.Tooltip("m:Q", title="m"),
-                alt.Tooltip("precision:Q", title=T("precision"), format=".0%"),
+                alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
             ],
         )
-        .properties(height=320)
+        .add_params(pick)
     )
+    names = base.mark_text(align="left", dx=7, dy=-6, fontSize=10, color="#333").encode(
+        text="word:N"
+    )
+    return alt.layer(points, names).properties(height=380)
 
 
-def word_compare_bars(stats: pd.DataFrame, field: str, title: str, lang: str = "en") -> alt.Chart:
-    """Grouped bars per ward, one bar per word, for ``field`` (``precision`` or ``doc_share``)."""
+def word_compare_bars(
+    stats: pd.DataFrame, field: str, title: str, lang: str = "en"
+) -> alt.LayerChart:
+    """Grouped bars per ward, one bar per word, for ``field`` (``precision`` or ``doc_share``).
+
+    Every bar carries its value; a click selects its word and ward (``word``, ``label_key``).
+    """
     T = _titles(lang)
-    return (
-        alt.Chart(stats)
-        .mark_bar()
+    pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "label_key"], on="click")
+    base = alt.Chart(stats).encode(
+        y=alt.Y("label:N", title=None, axis=alt.Axis(labelLimit=200)),
+        yOffset=alt.YOffset("word:N"),
+        x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format="%")),
+    )
+    bars = (
+        base.mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y("label:N", title=None),
-            yOffset=alt.YOffset("word:N"),
-            x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format="%")),
-            color=alt.Color("word:N", title=T("word")),
+            color=alt.Color("word:N", title=T("word"), legend=alt.Legend(orient="bottom")),
             tooltip=[
                 alt.Tooltip("label:N", title=T("ward")),
                 alt.Tooltip("word:N", title=T("word")),
@@ -172,29 +214,51 @@ def word_compare_bars(stats: pd.DataFrame, field: str, title: str, lang: str = "
                 alt.Tooltip("doc_share:Q", title=T("doc_share"), format=".1%"),
             ],
         )
-        .properties(height=alt.Step(12))
+        .add_params(pick)
     )
+    values = base.mark_text(align="left", dx=2, fontSize=9, color="#444").encode(
+        text=alt.Text(f"{field}:Q", format=".1%")
+    )
+    return alt.layer(bars, values).properties(height=alt.Step(14))
 
 
 def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.Chart:
-    """Words that mark ward ``a`` (z > 0) or ward ``b`` (z < 0): log-odds z-scores."""
+    """Words that mark ward ``a`` (z > 0) or ward ``b`` (z < 0): log-odds z-scores.
+
+    Every word is labelled (no label dropped for lack of room); the legend lists the first
+    ward first, like the table; a click selects the word and the ward it marks
+    (``word``, ``side_key``).
+    """
     T = _titles(lang)
+    pick = alt.selection_point(name=WORD_SELECTION, fields=["word", "side_key"], on="click")
     return (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("z", order="descending")),
+            y=alt.Y(
+                "word:N",
+                title=None,
+                sort=alt.EncodingSortField("z", order="descending"),
+                axis=alt.Axis(labelOverlap=False, labelLimit=200),
+            ),
             x=alt.X("z:Q", title=T("z_axis")),
-            color=alt.Color("side:N", title=T("marks"), scale=alt.Scale(domain=[a, b])),
+            color=alt.Color(
+                "side:N",
+                title=T("marks"),
+                scale=alt.Scale(domain=[a, b]),
+                sort=[a, b],
+                legend=alt.Legend(orient="bottom", labelLimit=200),
+            ),
             tooltip=[
                 alt.Tooltip("side:N", title=T("marks")),
                 alt.Tooltip("word:N", title=T("word")),
                 alt.Tooltip("n_a:Q", title=T("docs_first")),
                 alt.Tooltip("n_b:Q", title=T("docs_second")),
-                alt.Tooltip("z:Q", format=".2f"),
+                alt.Tooltip("z:Q", title=T("z"), format=".2f"),
             ],
         )
-        .properties(height=alt.Step(16))
+        .add_params(pick)
+        .properties(height=alt.Step(20))
     )
 
 
@@ -251,7 +315,24 @@ def spec_for(kind: str, frame: pd.DataFrame, **options: Any) -> dict[str, Any]:
     )
 
 
-def show(kind: str, frame: pd.DataFrame, options: dict[str, Any] | None = None, **st_kwargs):
+def with_x_domain(spec: dict[str, Any], domain: list[float] | None) -> dict[str, Any]:
+    """``spec`` with its (first layer's) x scale fixed to ``domain``: a scale shared by charts.
+
+    Set on the cached spec, not built into it: a new table's domain costs no Altair build.
+    """
+    if domain:
+        encoding = (spec.get("layer") or [spec])[0]["encoding"]
+        encoding["x"]["scale"] = {"domain": list(domain)}
+    return spec
+
+
+def show(
+    kind: str,
+    frame: pd.DataFrame,
+    options: dict[str, Any] | None = None,
+    x_domain: list[float] | None = None,
+    **st_kwargs,
+):
     """Draw chart ``kind`` of ``frame`` (returns Streamlit's selection state when selecting)."""
     spec = spec_for(kind, frame, **{"lang": screen_lang(), **(options or {})})
-    return st.vega_lite_chart(frame, spec, **st_kwargs)
+    return st.vega_lite_chart(frame, with_x_domain(spec, x_domain), **st_kwargs)

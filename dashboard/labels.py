@@ -1,7 +1,40 @@
-"""Class names in the screen's language (see :mod:`core.report.names`, shared with the report)."""
+"""Names in the screen's language: class names (:mod:`core.report.names`, shared with the
+report) and stored values (a run's kind and status, a label source) through :func:`value`."""
 
 from __future__ import annotations
 
+import re
+
 from core.report.names import localized, namer
 
-__all__ = ["localized", "namer"]
+__all__ = ["job_message", "localized", "namer", "status", "value"]
+
+
+def value(field: str, raw: object) -> str:
+    """A stored value (``status`` ``done``, ``kind`` ``images``, ``by`` ``true``) in the screen's
+    language: the catalogue's ``value.<field>.<raw>``, else the value as stored (data)."""
+    from dashboard.catalogue import CATALOGUE
+    from dashboard.i18n import lang
+
+    if raw is None or raw == "":
+        return "—"
+    return CATALOGUE[lang()].get(f"value.{field}.{raw}", str(raw))
+
+
+_SUMMARY = re.compile(r"^(\d+) done, (\d+) failed, (\d+) already done$")
+
+
+def status(raw: object) -> str:
+    """A job status (``running``, ``done, finishing``) in the screen's language."""
+    return ", ".join(value("status", part.strip()) for part in str(raw or "").split(","))
+
+
+def job_message(raw: object) -> str:
+    """The job's last message: its end-of-job summary in the screen's language, else as is."""
+    from dashboard.i18n import t
+
+    found = _SUMMARY.match(str(raw or "").strip())
+    if found is None:
+        return str(raw or "")
+    done, failed, skipped = found.groups()
+    return t("pc.summary_message", done=done, failed=failed, skipped=skipped)

@@ -1,6 +1,15 @@
-"""Mining results as tables, and tables as CSV for download."""
+"""Mining results as tables, and tables as CSV for download.
+
+Tables meant for a spreadsheet keep one value per column: ``n`` and ``m`` apart (``"5/23"``
+reads as a date in Excel), an interval as two numeric columns, headers in the screen's
+language. Every CSV goes through :func:`to_csv_bytes`, which writes through
+:func:`core.export.write_csv` (one writer: formula and date guards, UTF-8 with a BOM).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -26,14 +35,53 @@ def keywords_table(result, top: int, classes: list[str] | None = None) -> pd.Dat
     return frame.set_index("rank")
 
 
-def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
-    """CSV as UTF-8 with a BOM, so that Excel shows Japanese correctly.
+def keyword_effects_frame(
+    frame: pd.DataFrame,
+    result: Any,
+    name: Callable[[object], object],
+    t: Callable[..., str],
+    by_effect: bool = False,
+) -> pd.DataFrame:
+    """One row per ward and word, headed in the screen's language, one value per column.
 
-    Text cells (and index and column names) that would start a formula are neutralised
-    (:func:`core.export.safe_cell`, the OWASP rule against CSV injection).
+    ``ward, rank, word, n, m, precision, coefficient`` and, when ``wordcam verify`` stored
+    effects (the ones :func:`core.mining.keyword_table` attached to ``result``'s words), ``effect, interval low, interval high, verdict``; ``ward_key`` (the stored
+    label, for the Photos door) is the last column: drop it before showing or exporting.
     """
-    from core.export import safe_cell
+    from dashboard import verified
 
-    safe = frame.rename(columns=safe_cell, index=safe_cell if index else None)
-    safe = safe.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(safe_cell))
-    return safe.to_csv(index=index).encode("utf-8-sig")
+    table = frame.rename(columns={"ward": "class"})
+    verified_on = result.verification is not None
+    if verified_on:
+        table = verified.add_effects(table, result)
+        if by_effect:
+            table = verified.sort_by_effect(table)
+    out = {
+        t("chart.ward"): table["class"].map(name),
+        t("rp.rank"): table["rank"].astype(int),
+        t("chart.word"): table["word"],
+        "n": table["n"].astype(int),
+        "m": table["m"].astype(int),
+        t("chart.precision"): table["precision"].astype(float),
+        t("chart.coefficient"): table["weight"].astype(float),
+    }
+    if verified_on:
+        out |= {
+            t("verify.effect_column"): pd.to_numeric(table["effect"], errors="coerce"),
+            t("tab.ci_low"): pd.to_numeric(table["ci_low"], errors="coerce"),
+            t("tab.ci_high"): pd.to_numeric(table["ci_high"], errors="coerce"),
+            t("verify.verified_column"): table[t("verify.verified_column")],
+        }
+    out["ward_key"] = table["class"]
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
+    """CSV as UTF-8 with a BOM (Excel shows Japanese), through the project's one CSV writer.
+
+    No cell is read as a formula or a date (:func:`core.export.write_csv`).
+    """
+    from core.export import write_csv
+
+    shown = frame.reset_index() if index else frame
+    return write_csv(shown.columns, shown.itertuples(index=False, name=None)).encode("utf-8-sig")

@@ -23,7 +23,7 @@ def escape_markdown(text: object) -> str:
 
 
 def highlight_markdown(text: object, words: list[str] | tuple[str, ...] | str | None) -> str:
-    """Escaped ``text`` with each occurrence of ``words`` shown bold on an orange background."""
+    """Escaped ``text`` with each occurrence of ``words`` shown bold in orange."""
     text = str(text or "")
     if isinstance(words, str):
         words = [words]
@@ -35,7 +35,9 @@ def highlight_markdown(text: object, words: list[str] | tuple[str, ...] | str | 
     last = 0
     for match in pattern.finditer(text):
         parts.append(escape_markdown(text[last : match.start()]))
-        parts.append(f":orange-background[**{escape_markdown(match.group(0))}**]")
+        # coloured bold text, no background: a background span is padded, which read as
+        # spaces around the word in Japanese text ("赤と 灰色 の", issue 23)
+        parts.append(f":orange[**{escape_markdown(match.group(0))}**]")
         last = match.end()
     parts.append(escape_markdown(text[last:]))
     return "".join(parts)

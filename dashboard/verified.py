@@ -27,6 +27,7 @@ import streamlit as st
 
 from core.mining.effects import NOT_TESTED
 from dashboard.data import asset_image
+from dashboard.fmt import number  # issue 23: every number through one function
 from dashboard.i18n import t
 from dashboard.job import spawn, tail_of
 from dashboard.state import cursor
@@ -112,9 +113,9 @@ def show_comparison(
     )
     e = photo_effects[int(choice)]
     pictures = (
-        (original, t("verify.photo_original", p=f"{e.p_before:.2f}")),
-        (e.hidden_path, t("verify.photo_hidden", word=e.word, p=f"{e.p_hidden:.2f}")),
-        (e.control_path, t("verify.photo_control", p=f"{e.p_control:.2f}")),
+        (original, t("verify.photo_original", p=number(e.p_before))),
+        (e.hidden_path, t("verify.photo_hidden", word=e.word, p=number(e.p_hidden))),
+        (e.control_path, t("verify.photo_control", p=number(e.p_control))),
     )
     for column, (path, caption) in zip(st.columns(3), pictures, strict=True):
         image = asset_image(db, path) if path else None
@@ -123,7 +124,7 @@ def show_comparison(
         else:
             column.image(image[0], caption=caption, width="stretch", output_format=image[1])
     if e.fallback:
-        st.caption(t("verify.photo_fallback", share=f"{e.control_overlap:.0%}"))
+        st.caption(t("verify.photo_fallback", share=number(e.control_overlap)))
 
 
 # ----------------------------------------------------------------------------- the job

@@ -14,6 +14,14 @@ from dashboard.settings import CV_FOLDS, MiningSettings
 from dashboard.text import escape_markdown
 
 
+def select_all() -> bool:
+    """Whether a multiselect offers Streamlit's bulk "Select all": its label is English and
+    cannot be translated, so the Japanese screen leaves it out (one language at a time)."""
+    from dashboard.i18n import lang
+
+    return lang() != "ja"
+
+
 def sticky(key: str, default: Any) -> str:
     """The widget key for a setting that survives page switches.
 

@@ -189,7 +189,7 @@ def test_overview_and_keywords_show_the_same_image_accuracy(tmp_path, monkeypatc
     assert not at.exception, [e.value for e in at.exception]
     keywords = next(m for m in at.metric if m.label == "Image model accuracy")
     assert overview.value == keywords.value == expected
-    summary = escape_markdown(f"image accuracy {accuracy:.3f}")  # the table's summary line
+    summary = escape_markdown(f"image accuracy {expected}")  # the summary: as the tiles say
     assert any(summary in c.value for c in at.caption)
 
 
@@ -206,7 +206,7 @@ def test_word_to_photos_flow(app, hostile_db):
     with reading(hostile_db) as con:
         expected = queries.count_photos(con, 1, queries.PhotoFilter(word=word, labels=(ward,)))
     assert any(f"**{expected:,}** photos match" in m.value for m in at.markdown)
-    highlighted = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    highlighted = [m.value for m in at.markdown if ":orange[" in m.value]
     assert highlighted and all(word in m for m in highlighted)
     # Filtering to wrong predictions narrows the set. (AppTest reruns the page it last switched
     # to itself, not one the script switched to, so switch explicitly; the filters persist.)
@@ -256,7 +256,7 @@ def test_markdown_escaping():
     assert escape_markdown("<b>x</b>") == "\\<b\\>x\\<\\/b\\>"
     assert escape_markdown(":red[a] $x$ **b**") == "\\:red\\[a\\] \\$x\\$ \\*\\*b\\*\\*"
     marked = highlight_markdown("台東区の密集と<密集>", "密集")
-    assert marked.count(":orange-background[**密集**]") == 2
+    assert marked.count(":orange[**密集**]") == 2
     assert "\\<" in marked and "<" not in marked.replace("\\<", "")
 
 
@@ -266,7 +266,7 @@ def test_compare_words(app):
     wide = at.dataframe[0].value
     assert wide.columns.tolist() == ["密集", "群"]
     assert all("/" in cell for cell in wide["密集"])
-    sentences = [m.value for m in at.markdown if ":orange-background[**密集**]" in m.value]
+    sentences = [m.value for m in at.markdown if ":orange[**密集**]" in m.value]
     assert 1 <= len(sentences) <= 4  # example sentences with the word highlighted
     at.multiselect(key="w_cmp_words").set_value(["密集", "群", "橋"]).run()
     assert at.dataframe[0].value.columns.tolist() == ["密集", "群", "橋"]
@@ -342,6 +342,7 @@ def test_precompute_page_shows_progress_and_failures(tmp_path, monkeypatch):
     assert any("no such model 'nope'" in c.value for c in at.code)
     # Submitting a folder that does not exist is refused with a message, no job starts.
     at.text_input(key="pc_folder").input(str(tmp_path / "missing"))
+    at.checkbox(key="pc_confirm_open_db").check().run()  # resuming writes into the open DB
     at.button(key="pc_start").click().run()  # prefilled from the run: "Resume this run"
     assert not at.exception
     assert any("existing photo folder" in e.value for e in at.error)

@@ -296,7 +296,8 @@ def test_keyword_to_the_most_confident_photos_of_the_ward(page, server):
     word = pg.get_by_role("combobox", name="単語").input_value().split("·")[0].strip()
     pg.get_by_role("button", name="写真を見る").click()
     h1(pg, "写真")
-    assert "order=confidence" in pg.url and f"word={urllib.parse.quote(word)}" in pg.url
+    # most confident first is the default order (left out of the URL, issue 23)
+    assert "order=" not in pg.url and f"word={urllib.parse.quote(word)}" in pg.url
     confidences = [
         float(m.group(1))
         for t in pg.get_by_text("確信度").all_inner_texts()
@@ -396,8 +397,11 @@ def test_precompute_is_prefilled_and_resumes_the_run(page, real_run):
     assert button.count() == 1
     shot(pg, "precompute_prefilled_ja")
     before = db.stat().st_mtime_ns
+    assert button.is_disabled()  # writing into the open database waits for a tick
+    pg.get_by_text("開いているデータベース").first.click()
+    settle(pg)
     button.click()
-    pg.get_by_text("ジョブ: running").or_(pg.get_by_text("ジョブ: starting")).first.wait_for()
+    pg.get_by_text("ジョブ: 実行中").or_(pg.get_by_text("ジョブ: 開始中")).first.wait_for()
     deadline = time.time() + 300
     while (
         time.time() < deadline
@@ -411,3 +415,129 @@ def test_precompute_is_prefilled_and_resumes_the_run(page, real_run):
         done = con.execute("SELECT count(*) FROM images WHERE status = 'done'").fetchone()[0]
     assert (runs, done) == (1, 6)  # the same run, now with every photo
     no_errors(pg)
+
+
+# ----------------------------------------------------------------- issue 23: the analyst's day
+
+
+def _own_host_only(requests: list[str], base: str) -> list[str]:
+    """The requests that left the machine (anything but the dashboard's own server)."""
+    own = urllib.parse.urlsplit(base).netloc
+    return [
+        u
+        for u in requests
+        if urllib.parse.urlsplit(u).scheme in ("http", "https", "ws", "wss")
+        and urllib.parse.urlsplit(u).netloc != own
+    ]
+
+
+def _click_colour(pg, chart, match) -> None:
+    """Click the first pixel of ``chart`` whose colour satisfies ``match(r, g, b)``."""
+    import io
+
+    from PIL import Image
+
+    box = chart.bounding_box()
+    image = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    for y in range(2, height - 2, 2):
+        for x in range(2, width - 2, 2):
+            if match(*pixels[x, y]) and match(*pixels[x + 2, y + 2]):
+                scale = box["width"] / width
+                pg.mouse.click(box["x"] + (x + 2) * scale, box["y"] + (y + 2) * scale)
+                return
+    raise AssertionError("no such colour in the chart")
+
+
+def _photos_opened(pg, title: str) -> list[float]:
+    """Wait for Photos; return the confidences shown, in page order."""
+    h1(pg, title)
+    return [
+        float(m.group(1))
+        for text in pg.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
+        if (m := re.search(r"(?:confidence|確信度) ([\d.]+)%", text))
+    ]
+
+
+DAY = {
+    "ja": {"kw": "キーワード", "ph": "写真", "ov": "概要", "cmp": "単語の比較", "ex": "書き出し"},
+    "en": {
+        "kw": "Keywords",
+        "ph": "Photos",
+        "ov": "Overview",
+        "cmp": "Compare words",
+        "ex": "Export",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_analysts_day(page, server, tmp_path, lang):
+    """Keywords -> click a bar -> Photos (most confident first) -> Compare two words and two
+    wards -> click a contrast bar -> Overview -> click a confusion cell -> export each table and
+    read it with ``csv`` -> the report; and no request to any host but the dashboard's own."""
+    import csv
+
+    base, _ = server
+    pg = page
+    words = DAY[lang]
+    requests: list[str] = []
+    pg.context.on("request", lambda r: requests.append(r.url))
+
+    pg.goto(f"{base}/keywords?lang={lang}&ward=台東区")
+    h1(pg, words["kw"])
+    chart = pg.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for()
+    settle(pg)
+    box = chart.bounding_box()
+    pg.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + 12)  # the top (rank 1) bar
+    confidences = _photos_opened(pg, words["ph"])
+    assert "word=" in pg.url and "ward=" in pg.url and "order=" not in pg.url
+    assert len(confidences) >= 3 and confidences == sorted(confidences, reverse=True)
+    chips = pg.get_by_role("button").filter(has_text="台東区")
+    assert chips.count() >= 1  # the filter as a removable chip
+    shot(pg, f"day_photos_{lang}")
+    no_errors(pg)
+
+    pg.goto(f"{base}/compare?lang={lang}&word=密集&word=群&a=台東区&b=港区")
+    h1(pg, words["cmp"])
+    contrast = pg.locator('[data-testid="stVegaLiteChart"]').last
+    contrast.scroll_into_view_if_needed()
+    settle(pg)
+    box = contrast.bounding_box()
+    pg.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + 10)  # the first ward's top word
+    _photos_opened(pg, words["ph"])
+    assert "ward=" in pg.url and "word=" in pg.url
+    no_errors(pg)
+
+    pg.goto(f"{base}/?lang={lang}")
+    h1(pg, words["ov"])
+    heatmap = pg.locator('[data-testid="stVegaLiteChart"]').nth(1)
+    heatmap.scroll_into_view_if_needed()
+    settle(pg)
+    _click_colour(pg, heatmap, lambda r, g, b: r > 150 and g < 110 and b < 60)  # a full cell
+    _photos_opened(pg, words["ph"])
+    assert "by=pred" in pg.url and "true=" in pg.url
+    no_errors(pg)
+
+    pg.goto(f"{base}/export?lang={lang}")
+    h1(pg, words["ex"])
+    buttons = pg.get_by_test_id("stDownloadButton")
+    for i in range(buttons.count()):
+        with pg.expect_download() as info:
+            buttons.nth(i).click()
+        raw = Path(info.value.path()).read_bytes()
+        assert raw.startswith(BOM)
+        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+        # no cell a spreadsheet would read as a date (n/m) or a formula
+        assert not [c for r in rows for c in r if re.fullmatch(r"\d+/\d+|[=+@].*", c)]
+    no_errors(pg)
+
+    pg.goto(f"{base}/report?lang={lang}")
+    h1(pg, "レポート" if lang == "ja" else "Report")
+    with pg.expect_download() as info:
+        pg.get_by_test_id("stDownloadButton").first.click()
+    assert Path(info.value.path()).read_bytes().startswith(b"<!")
+    assert _own_host_only(requests, base) == []

@@ -129,7 +129,7 @@ def test_precompute_is_filled_in_from_the_open_run(db, monkeypatch):
     at.selectbox(key="pc_mode").set_value("informed").run()
     assert at.button(key="pc_start").label == "Start a new run"
     runs = at.dataframe[0].value
-    assert runs["run"].tolist() == [2, 1] and set(runs["status"]) == {"done"}
+    assert runs["Run"].tolist() == [2, 1] and set(runs["status"]) == {"done"}
     # another run picked in the sidebar fills the form in with its settings
     at.sidebar.selectbox(key="w_run_id").set_value(2).run()
     assert at.selectbox(key="pc_mode").value == "informed"

@@ -93,17 +93,21 @@ def _keywords(db: Path, monkeypatch) -> AppTest:
 def test_keywords_show_effects_and_sort_by_them(dbs, monkeypatch):
     at = _keywords(dbs["db"], monkeypatch)
     table = at.dataframe[0].value
-    assert {"effect", "95% interval", "verified"} <= set(table.columns)
+    # one value per column (issue 23): the interval as two numbers, n and m apart
+    assert {"effect", "95% interval low", "95% interval high", "verified", "n", "m"} <= set(
+        table.columns
+    )
     assert list(table["word"]) == dbs["words"]  # the mined order first
     shown = table.set_index("word")
     first, second = dbs["words"][:2]
     assert shown.loc[first, "verified"] == "✓ causal"
     assert shown.loc[second, "verified"] == "no effect shown"
     assert shown.loc[first, "effect"] == pytest.approx(0.05)
-    assert shown.loc[first, "95% interval"] == "[+0.030, +0.070]"
+    assert shown.loc[first, "95% interval low"] == pytest.approx(0.03)
+    assert shown.loc[first, "95% interval high"] == pytest.approx(0.07)
     unverified = dbs["words"][6:]
     assert (shown.loc[unverified, "verified"] == "").all()
-    assert (shown.loc[unverified, "95% interval"] == "—").all()
+    assert shown.loc[unverified, "95% interval low"].isna().all()
     assert not any("wordcam verify --db" in c.value for c in at.caption)
 
     at.toggle(key="kw_sort_effect").set_value(True).run()
@@ -165,16 +169,16 @@ def test_photos_show_the_comparison_for_a_verified_word(dbs, monkeypatch):
     at = _app(dbs["db"], monkeypatch, run="1", word=first)
     at.switch_page("views/photos.py").run()
     assert not at.exception
-    picker = at.selectbox(key=f"ph_verify_{dbs['image_id']}")
+    picker = at.selectbox(key=f"ph_verify_{dbs['image_id']}_{first}")
     assert picker.options == [f"{first} ({WARD})", f"{second} ({WARD})"]
     assert picker.value == 0  # the word of the filter
     assert len([s for s in at.selectbox if str(s.key).startswith("ph_verify_")]) == 1
     shown, missing = _pictures(at)
-    assert "Photo · 0.90" in shown and f"“{first}” hidden · 0.30" in shown
-    assert "Control (same area) · 0.80" in missing  # no control picture stored for this word
+    assert "Photo · 90.0%" in shown and f"“{first}” hidden · 30.0%" in shown
+    assert "Control (same area) · 80.0%" in missing  # no control picture stored for this word
     picker.set_value(1).run()
     shown, missing = _pictures(at)
-    assert "Control (same area) · 0.80" in shown and f"“{second}” hidden · 0.30" in missing
+    assert "Control (same area) · 80.0%" in shown and f"“{second}” hidden · 30.0%" in missing
 
 
 def test_precompute_has_the_verify_button(dbs, monkeypatch):
@@ -220,6 +224,8 @@ def test_precompute_passes_the_engine_and_still_resumes(dbs, tmp_path, monkeypat
     folder = tmp_path / "photos"
     folder.mkdir()
     at.text_input(key="pc_folder").input(str(folder)).run()
+    assert at.button(key="pc_start").disabled  # writing into the open DB waits for a tick
+    at.checkbox(key="pc_confirm_open_db").check().run()
     at.button(key="pc_start").click().run()
     assert not at.exception and started, [e.value for e in at.error]
     flags = started[-1]
@@ -232,3 +238,41 @@ class _Job:
 
     def poll(self) -> int:
         return 0
+
+
+def test_the_verification_panel_shows_the_word_the_user_came_from(tmp_path, monkeypatch):
+    """Issue 23: on a photo verified for two words, the panel follows the word of the filter
+    when it changes (a picker kept from the first word showed the first word's pictures)."""
+    db = make_db(tmp_path / "two.duckdb", n_images=200)
+    with reading(db) as con:
+        first, second, image_id = con.execute(
+            "SELECT a.w, b.w, a.image_id FROM (SELECT image_id, unnest(tokens) AS w FROM tokens) a"
+            " JOIN (SELECT image_id, unnest(tokens) AS w FROM tokens) b USING (image_id)"
+            " JOIN images i USING (image_id) WHERE a.w < b.w AND i.true_label = ?"
+            " AND i.status = 'done' ORDER BY i.pred_prob DESC LIMIT 1",
+            [WARD],
+        ).fetchone()
+    photo = PhotoEffect(WARD, first, image_id, [1], True, 0.9, 0.3, 0.8, 0.2, "shifted", 0.0, False)
+    with StoreWriter(db) as w:
+        for i, word in enumerate((first, second)):
+            write_effect(w.con, 1, KEY, _effect(word, i))
+        write_photos(w.con, 1, KEY, [photo, PhotoEffect(**{**photo.__dict__, "word": second})])
+    at = _app(db, monkeypatch, run="1", word=first, q=Path(_rel_path(db, image_id)).name)
+    at.switch_page("views/photos.py").run()
+
+    def shown_word() -> str:
+        pickers = [s for s in at.selectbox if str(s.key).startswith(f"ph_verify_{image_id}")]
+        assert len(pickers) == 1
+        return pickers[0].options[pickers[0].value]
+
+    assert shown_word() == f"{first} ({WARD})"
+    at.text_input(key="w_ph_word").set_value(second).run()
+    assert not at.exception
+    assert shown_word() == f"{second} ({WARD})"
+
+
+def _rel_path(db: Path, image_id: int) -> str:
+    with reading(db) as con:
+        return con.execute(
+            "SELECT coalesce(rel_path, path) FROM images WHERE image_id = ?", [image_id]
+        ).fetchone()[0]

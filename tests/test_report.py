@@ -56,9 +56,14 @@ def test_report_markdown_in_english(demo_db, tmp_path):
     assert main(["report", "--db", str(demo_db), "--out", str(out), "--lang", "en"]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# wordcam ward report")
-    assert "| # | word | n/m | coefficient |" in text
-    assert "](data:image/" in text
-    assert "<img src=x" not in text  # escaped for Markdown
+    assert "| # | word | n | m | coefficient |" in text
+    # plain Markdown (issue 23): pictures are files beside it, no base64, no escaped digits
+    assert "data:image/" not in text and "base64" not in text
+    links = re.findall(r"\]\((report_images/\d+\.(?:png|jpg))\)", text)
+    assert links and all((tmp_path / link).is_file() for link in links)
+    assert not re.search(r"\\[0-9%.]", text)
+    assert not re.search(r"(?<!\\)<img", text)  # every "<" escaped: shown, never HTML
+    assert "\\<img src=x onerror=alert(1)\\>区" in text
 
 
 def test_report_language_follows_the_run_and_names_the_settings(demo_db):
@@ -142,3 +147,21 @@ def test_report_shows_each_words_verified_effect_when_stored(tmp_path):
     assert "| verified effect |" in render_markdown(report)
     plain = build_report(make_db(tmp_path / "plain.duckdb", n_images=300), lang="en", top=5)
     assert "verified effect" not in render_html(plain)
+
+
+def test_each_word_its_own_photos_and_the_predicted_labels_own_probability(demo_db):
+    """Issue 23: the same two photos no longer repeat under every word of a ward, and the
+    caption's probability is the predicted label's (the ward's is beside it when they differ)."""
+    report = build_report(demo_db, lang="en", top=5, photos=2)
+    html = render_html(report)
+    for s in report.sections:
+        names = [p.name for w in s.words for p in w.photos]
+        assert len(names) == len(set(names)), s.name
+        for w in s.words:
+            scores = [p.score for p in w.photos]
+            assert scores == sorted(scores, reverse=True)  # the word's most confident first
+            for p in w.photos:
+                assert p.pred_prob is not None and p.pred_prob >= p.score - 1e-9
+                assert f"predicted {p.pred_label} ({p.pred_prob:.1%})" in html.replace(
+                    "&lt;", "<"
+                ).replace("&gt;", ">")

@@ -131,6 +131,15 @@ def read_stopwords(spec: str | None) -> list[str]:
     return [w for w in spec.replace("、", ",").replace(",", " ").split() if w]
 
 
+EXAMPLE_WORDS = {
+    "en": {
+        "none": "no explanation contains {word}",
+        "line": "- [{label} / predicted {pred}] {where}",
+    },
+    "ja": {"none": "{word} を含む説明文はありません", "line": "- [{label} / 予測 {pred}] {where}"},
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
@@ -185,11 +194,13 @@ def run(args: argparse.Namespace) -> int:
                 cells = [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
                 writer.writerow([safe_cell(c) for c in cells])
         else:
+            words = EXAMPLE_WORDS.get(lang, EXAMPLE_WORDS["en"])  # follows --lang (issue 23)
             if not found:
-                out.write(f"no explanation contains {args.examples!r}\n")
+                out.write(words["none"].format(word=repr(args.examples)) + "\n")
             for e in found:
                 where = e.path or e.doc_id
-                out.write(f"- [{e.label} / predicted {e.pred_label}] {where}\n  {e.sentence}\n")
+                line = words["line"].format(label=e.label, pred=e.pred_label, where=where)
+                out.write(f"{line}\n  {e.sentence}\n")
         return 0
 
     result = contrast(

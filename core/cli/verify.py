@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="For each class and word (by default the top words of every class), the "
         "photos of the class whose explanation contains the word are classified as they are, "
         "with the word's heat regions hidden and with a same-area control hidden elsewhere. "
-        "effect = mean drop (hidden) - mean drop (control), with a bootstrap 95%% interval; "
+        "effect = mean drop (hidden) - mean drop (control), with a bootstrap 95% interval; "
         "'causal' when the interval is above zero after a Benjamini-Hochberg correction over "
         "all words tested. Resumable: rerun the same command after an interruption.",
     )

@@ -25,7 +25,13 @@ Segments = list[tuple[str, bool]]  # (text, is the word)
 
 @dataclass
 class ReportPhoto:
-    """One example photo: its name, labels, confidence, pictures and highlighted explanation."""
+    """One example photo: its name, labels, confidence, pictures and highlighted explanation.
+
+    ``score`` is the model's probability of the ward, ``pred_prob`` that of its predicted
+    label. For a verified word, ``hidden_uri``/``control_uri`` are the photo with the word's
+    regions hidden and the same-area control, with the ward's probability before (``p_before``)
+    and after each.
+    """
 
     name: str
     true_label: str
@@ -34,6 +40,12 @@ class ReportPhoto:
     input_uri: str | None
     overlay_uri: str | None
     explanation: Segments
+    pred_prob: float | None = None
+    hidden_uri: str | None = None
+    control_uri: str | None = None
+    p_before: float | None = None
+    p_hidden: float | None = None
+    p_control: float | None = None
 
 
 @dataclass
@@ -113,23 +125,67 @@ def _mined(con, db: str, run_id: int, lang: str, settings):
     return keyword_table(con, run_id, settings, corpus=lambda: corpus), corpus
 
 
-def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name) -> list:
-    from core.store import queries
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, float | int) and value == value else None
 
+
+def _photo_candidates(con, run_id: int, ward: str, word: str, want: int, verified: bool):
+    """Rows of the word's photos in the ward, most confident first; for a verified word the
+    photos its verification measured come first (they have hidden and control pictures)."""
+    from core.store import queries
+    from core.store.effects import latest_key, photo_rows
+
+    rows = []
+    key = latest_key(con, run_id, "true") if verified else None
+    if key is not None:
+        measured = sorted(
+            photo_rows(con, run_id, key, ward, word), key=lambda e: -(e.p_before or 0.0)
+        )
+        rows += queries.photos_by_ids(con, run_id, [e.image_id for e in measured[:want]])
     f = queries.PhotoFilter(word=word, labels=(ward,))
-    rows = queries.ordered_photos(con, run_id, f, "confidence", 0, limit, 0)
+    rows += queries.ordered_photos(con, run_id, f, "confidence", 0, want, 0).to_dict("records")
+    return rows
+
+
+def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name, used=None):
+    """The word's most confident photos of the ward, none already shown under another word of
+    the ward (``used``: image ids, updated), each with its verification pictures if any."""
+    from core.store import queries
+    from core.store.effects import read_photo_effects
+
+    used = set() if used is None else used
+    rows = _photo_candidates(con, run_id, ward, word, limit + len(used), bool(limit))
     out = []
-    for row in rows.to_dict("records"):
-        score = row.get("score")
+    for row in rows:
+        if len(out) >= limit:
+            break
+        image_id = int(row["image_id"])
+        if image_id in used:
+            continue
+        used.add(image_id)
+        effect = next(
+            (
+                e
+                for e in read_photo_effects(con, run_id, image_id, by="true")
+                if e.cls == ward and e.word == word
+            ),
+            None,
+        )
         out.append(
             ReportPhoto(
                 name=str(row.get("rel_path") or row.get("path") or row["image_id"]),
                 true_label=str(name(row.get("true_label")) or "—"),
                 pred_label=str(name(row.get("pred_label")) or "—"),
-                score=float(score) if isinstance(score, float) and score == score else None,
+                score=_float(row.get("score")) if effect is None else effect.p_before,
                 input_uri=data_uri(queries.resolve_asset(db, row.get("thumb_path"))),
                 overlay_uri=data_uri(queries.resolve_asset(db, row.get("overlay_path"))),
                 explanation=highlight(row.get("text"), word),
+                pred_prob=_float(row.get("pred_prob")),
+                hidden_uri=effect and data_uri(queries.resolve_asset(db, effect.hidden_path)),
+                control_uri=effect and data_uri(queries.resolve_asset(db, effect.control_path)),
+                p_before=effect and effect.p_before,
+                p_hidden=effect and effect.p_hidden,
+                p_control=effect and effect.p_control,
             )
         )
     return out
@@ -150,6 +206,7 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang
     from core.mining import examples
 
     words = []
+    used: set[int] = set()  # each photo under one word only: every word its own examples
     for kw in keywords:
         found = examples(corpus, kw.word, cls=ward, limit=2)
         words.append(
@@ -159,7 +216,7 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang
                 m=int(kw.m),
                 weight=float(kw.weight),
                 sentences=[highlight(ex.sentence, kw.word) for ex in found],
-                photos=_photos(con, db, run_id, ward, kw.word, photos, name),
+                photos=_photos(con, db, run_id, ward, kw.word, photos, name, used),
                 effect=effect_text(kw.verification, lang),
                 kind=kw.kind,
                 attribute_of=kw.attribute_of,

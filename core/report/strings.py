@@ -57,6 +57,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "example photos of the class with their Grad-CAM overlays. In 2-3 sentences of plain "
         "English, say what the words turned out to mean on the photos.",
         "region_of": "region of {obj}",
+        "ward_prob": "{ward} {prob}",
+        "verify_pictures": "Hiding the word's regions: probability of the ward",
+        "pic_before": "photo {p}",
+        "pic_hidden": "{word} hidden {p}",
+        "pic_control": "control {p}",
+        "images_note": "Pictures: the files in {folder}/ beside this file.",
     },
     "ja": {
         "title": "wordcam 区ごとのレポート",
@@ -106,6 +112,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "オーバーレイです。これらの単語が写真の上で実際に何を指していたかを、"
         "日本語で 2、3 文で述べてください。",
         "region_of": "{obj}の領域",
+        "ward_prob": "{ward} {prob}",
+        "verify_pictures": "語の領域を隠したときの区の確率",
+        "pic_before": "元の写真 {p}",
+        "pic_hidden": "「{word}」を隠す {p}",
+        "pic_control": "対照 {p}",
+        "images_note": "画像: このファイルの隣の {folder}/ にあります。",
     },
 }
 

@@ -264,6 +264,7 @@ class PhotoFilter:
     correctness: str = "all"
     search: str | None = None
     include_failed: bool = False
+    true_labels: tuple[str, ...] = ()  # and truly one of these (a confusion cell: by="pred")
 
 
 def _photo_where(f: PhotoFilter) -> tuple[str, list[Any]]:
@@ -281,6 +282,9 @@ def _photo_where(f: PhotoFilter) -> tuple[str, list[Any]]:
     if f.labels:
         clauses.append(f"i.{col} IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(f.labels))
+    if f.true_labels:
+        clauses.append("i.true_label IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(f.true_labels))
     if f.correctness == "correct":
         clauses.append("i.pred_label = i.true_label")
     elif f.correctness == "incorrect":
@@ -480,3 +484,28 @@ def ordered_photos(
         [page["image_id"].astype("int64").tolist()],
     ).df()
     return page.merge(rows, on="image_id", how="left")[[*rows.columns, "score"]]
+
+
+# ---------------------------------------------------------------- issue 23: photos by id
+
+
+def photos_by_ids(
+    con: duckdb.DuckDBPyConnection, run_id: int, image_ids: list[int]
+) -> list[dict[str, Any]]:
+    """The rows of :func:`ordered_photos` (``score`` = the predicted label's probability) for
+    ``image_ids`` of ``run_id``, in the order given (ids not in the run are left out)."""
+    if not image_ids:
+        return []
+    rows = con.execute(
+        """
+        SELECT i.image_id, i.path, i.rel_path, i.true_label, i.pred_label, i.pred_prob,
+               CAST(i.topk AS VARCHAR) AS topk, i.thumb_path, i.overlay_path, i.marks_path,
+               i.panel_path, i.status, i.error, e.text, e.error AS explanation_error,
+               i.pred_prob AS score
+        FROM images i LEFT JOIN explanations e USING (image_id)
+        WHERE i.run_id = ? AND i.image_id IN (SELECT unnest(?::BIGINT[]))
+        """,
+        [run_id, [int(i) for i in image_ids]],
+    ).df()
+    by_id = {int(r["image_id"]): r for r in rows.to_dict("records")}
+    return [by_id[int(i)] for i in image_ids if int(i) in by_id]

@@ -21,8 +21,21 @@ PARAMS = [
 
 
 def word_picker(options: list[str]) -> tuple[list[str], str]:
-    """The words multiselect and the label source."""
-    defaults = [w for w in ("密集", "群") if w in set(options)] or options[:2]
+    """The words multiselect and the label source; words of a link the run lacks are named."""
+    known = set(options)
+    defaults = [w for w in ("密集", "群") if w in known] or options[:2]
+    asked = st.session_state.get("w_cmp_words")
+    if isinstance(asked, list):
+        dropped = [w for w in asked if w not in known]
+        if dropped:
+            kept = [w for w in asked if w in known]
+            st.session_state["cmp_dropped"] = (dropped, kept)
+            st.session_state["w_cmp_words"] = kept or None
+    dropped, kept = st.session_state.get("cmp_dropped") or ([], None)
+    if dropped and st.session_state.get("w_cmp_words") in (kept, None):
+        st.warning(
+            t("cmp.dropped", words=escape_markdown(", ".join(dropped))), icon=":material/warning:"
+        )
     if st.session_state.get("w_cmp_words") is None:
         st.session_state.pop("w_cmp_words", None)
         st.session_state["cmp_words"] = st.session_state.get("cmp_words") or defaults
@@ -31,6 +44,7 @@ def word_picker(options: list[str]) -> tuple[list[str], str]:
         t("cmp.words"),
         options,
         key=widgets.sticky("cmp_words", defaults),
+        select_all=widgets.select_all(),
         max_selections=6,
         placeholder=t("cmp.words_placeholder"),
         help=t("cmp.words_help"),
@@ -42,36 +56,63 @@ def word_picker(options: list[str]) -> tuple[list[str], str]:
 
 def word_charts(stats: pd.DataFrame) -> None:
     """Precision and document share of the words, per ward."""
-    shown = stats.assign(label=stats["label"].map(ctx.name))
+    shown = stats.assign(label_key=stats["label"], label=stats["label"].map(ctx.name))
     left, right = st.columns(2)
-    with left:
-        st.subheader(t("cmp.precision"))
-        st.caption(t("cmp.precision_caption"))
-        charts.show(
-            "compare",
-            shown,
-            {"field": "precision", "title": t("chart.precision_nm")},
-            width="stretch",
-        )
-    with right:
-        st.subheader(t("cmp.doc_share"))
-        st.caption(t("cmp.doc_share_caption"))
-        charts.show(
-            "compare",
-            shown,
-            {"field": "doc_share", "title": t("chart.doc_share")},
-            width="stretch",
-        )
+    for slot, field, title in (
+        (left, "precision", "precision_nm"),
+        (right, "doc_share", "doc_share"),
+    ):
+        with slot:
+            st.subheader(t(f"cmp.{field}"))
+            st.caption(t(f"cmp.{field}_caption"))
+            event = charts.show(
+                "compare",
+                shown,
+                {"field": field, "title": t(f"chart.{title}")},
+                width="stretch",
+                on_select="rerun",
+                selection_mode=charts.WORD_SELECTION,
+                key=f"cmp_chart_{field}",
+            )
+            picked = nav.picked(event, charts.WORD_SELECTION)
+            if picked and picked.get("word"):
+                nav.go_to_photos(picked["word"], [picked.get("label_key")], by_now())
 
 
 def word_table(stats: pd.DataFrame, words: list[str]) -> None:
-    """Ward x word table of ``n/m`` cells, and its CSV."""
+    """Ward x word table of ``n/m`` cells (a click opens the photos), and its CSV (n, m apart)."""
     wide = stats.assign(cell=stats["n"].astype(str) + "/" + stats["m"].astype(str)).pivot(
         index="label", columns="word", values="cell"
     )[list(words)]
+    keys = list(wide.index)
     wide = wide.rename(index=ctx.name).rename_axis(index=t("cmp.ward"), columns=None)
-    st.dataframe(wide, width="stretch")
-    widgets.csv_button(wide, f"word_comparison_run{ctx.run_id}.csv", "cmp_csv", index=True)
+    event = st.dataframe(
+        wide, width="stretch", on_select="rerun", selection_mode="single-cell", key="cmp_table"
+    )
+    cell = nav.picked_cell(event)
+    if cell is not None and cell[1] in words and cell[0] < len(keys):
+        nav.go_to_photos(cell[1], [keys[cell[0]]], by_now())
+    widgets.csv_button(comparison_frame(stats), f"word_comparison_run{ctx.run_id}.csv", "cmp_csv")
+
+
+def comparison_frame(stats: pd.DataFrame) -> pd.DataFrame:
+    """The comparison for a spreadsheet: one row per ward and word, n and m apart."""
+    return pd.DataFrame(
+        {
+            t("chart.ward"): stats["label"].map(ctx.name),
+            t("chart.word"): stats["word"],
+            "n": stats["n"].astype(int),
+            "m": stats["m"].astype(int),
+            t("chart.precision"): stats["precision"].astype(float),
+            t("chart.documents"): stats["docs"].astype(int),
+            t("chart.doc_share"): stats["doc_share"].astype(float),
+        }
+    )
+
+
+def by_now() -> str:
+    """The label source chosen on this page ("true" or "pred")."""
+    return str(st.session_state.get("cmp_by") or "true")
 
 
 def example_sentences(words: list[str], by: str) -> None:
@@ -101,7 +142,7 @@ def example_sentences(words: list[str], by: str) -> None:
             if st.button(
                 t("cmp.show_photos"), key=f"cmp_photos_{word}", icon=":material/photo_library:"
             ):
-                nav.go_to_photos(word, [example_ward] if example_ward else [], by, "confidence")
+                nav.go_to_photos(word, [example_ward] if example_ward else [], by)
 
 
 def ward_pair(wards: list[str]) -> tuple[str, str, int]:
@@ -143,25 +184,48 @@ def contrast(by: str) -> None:
         st.warning(escape_markdown(t("cmp.cannot", reason=fmt.describe(exc))))
         return
     rows = pd.DataFrame(result.rows, columns=["side", "word", "n_a", "n_b", "z"])
-    rows = rows.assign(side=rows["side"].map(ctx.name))
-    st.session_state["cmp_last_contrast"] = rows
+    rows = rows.assign(side_key=rows["side"], side=rows["side"].map(ctx.name))
     st.caption(t("cmp.documents", a=result.docs_a, b=result.docs_b))
-    charts.show("contrast", rows, {"a": ctx.name(a), "b": ctx.name(b)}, width="stretch")
+    event = charts.show(
+        "contrast",
+        rows,
+        {"a": ctx.name(a), "b": ctx.name(b)},
+        width="stretch",
+        on_select="rerun",
+        selection_mode=charts.WORD_SELECTION,
+        key="cmp_contrast_chart",
+    )
+    picked = nav.picked(event, charts.WORD_SELECTION)
+    if picked and picked.get("word"):
+        nav.go_to_photos(picked["word"], [picked.get("side_key")], by)
     shown = rows.rename(
         columns={
             "side": t("chart.marks"),
             "word": t("chart.word"),
             "n_a": t("chart.docs_first"),
             "n_b": t("chart.docs_second"),
+            "z": t("chart.z"),
         }
     )
-    st.dataframe(
+    st.session_state["cmp_last_contrast"] = shown.drop(columns=["side_key"])
+    event = st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
-        column_config={"z": st.column_config.NumberColumn(format="%.2f")},
+        column_config={
+            t("chart.z"): st.column_config.NumberColumn(format="%.2f"),
+            "side_key": None,
+        },
+        on_select="rerun",
+        selection_mode="single-row",
+        key="cmp_contrast_table",
     )
-    widgets.csv_button(shown, f"ward_contrast_run{ctx.run_id}.csv", "cmp_contrast_csv")
+    row = nav.picked_row(event)
+    if row is not None and row < len(rows):
+        nav.go_to_photos(str(rows["word"].iloc[row]), [rows["side_key"].iloc[row]], by)
+    widgets.csv_button(
+        shown.drop(columns=["side_key"]), f"ward_contrast_run{ctx.run_id}.csv", "cmp_contrast_csv"
+    )
 
 
 ctx = context.load_ctx()
@@ -174,7 +238,7 @@ urlstate.restore("compare", PARAMS)
 words, by = word_picker(vocab["term"].tolist())
 if words:
     stats = data.q_word_stats(*ctx.key, tuple(words), by)
-    st.session_state["cmp_last_stats"] = stats
+    st.session_state["cmp_last_stats"] = comparison_frame(stats)
     word_charts(stats)
     word_table(stats, words)
     example_sentences(words, by)

@@ -7,6 +7,7 @@ import streamlit as st
 from core.store import queries, reading
 from dashboard import context, data, fmt, miner, tables, urlstate
 from dashboard.i18n import t
+from dashboard.labels import value
 from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
@@ -34,7 +35,7 @@ def offer(
     with st.container(border=True):
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(
-            f"**{title}**  \n:gray[{t('ex.rows', n=f'{count:,}')} · {escape_markdown(note)}]"
+            f"**{title}**  \n:gray[{t('ex.rows', n=fmt.number(count, 'count'))} · {escape_markdown(note)}]"
         )
         c2.download_button(
             t("w.csv"),
@@ -58,23 +59,28 @@ else:
     except Exception as exc:  # e.g. a single class: nothing to mine, the other tables remain
         st.warning(escape_markdown(t("ex.no_tables", reason=fmt.describe(exc))))
 if result is not None:
-    note = t("ex.note", top=settings.top, min_df=settings.min_df, by=settings.by) + (
+    note = t("ex.note", top=settings.top, min_df=settings.min_df, by=value("by", settings.by)) + (
         t("ex.note_stopwords", n=len(settings.stopwords)) if settings.stopwords else ""
     )
+    wide = tables.keywords_table(result, settings.top)
     offer(
         t("ex.table"),
-        tables.keywords_table(result, settings.top),
+        wide.rename(columns=ctx.name).rename_axis(t("rp.rank")),
         f"keywords_table_{run}.csv",
         "ex_table",
         index=True,
         note=note,
     )
+    # one row per ward and word: n and m apart, and (when verified) the effect, its interval
+    # as two numeric columns and the verdict, headed in the screen's language
     offer(
         t("ex.keywords"),
-        tables.keywords_frame(result, settings.top),
+        tables.keyword_effects_frame(
+            tables.keywords_frame(result, settings.top), result, ctx.name, t
+        ).drop(columns=["ward_key"]),
         f"keywords_{run}.csv",
         "ex_keywords",
-        note=note,
+        note=note + ("" if result.verification is None else " · " + t("ex.with_effects")),
     )
 
 stats = st.session_state.get("cmp_last_stats")
@@ -99,10 +105,21 @@ if stats is None and contrast is None:
     st.caption(t("ex.compare_hint"))
 
 
-def photo_results_csv(db: str = ctx.db, run_id: int = ctx.run_id) -> bytes:
-    """Generated on click, in Streamlit's download thread (30k rows take a moment)."""
+PHOTO_COLUMNS = ("image_id", "path", "true_label", "pred_label", "pred_prob", "correct")
+PHOTO_COLUMNS += ("status", "error", "explanation", "explanation_error", "tokens")
+PHOTO_HEADERS = {c: t(f"col.{c}") for c in PHOTO_COLUMNS}  # this page's language
+
+
+def photo_results_csv(
+    db: str = ctx.db,
+    run_id: int = ctx.run_id,
+    headers: dict[str, str] = PHOTO_HEADERS,
+) -> bytes:
+    """Generated on click, in Streamlit's download thread (30k rows take a moment); headed in
+    the language of the page that offered it."""
     with reading(db) as con:
-        return tables.to_csv_bytes(queries.photo_results(con, run_id))
+        frame = queries.photo_results(con, run_id)
+    return tables.to_csv_bytes(frame.rename(columns=headers))
 
 
 offer(

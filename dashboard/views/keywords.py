@@ -8,7 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, verified, widgets
+from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, widgets
 from dashboard.i18n import t
 from dashboard.settings import DEFAULTS, MAX_MIN_DF, MINE_TOP, MiningSettings, mining_settings
 from dashboard.sidebyside import side_by_side_frame
@@ -24,6 +24,7 @@ PARAMS = [
     Param("vs", "kw_vs", 0, "int"),
     Param("kind", "kw_kinds", None, "list"),
 ]
+MAX_DEFAULT_WARDS = 12  # every ward of a typical run; a 1000-class model shows the first 12
 SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords", "kw_kinds")
 
 
@@ -38,12 +39,14 @@ def kinds_filter(slot, kinds_present: dict[str, int]) -> None:
         t("kw.kinds"),
         list(kinds_present),
         key=widgets.sticky("kw_kinds", []),
+        select_all=widgets.select_all(),
         format_func=lambda k: t(f"kind.{k}"),
         placeholder=t("kw.kinds_all"),
         help=t("kw.kinds_help")
         + " "
         + ", ".join(
-            t("kw.kind_count", kind=t(f"kind.{k}"), n=f"{n:,}") for k, n in kinds_present.items()
+            t("kw.kind_count", kind=t(f"kind.{k}"), n=fmt.number(n, "count"))
+            for k, n in kinds_present.items()
         ),
     )
 
@@ -109,8 +112,10 @@ def updating_notice(ctx: context.Ctx, settings: MiningSettings) -> None:
 
 
 def ward_picker(wards_all: list[str]) -> list[str]:
-    """The wards multiselect (the first four by default)."""
-    saved = st.session_state.get("kw_wards") or wards_all[:4]
+    """The wards multiselect: every ward by default (the first ``MAX_DEFAULT_WARDS`` of many)."""
+    saved = st.session_state.get("kw_wards") or wards_all[:MAX_DEFAULT_WARDS]
+    if len(wards_all) > MAX_DEFAULT_WARDS and not st.session_state.get("kw_wards"):
+        st.caption(t("kw.first_wards", n=MAX_DEFAULT_WARDS, total=len(wards_all)))
     st.session_state["kw_wards"] = [w for w in saved if w in wards_all]
     if "w_kw_wards" in st.session_state:
         current = st.session_state["w_kw_wards"]
@@ -123,6 +128,7 @@ def ward_picker(wards_all: list[str]) -> list[str]:
         t("kw.wards"),
         wards_all,
         key=widgets.sticky("kw_wards", st.session_state["kw_wards"]),
+        select_all=widgets.select_all(),
         format_func=ctx.name,
         placeholder=t("kw.wards_placeholder"),
     )
@@ -137,13 +143,18 @@ def metrics(result, settings: MiningSettings) -> float | None:
     image_accuracy = data.q_run_stats(*ctx.key).image_accuracy  # the Overview's number
     m2.metric(t("kw.image_accuracy"), fmt.fmt_pct(image_accuracy))
     m3.metric(t("kw.baseline"), fmt.fmt_pct(result.baseline))
-    m4.metric(t("kw.documents"), f"{result.documents:,}", help=t("kw.skipped", n=result.skipped))
+    m4.metric(
+        t("kw.documents"),
+        fmt.number(result.documents, "count"),
+        help=t("kw.skipped", n=result.skipped),
+    )
     return image_accuracy
 
 
 def ward_charts(frame, wards: list[str], by: str, result) -> None:
     """One bar chart per ward (✓: a causal verified word); a click opens its confident photos."""
     chart_data = charts.keyword_chart_data(frame, result)
+    x_domain = shared_domain(chart_data["weight"])
     per_row = 2 if len(wards) > 1 else 1
     for start in range(0, len(wards), per_row):
         for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
@@ -156,14 +167,39 @@ def ward_charts(frame, wards: list[str], by: str, result) -> None:
                 event = charts.show(
                     "keywords",
                     part,
+                    x_domain=x_domain,
                     on_select="rerun",
                     selection_mode=charts.WORD_SELECTION,
                     key=f"kw_chart_{ward}",
                     width="stretch",
                 )
-                picked = event.selection.get(charts.WORD_SELECTION) or [] if event else []
-                if picked and picked[0].get("word"):
-                    nav.go_to_photos(picked[0]["word"], [ward], by, order="confidence")
+                picked = nav.picked(event, charts.WORD_SELECTION)
+                if picked and picked.get("word"):
+                    nav.go_to_photos(picked["word"], [ward], by)
+
+
+def shared_domain(weights: pd.Series) -> list[float]:
+    """One coefficient scale for every ward's chart (room on the right for the n/m labels)."""
+    low = min(0.0, float(weights.min())) if len(weights) else 0.0
+    high = max(0.0, float(weights.max())) if len(weights) else 1.0
+    return [round(low * 1.1, 2), round(high * 1.25 + 0.01, 2)]
+
+
+def scatter(frame: pd.DataFrame, by: str) -> None:
+    """Precision against coefficient, every point named; a click opens the word's photos."""
+    st.subheader(t("kw.scatter"))
+    shown = frame.assign(ward_key=frame["ward"], ward=frame["ward"].map(ctx.name))
+    event = charts.show(
+        "scatter",
+        shown,
+        width="stretch",
+        on_select="rerun",
+        selection_mode=charts.WORD_SELECTION,
+        key="kw_scatter",
+    )
+    picked = nav.picked(event, charts.WORD_SELECTION)
+    if picked and picked.get("word"):
+        nav.go_to_photos(picked["word"], [picked.get("ward_key")], by)
 
 
 def word_picker(frame, by: str) -> None:
@@ -176,7 +212,7 @@ def word_picker(frame, by: str) -> None:
         picked_label
     ):
         word, ward = choices[labels.index(picked_label)][:2]
-        nav.go_to_photos(word, [ward], by, order="confidence")
+        nav.go_to_photos(word, [ward], by)
 
 
 def summary_line(result, image_accuracy: float | None) -> str:
@@ -184,58 +220,59 @@ def summary_line(result, image_accuracy: float | None) -> str:
     full = replace(result, image_accuracy=image_accuracy)
     return t(
         "kw.summary",
-        image=f"{full.image_accuracy:.3f}" if full.image_accuracy is not None else "n/a",
-        baseline=f"{full.baseline:.3f}" if full.baseline is not None else "n/a",
-        documents=full.documents,
-        skipped=full.skipped,
+        image=fmt.number(full.image_accuracy),
+        baseline=fmt.number(full.baseline),
+        documents=fmt.number(full.documents, "count"),
+        skipped=fmt.number(full.skipped, "count"),
     )
 
 
 def keyword_table(result, settings: MiningSettings, wards: list[str], image_accuracy) -> None:
-    """The table as ``wordcam mine`` prints it and its CSV; with stored effects, by word."""
+    """The table as ``wordcam mine`` prints it and its CSV; with stored effects, by word.
+
+    A click on a cell (a word of a ward) or a row opens that word's photos in that ward.
+    """
     st.subheader(t("kw.table"))
     st.caption(escape_markdown(summary_line(result, image_accuracy)))
+    frame = tables.keywords_frame(result, settings.top, wards)
     if result.verification is not None:
-        effect_table(tables.keywords_frame(result, settings.top, wards), result)
+        effect_table(frame, result, settings.by)
         return
     table = tables.keywords_table(result, settings.top, wards)
+    shown_wards = list(table.columns)
     table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
-    st.dataframe(table, width="stretch")
-    widgets.csv_button(table, f"keywords_run{ctx.run_id}.csv", "kw_csv", index=True)
+    event = st.dataframe(
+        table,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-cell",
+        key="kw_table_pick",
+    )
+    cell = nav.picked_cell(event)
+    if cell is not None and cell[1] in list(table.columns):
+        ward = shown_wards[list(table.columns).index(cell[1])]
+        hit = frame[(frame["ward"] == ward) & (frame["rank"] == cell[0] + 1)]
+        if not hit.empty:
+            nav.go_to_photos(str(hit["word"].iloc[0]), [ward], settings.by)
+    st.caption(t("kw.table_click"))
+    widgets.csv_button(
+        tables.keyword_effects_frame(frame, result, ctx.name, t).drop(columns=["ward_key"]),
+        f"keywords_run{ctx.run_id}.csv",
+        "kw_csv",
+    )
     db = shlex.quote(str(ctx.db)).replace("`", "")
     st.caption(t("verify.none_stored", db=db))
 
 
-def effect_frame(frame: pd.DataFrame, result, by_effect: bool) -> pd.DataFrame:
-    """One row per ward and word: ``n/m``, precision, coefficient, effect, interval, verdict."""
-    table = verified.add_effects(frame.rename(columns={"ward": "class"}), result)
-    if by_effect:
-        table = verified.sort_by_effect(table)
-    interval = [
-        "—" if pd.isna(lo) or pd.isna(hi) else f"[{lo:+.3f}, {hi:+.3f}]"
-        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            t("chart.ward"): table["class"].map(ctx.name),
-            t("rp.rank"): table["rank"],
-            t("chart.word"): table["word"],
-            t("chart.precision_nm"): table["n"].astype(str) + "/" + table["m"].astype(str),
-            t("chart.precision"): table["precision"],
-            t("chart.coefficient"): table["weight"],
-            t("verify.effect_column"): pd.to_numeric(table["effect"], errors="coerce"),
-            t("verify.interval_column"): interval,
-            t("verify.verified_column"): table[t("verify.verified_column")],
-        }
-    )
+def effect_table(frame: pd.DataFrame, result, by: str) -> None:
+    """The keywords with their stored effects, optionally sorted by effect, and its CSV.
 
-
-def effect_table(frame: pd.DataFrame, result) -> None:
-    """The keywords with their stored effects, optionally sorted by effect, and its CSV."""
+    Interval as two numeric columns, n and m apart; a click on a row opens its photos.
+    """
     by_effect = st.toggle(t("verify.sort_by_effect"), key="kw_sort_effect")
-    table = effect_frame(frame, result, by_effect)
+    table = tables.keyword_effects_frame(frame, result, ctx.name, t, by_effect)
     number = st.column_config.NumberColumn
-    st.dataframe(
+    event = st.dataframe(
         table,
         hide_index=True,
         width="stretch",
@@ -243,9 +280,21 @@ def effect_table(frame: pd.DataFrame, result) -> None:
             t("chart.precision"): number(format="percent"),
             t("chart.coefficient"): number(format="%.3f"),
             t("verify.effect_column"): number(format="%+.3f", help=t("verify.effect_help")),
+            t("tab.ci_low"): number(format="%+.3f"),
+            t("tab.ci_high"): number(format="%+.3f"),
+            "ward_key": None,
         },
+        on_select="rerun",
+        selection_mode="single-row",
+        key="kw_effects_pick",
     )
-    widgets.csv_button(table, f"keywords_run{ctx.run_id}_effects.csv", "kw_csv")
+    row = nav.picked_row(event)
+    if row is not None and row < len(table):
+        nav.go_to_photos(str(table[t("chart.word")].iloc[row]), [table["ward_key"].iloc[row]], by)
+    st.caption(t("kw.table_click"))
+    widgets.csv_button(
+        table.drop(columns=["ward_key"]), f"keywords_run{ctx.run_id}_effects.csv", "kw_csv"
+    )
 
 
 def other_runs() -> dict[int, str]:
@@ -282,6 +331,7 @@ def side_by_side(result, settings: MiningSettings, wards: list[str]) -> None:
         st.warning(escape_markdown(t("kw.no_keywords", reason=fmt.describe(exc))))
         return
     frame = side_by_side_frame(result, theirs, settings.top, wards, (ctx.run_id, other), ctx.name)
+    frame = frame.rename_axis(t("rp.rank"))
     st.dataframe(frame, width="stretch")
     widgets.csv_button(frame, f"keywords_run{ctx.run_id}_vs_run{other}.csv", "kw_vs_csv", True)
 
@@ -314,8 +364,7 @@ st.caption(t("kw.top_words_caption"))
 ward_charts(frame, wards, settings.by, result)
 word_picker(frame, settings.by)
 
-st.subheader(t("kw.scatter"))
-charts.show("scatter", frame.assign(ward=frame["ward"].map(ctx.name)), width="stretch")
+scatter(frame, settings.by)
 keyword_table(result, settings, wards, image_accuracy)
 side_by_side(result, settings, wards)
 urlstate.publish("keywords", PARAMS)

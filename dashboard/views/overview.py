@@ -5,11 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, context, data, fmt, miner, urlstate, widgets
+from dashboard import charts, context, data, fmt, labels, miner, nav, urlstate, widgets
 from dashboard.i18n import t
 from dashboard.settings import mining_settings
 from dashboard.text import escape_markdown
 
+# the CSVs' headers in the UI language (the chart's own titles): column -> chart.* key
+CSV_NAMES = {
+    "label": "class",
+    "support": "support",
+    "true_label": "true",
+    "pred_label": "predicted",
+    "n": "photos",
+    "share": "row_share",
+}
 ctx = context.load_ctx()
 info = ctx.info
 stats = data.q_run_stats(*ctx.key)
@@ -21,11 +30,22 @@ st.caption(
         t(
             "ov.caption",
             run=ctx.run_id,
-            kind=info.get("kind") or "images",
-            status=info.get("status"),
+            kind=labels.value("kind", info.get("kind") or "images"),
+            status=labels.value("status", info.get("status")),
         )
     )
 )
+
+
+def setting_value(name: str, raw: object) -> str:
+    """A run setting as shown: times to the second, stored words (mode) in the screen's language."""
+    if raw is None:
+        return "—"
+    if name == "created_at":
+        return fmt.when(raw)
+    if name == "mode":
+        return labels.value("mode", raw)
+    return str(raw)
 
 
 def setup_table() -> pd.DataFrame:
@@ -34,7 +54,7 @@ def setup_table() -> pd.DataFrame:
     return pd.DataFrame(
         {
             t("ov.setting"): [t(f"setting.{n}") for n in names],
-            t("ov.value"): [str(info[n]) if info.get(n) is not None else "—" for n in names],
+            t("ov.value"): [setting_value(n, info.get(n)) for n in names],
         }
     )
 
@@ -46,10 +66,10 @@ with left:
     widgets.csv_button(setup, f"run{ctx.run_id}_settings.csv", "ov_setup_csv")
 with right:
     a, b = st.columns(2)
-    a.metric(t("ov.done"), f"{stats.n_done:,}")
-    b.metric(t("ov.failed"), f"{stats.n_failed:,}")
-    a.metric(t("ov.explained"), f"{stats.n_explained:,}")
-    b.metric(t("ov.labelled"), f"{stats.n_labeled:,}")
+    a.metric(t("ov.done"), fmt.number(stats.n_done, "count"))
+    b.metric(t("ov.failed"), fmt.number(stats.n_failed, "count"))
+    a.metric(t("ov.explained"), fmt.number(stats.n_explained, "count"))
+    b.metric(t("ov.labelled"), fmt.number(stats.n_labeled, "count"))
 
 st.subheader(t("ov.accuracy"))
 m1, m2, m3 = st.columns(3)
@@ -76,14 +96,38 @@ if recall.empty:
 else:
     recall = recall.assign(label=recall["label"].map(ctx.name))
     conf = conf.assign(
-        true_label=conf["true_label"].map(ctx.name), pred_label=conf["pred_label"].map(ctx.name)
+        true_key=conf["true_label"],
+        pred_key=conf["pred_label"],
+        true_label=conf["true_label"].map(ctx.name),
+        pred_label=conf["pred_label"].map(ctx.name),
     )
     c1, c2 = st.columns([2, 3])
     with c1:
         st.subheader(t("ov.recall"))
         charts.show("recall", recall, width="stretch")
-        widgets.csv_button(recall, f"recall_run{ctx.run_id}.csv", "ov_recall_csv")
+        widgets.csv_button(
+            recall.rename(columns={c: t(f"chart.{CSV_NAMES.get(c, c)}") for c in recall.columns}),
+            f"recall_run{ctx.run_id}.csv",
+            "ov_recall_csv",
+        )
     with c2:
         st.subheader(t("ov.confusion"))
-        charts.show("confusion", conf, width="content")
-        widgets.csv_button(conf, f"confusion_run{ctx.run_id}.csv", "ov_conf_csv")
+        st.caption(t("ov.confusion_click"))
+        event = charts.show(
+            "confusion",
+            conf,
+            width="content",
+            on_select="rerun",
+            selection_mode=charts.WORD_SELECTION,
+            key="ov_confusion",
+        )
+        cell = nav.picked(event, charts.WORD_SELECTION)
+        if cell and cell.get("pred_key") is not None:
+            # the photos of ward A predicted as B: by predicted label B, truly A
+            nav.go_to_photos(None, [cell["pred_key"]], "pred", true=cell.get("true_key"))
+        shown = conf.drop(columns=["true_key", "pred_key"])
+        widgets.csv_button(
+            shown.rename(columns={c: t(f"chart.{CSV_NAMES.get(c, c)}") for c in shown.columns}),
+            f"confusion_run{ctx.run_id}.csv",
+            "ov_conf_csv",
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.store import queries
-from dashboard import context, data, urlstate, verified, widgets
+from dashboard import context, data, fmt, urlstate, verified, widgets
 from dashboard.i18n import lang, t
 from dashboard.labels import localized
 from dashboard.text import escape_markdown, highlight_markdown
@@ -19,7 +19,8 @@ PARAMS = [
     Param("word", "ph_word", ""),
     Param("ward", "ph_wards", [], "list"),
     Param("by", "ph_by", "true"),
-    Param("order", "ph_order", "id"),
+    Param("order", "ph_order", "confidence"),
+    Param("true", "ph_true", ""),
     Param("seed", "ph_seed", 0, "int"),
     Param("correct", "ph_correct", "all"),
     Param("q", "ph_search", ""),
@@ -27,7 +28,7 @@ PARAMS = [
     Param("failed", "ph_failed", False, "bool"),
     Param("page", "ph_page", 1, "int"),
 ]
-FILTER_KEYS = [p.key for p in PARAMS if p.key != "ph_page"]
+FILTER_KEYS = [p.key for p in PARAMS if p.key not in ("ph_page", "ph_true")]
 
 
 def apply_request() -> None:
@@ -38,7 +39,7 @@ def apply_request() -> None:
     values = {
         "ph_word": request.get("word", ""),
         "ph_by": request.get("by") or "true",
-        "ph_order": request.get("order") or "id",
+        "ph_order": request.get("order") or "confidence",
         "ph_correct": "all",
         "ph_search": "",
         "ph_page": 1,
@@ -47,6 +48,8 @@ def apply_request() -> None:
     values["ph_wards"] = [w for w in request.get("wards", []) if w in known]
     for key, value in values.items():
         st.session_state[key] = st.session_state[f"w_{key}"] = value
+    truth = request.get("true") or ""
+    st.session_state["ph_true"] = truth if truth in data.q_labels(*ctx.key, "true") else ""
 
 
 def filters() -> queries.PhotoFilter:
@@ -68,10 +71,11 @@ def filters() -> queries.PhotoFilter:
         t("ph.wards"),
         ward_options,
         key=widgets.sticky("ph_wards", []),
+        select_all=widgets.select_all(),
         format_func=ctx.name,
         placeholder=t("ph.wards_placeholder"),
     )
-    g1, g2, g3, g4 = st.columns([2, 2, 3, 2])
+    g1, g2, g3, g4 = st.columns([3, 2, 3, 2])
     correctness = g1.segmented_control(
         t("ph.prediction"),
         ["all", "correct", "incorrect"],
@@ -86,6 +90,7 @@ def filters() -> queries.PhotoFilter:
     include_failed = g4.toggle(t("ph.include_failed"), key=widgets.sticky("ph_failed", False))
     for name in FILTER_KEYS:
         widgets.keep(name)
+    truth = st.session_state.get("ph_true") or ""
     return queries.PhotoFilter(
         word=word.strip() or None,
         labels=tuple(wards),
@@ -93,18 +98,58 @@ def filters() -> queries.PhotoFilter:
         correctness=correctness or "all",
         search=search.strip() or None,
         include_failed=include_failed,
+        true_labels=(truth,) if truth else (),
     )
+
+
+def _remove(key: str, value: object = None) -> None:
+    """A chip's click: drop its filter (one ward of several, or the whole setting)."""
+    current = st.session_state.get(key)
+    if isinstance(current, list):
+        left = [v for v in current if v != value]
+    else:
+        left = {"ph_correct": "all", "ph_failed": False}.get(key, "")
+    st.session_state[key] = st.session_state[f"w_{key}"] = left
+
+
+def chips(f: queries.PhotoFilter) -> None:
+    """The filters in force as removable chips (a click drops one); they are also in the URL."""
+    shown: list[tuple[str, str, object]] = []
+    if f.word:
+        shown.append((t("ph.chip_word", word=f.word), "ph_word", None))
+    ward_key = "ph.chip_pred" if f.by == "pred" else "ph.chip_ward"
+    shown += [(t(ward_key, ward=ctx.name(w)), "ph_wards", w) for w in f.labels]
+    shown += [(t("ph.chip_true", ward=ctx.name(w)), "ph_true", None) for w in f.true_labels]
+    if f.correctness != "all":
+        shown.append((t(f"ph.{f.correctness}"), "ph_correct", None))
+    if f.search:
+        shown.append((t("ph.chip_search", text=f.search), "ph_search", None))
+    if f.include_failed:
+        shown.append((t("ph.include_failed"), "ph_failed", None))
+    if not shown:
+        return
+    with st.container(horizontal=True, gap="small"):
+        for i, (label, key, value) in enumerate(shown):
+            st.button(
+                label,
+                icon=":material/close:",
+                key=f"ph_chip_{i}",
+                help=t("ph.chip_help"),
+                on_click=_remove,
+                args=(key, value),
+                width="content",
+            )
 
 
 def order_picker(slot) -> None:
     """The order: by id, most confident first, confident mistakes, a random sample (seeded)."""
     if st.session_state.get("w_ph_order") not in queries.PHOTO_ORDERS:
-        st.session_state["w_ph_order"] = "id"
+        st.session_state["w_ph_order"] = "confidence"
     order = slot.selectbox(
         t("ph.order"),
         list(queries.PHOTO_ORDERS),
         format_func={o: t(f"ph.order_{o}") for o in queries.PHOTO_ORDERS}.get,
-        key=widgets.sticky("ph_order", "id"),
+        key=widgets.sticky("ph_order", "confidence"),
         help=t("ph.order_help"),
     )
     if order == "random":
@@ -151,7 +196,10 @@ def topk_lines(value: str | None) -> list[str]:
         ]
     except (ValueError, TypeError, KeyError):
         return []
-    return [f"{i}. {escape_markdown(name)} — {prob:.1%}" for i, (name, prob) in enumerate(shown, 1)]
+    return [
+        f"{i}. {escape_markdown(name)} — {fmt.number(prob)}"
+        for i, (name, prob) in enumerate(shown, 1)
+    ]
 
 
 def verdict_line(row: dict, order: str) -> str:
@@ -169,7 +217,7 @@ def verdict_line(row: dict, order: str) -> str:
     )
     score = row.get("score")
     if order in ("confidence", "mistakes") and isinstance(score, float) and not math.isnan(score):
-        line += "  \n" + t("ph.confidence", share=f"{score:.1%}")
+        line += "  \n" + t("ph.confidence", share=fmt.number(score))
     return line + verdict
 
 
@@ -202,10 +250,17 @@ def verified_words(row: dict, word: str | None) -> None:
     effects = verified.q_photo_effects(*ctx.key, image_id)
     if not effects:
         return
-    opened = word is not None and any(e.word == word for e in effects)
-    with st.expander(t("verify.photo_title"), icon=":material/verified:", expanded=opened):
+    mine = [e for e in effects if word is not None and e.word == word]
+    title = t("verify.photo_title_word", word=word) if mine else t("verify.photo_title")
+    with st.expander(title, icon=":material/verified:", expanded=bool(mine)):
+        # the picker's key names the word the user came from, so that each arrival starts on
+        # that word (a picker kept from an earlier visit showed another word: issue 23)
         verified.show_comparison(
-            effects, ctx.db, _text(row["thumb_path"]), key=f"ph_verify_{image_id}", prefer=word
+            effects,
+            ctx.db,
+            _text(row["thumb_path"]),
+            key=f"ph_verify_{image_id}_{word or ''}",
+            prefer=word,
         )
 
 
@@ -215,9 +270,9 @@ def _turn(delta: int, last: int) -> None:
 
 
 def grid(records: list[dict], word: str | None, order: str) -> None:
-    """The photo cards, three per row."""
-    for start in range(0, len(records), 3):
-        for col, row in zip(st.columns(3), records[start : start + 3], strict=False):
+    """The photo cards, two per row (pictures large enough to see what the words point at)."""
+    for start in range(0, len(records), PER_ROW):
+        for col, row in zip(st.columns(PER_ROW), records[start : start + PER_ROW], strict=False):
             with col:
                 card(row, word, order)
 
@@ -241,6 +296,7 @@ def page_buttons(page: int, pages: int) -> None:
     b3.caption(t("ph.page_caption", page=page, pages=pages))
 
 
+PER_ROW = 2
 ctx = context.load_ctx()
 st.title(t("page.photos"))
 apply_request()
@@ -253,12 +309,13 @@ if st.session_state.get("ph_last_filter") != (photo_filter, order, seed):
         st.session_state["w_ph_page"] = st.session_state["ph_page"] = 1
     st.session_state["ph_last_filter"] = (photo_filter, order, seed)
 
+chips(photo_filter)
 total = data.q_count_ordered_photos(*ctx.key, photo_filter, order)
 page, pages = pager(total, size)
 urlstate.publish("photos", PARAMS)
 word = photo_filter.word
 st.markdown(
-    t("ph.match", n=f"{total:,}")
+    t("ph.match", n=fmt.number(total, "count"))
     + (" · " + t("ph.with_word", word=escape_markdown(word)) if word else "")
 )
 if order == "mistakes":

@@ -18,7 +18,7 @@ import streamlit as st
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import EXIT_SOME_FAILED, read_progress
 from core.languages import LANGUAGES
-from dashboard import context, data, state, urlstate, verified, widgets
+from dashboard import context, data, fmt, labels, state, target, urlstate, verified, widgets
 from dashboard.i18n import t
 from dashboard.job import engine_options, log_tail, running_job, start_job, started_job
 from dashboard.text import escape_markdown
@@ -181,8 +181,8 @@ def same_run(values: dict, stored: dict | None) -> bool:
     )
 
 
-def start(values: dict) -> None:
-    """Check the folder and start the job (it resumes the run its settings identify)."""
+def start(values: dict, out_db: Path) -> None:
+    """Check the folder and start the job on ``out_db`` (resumes the run its settings identify)."""
     folder = str(values["pc_folder"]).strip()
     if not folder or not Path(folder).expanduser().is_dir():
         st.error(t("pc.no_folder"))
@@ -192,7 +192,8 @@ def start(values: dict) -> None:
     options |= engine_options(
         str(values["pc_engine"]), str(values["pc_ray_address"] or ""), int(values["pc_actors"] or 0)
     )
-    job = start_job(db, str(Path(folder).expanduser()), options)
+    job = start_job(out_db, str(Path(folder).expanduser()), options)
+    target.remember(out_db)  # issue 23: the progress shown is the output DB's
     st.toast(t("pc.started", pid=job.pid))
 
 
@@ -208,8 +209,8 @@ def runs_table(ctx: context.Ctx | None) -> None:
         stored = data.q_run_info(ctx.db, ctx.mtime, int(run.run_id)).get("settings")
         rows.append(
             {
-                "run": int(run.run_id),
-                t("pc.status"): run.status,
+                t("app.run"): int(run.run_id),
+                t("pc.status"): labels.status(run.status),
                 t("pc.done_failed"): f"{int(run.n_done):,} / {int(run.n_failed):,}",
                 t("setting.source"): run.source,
                 t("setting.model"): run.model,
@@ -220,7 +221,7 @@ def runs_table(ctx: context.Ctx | None) -> None:
                 t("pc.settings"): json.dumps(stored, ensure_ascii=False, sort_keys=True)
                 if isinstance(stored, dict)
                 else "",
-                t("pc.updated"): str(run.updated_at),
+                t("pc.updated"): fmt.when(run.updated_at),
             }
         )
     st.subheader(t("pc.runs"))
@@ -250,17 +251,20 @@ with st.container(border=True):
         st.caption(escape_markdown(t("pc.prefilled", run=ctx.run_id)))
     values = form()
     resume = same_run(values, stored)
-    st.caption(escape_markdown(t("pc.writes", db=db)))
+    # issue 23: the output database, and a tick before writing into the open one
+    out_db = target.out_db_field(db)
+    ok = target.confirmed(out_db, db)
+    st.caption(escape_markdown(t("pc.writes", db=out_db)))
     label = t("pc.resume") if resume else t("pc.start_new") if stored else t("pc.start")
     if st.button(
         label,
         icon=":material/play_arrow:",
-        disabled=job is not None,
+        disabled=job is not None or not ok,
         type="primary",
         key="pc_start",
     ):
-        start(values)
-        job = running_job(db)
+        start(values, out_db)
+        job = running_job(out_db)
     if stored is not None and not resume:
         st.caption(t("pc.new_run_note"))
 runs_table(ctx)
@@ -290,7 +294,7 @@ def _status(record: dict, running: bool) -> str:
 def _show_progress(record: dict, status: str) -> None:
     """The status, the progress bar, the ETA and times, and the job's last message."""
     done, failed, total = (int(record.get(k) or 0) for k in ("done", "failed", "total"))
-    st.subheader(escape_markdown(t("pc.job", status=status)))
+    st.subheader(escape_markdown(t("pc.job", status=labels.status(status))))
     share = min(1.0, (done + failed) / total) if total else 0.0
     st.progress(
         share, text=t("pc.progress", done=f"{done:,}", failed=f"{failed:,}", total=f"{total:,}")
@@ -305,7 +309,7 @@ def _show_progress(record: dict, status: str) -> None:
         t("pc.updated_at"), _clock(record.get("updated_at")), help=str(record.get("updated_at"))
     )
     if record.get("message"):
-        st.text(str(record["message"]))
+        st.text(labels.job_message(record["message"]))
 
 
 def _show_outcome(db: Path, status: str, returncode: int | None) -> None:
@@ -332,8 +336,9 @@ def _show_outcome(db: Path, status: str, returncode: int | None) -> None:
 @st.fragment(run_every=1.0)
 def progress_panel() -> None:
     """Live progress of the job (re-drawn every second without rerunning the page)."""
-    record = read_progress(db)
-    job = started_job(db)
+    watched = target.watched(db)  # issue 23: the output DB of the last job started here
+    record = read_progress(watched)
+    job = started_job(watched)
     returncode = job.poll() if job is not None else None
     if record is None and job is None:
         st.info(t("pc.no_progress"))
@@ -345,7 +350,7 @@ def progress_panel() -> None:
     if running and st.button(t("pc.stop"), icon=":material/stop:"):
         job.send_signal(signal.SIGINT)
         st.toast(t("pc.stopping"))
-    _show_outcome(db, status, returncode)
+    _show_outcome(watched, status, returncode)
 
 
 progress_panel()

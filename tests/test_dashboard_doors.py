@@ -1,0 +1,162 @@
+"""Every chart a door (issue 23): each chart selects what its click means, each door lands on
+the matching photos, most confident first, with its filter as removable chips in the URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from synthetic_db import make_db  # noqa: E402
+
+from core.store import queries, reading  # noqa: E402
+from dashboard import charts, nav  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    return make_db(tmp_path_factory.mktemp("doors") / "w.duckdb", n_images=400)
+
+
+def _photos(db: Path, monkeypatch, **params) -> AppTest:
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"lang": "en", **params})
+    at.switch_page("views/photos.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _params(spec: dict) -> list[dict]:
+    found = list(spec.get("params") or [])
+    for layer in spec.get("layer") or []:
+        found += layer.get("params") or []
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame", "options", "fields"),
+    [
+        (
+            "confusion",
+            pd.DataFrame(
+                {"true_label": ["a"], "pred_label": ["b"], "n": [5], "share": [0.5]}
+            ).assign(true_key="a", pred_key="b"),
+            {},
+            ["true_key", "pred_key"],
+        ),
+        (
+            "scatter",
+            pd.DataFrame(
+                {"ward": ["A"], "ward_key": ["a"], "word": ["w"], "weight": [1.0]}
+                | {"precision": [0.5], "n": [1], "m": [2]}
+            ),
+            {},
+            ["word", "ward_key"],
+        ),
+        (
+            "compare",
+            pd.DataFrame(
+                {"label": ["A"], "label_key": ["a"], "word": ["w"], "n": [1], "m": [2]}
+                | {"docs": [3], "precision": [0.5], "doc_share": [0.3]}
+            ),
+            {"field": "precision", "title": "p"},
+            ["word", "label_key"],
+        ),
+        (
+            "contrast",
+            pd.DataFrame(
+                {"side": ["A"], "side_key": ["a"], "word": ["w"], "n_a": [1], "n_b": [0]}
+                | {"z": [2.0]}
+            ),
+            {"a": "A", "b": "B"},
+            ["word", "side_key"],
+        ),
+    ],
+)
+def test_every_chart_selects_what_its_click_opens(kind, frame, options, fields):
+    spec = charts.spec_for(kind, frame, lang="en", **options)
+    picks = [p for p in _params(spec) if p.get("name") == charts.WORD_SELECTION]
+    assert picks and picks[0]["select"]["fields"] == fields
+
+
+def test_keyword_bars_share_one_scale_and_show_the_shade_legend():
+    frame = pd.DataFrame(
+        {"ward": ["a"], "word": ["w"], "rank": [1], "weight": [1.0], "precision": [0.5]}
+        | {"nm": ["1/2"], "effect": [float("nan")], "verified": [""]}
+    )
+    spec = charts.with_x_domain(charts.spec_for("keywords", frame, lang="ja"), [0.0, 2.8])
+    bars = spec["layer"][0]["encoding"]
+    assert bars["x"]["scale"]["domain"] == [0.0, 2.8]
+    assert bars["color"]["legend"] is not None and bars["color"]["title"] == "適合率"
+
+
+def test_events_give_the_clicked_point_row_and_cell():
+    event = SimpleNamespace(selection={charts.WORD_SELECTION: [{"word": "w", "ward": "a"}]})
+    assert nav.picked(event, charts.WORD_SELECTION) == {"word": "w", "ward": "a"}
+    assert nav.picked(SimpleNamespace(selection={}), charts.WORD_SELECTION) is None
+    assert nav.picked_row(SimpleNamespace(selection={"rows": [3], "cells": []})) == 3
+    assert nav.picked_cell(SimpleNamespace(selection={"rows": [], "cells": [(2, "x")]})) == (2, "x")
+    assert nav.picked_row(None) is None
+
+
+def test_a_confusion_cell_opens_its_photos_most_confident_first(db, monkeypatch):
+    with reading(db) as con:
+        conf = queries.confusion(con, 1)
+    cell = conf[conf["true_label"] != conf["pred_label"]].sort_values("n").iloc[-1]
+    true, pred, n = cell["true_label"], cell["pred_label"], int(cell["n"])
+    # what Overview's click sends: predicted ward B, truly A (nav.go_to_photos)
+    at = _photos(db, monkeypatch, by="pred", ward=[pred], true=true)
+    assert any(f"**{n:,}** photos match" in m.value for m in at.markdown)
+    chips = [b.label for b in at.button if str(b.key).startswith("ph_chip_")]
+    assert chips == [f"predicted: {pred}", f"truly: {true}"]
+    confidences = [
+        float(m.value.split("confidence ")[1].split("%")[0])
+        for m in at.markdown
+        if "confidence " in m.value
+    ]
+    assert len(confidences) == min(n, 12) and confidences == sorted(confidences, reverse=True)
+    # a chip's click drops its filter: every photo predicted as B
+    next(b for b in at.button if b.label == f"truly: {true}").click().run()
+    assert "true" not in at.query_params
+    wider = int(conf[conf["pred_label"] == pred]["n"].sum())
+    assert any(f"**{wider:,}** photos match" in m.value for m in at.markdown)
+
+
+def test_photos_open_most_confident_first_by_default(db, monkeypatch):
+    at = _photos(db, monkeypatch)
+    assert at.selectbox(key="w_ph_order").value == "confidence"
+    assert "order" not in at.query_params  # the default is left out of the URL
+
+
+def test_precompute_writes_the_output_database_named_on_the_page(db, tmp_path, monkeypatch):
+    """Issue 23: an output-database field; another DB needs no tick, the open one does."""
+    from dashboard import job
+
+    started: list[Path] = []
+    monkeypatch.setattr(
+        job,
+        "start_job",
+        lambda out, folder, options: started.append(out) or SimpleNamespace(pid=0, poll=lambda: 0),
+    )
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["lang"] = "ja"
+    at.switch_page("views/precompute.py").run()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    at.text_input(key="pc_folder").input(str(folder)).run()
+    assert at.text_input(key="pc_out_db").value == str(db.resolve())
+    assert at.button(key="pc_start").disabled
+    assert at.checkbox(key="pc_confirm_open_db").label.startswith("開いているデータベース")
+    other = tmp_path / "other.duckdb"
+    at.text_input(key="pc_out_db").input(str(other)).run()
+    assert not at.button(key="pc_start").disabled
+    at.button(key="pc_start").click().run()
+    assert not at.exception and started == [other.resolve()]
