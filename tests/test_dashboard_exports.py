@@ -31,11 +31,16 @@ def test_the_effect_table_has_one_value_per_column():
         {"ward": ["a", "a"], "rank": [1, 2], "word": ["x", "y"], "n": [5, 1], "m": [23, 2]}
         | {"precision": [5 / 23, 0.5], "weight": [1.2, 0.4]}
     )
-    effects = pd.DataFrame(
-        {"class": ["a"], "word": ["x"], "n": [10], "effect": [0.7], "ci_low": [0.675]}
-        | {"ci_high": [0.776], "verdict": ["causal"], "causal": [True]}
+    from core.mining import Keyword, MiningResult, attach_effects
+    from core.store.effects import WordEffect
+
+    words = [Keyword("x", 5, 23, 1.2), Keyword("y", 1, 2, 0.4)]
+    result = attach_effects(
+        MiningResult({"a": words}, None, None, None, 2, 0),
+        [WordEffect("a", "x", 10, 0.7, 0.675, 0.776, 0.001, 0.002, "causal", "mean", "fair")],
+        {"fill": "mean"},
     )
-    table = keyword_effects_frame(frame, effects, str, t)  # (Japanese outside a page)
+    table = keyword_effects_frame(frame, result, str, t)  # (Japanese outside a page)
     rows = _rows(to_csv_bytes(table.drop(columns=["ward_key"])))
     header = rows[0]
     low, high, effect = t("tab.ci_low"), t("tab.ci_high"), t("verify.effect_column")
