@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from synthetic_db import make_db
 from test_precompute import HERE as PRECOMPUTE_TESTS
 from test_precompute import ROOT, make_photos
 
@@ -344,3 +345,52 @@ def test_sigkill_at_each_step(job, fault: str, at: int) -> None:
     run_killed(photos, db, fault, at)
     assert_published_complete(db)
     assert_rerun_exact(photos, db)
+
+
+# ----------------------------------------------------------------------------- 22.1: bad block
+
+
+def corrupt_a_data_block(path: Path, table: str = "explanations", size: int = 2048) -> int:
+    """Overwrite ``size`` bytes inside one data block ``table`` uses; returns the file offset."""
+    from core.store.validate import HEADER_BYTES
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+        block = con.execute(
+            f"SELECT max(block_id) FROM pragma_storage_info('{table}') WHERE persistent"
+        ).fetchone()[0]
+    assert block is not None and block >= 0, f"{table} has no data block on disk"
+    offset = HEADER_BYTES + int(block) * int(block_size) + 512
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(bytes(range(256)) * (size // 256))
+    return offset
+
+
+def test_work_file_with_a_damaged_block_is_never_published(monkeypatch, job) -> None:
+    """22.1: a checksum error in one block of the work file moves it aside, never over the DB."""
+    from core.store.paths import damaged_work_path
+
+    photos, db = job
+    leave_work_file(monkeypatch, photos, db)
+    work = work_path(db)
+    with duckdb.connect(str(work)) as con:
+        con.execute("CHECKPOINT")  # the interrupted job's rows are in blocks, not the WAL
+    corrupt_a_data_block(work)
+    assert_rerun_exact(photos, db)
+    assert_published_complete(db, ALL)
+    assert damaged_work_path(db).exists(), "the damaged work file is kept for inspection"
+
+
+def test_check_db_reads_every_block(tmp_path: Path) -> None:
+    from core.store.validate import check_db
+
+    db = tmp_path / "wc.duckdb"
+    make_db(db, n_images=300)
+    assert check_db(db)[0] is None
+    for table in ("explanations", "tokens", "images"):
+        copy = tmp_path / f"{table}.duckdb"
+        shutil.copyfile(db, copy)
+        corrupt_a_data_block(copy, table)
+        problem, _ = check_db(copy)
+        assert problem is not None and "checksum" in problem, (table, problem)

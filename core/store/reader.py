@@ -10,7 +10,6 @@ dashboard's long-lived :func:`open_snapshot` attaches it to a private in-memory 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,63 +54,6 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
         return str(path), path.stat().st_mtime_ns
     except FileNotFoundError:
         return None
-
-
-#: The tables every wordcam DB has (from migration 1 on); a file without them is not one.
-REQUIRED_TABLES = ("runs", "images", "explanations", "tokens")
-#: DuckDB's file header (3 x 4 KiB) before its blocks: a sound file reaches past the last block
-#: its tables use; a truncated one stops short of it.
-HEADER_BYTES = 3 * 4096
-
-
-def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
-    """``(problem, row counts)`` of the DB file ``path``; ``problem`` is None for a sound one.
-
-    The check a work file passes before it is used and a snapshot before it is published: the
-    file opens as a DuckDB database (not another kind of file), reaches the last data block its
-    tables use (not truncated) and holds every table of :data:`REQUIRED_TABLES`, each of which can be
-    counted.
-    """
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        return f"not a readable DuckDB file ({first_line(exc)})", {}
-    try:
-        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        size, expected = os.path.getsize(path), _length_needed(con, names)
-        if size < expected:
-            return f"truncated ({size:,} bytes of at least {expected:,})", {}
-        missing = [t for t in REQUIRED_TABLES if t not in names]
-        if missing:
-            return f"missing table(s) {', '.join(missing)}", {}
-        counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in REQUIRED_TABLES
-        }
-    except duckdb.Error as exc:
-        return f"unreadable tables ({first_line(exc)})", {}
-    finally:
-        con.close()
-    return None, counts
-
-
-def _length_needed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> int:
-    """The bytes a file needs to hold the last data block its tables use."""
-    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
-    last = -1
-    for table in sorted(tables):
-        quoted = table.replace("'", "''")
-        found = con.execute(
-            f"SELECT max(block_id) FROM pragma_storage_info('{quoted}')"
-        ).fetchone()[0]
-        last = max(last, -1 if found is None else int(found))
-    return HEADER_BYTES + (last + 1) * int(block_size)
-
-
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 SNAPSHOT = "snapshot"
