@@ -4,7 +4,7 @@ Each test starts from a published DB holding a finished run over the first three
 the job that adds the other three fail at one step (the copy of the DB to the work file, a
 batch write, the snapshot copy, the rename over the DB, the close), then checks that the
 published DB is still readable and complete, and that a rerun ends with every photo exactly
-once. Faults are injected, never timed: ``shutil.copyfile`` / ``os.replace`` / the batch
+once. Faults are injected, never timed: the store's ``copy_file`` / ``os.replace`` / the batch
 write replaced by a function that raises (in process), or that kills its process with
 SIGKILL at that point (a child process, ``@pytest.mark.slow`` where it costs seconds).
 """
@@ -25,6 +25,7 @@ from synthetic_db import make_db
 from test_precompute import HERE as PRECOMPUTE_TESTS
 from test_precompute import ROOT, make_photos
 
+import core.store.writer as store_writer
 from core.errors import DataError
 from core.jobs import read_progress, run_precompute
 from core.store import connect_read, work_path
@@ -91,8 +92,8 @@ def partial_copy(src: str | os.PathLike, dst: str | os.PathLike, share: float = 
 
 
 def fail_copy_to(monkeypatch, matches, error: BaseException, share: float = 0.5) -> None:
-    """``shutil.copyfile`` to a path ``matches`` accepts writes ``share`` of it, then raises."""
-    real = shutil.copyfile
+    """The store's copy to a path ``matches`` accepts writes ``share`` of it, then raises."""
+    real = store_writer.copy_file
 
     def copyfile(src, dst, *args, **kwargs):
         if matches(Path(dst)):
@@ -100,7 +101,7 @@ def fail_copy_to(monkeypatch, matches, error: BaseException, share: float = 0.5)
             raise error
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    monkeypatch.setattr(store_writer, "copy_file", copyfile)
 
 
 def is_work_copy(path: Path) -> bool:
@@ -230,7 +231,7 @@ def test_snapshot_copy_fails(monkeypatch, job, error) -> None:
 def test_torn_snapshot_is_never_published(monkeypatch, job) -> None:
     """A copy that silently comes out short fails the check: the DB is kept as it was."""
     photos, db = job
-    real = shutil.copyfile
+    real = store_writer.copy_file
 
     def short_copy(src, dst, *args, **kwargs):
         if is_snapshot_copy(Path(dst)):
@@ -238,7 +239,7 @@ def test_torn_snapshot_is_never_published(monkeypatch, job) -> None:
         return real(src, dst, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(shutil, "copyfile", short_copy)
+        patch.setattr(store_writer, "copy_file", short_copy)
         with pytest.raises(DataError, match="failed its check"):
             run_precompute(photos, db, **JOB)
     assert_published_complete(db)
@@ -296,7 +297,8 @@ def hit():
     if calls[0] >= at:
         os.kill(os.getpid(), signal.SIGKILL)
 
-real_copy, real_unlink = shutil.copyfile, pathlib.Path.unlink
+import core.store.writer as store_writer
+real_copy, real_unlink = store_writer.copy_file, pathlib.Path.unlink
 
 def copyfile(src, dst, *args, **kwargs):
     name = pathlib.Path(dst).name
@@ -313,7 +315,7 @@ def unlink(self, *args, **kwargs):
         hit()
     return real_unlink(self, *args, **kwargs)
 
-shutil.copyfile, pathlib.Path.unlink = copyfile, unlink
+store_writer.copy_file, pathlib.Path.unlink = copyfile, unlink
 from core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -394,3 +396,70 @@ def test_check_db_reads_every_block(tmp_path: Path) -> None:
         corrupt_a_data_block(copy, table)
         problem, _ = check_db(copy)
         assert problem is not None and "checksum" in problem, (table, problem)
+
+
+# ----------------------------------------------------------------------------- 22.5, 22.6: links
+
+
+def test_lock_file_that_is_a_link_is_not_followed(job, tmp_path: Path) -> None:
+    """22.5: a link planted as the lock file is refused in one line; its target is untouched."""
+    from core.store import lock_path
+
+    photos, db = job
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    lock_path(db).symlink_to(victim)
+    with pytest.raises(DataError, match="link") as raised:
+        run_precompute(photos, db, **JOB)
+    assert "\n" not in str(raised.value)
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert_published_complete(db)
+
+
+def test_work_file_that_is_a_link_is_not_written_through(job, tmp_path: Path) -> None:
+    """22.5: a work file that is a link (even to a sound DB) is moved aside, its target kept."""
+    photos, db = job
+    victim = tmp_path / "victim.duckdb"
+    shutil.copyfile(db, victim)
+    before = victim.read_bytes()
+    work_path(db).symlink_to(victim)
+    assert_rerun_exact(photos, db)
+    assert victim.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["wc.duckdb.tmp", "wc.duckdb.work.tmp"])
+def test_copies_never_write_through_a_link(tmp_path: Path, name: str) -> None:
+    """22.5: the snapshot and work copies are created new; a link in their place is replaced."""
+    from core.store.writer import copy_file
+
+    src, victim = tmp_path / "src.bin", tmp_path / "victim.txt"
+    src.write_bytes(b"new bytes")
+    victim.write_text("precious", encoding="utf-8")
+    (tmp_path / name).symlink_to(victim)
+    copy_file(src, tmp_path / name)
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not (tmp_path / name).is_symlink() and (tmp_path / name).read_bytes() == b"new bytes"
+
+
+def test_db_through_a_link_writes_the_real_file(job, tmp_path: Path) -> None:
+    """22.6: --db through a link: the link stays a link and the real DB gets the results."""
+    photos, real = job
+    link = tmp_path / "elsewhere" / "link.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    summary = run_precompute(photos, link, **JOB)
+    assert summary["status"] == "done"
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert_published_complete(real, ALL)
+    assert not work_path(link).exists() and not work_path(real).exists()
+
+
+def test_writer_lock_covers_the_link_and_the_real_path(job, tmp_path: Path) -> None:
+    """22.6: a writer through the link and one through the real path exclude each other."""
+    from core.store import StoreWriter
+
+    _, real = job
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+    with StoreWriter(link), pytest.raises(DataError, match="being written"):
+        StoreWriter(real)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from core.errors import DataError, disk_full_error, is_disk_full
 from core.store.lock import acquire_writer_lock, release_writer_lock
 from core.store.migrations import migrate
+from core.store.nofollow import open_no_follow
 from core.store.paths import (
     damaged_work_path,
     snapshot_tmp_path,
@@ -45,12 +46,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: Bytes per read/write of :func:`copy_file`.
+COPY_CHUNK = 1 << 20
+
+
 def copy_file(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` and flush it to disk (a disk-full error is one clear line)."""
+    """Copy ``src`` to a new file ``dst`` and flush it to disk (a disk-full error is one line).
+
+    ``dst`` is created exclusively and never through a link (:mod:`core.store.nofollow`).
+    """
     try:
-        shutil.copyfile(src, dst)
-        with open(dst, "rb+") as fh:
-            os.fsync(fh.fileno())
+        with open(src, "rb") as source, open_no_follow(dst, "wb", new=True) as target:
+            shutil.copyfileobj(source, target, COPY_CHUNK)
+            target.flush()
+            os.fsync(target.fileno())
     except OSError as exc:
         dst.unlink(missing_ok=True)
         if is_disk_full(exc):
@@ -67,6 +76,11 @@ def _prepare_work(db: Path, work: Path) -> None:
     """Leave a sound work file, or none: a damaged one is moved aside, a missing one copied."""
     for stale in (work_tmp_path(db), snapshot_tmp_path(db)):
         stale.unlink(missing_ok=True)  # left by a job killed while copying
+    if wal_path(work).is_symlink():
+        wal_path(work).unlink()  # never DuckDB's: it would write its log into the target
+    if work.is_symlink():
+        log.warning("%s is a link, not a work file; moving it aside", work)
+        rename_file(work, damaged_work_path(db))
     if work.exists():
         problem, _ = check_db(work)
         if problem is None:
@@ -109,7 +123,7 @@ class StoreWriter:
     """
 
     def __init__(self, db: str | Path, publish_every: float = 20.0) -> None:
-        self.db = Path(db)
+        self.db = Path(db).expanduser().resolve()  # a link's target: the real file is written
         self.work = work_path(self.db)
         self.publish_every = publish_every
         self.db.parent.mkdir(parents=True, exist_ok=True)
