@@ -28,7 +28,7 @@ from test_precompute import ROOT, make_photos
 import core.store.writer as store_writer
 from core.errors import DataError
 from core.jobs import read_progress, run_precompute
-from core.store import connect_read, work_path
+from core.store import asset_dir, connect_read, work_path
 
 JOB = {"model": "tiny", "explainer": "testwords", "batch_size": 1, "progress": False}
 FIRST = 3  # photos in the published DB before the faulty job
@@ -463,3 +463,19 @@ def test_writer_lock_covers_the_link_and_the_real_path(job, tmp_path: Path) -> N
     link.symlink_to(real)
     with StoreWriter(link), pytest.raises(DataError, match="being written"):
         StoreWriter(real)
+
+
+# ----------------------------------------------------------------------------- 22.7: DB inside
+
+
+def test_db_inside_the_photo_folder_does_not_eat_its_own_outputs(tmp_path: Path) -> None:
+    """22.7: the second run does not take the first run's overlay PNGs in as a class."""
+    photos = make_photos(tmp_path / "inside", per_class=1, broken=False)
+    db = photos / "w.duckdb"
+    first = run_precompute(photos, db, **JOB)
+    assert first["done"] == 3 and any(asset_dir(db).rglob("*.png")), "no outputs to eat"
+    second = run_precompute(photos, db, **JOB)
+    assert second["done"] == 0 and second["skipped_existing"] == 3
+    with connect_read(db) as con:
+        labels = {r[0] for r in con.execute("SELECT DISTINCT true_label FROM images").fetchall()}
+    assert labels == {"猫", "コーヒー", "ロケット"}

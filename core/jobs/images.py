@@ -44,12 +44,12 @@ def run_precompute(
     ``image_accuracy`` (:func:`core.store.metrics.image_accuracy`). Ctrl-C abandons the batch
     in flight, marks the run ``interrupted``, publishes and re-raises :class:`KeyboardInterrupt`.
     """
-    from core.store import StoreWriter
+    from core.store import StoreWriter, asset_dir
 
     settings = JobSettings.of(settings, **options)
     started = time.monotonic()
     db = Path(db).expanduser()
-    listing = list_photos(data_dir, settings.limit)
+    listing = list_photos(data_dir, settings.limit, outputs=(asset_dir(db),))
     root, photos = listing.root, listing.photos
     run = runs.photo_run(settings, root)
     source = ExplanationSource(settings.explainer_spec, settings.mode, settings.lang)
