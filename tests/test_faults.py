@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -479,3 +480,54 @@ def test_db_inside_the_photo_folder_does_not_eat_its_own_outputs(tmp_path: Path)
     with connect_read(db) as con:
         labels = {r[0] for r in con.execute("SELECT DISTINCT true_label FROM images").fetchall()}
     assert labels == {"猫", "コーヒー", "ロケット"}
+
+
+# ----------------------------------------------------------------------------- 22.10: other DBs
+
+
+def foreign_db(path: Path, kind: str) -> Path:
+    """A database file that is not wordcam's."""
+    if kind == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(path) as con:
+            con.execute("CREATE TABLE runs (x)")
+        con.close()
+        return path
+    with duckdb.connect(str(path)) as con:
+        if kind == "unrelated-runs":
+            con.execute("CREATE TABLE runs (x INTEGER); INSERT INTO runs VALUES (1)")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["empty", "unrelated-runs", "sqlite"])
+@pytest.mark.parametrize("command", ["mine", "report", "verify", "precompute"])
+def test_a_database_that_is_not_wordcams_is_one_line(
+    tmp_path: Path, capsys, monkeypatch, kind: str, command: str
+) -> None:
+    """22.10: mine, report, verify and precompute say so in one line; no network is tried."""
+    import socket
+
+    from core.cli import main
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("wordcam tried the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    db = foreign_db(tmp_path / "other.duckdb", kind)
+    before = db.read_bytes()
+    args = {
+        "mine": ["mine", "--db", str(db)],
+        "report": ["report", "--db", str(db), "--out", str(tmp_path / "r.html")],
+        "verify": ["verify", "--db", str(db)],
+        "precompute": ["precompute", str(tmp_path), "--db", str(db), "--model", "tiny"],
+    }[command]
+    if command == "precompute":
+        make_photos(tmp_path / "p", per_class=1, broken=False)
+        args[1] = str(tmp_path / "p")
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search("not a (readable )?wordcam database", err) and "download" not in err, err
+    assert db.read_bytes() == before

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import DataError
+from core.store.connect import connect, foreign_file, memory, wordcam_problem
 from core.store.paths import work_path
+from core.store.validate import first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,10 +39,29 @@ def connect_read(db: str | Path) -> duckdb.DuckDBPyConnection:
                 else f"; run `wordcam precompute DATA_DIR --db {db}` first"
             )
         )
+    kind = foreign_file(db)
+    if kind is not None:
+        raise DataError(f"{db} is not a wordcam database: it is {kind}")
     try:
-        return duckdb.connect(str(db), read_only=True)
+        con = connect(db, read_only=True)
     except duckdb.Error as exc:
-        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+        raise DataError(f"cannot open {db} as a wordcam database: {first_line(exc)}") from None
+    _refuse_foreign(con, db)
+    return con
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, db: str | Path, catalog: str | None = None):
+    """Close ``con`` and raise one line when the DB it reads is not wordcam's."""
+    try:
+        problem = wordcam_problem(con, catalog)
+    except BaseException:
+        con.close()
+        raise
+    if problem is not None:
+        con.close()
+        raise DataError(
+            f"{db} is not a wordcam database ({problem}); pass a DB written by `wordcam precompute`"
+        )
 
 
 def db_version(db: str | Path) -> tuple[str, int] | None:
@@ -70,16 +91,17 @@ def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
     """
     import duckdb
 
-    if not Path(db).is_file():
-        connect_read(db)  # raises the clear "no database at ..." error
-    con = duckdb.connect(":memory:")
+    if not Path(db).is_file() or foreign_file(db) is not None:
+        connect_read(db)  # raises the clear "no database at ..." / "not a wordcam database"
+    con = memory()
     quoted = str(Path(db).resolve()).replace("'", "''")
     try:
         con.execute(f"ATTACH '{quoted}' AS {SNAPSHOT} (READ_ONLY)")
         con.execute(f"USE {SNAPSHOT}")
     except duckdb.Error as exc:
         con.close()
-        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+        raise DataError(f"cannot open {db} as a wordcam database: {first_line(exc)}") from None
+    _refuse_foreign(con, db, SNAPSHOT)
     return con
 
 

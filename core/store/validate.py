@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.store.connect import connect, foreign_file, wordcam_problem
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -32,8 +34,11 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
     """
     import duckdb
 
+    kind = foreign_file(path)
+    if kind is not None:
+        return f"not a readable DuckDB file ({kind})", {}
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = connect(path, read_only=True)
     except duckdb.Error as exc:
         return f"not a readable DuckDB file ({first_line(exc)})", {}
     try:
@@ -44,6 +49,9 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
         missing = [t for t in REQUIRED_TABLES if t not in names]
         if missing:
             return f"missing table(s) {', '.join(missing)}", {}
+        foreign = wordcam_problem(con)
+        if foreign is not None:
+            return f"not a wordcam database: {foreign}", {}
         counts = {t: _read_every_block(con, t) for t in sorted(names)}
     except duckdb.Error as exc:
         return f"unreadable tables ({first_line(exc)})", {}

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import DataError, disk_full_error, is_disk_full
+from core.store.connect import connect
 from core.store.lock import acquire_writer_lock, release_writer_lock
 from core.store.migrations import migrate
 from core.store.nofollow import open_no_follow
@@ -105,7 +106,7 @@ def _connect(db: Path, work: Path) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     try:
-        return duckdb.connect(str(work))
+        return connect(work)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DataError(
