@@ -32,8 +32,6 @@ def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
     Text cells (and index and column names) that would start a formula are neutralised
     (:func:`core.export.safe_cell`, the OWASP rule against CSV injection).
     """
-    from core.export import safe_cell
+    from core.export import frame_csv_bytes
 
-    safe = frame.rename(columns=safe_cell, index=safe_cell if index else None)
-    safe = safe.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(safe_cell))
-    return safe.to_csv(index=index).encode("utf-8-sig")
+    return frame_csv_bytes(frame, index=index)

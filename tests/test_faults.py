@@ -531,3 +531,42 @@ def test_a_database_that_is_not_wordcams_is_one_line(
     assert len(err.strip().splitlines()) == 1, err
     assert re.search("not a (readable )?wordcam database", err) and "download" not in err, err
     assert db.read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- 22.8: CSV
+
+
+FORMULAS = ["=1+1", "+cmd|' -C calc'!A0", "@SUM(1)", "-2+3", "\t=x"]
+
+
+def test_verify_csv_neutralises_formulas() -> None:
+    """22.8: wordcam verify --format csv writes no cell that starts a formula."""
+    import csv
+    import io
+
+    from core.store.effects import WordEffect
+    from core.verify.report import VerifyReport
+
+    words = [
+        WordEffect(f, f, 3, -0.25, -0.5, 0.1, 0.2, 0.3, "none", "@fill", "=control")
+        for f in FORMULAS
+    ]
+    text = VerifyReport(1, words, "@fill", "=control", {}).to_csv()
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t") or c.startswith("-2")]
+    assert "'=1+1" in cells and "-0.25" in cells, "numbers are kept as they are"
+
+
+def test_one_csv_writer() -> None:
+    """22.8: no CSV is written anywhere but through core.export."""
+    root = Path(__file__).resolve().parents[1]
+    writers = re.compile(r"csv\.(writer|DictWriter)\(|\.to_csv\(")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("core", "dashboard")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "export.py" or path.parent.name != "core"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if writers.search(line)
+    ]
+    assert found == []
