@@ -359,3 +359,120 @@ def test_mine_early_in_a_job_says_it_is_still_starting(
 
 def test_shutil_is_not_left_patched() -> None:
     assert shutil.copyfile.__module__ == "shutil"
+
+
+# ----------------------------------------------------------------------------- 22.9: terminal
+
+#: Class names a terminal would obey: clear screen, retitle, bell, right-to-left override,
+#: and a newline that would split a line.
+HOSTILE_NAMES = ["cat\x1b[2J", "bell\x07", "rev\u202egnp.exe", "two\nlines"]
+VLM_ANSWER = "\x1b]0;pwned\x07 a red \x1b[2J roof \u202eon top"
+RAW = ("\x1b", "\x07", "\u202e")
+
+
+def hostile_classifier(arg: str | None = None, **options):
+    from test_precompute import tiny_classifier
+
+    model = tiny_classifier()
+    model.labels = list(HOSTILE_NAMES[:3])
+    return model
+
+
+class HostileExplainer:
+    """Answers like a VLM that was told to attack the terminal."""
+
+    name = "hostile"
+
+    def __init__(self, arg: str | None = None, lang: str = "ja", **options):
+        self.lang = lang
+
+    def explain_batch(self, requests):
+        from core.explainers.base import Explanation
+
+        return [Explanation(text=f"{VLM_ANSWER} 赤い屋根 屋根", details={}) for _ in requests]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> tuple[Path, Path]:
+    from PIL import Image
+
+    from core.registry import register_explainer, register_model_loader
+
+    register_model_loader("hostile", hostile_classifier)
+    register_explainer("hostile", HostileExplainer)
+    base = tmp_path_factory.mktemp("hostile")
+    photos = base / "photos"
+    for k, name in enumerate(HOSTILE_NAMES[:3]):
+        (photos / name).mkdir(parents=True)
+        for j in range(3):
+            Image.new("RGB", (64, 64), (80 * k, 40 * j, 90)).save(photos / name / f"{j}\x1b[1m.png")
+    db = base / "wc.duckdb"
+    args = ["precompute", str(photos), "--db", str(db), "--model", "hostile"]
+    assert main([*args, "--explainer", "hostile", "--no-progress", "--lang", "ja"]) == 0
+    return photos, db
+
+
+def assert_escaped(out: str, err: str) -> None:
+    for raw in RAW:
+        assert raw not in out and raw not in err, (raw, out[-500:], err[-500:])
+    assert "two\nlines" not in out + err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["mine", "--db", "DB"],
+        ["mine", "--db", "DB", "--by", "predicted"],
+        ["mine", "--db", "DB", "--format", "csv"],
+        ["mine", "--db", "DB", "--examples", "屋根"],
+        ["mine", "--db", "DB", "--examples", "屋根", "--format", "csv"],
+        ["mine", "--db", "DB", "--contrast", HOSTILE_NAMES[0], HOSTILE_NAMES[1]],
+        ["report", "--db", "DB", "--out", "OUT/r.md"],
+        ["precompute", "PHOTOS", "--db", "DB", "--model", "hostile", "--explainer", "hostile"],
+        ["explain", "PHOTOS", "--model", "hostile", "--explainer", "hostile", "--top-k", "3"],
+    ],
+    ids=lambda c: "-".join(a for a in c[:4] if a.isascii() and a.isalpha() or a[:2] == "--"),
+)
+def test_every_command_escapes_untrusted_text(hostile_run, tmp_path: Path, capsys, command):
+    """22.9: class names, file names and model answers reach the terminal escaped."""
+    photos, db = hostile_run
+    paths = {"DB": str(db), "PHOTOS": str(photos), "OUT/r.md": str(tmp_path / "r.md")}
+    argv = [paths.get(a, a) for a in command]
+    if argv[0] == "precompute":
+        argv.append("--no-progress")
+    main(argv)
+    assert_escaped(*capsys.readouterr())
+
+
+def test_verify_markdown_escapes_words(monkeypatch, capsys, hostile_run) -> None:
+    import core.verify
+    from core.store.effects import WordEffect
+    from core.verify.report import VerifyReport
+
+    words = [
+        WordEffect(n, VLM_ANSWER, 3, 0.2, 0.1, 0.3, 0.01, 0.02, "causal", "mean", "same")
+        for n in HOSTILE_NAMES
+    ]
+    report = VerifyReport(1, words, "mean", "same", {}, errors=[f"photo {HOSTILE_NAMES[0]}"])
+    monkeypatch.setattr(core.verify, "run_verify", lambda *a, **k: report)
+    assert main(["verify", "--db", str(hostile_run[1])]) == 0
+    assert_escaped(*capsys.readouterr())
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_reports_escape_class_names(monkeypatch, capsys, tmp_path, command):
+    import numpy as np
+
+    import core.evaluation
+    import core.train
+    from core.evaluation.metrics import classification_metrics
+
+    metrics = classification_metrics([0, 1, 2, 3], np.eye(4), HOSTILE_NAMES)
+    metrics.update(model_dir=str(tmp_path / "m\x1b[2J"), best_epoch=1, interrupted=False)
+    monkeypatch.setattr(core.train, "train", lambda *a, **k: metrics)
+    monkeypatch.setattr(core.evaluation, "evaluate", lambda *a, **k: metrics)
+    args = [str(tmp_path), "--out", str(tmp_path / "o")] if command == "train" else [".", "."]
+    assert main([command, *args, "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert_escaped(out, err)
+    assert "two\\nlines" in out

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from core import __version__
-from core.cli.terminal import printable
+from core.cli.terminal import escaped_output, printable
 from core.errors import WordcamError, is_disk_full
 
 COMMANDS = [
@@ -50,13 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``wordcam`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
-    )
-    if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
+    with escaped_output():  # every byte written to the terminal goes through one function
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+        )
+        if not getattr(args, "_run", None):
+            parser.print_help()
+            return 2
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; a :class:`WordcamError` is one line and exit status 1."""
     try:
         return int(args._run(args) or 0)
     except WordcamError as exc:

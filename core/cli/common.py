@@ -158,3 +158,20 @@ def explainer_options(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None and value is not False:
             options[name] = value
     return options
+
+
+def printable_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` for :func:`core.evaluation.report.format_report` with every class name and
+    skipped path through :func:`core.cli.terminal.printable` (a name cannot split a line)."""
+    from core.cli.terminal import printable
+
+    skipped = [
+        {**s, "path": printable(s.get("path", "")), "error": printable(s.get("error", ""))}
+        for s in metrics.get("skipped_files") or []
+    ]
+    return {
+        **metrics,
+        "labels": [printable(n) for n in metrics["labels"]],
+        "per_class": {printable(k): v for k, v in metrics["per_class"].items()},
+        "skipped_files": skipped,
+    }
