@@ -476,3 +476,57 @@ def test_train_and_eval_reports_escape_class_names(monkeypatch, capsys, tmp_path
     out, err = capsys.readouterr()
     assert_escaped(out, err)
     assert "two\\nlines" in out
+
+
+# ----------------------------------------------------------------------------- 22.11: limits
+
+
+def test_deeply_nested_jsonl_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    deep = '{"id": "1", "label": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    path.write_text('{"id": "0", "label": "a", "text": "ok"}\n' + deep, encoding="utf-8")
+    with pytest.raises(DataError, match="line 2: .*nested") as raised:
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "header", ["id,label,text,text", "id,label,label,text", "id,id,label,text"]
+)
+def test_duplicate_header_column_is_refused(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "corpus.csv"
+    fields = header.count(",") + 1
+    path.write_text(f"{header}\n" + ",".join(["x"] * fields) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="duplicate column"):
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+
+
+def test_labels_and_texts_are_nfc(tmp_path: Path) -> None:
+    """22.11: "café" typed in NFC and in NFD is one class, and one word."""
+    import unicodedata
+
+    from core.mining.files import read_text_records
+
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    path = tmp_path / "corpus.csv"
+    path.write_text(f"id,label,text\n1,{nfc},{nfd} au lait\n2,{nfd},{nfc}\n", encoding="utf-8")
+    records = list(read_text_records(path))
+    assert {r.label for r in records} == {nfc}
+    assert records[0].text == f"{nfc} au lait" and records[1].text == nfc
+
+
+def test_photo_class_folders_are_nfc(tmp_path: Path) -> None:
+    """22.11: a class folder named in NFD (as macOS writes names) gives the NFC label."""
+    import unicodedata
+
+    from PIL import Image
+
+    from core.jobs.photos import list_photos
+
+    nfd = unicodedata.normalize("NFD", "café")
+    (tmp_path / nfd).mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / nfd / "a.png")
+    assert [label for _, label in list_photos(tmp_path).photos] == [
+        unicodedata.normalize("NFC", "café")
+    ]

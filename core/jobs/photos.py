@@ -7,7 +7,8 @@ The rule (``docs/schema.md``, *Crash safety and exit statuses*):
   listed in.
 * A photo is recorded under the path it is listed at: the folder (made absolute and resolved,
   as the run records it) joined with the names inside it as they are, never a link's target.
-  Its class is the first folder of that path (a flat folder's photos have none).
+  Its class is the first folder of that path in Unicode NFC (macOS writes names in NFD; both
+  spellings are one class); a flat folder's photos have none.
 * One row per distinct file: names of the same file (links to it, hard links: the same device
   and inode) are listed once, under a name that is not itself a link if there is one, else
   the first in path order.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +77,8 @@ def list_photos(
     photos: list[Photo] = []
     for path in sorted(kept.values(), key=lambda p: p.parts):
         rel = path.relative_to(root)
-        photos.append((path, rel.parts[0] if len(rel.parts) > 1 else None))
+        label = unicodedata.normalize("NFC", rel.parts[0]) if len(rel.parts) > 1 else None
+        photos.append((path, label))
     if not photos:
         raise DataError(
             f"{root}: no image files found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, "
