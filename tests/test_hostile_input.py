@@ -530,3 +530,96 @@ def test_photo_class_folders_are_nfc(tmp_path: Path) -> None:
     assert [label for _, label in list_photos(tmp_path).photos] == [
         unicodedata.normalize("NFC", "café")
     ]
+
+
+# ----------------------------------------------------------------------------- 22.12: arguments
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("args")
+    photos = make_photos(base / "photos", per_class=2, broken=False)
+    db = base / "wc.duckdb"
+    run_precompute(photos, db, **JOB)
+    return db
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("flag", [["--photos", "-1"], ["--top", "0"], ["--top", "-3"]])
+def test_report_counts_are_checked_by_the_parser(small_db: Path, tmp_path, capsys, flag) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html"), *flag])
+    assert raised.value.code == 2 and flag[0] in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_out_naming_a_folder_is_one_line(small_db: Path, tmp_path, capsys) -> None:
+    (tmp_path / "r.html").mkdir()
+    assert main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html")]) == 1
+    assert "is a folder" in one_error_line(capsys.readouterr().err)
+
+
+def test_report_out_on_a_read_only_filesystem_is_one_line(
+    small_db: Path, tmp_path, capsys, monkeypatch
+) -> None:
+    real = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name == "r.html":
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html")]) == 1
+    assert "Read-only file system" in one_error_line(capsys.readouterr().err)
+
+
+def test_report_hint_names_only_options_that_exist(tmp_path: Path, capsys) -> None:
+    flat = tmp_path / "flat"
+    make_photos(tmp_path / "photos", per_class=2, broken=False)
+    flat.mkdir()
+    for k, photo in enumerate(sorted((tmp_path / "photos").rglob("*.*"))):
+        photo.rename(flat / f"{k}{photo.suffix}")
+    db = tmp_path / "wc.duckdb"
+    run_precompute(flat, db, **JOB)
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "try --by predicted" not in line and "wordcam mine --by predicted" in line
+
+
+@pytest.mark.parametrize("top_k", ["0", "-2"])
+def test_top_k_refused_before_a_run_starts(photos: Path, tmp_path: Path, capsys, top_k) -> None:
+    db = tmp_path / "wc.duckdb"
+    with pytest.raises(SystemExit) as raised:
+        main(["precompute", str(photos), "--db", str(db), "--model", "tiny", "--top-k", top_k])
+    assert raised.value.code == 2 and "--top-k" in capsys.readouterr().err
+    assert not db.exists() and not Path(str(db) + ".work").exists()
+
+
+@pytest.mark.parametrize("command", ["precompute", "explain"])
+def test_bad_layer_stops_before_the_first_photo(
+    photos: Path, tmp_path: Path, capsys, command
+) -> None:
+    args = ["--model", "tiny", "--explainer", "testwords", "--layer", "no.such.layer"]
+    if command == "precompute":
+        argv = ["precompute", str(photos), "--db", str(tmp_path / "wc.duckdb"), "--no-progress"]
+    else:
+        argv = ["explain", str(photos)]
+    assert main(argv + args) == 1
+    assert "no.such" in one_error_line(capsys.readouterr().err)
+
+
+def test_random_bytes_as_weights_are_not_called_pickled_objects(tmp_path: Path) -> None:
+    from core.models.arch import read_state_dict
+
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(WordcamError) as raised:
+        read_state_dict(weights)
+    assert "pickled Python objects" not in str(raised.value)
+    assert "not a readable PyTorch checkpoint" in str(raised.value)

@@ -29,6 +29,26 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k in ("weights", "labels", "task") if (v := getattr(args, k, None))}
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type`` of a count that must be at least 1 (argparse's one-line error)."""
+    return _bounded_int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` of a count that may be 0 but not negative."""
+    return _bounded_int(text, 0)
+
+
+def _bounded_int(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least} (got {value})")
+    return value
+
+
 DEVICE_HELP = "where the model runs: auto (default: the GPU when there is one), cpu, cuda or cuda:N"
 
 

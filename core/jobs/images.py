@@ -144,6 +144,10 @@ class Backends:
         from core.models import load_model
 
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
+        if settings.layer:
+            from core.attribution import resolve_layer
+
+            resolve_layer(classifier, settings.layer)  # a bad --layer stops before any photo
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)
