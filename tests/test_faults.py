@@ -27,6 +27,7 @@ from test_precompute import HERE as PRECOMPUTE_TESTS
 from test_precompute import ROOT, make_photos
 
 import core.store.writer as store_writer
+from core.cli import main
 from core.errors import DataError
 from core.jobs import read_progress, run_precompute
 from core.store import asset_dir, connect_read, work_path
@@ -508,8 +509,6 @@ def test_a_database_that_is_not_wordcams_is_one_line(
     """22.10: mine, report, verify and precompute say so in one line; no network is tried."""
     import socket
 
-    from core.cli import main
-
     def no_network(*args, **kwargs):
         raise AssertionError("wordcam tried the network")
 
@@ -570,3 +569,32 @@ def test_one_csv_writer() -> None:
         if writers.search(line)
     ]
     assert found == []
+
+
+# ----------------------------------------------------------------------------- 22.4: Ray address
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1:1", "ray://127.0.0.1:1", "garbage::://", "ray://", "host:99999"]
+)
+def test_bad_ray_address_is_one_line_within_seconds(
+    tmp_path: Path, capsys, monkeypatch, address: str
+) -> None:
+    """22.4: no Ray is started for an address nothing answers at; one line, in seconds."""
+    import time
+
+    ray = pytest.importorskip("ray")
+
+    def no_init(*args, **kwargs):
+        raise AssertionError("ray.init was called for an address nothing answers at")
+
+    monkeypatch.setattr(ray, "init", no_init)
+    photos = make_photos(tmp_path / "p", per_class=1, broken=False)
+    argv = ["precompute", str(photos), "--db", str(tmp_path / "wc.duckdb"), "--model", "tiny"]
+    argv += ["--explainer", "testwords", "--no-progress", "--engine", "ray"]
+    started = time.monotonic()
+    assert main([*argv, "--ray-address", address]) == 1
+    assert time.monotonic() - started < 15
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "Ray" in err and address.split("://")[-1].split(":")[0] in err
