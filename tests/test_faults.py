@@ -25,6 +25,7 @@ import pytest
 from synthetic_db import make_db
 from test_precompute import HERE as PRECOMPUTE_TESTS
 from test_precompute import ROOT, make_photos
+from test_verify import verified_db  # noqa: F401 (a fixture: a run with word regions)
 
 import core.store.writer as store_writer
 from core.cli import main
@@ -598,3 +599,124 @@ def test_bad_ray_address_is_one_line_within_seconds(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "Ray" in err and address.split("://")[-1].split(":")[0] in err
+
+
+# ----------------------------------------------------------------------------- earlier audits
+
+
+def test_fifo_and_other_special_files_are_skipped_and_named(tmp_path: Path) -> None:
+    """A FIFO named like a photo would block the reader for ever: skipped, named."""
+    from core.jobs.photos import list_photos
+
+    photos = make_photos(tmp_path / "p", per_class=1, broken=False)
+    os.mkfifo(photos / "猫" / "pipe.jpg")
+    listing = list_photos(photos)
+    assert len(listing.photos) == 3
+    assert [s.path for s in listing.skipped] == [str(photos.resolve() / "猫" / "pipe.jpg")]
+
+
+def test_a_second_writer_is_refused_in_one_line(job) -> None:
+    from core.store import StoreWriter
+
+    _, db = job
+    with StoreWriter(db), pytest.raises(DataError, match="being written") as raised:
+        StoreWriter(db)
+    assert "\n" not in str(raised.value) and str(os.getpid()) in str(raised.value)
+
+
+class Boom:
+    """A pickle that would create a file if it were ever unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def corrupt_weights(path: Path, kind: str, marker: Path) -> Path:
+    import io
+    import zipfile
+
+    import torch
+
+    state = {"weight": torch.zeros(2, 2)}
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random":
+        path.write_bytes(bytes(range(256)) * 40)
+    elif kind == "text":
+        path.write_text("this is a README, not weights\n", encoding="utf-8")
+    elif kind == "truncated":
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    elif kind == "zip-of-garbage":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("archive/data.pkl", b"garbage")
+    elif kind == "whole-model":
+        torch.save(torch.nn.Linear(2, 2), path)
+    elif kind == "code":
+        torch.save({"weight": Boom(marker)}, path)
+    elif kind == "not-tensors":
+        torch.save({"weight": [1, 2, 3]}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "random",
+        "text",
+        "truncated",
+        "zip-of-garbage",
+        "whole-model",
+        "code",
+        "not-tensors",
+    ],
+)
+def test_corrupt_weights_are_one_line_and_never_run_code(tmp_path: Path, kind: str) -> None:
+    from core.errors import WordcamError
+    from core.models.arch import read_state_dict
+
+    marker = tmp_path / "pwned"
+    weights = corrupt_weights(tmp_path / "w.pth", kind, marker)
+    with pytest.raises(WordcamError) as raised:
+        read_state_dict(weights)
+    assert "\n" not in str(raised.value) and str(weights) in str(raised.value)
+    assert not marker.exists(), "a pickle was executed"
+
+
+def test_disk_full_during_verify_is_one_line_and_resumes(
+    verified_db,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
+    """The audit's full disk during verify: one line, the published DB intact, then resumed."""
+    import core.verify.job as verify_job
+
+    db = tmp_path / "wc.duckdb"
+    shutil.copyfile(verified_db, db)
+    real = verify_job.storage.write_photos
+    calls = {"n": 0}
+
+    def write_photos(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    args = ["verify", "--db", str(db), "--top", "2", "--no-progress", "--batch-size", "2"]
+    with monkeypatch.context() as patch:
+        patch.setattr(verify_job.storage, "write_photos", write_photos)
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "disk full" in err and len(err.strip().splitlines()) == 1, err
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] == 2
+    assert main(args) == 0
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] > 2
+    assert not work_path(db).exists()
