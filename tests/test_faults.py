@@ -319,19 +319,29 @@ def unlink(self, *args, **kwargs):
     return real_unlink(self, *args, **kwargs)
 
 store_writer.copy_file, pathlib.Path.unlink = copyfile, unlink
+if fault == "verify":
+    import core.verify.job as verify_job
+    real_write_photos = verify_job.storage.write_photos
+
+    def write_photos(*args, **kwargs):
+        hit()
+        return real_write_photos(*args, **kwargs)
+
+    verify_job.storage.write_photos = write_photos
 from core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_killed(photos: Path, db: Path, fault: str, at: int = 1) -> None:
-    """Run the job in a child that SIGKILLs itself at the fault's point."""
+def run_killed(photos: Path, db: Path, fault: str, at: int = 1, args: list | None = None) -> None:
+    """Run the job (or ``args``) in a child that SIGKILLs itself at the fault's point."""
     pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
     env.update(WORDCAM_FAULT=fault, WORDCAM_FAULT_AT=str(at))
-    args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
-    args += ["--explainer", "testwords", "--batch-size", "1", "--no-progress"]
-    args += ["--publish-every", "0"]
+    if args is None:
+        args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+        args += ["--explainer", "testwords", "--batch-size", "1", "--no-progress"]
+        args += ["--publish-every", "0"]
     proc = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, *args],
         cwd=ROOT,
@@ -719,4 +729,18 @@ def test_disk_full_during_verify_is_one_line_and_resumes(
     assert main(args) == 0
     with connect_read(db) as con:
         assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] > 2
+    assert not work_path(db).exists()
+
+
+@pytest.mark.slow
+def test_sigkill_during_verify_keeps_the_db_and_resumes(verified_db, tmp_path):  # noqa: F811
+    """The audit's kill -9 during verify: the published DB reads in full, a rerun resumes."""
+    db = tmp_path / "wc.duckdb"
+    shutil.copyfile(verified_db, db)
+    args = ["verify", "--db", str(db), "--top", "2", "--no-progress", "--batch-size", "2"]
+    run_killed(db.parent, db, "verify", 2, args)
+    assert_published_complete(db, 1)
+    assert main(args) == 0
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effects").fetchone()[0] > 0
     assert not work_path(db).exists()
