@@ -16,8 +16,9 @@ it) or a bidirectional override (U+202E shows text reversed); a terminal obeys t
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -29,7 +30,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def printable(text: object, keep: str = "") -> str:
     """``text`` with control and bidi-format characters escaped (those in ``keep`` kept)."""
-    return "".join(ch if ch in keep else _escape(ch) for ch in str(text))
+    return _unsafe(keep).sub(_escape, str(text))
 
 
 def printable_text(text: object, keep: str = "\n\t") -> str:
@@ -37,11 +38,18 @@ def printable_text(text: object, keep: str = "\n\t") -> str:
     return printable(text, keep)
 
 
-def _escape(ch: str) -> str:
-    if ch in _BIDI or unicodedata.category(ch) == "Cc":
-        code = ord(ch)
-        return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return ch
+@functools.cache
+def _unsafe(keep: str) -> re.Pattern[str]:
+    """The characters to escape: every ``Cc`` control character and :data:`_BIDI`, but ``keep``."""
+    controls = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]  # Unicode's Cc, all of it
+    chars = sorted((set(controls) | _BIDI) - set(keep))
+    return re.compile("[" + "".join(re.escape(ch) for ch in chars) + "]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    ch = found.group()
+    code = ord(ch)
+    return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class EscapingStream:
