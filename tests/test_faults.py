@@ -609,6 +609,7 @@ def test_bad_ray_address_is_one_line_within_seconds(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "Ray" in err and address.split("://")[-1].split(":")[0] in err
+    assert not (tmp_path / "wc.duckdb").exists(), "a run was started"
 
 
 # ----------------------------------------------------------------------------- earlier audits

@@ -50,6 +50,10 @@ def run_precompute(
     started = time.monotonic()
     db = Path(db).expanduser()
     listing = list_photos(data_dir, settings.limit, outputs=(asset_dir(db),))
+    if settings.engine == "ray":
+        from core.jobs.ray_options import check_reachable
+
+        check_reachable(settings.ray.address)  # a cluster nobody runs: before any run starts
     root, photos = listing.root, listing.photos
     run = runs.photo_run(settings, root)
     source = ExplanationSource(settings.explainer_spec, settings.mode, settings.lang)
