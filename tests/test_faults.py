@@ -745,3 +745,18 @@ def test_sigkill_during_verify_keeps_the_db_and_resumes(verified_db, tmp_path): 
     with connect_read(db) as con:
         assert con.execute("SELECT count(*) FROM word_effects").fetchone()[0] > 0
     assert not work_path(db).exists()
+
+
+@pytest.mark.parametrize("command", ["mine", "report"])
+def test_a_damaged_published_db_is_one_line_for_readers(tmp_path: Path, capsys, command) -> None:
+    """A reader meeting a checksum error is one line naming the DB, not a traceback."""
+    db = tmp_path / "wc.duckdb"
+    make_db(db, n_images=300)
+    corrupt_a_data_block(db, "explanations")
+    argv = [command, "--db", str(db)]
+    if command == "report":
+        argv += ["--out", str(tmp_path / "r.md")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "checksum" in err and str(db) in err

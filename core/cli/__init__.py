@@ -81,6 +81,27 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(f"wordcam {args.command}: error: disk full ({printable(exc)})", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        print(
+            f"wordcam {args.command}: error: {printable(_database_error(args, exc))}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _database_error(args: argparse.Namespace, exc: Exception) -> str:
+    """One line for a DuckDB error that reached the top (a damaged file, most often)."""
+    from core.store import DEFAULT_DB
+
+    lines = str(exc).strip().splitlines()
+    what = lines[0] if lines else type(exc).__name__
+    db = getattr(args, "db", None) or DEFAULT_DB
+    hint = ""
+    if "corrupt" in what.lower() or "checksum" in what.lower():
+        hint = "; the file is damaged: restore it from a backup or precompute into a new --db"
+    return f"reading {db} failed ({what}){hint}"
 
 
 if __name__ == "__main__":
