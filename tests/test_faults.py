@@ -7,6 +7,11 @@ published DB is still readable and complete, and that a rerun ends with every ph
 once. Faults are injected, never timed: the store's ``copy_file`` / ``os.replace`` / the batch
 write replaced by a function that raises (in process), or that kills its process with
 SIGKILL at that point (a child process, ``@pytest.mark.slow`` where it costs seconds).
+
+Issue 22's store probes follow: a work file with a damaged block, links planted as the lock,
+work and copy files, ``--db`` through a link, a DB inside its photo folder, a full disk and
+kill -9 during verify. ``tests/test_faults_inputs.py`` holds the rest of the suite and
+``docs/reliability.md`` maps every promise to its test.
 """
 
 from __future__ import annotations
