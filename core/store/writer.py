@@ -3,15 +3,16 @@
 DuckDB allows one writing process and no readers beside it, so the precompute job writes to a
 private *work file* ``<db>.work`` and, every ``publish_every`` seconds and at the end,
 checkpoints it and publishes a snapshot: a copy ``<db>.tmp`` that must pass
-:func:`core.store.validate.check_db` (every block read back, its checksum verified, and as many
-rows in every table as the work file) before it is
-atomically renamed over ``<db>``. After ``kill -9`` the work file survives (DuckDB replays its
-WAL), and rerunning the job resumes from it; a clean finish publishes and removes it.
+:func:`core.store.validate.check_db` (every block read back, its checksum verified) and hold
+as many rows in every table as the work file before it is atomically renamed over ``<db>``.
+After ``kill -9`` the work file survives (DuckDB replays its WAL), and rerunning the job
+resumes from it; a clean finish publishes and removes it. ``db`` is resolved once (a link's
+target is locked and published), and the writer's own files are never opened through a link.
 
 A run that finds no work file but an existing ``<db>`` starts from a copy of it, made as
 ``<db>.work.tmp`` and renamed, so an interrupted copy never looks like a work file. A work file
-that fails the check (truncated, a damaged block, not a DuckDB file, missing tables) is moved aside to
-``<db>.work.damaged`` and rebuilt from ``<db>``; it is never published. After an error the
+that fails the check (truncated, a damaged block, not a DuckDB file, missing tables, a link) is
+moved aside to ``<db>.work.damaged`` and rebuilt from ``<db>``; it is never published. After an error the
 writer publishes only a snapshot that passes the check. Opening the work file applies the
 pending schema migrations (:mod:`core.store.migrations`). The writer holds the single-writer
 lock (:mod:`core.store.lock`) for its whole life. ``docs/schema.md`` (*Crash safety and exit
@@ -175,7 +176,8 @@ class StoreWriter:
         if problem is not None:
             return problem
         for table in counts:
-            live = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            quoted = '"' + table.replace('"', '""') + '"'
+            live = self.con.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
             if counts[table] != live:
                 return f"{table} has {counts[table]} rows, the work file {live}"
         return None
