@@ -571,3 +571,23 @@ def test_a_damaged_published_db_is_one_line_for_readers(tmp_path: Path, capsys, 
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "checksum" in err and str(db) in err
+
+
+def test_a_damaged_block_met_while_writing_is_never_published(monkeypatch, job) -> None:
+    """22.1: DuckDB's checksum error during the job: the DB is kept as it was, the work file
+    moved aside, and the rerun rebuilds it (an index block the publish check cannot read)."""
+    from core.store.paths import damaged_work_path
+
+    photos, db = job
+    corrupt = duckdb.IOException(
+        "Corrupt database file: computed checksum 1 does not match stored checksum 2 in block"
+    )
+    with monkeypatch.context() as patch:
+        fail_write_after(patch, 1, corrupt)
+        with pytest.raises(DataError, match="Corrupt database file"):
+            run_precompute(photos, db, **{**JOB, "publish_every": 3600})
+    with connect_read(db) as con:
+        done = con.execute("SELECT count(*) FROM images WHERE status = 'done'").fetchone()[0]
+    assert done == FIRST, "a work file that met a damaged block was published"
+    assert damaged_work_path(db).exists() and not work_path(db).exists()
+    assert_rerun_exact(photos, db)

@@ -69,6 +69,12 @@ def copy_file(src: Path, dst: Path) -> None:
         raise
 
 
+def is_damaged_block(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB reporting a block whose checksum does not match."""
+    text = str(error)
+    return "Corrupt database file" in text or "does not match stored checksum" in text
+
+
 def rename_file(src: Path, dst: Path) -> None:
     """Atomically rename ``src`` over ``dst``."""
     os.replace(src, dst)
@@ -182,22 +188,33 @@ class StoreWriter:
                 return f"{table} has {counts[table]} rows, the work file {live}"
         return None
 
-    def close(self, finished: bool = False, failed: bool = False) -> None:
+    def close(
+        self, finished: bool = False, failed: bool = False, error: BaseException | None = None
+    ) -> None:
         """Publish (a checked snapshot) and close; a finished job also removes its work file.
 
         After a failure (``failed``) a snapshot that cannot be made or fails its check is not
-        published, and that problem is logged rather than raised over the original error.
+        published, and that problem is logged rather than raised over the original error. A
+        failure that is DuckDB finding a damaged block (``error``) publishes nothing: the damage
+        may lie where the check does not read (an index), so the work file is moved aside to
+        ``<db>.work.damaged`` and the rerun rebuilds it from ``<db>``.
         """
+        damaged = error is not None and is_damaged_block(error)
         try:
             try:
-                self.publish(force=True)
+                if damaged:
+                    log.warning("%s has a damaged block; not published, moved aside", self.work)
+                else:
+                    self.publish(force=True)
             except Exception as exc:
                 if not failed:
                     raise
                 log.warning("not published after the failure: %s", first_line(exc))
             finally:
                 self.con.close()
-            if finished:
+            if damaged:
+                rename_file(self.work, damaged_work_path(self.db))
+            if finished or damaged:
                 for p in (self.work, wal_path(self.work)):
                     p.unlink(missing_ok=True)
         finally:
@@ -207,4 +224,4 @@ class StoreWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(finished=exc_type is None, failed=exc_type is not None)
+        self.close(finished=exc_type is None, failed=exc_type is not None, error=exc)
