@@ -53,6 +53,7 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
         if foreign is not None:
             return f"not a wordcam database: {foreign}", {}
         counts = {t: _read_every_block(con, t) for t in sorted(names)}
+        _look_up_every_key(con)
     except duckdb.Error as exc:
         return f"unreadable tables ({first_line(exc)})", {}
     finally:
@@ -68,6 +69,27 @@ def _read_every_block(con: duckdb.DuckDBPyConnection, table: str) -> int:
     quoted = '"' + table.replace('"', '""') + '"'
     row = con.execute(f"SELECT count(*), max(hash(COLUMNS(*))) FROM {quoted}").fetchone()
     return int(row[0])
+
+
+def _look_up_every_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Look one row up by each primary and unique key, so DuckDB loads those index blocks.
+
+    A table scan does not read an index; one lookup per key reads the index blocks on its path
+    (measured: 16 ms on a 30k-photo DB). Damage elsewhere in an index surfaces only when a job
+    writes, and the writer then publishes nothing (:meth:`StoreWriter.close`).
+    """
+    con.execute("SET index_scan_percentage = 1.0")
+    keys = con.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints()"
+        " WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+    ).fetchall()
+    for table, columns in keys:
+        names = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        quoted = '"' + table.replace('"', '""') + '"'
+        row = con.execute(f"SELECT {names} FROM {quoted} LIMIT 1").fetchone()
+        if row is not None:
+            where = " AND ".join(f"{n} IS NOT DISTINCT FROM ?" for n in names.split(", "))
+            con.execute(f"SELECT count(*) FROM {quoted} WHERE {where}", list(row)).fetchone()
 
 
 def _length_needed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> int:
