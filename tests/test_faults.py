@@ -627,3 +627,32 @@ def test_check_db_also_reads_index_blocks(tmp_path: Path) -> None:
         if check_db(copy)[0] is not None:
             caught_only_by_keys.append(block)
     assert caught_only_by_keys, "no index block damage found by the check"
+
+
+def test_ctrl_c_inside_duckdb_while_checking_is_an_interrupt(monkeypatch, job) -> None:
+    """DuckDB turns a Ctrl-C during a statement into RuntimeError('Query interrupted'): during
+    the publish check (and the CHECKPOINT before it) that is an interrupt, never a traceback or
+    a sound file judged damaged."""
+    import core.store.validate as validate
+
+    photos, db = job
+    real = validate._read_every_block
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]
+    calls = {"n": 0}
+
+    def read(con, table):
+        calls["n"] += 1
+        if calls["n"] > tables:  # the DB's own check passes; the first snapshot's is cut short
+            raise RuntimeError("Query interrupted")
+        return real(con, table)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(validate, "_read_every_block", read)
+        with pytest.raises(KeyboardInterrupt):
+            run_precompute(photos, db, **JOB)
+    assert calls["n"] > tables
+    with pytest.raises(KeyboardInterrupt):
+        store_writer.raise_if_interrupted(RuntimeError("Query interrupted"))
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)

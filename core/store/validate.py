@@ -56,6 +56,9 @@ def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
         _look_up_every_key(con)
     except duckdb.Error as exc:
         return f"unreadable tables ({first_line(exc)})", {}
+    except RuntimeError as exc:
+        raise_if_interrupted(exc)
+        raise
     finally:
         con.close()
     return None, counts
@@ -103,6 +106,13 @@ def _length_needed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> int:
         ).fetchone()[0]
         last = max(last, -1 if found is None else int(found))
     return HEADER_BYTES + (last + 1) * int(block_size)
+
+
+def raise_if_interrupted(exc: BaseException) -> None:
+    """DuckDB answers a Ctrl-C during a statement with ``RuntimeError('Query interrupted')``;
+    raise the :class:`KeyboardInterrupt` it was (a check cut short says nothing of the file)."""
+    if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+        raise KeyboardInterrupt from exc
 
 
 def first_line(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ from core.store.paths import (
     work_path,
     work_tmp_path,
 )
-from core.store.validate import check_db, first_line
+from core.store.validate import check_db, first_line, raise_if_interrupted
 
 if TYPE_CHECKING:
     import duckdb
@@ -160,6 +160,7 @@ class StoreWriter:
         try:
             self.con.execute("CHECKPOINT")
         except Exception as exc:
+            raise_if_interrupted(exc)
             if is_disk_full(exc):
                 raise disk_full_error(self.work) from None
             raise
