@@ -3,7 +3,7 @@
 Tables meant for a spreadsheet keep one value per column: ``n`` and ``m`` apart (``"5/23"``
 reads as a date in Excel), an interval as two numeric columns, headers in the screen's
 language. Every CSV goes through :func:`to_csv_bytes`, which writes through
-:func:`core.export.write_csv` (one writer: formula and date guards, UTF-8 with a BOM).
+`core.export.frame_csv_bytes` (one writer: formula and date guards, UTF-8 with a BOM).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def keyword_effects_frame(
     """One row per ward and word, headed in the screen's language, one value per column.
 
     ``ward, rank, word, n, m, precision, coefficient`` and, when ``wordcam verify`` stored
-    effects (the ones :func:`core.mining.keyword_table` attached to ``result``'s words), ``effect, interval low, interval high, verdict``; ``ward_key`` (the stored
-    label, for the Photos door) is the last column: drop it before showing or exporting.
+    effects (those :func:`core.mining.keyword_table` attached to ``result``'s words),
+    ``effect, interval low, interval high, verdict``; ``ward_key`` (the stored label, for the Photos door) is the last column: drop it before showing or exporting.
     """
     from dashboard import verified
 
@@ -79,9 +79,8 @@ def keyword_effects_frame(
 def to_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
     """CSV as UTF-8 with a BOM (Excel shows Japanese), through the project's one CSV writer.
 
-    No cell is read as a formula or a date (:func:`core.export.write_csv`).
+    No cell is read as a formula or a date (:func:`core.export.frame_csv_bytes`).
     """
-    from core.export import write_csv
+    from core.export import frame_csv_bytes
 
-    shown = frame.reset_index() if index else frame
-    return write_csv(shown.columns, shown.itertuples(index=False, name=None)).encode("utf-8-sig")
+    return frame_csv_bytes(frame, index=index)

@@ -4,9 +4,14 @@ Each test starts from a published DB holding a finished run over the first three
 the job that adds the other three fail at one step (the copy of the DB to the work file, a
 batch write, the snapshot copy, the rename over the DB, the close), then checks that the
 published DB is still readable and complete, and that a rerun ends with every photo exactly
-once. Faults are injected, never timed: ``shutil.copyfile`` / ``os.replace`` / the batch
+once. Faults are injected, never timed: the store's ``copy_file`` / ``os.replace`` / the batch
 write replaced by a function that raises (in process), or that kills its process with
 SIGKILL at that point (a child process, ``@pytest.mark.slow`` where it costs seconds).
+
+Issue 22's store probes follow: a work file with a damaged block, links planted as the lock,
+work and copy files, ``--db`` through a link, a DB inside its photo folder, a full disk and
+kill -9 during verify. ``tests/test_faults_inputs.py`` holds the rest of the suite and
+``docs/reliability.md`` maps every promise to its test.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from synthetic_db import make_db
 from test_precompute import HERE as PRECOMPUTE_TESTS
 from test_precompute import ROOT, make_photos
+from test_verify import verified_db  # noqa: F401 (a fixture: a run with word regions)
 
+import core.store.writer as store_writer
+from core.cli import main
 from core.errors import DataError
 from core.jobs import read_progress, run_precompute
-from core.store import connect_read, work_path
+from core.store import asset_dir, connect_read, work_path
 
 JOB = {"model": "tiny", "explainer": "testwords", "batch_size": 1, "progress": False}
 FIRST = 3  # photos in the published DB before the faulty job
@@ -90,8 +99,8 @@ def partial_copy(src: str | os.PathLike, dst: str | os.PathLike, share: float = 
 
 
 def fail_copy_to(monkeypatch, matches, error: BaseException, share: float = 0.5) -> None:
-    """``shutil.copyfile`` to a path ``matches`` accepts writes ``share`` of it, then raises."""
-    real = shutil.copyfile
+    """The store's copy to a path ``matches`` accepts writes ``share`` of it, then raises."""
+    real = store_writer.copy_file
 
     def copyfile(src, dst, *args, **kwargs):
         if matches(Path(dst)):
@@ -99,7 +108,7 @@ def fail_copy_to(monkeypatch, matches, error: BaseException, share: float = 0.5)
             raise error
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    monkeypatch.setattr(store_writer, "copy_file", copyfile)
 
 
 def is_work_copy(path: Path) -> bool:
@@ -229,7 +238,7 @@ def test_snapshot_copy_fails(monkeypatch, job, error) -> None:
 def test_torn_snapshot_is_never_published(monkeypatch, job) -> None:
     """A copy that silently comes out short fails the check: the DB is kept as it was."""
     photos, db = job
-    real = shutil.copyfile
+    real = store_writer.copy_file
 
     def short_copy(src, dst, *args, **kwargs):
         if is_snapshot_copy(Path(dst)):
@@ -237,7 +246,7 @@ def test_torn_snapshot_is_never_published(monkeypatch, job) -> None:
         return real(src, dst, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(shutil, "copyfile", short_copy)
+        patch.setattr(store_writer, "copy_file", short_copy)
         with pytest.raises(DataError, match="failed its check"):
             run_precompute(photos, db, **JOB)
     assert_published_complete(db)
@@ -295,7 +304,8 @@ def hit():
     if calls[0] >= at:
         os.kill(os.getpid(), signal.SIGKILL)
 
-real_copy, real_unlink = shutil.copyfile, pathlib.Path.unlink
+import core.store.writer as store_writer
+real_copy, real_unlink = store_writer.copy_file, pathlib.Path.unlink
 
 def copyfile(src, dst, *args, **kwargs):
     name = pathlib.Path(dst).name
@@ -312,20 +322,30 @@ def unlink(self, *args, **kwargs):
         hit()
     return real_unlink(self, *args, **kwargs)
 
-shutil.copyfile, pathlib.Path.unlink = copyfile, unlink
+store_writer.copy_file, pathlib.Path.unlink = copyfile, unlink
+if fault == "verify":
+    import core.verify.job as verify_job
+    real_write_photos = verify_job.storage.write_photos
+
+    def write_photos(*args, **kwargs):
+        hit()
+        return real_write_photos(*args, **kwargs)
+
+    verify_job.storage.write_photos = write_photos
 from core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_killed(photos: Path, db: Path, fault: str, at: int = 1) -> None:
-    """Run the job in a child that SIGKILLs itself at the fault's point."""
+def run_killed(photos: Path, db: Path, fault: str, at: int = 1, args: list | None = None) -> None:
+    """Run the job (or ``args``) in a child that SIGKILLs itself at the fault's point."""
     pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
     env.update(WORDCAM_FAULT=fault, WORDCAM_FAULT_AT=str(at))
-    args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
-    args += ["--explainer", "testwords", "--batch-size", "1", "--no-progress"]
-    args += ["--publish-every", "0"]
+    if args is None:
+        args = ["precompute", str(photos), "--db", str(db), "--model", "tiny"]
+        args += ["--explainer", "testwords", "--batch-size", "1", "--no-progress"]
+        args += ["--publish-every", "0"]
     proc = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, *args],
         cwd=ROOT,
@@ -342,5 +362,297 @@ def run_killed(photos: Path, db: Path, fault: str, at: int = 1) -> None:
 def test_sigkill_at_each_step(job, fault: str, at: int) -> None:
     photos, db = job
     run_killed(photos, db, fault, at)
+    assert_published_complete(db)
+    assert_rerun_exact(photos, db)
+
+
+# ----------------------------------------------------------------------------- 22.1: bad block
+
+
+def corrupt_a_data_block(path: Path, table: str = "explanations", size: int = 2048) -> int:
+    """Overwrite ``size`` bytes inside one data block ``table`` uses; returns the file offset."""
+    from core.store.validate import HEADER_BYTES
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+        block = con.execute(
+            f"SELECT max(block_id) FROM pragma_storage_info('{table}') WHERE persistent"
+        ).fetchone()[0]
+    assert block is not None and block >= 0, f"{table} has no data block on disk"
+    offset = HEADER_BYTES + int(block) * int(block_size) + 512
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(bytes(range(256)) * (size // 256))
+    return offset
+
+
+def test_work_file_with_a_damaged_block_is_never_published(monkeypatch, job) -> None:
+    """22.1: a checksum error in one block of the work file moves it aside, never over the DB."""
+    from core.store.paths import damaged_work_path
+
+    photos, db = job
+    leave_work_file(monkeypatch, photos, db)
+    work = work_path(db)
+    with duckdb.connect(str(work)) as con:
+        con.execute("CHECKPOINT")  # the interrupted job's rows are in blocks, not the WAL
+    corrupt_a_data_block(work)
+    assert_rerun_exact(photos, db)
+    assert_published_complete(db, ALL)
+    assert damaged_work_path(db).exists(), "the damaged work file is kept for inspection"
+
+
+def test_check_db_reads_every_block(tmp_path: Path) -> None:
+    from core.store.validate import check_db
+
+    db = tmp_path / "wc.duckdb"
+    make_db(db, n_images=300)
+    assert check_db(db)[0] is None
+    for table in ("explanations", "tokens", "images"):
+        copy = tmp_path / f"{table}.duckdb"
+        shutil.copyfile(db, copy)
+        corrupt_a_data_block(copy, table)
+        problem, _ = check_db(copy)
+        assert problem is not None and "checksum" in problem, (table, problem)
+
+
+# ----------------------------------------------------------------------------- 22.5, 22.6: links
+
+
+def test_lock_file_that_is_a_link_is_not_followed(job, tmp_path: Path) -> None:
+    """22.5: a link planted as the lock file is refused in one line; its target is untouched."""
+    from core.store import lock_path
+
+    photos, db = job
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    lock_path(db).symlink_to(victim)
+    with pytest.raises(DataError, match="link") as raised:
+        run_precompute(photos, db, **JOB)
+    assert "\n" not in str(raised.value)
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert_published_complete(db)
+
+
+def test_work_file_that_is_a_link_is_not_written_through(job, tmp_path: Path) -> None:
+    """22.5: a work file that is a link (even to a sound DB) is moved aside, its target kept."""
+    photos, db = job
+    victim = tmp_path / "victim.duckdb"
+    shutil.copyfile(db, victim)
+    before = victim.read_bytes()
+    work_path(db).symlink_to(victim)
+    assert_rerun_exact(photos, db)
+    assert victim.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["wc.duckdb.tmp", "wc.duckdb.work.tmp"])
+def test_copies_never_write_through_a_link(tmp_path: Path, name: str) -> None:
+    """22.5: the snapshot and work copies are created new; a link in their place is replaced."""
+    from core.store.writer import copy_file
+
+    src, victim = tmp_path / "src.bin", tmp_path / "victim.txt"
+    src.write_bytes(b"new bytes")
+    victim.write_text("precious", encoding="utf-8")
+    (tmp_path / name).symlink_to(victim)
+    copy_file(src, tmp_path / name)
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not (tmp_path / name).is_symlink() and (tmp_path / name).read_bytes() == b"new bytes"
+
+
+def test_db_through_a_link_writes_the_real_file(job, tmp_path: Path) -> None:
+    """22.6: --db through a link: the link stays a link and the real DB gets the results."""
+    photos, real = job
+    link = tmp_path / "elsewhere" / "link.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    summary = run_precompute(photos, link, **JOB)
+    assert summary["status"] == "done"
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert_published_complete(real, ALL)
+    assert not work_path(link).exists() and not work_path(real).exists()
+
+
+def test_writer_lock_covers_the_link_and_the_real_path(job, tmp_path: Path) -> None:
+    """22.6: a writer through the link and one through the real path exclude each other."""
+    from core.store import StoreWriter
+
+    _, real = job
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+    with StoreWriter(link), pytest.raises(DataError, match="being written"):
+        StoreWriter(real)
+
+
+# ----------------------------------------------------------------------------- 22.7: DB inside
+
+
+def test_db_inside_the_photo_folder_does_not_eat_its_own_outputs(tmp_path: Path) -> None:
+    """22.7: the second run does not take the first run's overlay PNGs in as a class."""
+    photos = make_photos(tmp_path / "inside", per_class=1, broken=False)
+    db = photos / "w.duckdb"
+    first = run_precompute(photos, db, **JOB)
+    assert first["done"] == 3 and any(asset_dir(db).rglob("*.png")), "no outputs to eat"
+    second = run_precompute(photos, db, **JOB)
+    assert second["done"] == 0 and second["skipped_existing"] == 3
+    with connect_read(db) as con:
+        labels = {r[0] for r in con.execute("SELECT DISTINCT true_label FROM images").fetchall()}
+    assert labels == {"猫", "コーヒー", "ロケット"}
+
+
+# ----------------------------------------------------------------------------- earlier audits
+
+
+def test_a_second_writer_is_refused_in_one_line(job) -> None:
+    from core.store import StoreWriter
+
+    _, db = job
+    with StoreWriter(db), pytest.raises(DataError, match="being written") as raised:
+        StoreWriter(db)
+    assert "\n" not in str(raised.value) and str(os.getpid()) in str(raised.value)
+
+
+def test_disk_full_during_verify_is_one_line_and_resumes(
+    verified_db,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
+    """The audit's full disk during verify: one line, the published DB intact, then resumed."""
+    import core.verify.job as verify_job
+
+    db = tmp_path / "wc.duckdb"
+    shutil.copyfile(verified_db, db)
+    real = verify_job.storage.write_photos
+    calls = {"n": 0}
+
+    def write_photos(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    args = ["verify", "--db", str(db), "--top", "2", "--no-progress", "--batch-size", "2"]
+    with monkeypatch.context() as patch:
+        patch.setattr(verify_job.storage, "write_photos", write_photos)
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "disk full" in err and len(err.strip().splitlines()) == 1, err
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] == 2
+    assert main(args) == 0
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] > 2
+    assert not work_path(db).exists()
+
+
+@pytest.mark.slow
+def test_sigkill_during_verify_keeps_the_db_and_resumes(verified_db, tmp_path):  # noqa: F811
+    """The audit's kill -9 during verify: the published DB reads in full, a rerun resumes."""
+    db = tmp_path / "wc.duckdb"
+    shutil.copyfile(verified_db, db)
+    args = ["verify", "--db", str(db), "--top", "2", "--no-progress", "--batch-size", "2"]
+    run_killed(db.parent, db, "verify", 2, args)
+    assert_published_complete(db, 1)
+    assert main(args) == 0
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effects").fetchone()[0] > 0
+    assert not work_path(db).exists()
+
+
+@pytest.mark.parametrize("command", ["mine", "report"])
+def test_a_damaged_published_db_is_one_line_for_readers(tmp_path: Path, capsys, command) -> None:
+    """A reader meeting a checksum error is one line naming the DB, not a traceback."""
+    db = tmp_path / "wc.duckdb"
+    make_db(db, n_images=300)
+    corrupt_a_data_block(db, "explanations")
+    argv = [command, "--db", str(db)]
+    if command == "report":
+        argv += ["--out", str(tmp_path / "r.md")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "checksum" in err and str(db) in err
+
+
+def test_a_damaged_block_met_while_writing_is_never_published(monkeypatch, job) -> None:
+    """22.1: DuckDB's checksum error during the job: the DB is kept as it was, the work file
+    moved aside, and the rerun rebuilds it (an index block the publish check cannot read)."""
+    from core.store.paths import damaged_work_path
+
+    photos, db = job
+    corrupt = duckdb.IOException(
+        "Corrupt database file: computed checksum 1 does not match stored checksum 2 in block"
+    )
+    with monkeypatch.context() as patch:
+        fail_write_after(patch, 1, corrupt)
+        with pytest.raises(DataError, match="Corrupt database file"):
+            run_precompute(photos, db, **{**JOB, "publish_every": 3600})
+    with connect_read(db) as con:
+        done = con.execute("SELECT count(*) FROM images WHERE status = 'done'").fetchone()[0]
+    assert done == FIRST, "a work file that met a damaged block was published"
+    assert damaged_work_path(db).exists() and not work_path(db).exists()
+    assert_rerun_exact(photos, db)
+
+
+def test_check_db_also_reads_index_blocks(tmp_path: Path) -> None:
+    """22.1: damage in a block no table scan reads (a key's index) is found by the check too."""
+    from core.store.validate import HEADER_BYTES, _read_every_block, check_db
+
+    db = tmp_path / "wc.duckdb"
+    make_db(db, n_images=300)
+    with duckdb.connect(str(db), read_only=True) as con:
+        size, total = con.execute(
+            "SELECT block_size, total_blocks FROM pragma_database_size()"
+        ).fetchone()
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        data = {
+            r[0]
+            for t in tables
+            for r in con.execute(
+                f"SELECT DISTINCT block_id FROM pragma_storage_info('{t}') WHERE block_id >= 0"
+            ).fetchall()
+        }
+    caught_only_by_keys = []
+    for block in sorted(set(range(1, total)) - data):
+        copy = tmp_path / f"b{block}.duckdb"
+        shutil.copyfile(db, copy)
+        with open(copy, "r+b") as fh:
+            fh.seek(HEADER_BYTES + block * size + 512)
+            fh.write(b"\xaa" * 2048)
+        try:
+            with duckdb.connect(str(copy), read_only=True) as con:
+                for t in tables:
+                    _read_every_block(con, t)
+        except duckdb.Error:
+            continue  # a block a table scan reads (metadata): not what this test is about
+        if check_db(copy)[0] is not None:
+            caught_only_by_keys.append(block)
+    assert caught_only_by_keys, "no index block damage found by the check"
+
+
+def test_ctrl_c_inside_duckdb_while_checking_is_an_interrupt(monkeypatch, job) -> None:
+    """DuckDB turns a Ctrl-C during a statement into RuntimeError('Query interrupted'): during
+    the publish check (and the CHECKPOINT before it) that is an interrupt, never a traceback or
+    a sound file judged damaged."""
+    import core.store.validate as validate
+
+    photos, db = job
+    real = validate._read_every_block
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]
+    calls = {"n": 0}
+
+    def read(con, table):
+        calls["n"] += 1
+        if calls["n"] > tables:  # the DB's own check passes; the first snapshot's is cut short
+            raise RuntimeError("Query interrupted")
+        return real(con, table)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(validate, "_read_every_block", read)
+        with pytest.raises(KeyboardInterrupt):
+            run_precompute(photos, db, **JOB)
+    assert calls["n"] > tables
+    with pytest.raises(KeyboardInterrupt):
+        store_writer.raise_if_interrupted(RuntimeError("Query interrupted"))
     assert_published_complete(db)
     assert_rerun_exact(photos, db)

@@ -359,3 +359,267 @@ def test_mine_early_in_a_job_says_it_is_still_starting(
 
 def test_shutil_is_not_left_patched() -> None:
     assert shutil.copyfile.__module__ == "shutil"
+
+
+# ----------------------------------------------------------------------------- 22.9: terminal
+
+#: Class names a terminal would obey: clear screen, retitle, bell, right-to-left override,
+#: and a newline that would split a line.
+HOSTILE_NAMES = ["cat\x1b[2J", "bell\x07", "rev\u202egnp.exe", "two\nlines"]
+VLM_ANSWER = "\x1b]0;pwned\x07 a red \x1b[2J roof \u202eon top"
+RAW = ("\x1b", "\x07", "\u202e")
+
+
+def hostile_classifier(arg: str | None = None, **options):
+    from test_precompute import tiny_classifier
+
+    model = tiny_classifier()
+    model.labels = list(HOSTILE_NAMES[:3])
+    return model
+
+
+class HostileExplainer:
+    """Answers like a VLM that was told to attack the terminal."""
+
+    name = "hostile"
+
+    def __init__(self, arg: str | None = None, lang: str = "ja", **options):
+        self.lang = lang
+
+    def explain_batch(self, requests):
+        from core.explainers.base import Explanation
+
+        return [Explanation(text=f"{VLM_ANSWER} 赤い屋根 屋根", details={}) for _ in requests]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> tuple[Path, Path]:
+    from PIL import Image
+
+    from core.registry import register_explainer, register_model_loader
+
+    register_model_loader("hostile", hostile_classifier)
+    register_explainer("hostile", HostileExplainer)
+    base = tmp_path_factory.mktemp("hostile")
+    photos = base / "photos"
+    for k, name in enumerate(HOSTILE_NAMES[:3]):
+        (photos / name).mkdir(parents=True)
+        for j in range(3):
+            Image.new("RGB", (64, 64), (80 * k, 40 * j, 90)).save(photos / name / f"{j}\x1b[1m.png")
+    db = base / "wc.duckdb"
+    args = ["precompute", str(photos), "--db", str(db), "--model", "hostile"]
+    assert main([*args, "--explainer", "hostile", "--no-progress", "--lang", "ja"]) == 0
+    return photos, db
+
+
+def assert_escaped(out: str, err: str) -> None:
+    for raw in RAW:
+        assert raw not in out and raw not in err, (raw, out[-500:], err[-500:])
+    assert "two\nlines" not in out + err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["mine", "--db", "DB"],
+        ["mine", "--db", "DB", "--by", "predicted"],
+        ["mine", "--db", "DB", "--format", "csv"],
+        ["mine", "--db", "DB", "--examples", "屋根"],
+        ["mine", "--db", "DB", "--examples", "屋根", "--format", "csv"],
+        ["mine", "--db", "DB", "--contrast", HOSTILE_NAMES[0], HOSTILE_NAMES[1]],
+        ["report", "--db", "DB", "--out", "OUT/r.md"],
+        ["precompute", "PHOTOS", "--db", "DB", "--model", "hostile", "--explainer", "hostile"],
+        ["explain", "PHOTOS", "--model", "hostile", "--explainer", "hostile", "--top-k", "3"],
+    ],
+    ids=lambda c: "-".join(a for a in c[:4] if a.isascii() and a.isalpha() or a[:2] == "--"),
+)
+def test_every_command_escapes_untrusted_text(hostile_run, tmp_path: Path, capsys, command):
+    """22.9: class names, file names and model answers reach the terminal escaped."""
+    photos, db = hostile_run
+    paths = {"DB": str(db), "PHOTOS": str(photos), "OUT/r.md": str(tmp_path / "r.md")}
+    argv = [paths.get(a, a) for a in command]
+    if argv[0] == "precompute":
+        argv.append("--no-progress")
+    main(argv)
+    assert_escaped(*capsys.readouterr())
+
+
+def test_verify_markdown_escapes_words(monkeypatch, capsys, hostile_run) -> None:
+    import core.verify
+    from core.store.effects import WordEffect
+    from core.verify.report import VerifyReport
+
+    words = [
+        WordEffect(n, VLM_ANSWER, 3, 0.2, 0.1, 0.3, 0.01, 0.02, "causal", "mean", "same")
+        for n in HOSTILE_NAMES
+    ]
+    report = VerifyReport(1, words, "mean", "same", {}, errors=[f"photo {HOSTILE_NAMES[0]}"])
+    monkeypatch.setattr(core.verify, "run_verify", lambda *a, **k: report)
+    assert main(["verify", "--db", str(hostile_run[1])]) == 0
+    assert_escaped(*capsys.readouterr())
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_reports_escape_class_names(monkeypatch, capsys, tmp_path, command):
+    import numpy as np
+
+    import core.evaluation
+    import core.train
+    from core.evaluation.metrics import classification_metrics
+
+    metrics = classification_metrics([0, 1, 2, 3], np.eye(4), HOSTILE_NAMES)
+    metrics.update(model_dir=str(tmp_path / "m\x1b[2J"), best_epoch=1, interrupted=False)
+    monkeypatch.setattr(core.train, "train", lambda *a, **k: metrics)
+    monkeypatch.setattr(core.evaluation, "evaluate", lambda *a, **k: metrics)
+    args = [str(tmp_path), "--out", str(tmp_path / "o")] if command == "train" else [".", "."]
+    assert main([command, *args, "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert_escaped(out, err)
+    assert "two\\nlines" in out
+
+
+# ----------------------------------------------------------------------------- 22.11: limits
+
+
+def test_deeply_nested_jsonl_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    deep = '{"id": "1", "label": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    path.write_text('{"id": "0", "label": "a", "text": "ok"}\n' + deep, encoding="utf-8")
+    with pytest.raises(DataError, match="line 2: .*nested") as raised:
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "header", ["id,label,text,text", "id,label,label,text", "id,id,label,text"]
+)
+def test_duplicate_header_column_is_refused(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "corpus.csv"
+    fields = header.count(",") + 1
+    path.write_text(f"{header}\n" + ",".join(["x"] * fields) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="duplicate column"):
+        import_texts(path, tmp_path / "wc.duckdb", progress=False)
+
+
+def test_labels_and_texts_are_nfc(tmp_path: Path) -> None:
+    """22.11: "café" typed in NFC and in NFD is one class, and one word."""
+    import unicodedata
+
+    from core.mining.files import read_text_records
+
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    path = tmp_path / "corpus.csv"
+    path.write_text(f"id,label,text\n1,{nfc},{nfd} au lait\n2,{nfd},{nfc}\n", encoding="utf-8")
+    records = list(read_text_records(path))
+    assert {r.label for r in records} == {nfc}
+    assert records[0].text == f"{nfc} au lait" and records[1].text == nfc
+
+
+def test_photo_class_folders_are_nfc(tmp_path: Path) -> None:
+    """22.11: a class folder named in NFD (as macOS writes names) gives the NFC label."""
+    import unicodedata
+
+    from PIL import Image
+
+    from core.jobs.photos import list_photos
+
+    nfd = unicodedata.normalize("NFD", "café")
+    (tmp_path / nfd).mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / nfd / "a.png")
+    assert [label for _, label in list_photos(tmp_path).photos] == [
+        unicodedata.normalize("NFC", "café")
+    ]
+
+
+# ----------------------------------------------------------------------------- 22.12: arguments
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("args")
+    photos = make_photos(base / "photos", per_class=2, broken=False)
+    db = base / "wc.duckdb"
+    run_precompute(photos, db, **JOB)
+    return db
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("flag", [["--photos", "-1"], ["--top", "0"], ["--top", "-3"]])
+def test_report_counts_are_checked_by_the_parser(small_db: Path, tmp_path, capsys, flag) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html"), *flag])
+    assert raised.value.code == 2 and flag[0] in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_out_naming_a_folder_is_one_line(small_db: Path, tmp_path, capsys) -> None:
+    (tmp_path / "r.html").mkdir()
+    assert main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html")]) == 1
+    assert "is a folder" in one_error_line(capsys.readouterr().err)
+
+
+def test_report_out_on_a_read_only_filesystem_is_one_line(
+    small_db: Path, tmp_path, capsys, monkeypatch
+) -> None:
+    real = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name == "r.html":
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["report", "--db", str(small_db), "--out", str(tmp_path / "r.html")]) == 1
+    assert "Read-only file system" in one_error_line(capsys.readouterr().err)
+
+
+def test_report_hint_names_only_options_that_exist(tmp_path: Path, capsys) -> None:
+    flat = tmp_path / "flat"
+    make_photos(tmp_path / "photos", per_class=2, broken=False)
+    flat.mkdir()
+    for k, photo in enumerate(sorted((tmp_path / "photos").rglob("*.*"))):
+        photo.rename(flat / f"{k}{photo.suffix}")
+    db = tmp_path / "wc.duckdb"
+    run_precompute(flat, db, **JOB)
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "try --by predicted" not in line and "wordcam mine --by predicted" in line
+
+
+@pytest.mark.parametrize("top_k", ["0", "-2"])
+def test_top_k_refused_before_a_run_starts(photos: Path, tmp_path: Path, capsys, top_k) -> None:
+    db = tmp_path / "wc.duckdb"
+    with pytest.raises(SystemExit) as raised:
+        main(["precompute", str(photos), "--db", str(db), "--model", "tiny", "--top-k", top_k])
+    assert raised.value.code == 2 and "--top-k" in capsys.readouterr().err
+    assert not db.exists() and not Path(str(db) + ".work").exists()
+
+
+@pytest.mark.parametrize("command", ["precompute", "explain"])
+def test_bad_layer_stops_before_the_first_photo(
+    photos: Path, tmp_path: Path, capsys, command
+) -> None:
+    args = ["--model", "tiny", "--explainer", "testwords", "--layer", "no.such.layer"]
+    if command == "precompute":
+        argv = ["precompute", str(photos), "--db", str(tmp_path / "wc.duckdb"), "--no-progress"]
+    else:
+        argv = ["explain", str(photos)]
+    assert main(argv + args) == 1
+    assert "no.such" in one_error_line(capsys.readouterr().err)
+
+
+def test_random_bytes_as_weights_are_not_called_pickled_objects(tmp_path: Path) -> None:
+    from core.models.arch import read_state_dict
+
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(WordcamError) as raised:
+        read_state_dict(weights)
+    assert "pickled Python objects" not in str(raised.value)
+    assert "not a readable PyTorch checkpoint" in str(raised.value)

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from core import __version__
-from core.cli.terminal import printable
+from core.cli.terminal import escaped_output, printable
 from core.errors import WordcamError, is_disk_full
 
 COMMANDS = [
@@ -50,13 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``wordcam`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
-    )
-    if not getattr(args, "_run", None):
-        parser.print_help()
-        return 2
+    with escaped_output():  # every byte written to the terminal goes through one function
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+        )
+        if not getattr(args, "_run", None):
+            parser.print_help()
+            return 2
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; a :class:`WordcamError` is one line and exit status 1."""
     try:
         return int(args._run(args) or 0)
     except WordcamError as exc:
@@ -75,6 +81,27 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"wordcam {args.command}: error: disk full ({printable(exc)})", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        print(
+            f"wordcam {args.command}: error: {printable(_database_error(args, exc))}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _database_error(args: argparse.Namespace, exc: Exception) -> str:
+    """One line for a DuckDB error that reached the top (a damaged file, most often)."""
+    from core.store import DEFAULT_DB
+
+    lines = str(exc).strip().splitlines()
+    what = lines[0] if lines else type(exc).__name__
+    db = getattr(args, "db", None) or DEFAULT_DB
+    hint = ""
+    if "corrupt" in what.lower() or "checksum" in what.lower():
+        hint = "; the file is damaged: restore it from a backup or precompute into a new --db"
+    return f"reading {db} failed ({what}){hint}"
 
 
 if __name__ == "__main__":

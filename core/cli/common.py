@@ -30,6 +30,26 @@ def model_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k in ("weights", "labels", "task") if (v := getattr(args, k, None))}
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type`` of a count that must be at least 1 (argparse's one-line error)."""
+    return _bounded_int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` of a count that may be 0 but not negative."""
+    return _bounded_int(text, 0)
+
+
+def _bounded_int(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least} (got {value})")
+    return value
+
+
 DEVICE_HELP = "where the model runs: auto (default: the GPU when there is one), cpu, cuda or cuda:N"
 
 
@@ -159,3 +179,20 @@ def explainer_options(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None and value is not False:
             options[name] = value
     return options
+
+
+def printable_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` for :func:`core.evaluation.report.format_report` with every class name and
+    skipped path through :func:`core.cli.terminal.printable` (a name cannot split a line)."""
+    from core.cli.terminal import printable
+
+    skipped = [
+        {**s, "path": printable(s.get("path", "")), "error": printable(s.get("error", ""))}
+        for s in metrics.get("skipped_files") or []
+    ]
+    return {
+        **metrics,
+        "labels": [printable(n) for n in metrics["labels"]],
+        "per_class": {printable(k): v for k, v in metrics["per_class"].items()},
+        "skipped_files": skipped,
+    }

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from core.cli.common import add_resource_arguments
+from core.cli.common import add_resource_arguments, printable_metrics
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(metrics, ensure_ascii=False, indent=1))
     else:
-        print(format_report(metrics))
+        print(format_report(printable_metrics(metrics)))
     return 0

@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     explainer = load_explainer(args.explainer, **explainer_options(args))  # cheap: fail fast
     check_explainer(explainer)  # an unreachable endpoint stops here, before any photo
     model = load_model(args.model, device=args.device, **model_options(args))
+    if args.layer:
+        from core.attribution import resolve_layer
+
+        resolve_layer(model, args.layer)  # a bad --layer is one line before the first photo
 
     failed = 0
     results = explain_images(

@@ -184,15 +184,14 @@ def run(args: argparse.Namespace) -> int:
 
             out.write(json.dumps([asdict(e) for e in found], ensure_ascii=False, indent=2) + "\n")
         elif args.format == "csv":
-            import csv
+            from core.export import write_csv
 
-            from core.export import safe_cell
-
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(["doc_id", "label", "pred_label", "path", "sentence"])
-            for e in found:
-                cells = [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
-                writer.writerow([safe_cell(c) for c in cells])
+            header = ["doc_id", "label", "pred_label", "path", "sentence"]
+            rows = (
+                [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
+                for e in found
+            )
+            write_csv(out, [header, *rows])
         else:
             words = EXAMPLE_WORDS.get(lang, EXAMPLE_WORDS["en"])  # follows --lang (issue 23)
             if not found:

@@ -15,6 +15,7 @@ from core.cli.common import (
     batch_size_for,
     explainer_options,
     model_options,
+    positive_int,
 )
 from core.cli.terminal import printable
 from core.jobs.progress import EXIT_SOME_FAILED
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--top-k",
-        type=int,
+        type=positive_int,
         default=3,
         help="predictions stored and shown to the explainer per photo (default 3)",
     )

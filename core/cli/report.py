@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.cli.common import non_negative_int, positive_int
 from core.languages import LANGUAGES
 
 
@@ -25,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")
     p.add_argument("--out", default="report.html", help="report.html (default) or report.md")
     p.add_argument("--lang", choices=LANGUAGES, help="language (default: the run's)")
-    p.add_argument("--top", type=int, default=5, help="words per ward (default 5)")
-    p.add_argument("--photos", type=int, default=2, help="example photos per word (default 2)")
+    p.add_argument("--top", type=positive_int, default=5, help="words per ward (default 5)")
+    p.add_argument(
+        "--photos", type=non_negative_int, default=2, help="example photos per word (default 2)"
+    )
     p.add_argument(
         "--vlm",
         metavar="openai:MODEL",
@@ -41,11 +44,34 @@ def run(args: argparse.Namespace) -> int:
     from core.store import DEFAULT_DB
 
     db = Path(args.db or DEFAULT_DB)
+    out = _checked_out(Path(args.out).expanduser())
     report = build_report(db, args.run_id, args.lang, top=args.top, photos=args.photos)
     if args.vlm:
         from core.report.vlm import add_paragraphs
 
         add_paragraphs(report, args.vlm, base_url=args.base_url)
-    out = write_report(report, args.out)
+    try:
+        out = write_report(report, out)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
     print(f"wrote {out} ({len(report.sections)} wards)")
     return 0
+
+
+def _checked_out(out: Path) -> Path:
+    """``--out``, refused in one line before any work when it cannot be a report file."""
+    from core.errors import WordcamError
+
+    if out.is_dir():
+        raise WordcamError(f"--out {out} is a folder; name a file such as {out / 'report.html'}")
+    if out.suffix.lower() not in (".html", ".htm", ".md"):
+        raise WordcamError(f"cannot write a report as {out.name}; use a .html or .md file name")
+    return out
+
+
+def _cannot_write(out: Path, exc: OSError) -> Exception:
+    from core.errors import WordcamError, disk_full_error, is_disk_full
+
+    if is_disk_full(exc):
+        return disk_full_error(out)
+    return WordcamError(f"cannot write {out} ({exc.strerror or exc}); choose another --out")

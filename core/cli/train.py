@@ -8,7 +8,8 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from core.cli.common import add_resource_arguments
+from core.cli.common import add_resource_arguments, printable_metrics
+from core.cli.terminal import printable
 
 if TYPE_CHECKING:
     from core.train import TrainSettings
@@ -172,11 +173,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     logging.getLogger("wordcam.train").debug("metrics: %s", metrics)
     print(
-        f"model: {metrics['model_dir']} (best epoch {metrics['best_epoch']}"
+        f"model: {printable(metrics['model_dir'])} (best epoch {metrics['best_epoch']}"
         f"{', interrupted' if metrics['interrupted'] else ''})"
     )
     if metrics["n"]:
-        print(format_report(metrics))
+        print(format_report(printable_metrics(metrics)))
     else:
         print(f"no validation photos; n=0 skipped={metrics['skipped']}")
     return 0

@@ -44,12 +44,16 @@ def run_precompute(
     ``image_accuracy`` (:func:`core.store.metrics.image_accuracy`). Ctrl-C abandons the batch
     in flight, marks the run ``interrupted``, publishes and re-raises :class:`KeyboardInterrupt`.
     """
-    from core.store import StoreWriter
+    from core.store import StoreWriter, asset_dir
 
     settings = JobSettings.of(settings, **options)
     started = time.monotonic()
     db = Path(db).expanduser()
-    listing = list_photos(data_dir, settings.limit)
+    listing = list_photos(data_dir, settings.limit, outputs=(asset_dir(db),))
+    if settings.engine == "ray":
+        from core.jobs.ray_options import check_reachable
+
+        check_reachable(settings.ray.address)  # a cluster nobody runs: before any run starts
     root, photos = listing.root, listing.photos
     run = runs.photo_run(settings, root)
     source = ExplanationSource(settings.explainer_spec, settings.mode, settings.lang)
@@ -144,6 +148,10 @@ class Backends:
         from core.models import load_model
 
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
+        if settings.layer:
+            from core.attribution import resolve_layer
+
+            resolve_layer(classifier, settings.layer)  # a bad --layer stops before any photo
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **settings.explainer_kwargs)

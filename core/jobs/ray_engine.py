@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import WordcamError
+from core.jobs.ray_options import check_reachable
 from core.jobs.ray_shards import ShardBatch, drain, read_shard, write_shard
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ class ray_session:
                 'the ray engine needs Ray: pip install "wordcam[ray]" (or "ray[data]>=2.10")'
             ) from None
         if not ray.is_initialized():
+            check_reachable(self.address)  # nothing answering is one line, not a long wait
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             self.started = True
         return self

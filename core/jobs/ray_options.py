@@ -6,6 +6,8 @@ locally resumes on Ray and the other way round. Standard library only (plain, pi
 
 from __future__ import annotations
 
+import re
+import socket
 from dataclasses import dataclass
 
 from core.errors import WordcamError
@@ -40,6 +42,54 @@ class RayOptions:
         if self.cpus_per_actor <= 0:
             raise WordcamError(f"cpus_per_actor must be positive (got {self.cpus_per_actor})")
         object.__setattr__(self, "plugins", tuple(str(p) for p in self.plugins))
+        if self.address is not None:
+            cluster_endpoint(self.address)  # a malformed --ray-address is one line at once
+
+
+_ADDRESS = re.compile(
+    r"(?:ray://)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+)):(?P<port>\d{1,5})"
+)
+#: Seconds :func:`check_reachable` waits for a cluster's port to accept a connection.
+CONNECT_TIMEOUT = 3.0
+
+
+def cluster_endpoint(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``ray://HOST:PORT`` or ``HOST:PORT``; None for ``auto``/``local``.
+
+    A malformed address is a one-line :class:`WordcamError` (Ray itself would end in a
+    traceback, or wait minutes for a host that never answers).
+    """
+    if address in ("auto", "local"):
+        return None
+    found = _ADDRESS.fullmatch(address)
+    if found is None:
+        raise WordcamError(_bad_address(address, "expected ray://HOST:PORT, HOST:PORT or auto"))
+    port = int(found["port"])
+    if not 0 < port < 65536:
+        raise WordcamError(_bad_address(address, f"the port {port} is not 1-65535"))
+    return found["v6"] or found["host"], port
+
+
+def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """A one-line :class:`WordcamError` when nothing accepts connections at ``address``.
+
+    Checked before ``ray.init``, which waits for minutes on an address nobody answers at.
+    """
+    endpoint = None if address is None else cluster_endpoint(address)
+    if endpoint is None:
+        return
+    try:
+        socket.create_connection(endpoint, timeout=timeout).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise WordcamError(
+            f"no Ray cluster answers at --ray-address {address} ({reason}); start one with "
+            "`ray start --head` or pass the head's address"
+        ) from None
+
+
+def _bad_address(address: str, why: str) -> str:
+    return f"--ray-address {address!r} is not a Ray address ({why})"
 
 
 def check_engine(engine: str) -> None:

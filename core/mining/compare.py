@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -82,12 +80,10 @@ class ContrastResult:
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
+        from core.export import csv_text
+
         header, body = self._table()
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(body)
-        return buf.getvalue()
+        return csv_text([header, *body])
 
 
 def contrast(

@@ -5,7 +5,10 @@ mining reads corpus files with :func:`read_text_records`; the text import reads 
 ``(id, label, text)`` triples of :func:`id_label_text`. One set of rules for every caller:
 the file exists and has a known suffix; the CSV/TSV header, and every JSONL line, has the
 required columns; ids are non-empty and unique; labels are stripped (empty ones are ``None``);
-texts are kept as written, empty ones included (the caller decides what they mean). Files
+texts are kept as written, empty ones included (the caller decides what they mean), except
+that ids, labels and texts are normalised to Unicode NFC (a "café" typed with a combining
+accent is the same class and the same word as one typed precomposed). A header naming a
+column twice is refused, and a JSONL line nested too deeply to parse is one error. Files
 are read strictly: invalid UTF-8, a CSV row with more or fewer fields than the header, an
 unclosed quote and a field over csv's size limit are errors naming their line.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +114,12 @@ def _csv_rows(
     is closed, a field fits csv's limit; each broken rule is an error naming its line."""
     reader = csv.reader(_lines(path), delimiter="\t" if kind == "tsv" else ",", strict=True)
     header = [c.strip() for c in _next_row(reader, path) or []]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise DataError(
+            f"{path}: line 1: duplicate column(s) {', '.join(twice)} in the header; "
+            "each column may appear once"
+        )
     missing = [c for c in required if c not in header]
     if missing:
         raise DataError(
@@ -157,6 +167,11 @@ def _jsonl_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[str, dict
             continue
         try:
             row = json.loads(line)
+        except RecursionError:
+            raise DataError(
+                f"{path}: line {number}: JSON nested too deeply to read; a document is one "
+                "flat object with id, label and text"
+            ) from None
         except ValueError as exc:
             raise DataError(f"{path}: line {number}: not valid JSON ({exc})") from None
         if not isinstance(row, dict):
@@ -177,7 +192,7 @@ def _record(row: dict[str, Any]) -> TextRecord:
     return TextRecord(
         id=_label(row.get("id")) or "",
         label=_label(row.get("label")),
-        text="" if text is None else str(text),
+        text="" if text is None else unicodedata.normalize("NFC", str(text)),
         pred_label=_label(row.get("pred_label")),
         path=_label(row.get("path")),
     )
@@ -187,4 +202,4 @@ def _label(value: Any) -> str | None:
     """A stripped string, ``None`` for a missing, empty or NaN value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return str(value).strip() or None
+    return unicodedata.normalize("NFC", str(value).strip()) or None

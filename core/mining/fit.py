@@ -71,7 +71,11 @@ def _kept_classes(corpus: Corpus, only: Sequence[str] | None) -> tuple[list[str]
     dropped = sorted(c for c, n in counts.items() if n < MIN_CLASS_DOCS)
     if len(kept) < 2:
         what = f"{len(counts)} class(es)" if counts else "no labelled documents"
-        hint = "; try --by predicted" if corpus.by == "true" and not counts else ""
+        hint = (
+            "; without true labels, mine by the model's: wordcam mine --by predicted"
+            if corpus.by == "true" and not counts
+            else ""
+        )
         raise DataError(
             f"keyword mining needs at least 2 classes with {MIN_CLASS_DOCS}+ documents each; "
             f"{corpus.source or 'the corpus'} has {what}"

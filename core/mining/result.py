@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -266,12 +264,10 @@ class MiningResult:
 
     def to_csv(self) -> str:
         """The same table as CSV (header ``rank,CLASS...``)."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["rank", *self.classes])
-        for row in self.table_rows():
-            writer.writerow([row["rank"], *(row[c] for c in self.classes)])
-        return buf.getvalue()
+        from core.export import csv_text
+
+        rows = ([row["rank"], *(row[c] for c in self.classes)] for row in self.table_rows())
+        return csv_text([["rank", *self.classes], *rows])
 
     def to_json(self) -> str:
         """``{"classes": {LABEL: [{"word","n","m","weight"}...]}, "text_accuracy", ...}``."""

@@ -226,7 +226,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise ModelError(f"{p}: weights file is empty (0 bytes)")
     try:
         obj: Any = torch.load(p, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not pickled code: bytes torch cannot read
+            raise ModelError(
+                f"{p}: not a readable PyTorch checkpoint (no saved state_dict in its bytes)"
+            ) from None
         raise ModelError(
             f"{p}: checkpoint contains pickled Python objects (e.g. a whole model saved with "
             "torch.save(model)), which wordcam refuses to load; re-save only the weights with "

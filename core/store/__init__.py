@@ -7,6 +7,10 @@ One file per concern (``docs/schema.md`` has the whole design):
 * :mod:`core.store.writer`: :class:`StoreWriter`, the work file and its atomic snapshots, and
   :func:`~core.store.writer.transaction`, the one transaction helper (rollback on any error).
 * :mod:`core.store.reader`: read-only connections to the published snapshot.
+* :mod:`core.store.validate`: the one check a DB passes before it is used or published (every
+  block read back); :mod:`core.store.connect`: every connection, offline, and what tells a
+  wordcam DB from another program's; :mod:`core.store.nofollow`: the writer's own files,
+  never opened through a link.
 * :mod:`core.store.schema` and :mod:`core.store.migrations`: the tables and their numbered,
   recorded migrations (applied by the writer; readers read an older DB as it is).
 * :mod:`core.store.queries` and :mod:`core.store.metrics`: the dashboard's reads, the run metrics.

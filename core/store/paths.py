@@ -49,6 +49,12 @@ def lock_path(db: str | Path) -> Path:
 
 
 def asset_dir(db: str | Path) -> Path:
-    """Folder beside the DB holding overlay/panel/marks/thumbnail PNGs."""
-    db = Path(db)
+    """Folder beside the DB holding overlay/panel/marks/thumbnail PNGs.
+
+    Beside the real file when ``db`` is a link (as the writer resolves it), so the job, verify
+    and the readers agree whichever name they were given.
+    """
+    db = Path(db).expanduser()
+    if db.is_symlink():
+        db = db.resolve()
     return db.with_name(db.stem + "_assets")

@@ -10,14 +10,15 @@ dashboard's long-lived :func:`open_snapshot` attaches it to a private in-memory 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import DataError
+from core.store.connect import connect, foreign_file, memory, wordcam_problem
 from core.store.paths import work_path
+from core.store.validate import first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,10 +39,29 @@ def connect_read(db: str | Path) -> duckdb.DuckDBPyConnection:
                 else f"; run `wordcam precompute DATA_DIR --db {db}` first"
             )
         )
+    kind = foreign_file(db)
+    if kind is not None:
+        raise DataError(f"{db} is not a wordcam database: it is {kind}")
     try:
-        return duckdb.connect(str(db), read_only=True)
+        con = connect(db, read_only=True)
     except duckdb.Error as exc:
-        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+        raise DataError(f"cannot open {db} as a wordcam database: {first_line(exc)}") from None
+    _refuse_foreign(con, db)
+    return con
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, db: str | Path, catalog: str | None = None):
+    """Close ``con`` and raise one line when the DB it reads is not wordcam's."""
+    try:
+        problem = wordcam_problem(con, catalog)
+    except BaseException:
+        con.close()
+        raise
+    if problem is not None:
+        con.close()
+        raise DataError(
+            f"{db} is not a wordcam database ({problem}); pass a DB written by `wordcam precompute`"
+        )
 
 
 def db_version(db: str | Path) -> tuple[str, int] | None:
@@ -55,63 +75,6 @@ def db_version(db: str | Path) -> tuple[str, int] | None:
         return str(path), path.stat().st_mtime_ns
     except FileNotFoundError:
         return None
-
-
-#: The tables every wordcam DB has (from migration 1 on); a file without them is not one.
-REQUIRED_TABLES = ("runs", "images", "explanations", "tokens")
-#: DuckDB's file header (3 x 4 KiB) before its blocks: a sound file reaches past the last block
-#: its tables use; a truncated one stops short of it.
-HEADER_BYTES = 3 * 4096
-
-
-def check_db(path: str | Path) -> tuple[str | None, dict[str, int]]:
-    """``(problem, row counts)`` of the DB file ``path``; ``problem`` is None for a sound one.
-
-    The check a work file passes before it is used and a snapshot before it is published: the
-    file opens as a DuckDB database (not another kind of file), reaches the last data block its
-    tables use (not truncated) and holds every table of :data:`REQUIRED_TABLES`, each of which can be
-    counted.
-    """
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        return f"not a readable DuckDB file ({first_line(exc)})", {}
-    try:
-        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        size, expected = os.path.getsize(path), _length_needed(con, names)
-        if size < expected:
-            return f"truncated ({size:,} bytes of at least {expected:,})", {}
-        missing = [t for t in REQUIRED_TABLES if t not in names]
-        if missing:
-            return f"missing table(s) {', '.join(missing)}", {}
-        counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in REQUIRED_TABLES
-        }
-    except duckdb.Error as exc:
-        return f"unreadable tables ({first_line(exc)})", {}
-    finally:
-        con.close()
-    return None, counts
-
-
-def _length_needed(con: duckdb.DuckDBPyConnection, tables: set[str]) -> int:
-    """The bytes a file needs to hold the last data block its tables use."""
-    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
-    last = -1
-    for table in sorted(tables):
-        quoted = table.replace("'", "''")
-        found = con.execute(
-            f"SELECT max(block_id) FROM pragma_storage_info('{quoted}')"
-        ).fetchone()[0]
-        last = max(last, -1 if found is None else int(found))
-    return HEADER_BYTES + (last + 1) * int(block_size)
-
-
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 SNAPSHOT = "snapshot"
@@ -128,16 +91,17 @@ def open_snapshot(db: str | Path) -> duckdb.DuckDBPyConnection:
     """
     import duckdb
 
-    if not Path(db).is_file():
-        connect_read(db)  # raises the clear "no database at ..." error
-    con = duckdb.connect(":memory:")
+    if not Path(db).is_file() or foreign_file(db) is not None:
+        connect_read(db)  # raises the clear "no database at ..." / "not a wordcam database"
+    con = memory()
     quoted = str(Path(db).resolve()).replace("'", "''")
     try:
         con.execute(f"ATTACH '{quoted}' AS {SNAPSHOT} (READ_ONLY)")
         con.execute(f"USE {SNAPSHOT}")
     except duckdb.Error as exc:
         con.close()
-        raise DataError(f"cannot open {db} as a wordcam database: {exc}") from None
+        raise DataError(f"cannot open {db} as a wordcam database: {first_line(exc)}") from None
+    _refuse_foreign(con, db, SNAPSHOT)
     return con
 
 

@@ -3,14 +3,16 @@
 DuckDB allows one writing process and no readers beside it, so the precompute job writes to a
 private *work file* ``<db>.work`` and, every ``publish_every`` seconds and at the end,
 checkpoints it and publishes a snapshot: a copy ``<db>.tmp`` that must pass
-:func:`core.store.reader.check_db` (and hold as many rows as the work file) before it is
-atomically renamed over ``<db>``. After ``kill -9`` the work file survives (DuckDB replays its
-WAL), and rerunning the job resumes from it; a clean finish publishes and removes it.
+:func:`core.store.validate.check_db` (every block read back, its checksum verified) and hold
+as many rows in every table as the work file before it is atomically renamed over ``<db>``.
+After ``kill -9`` the work file survives (DuckDB replays its WAL), and rerunning the job
+resumes from it; a clean finish publishes and removes it. ``db`` is resolved once (a link's
+target is locked and published), and the writer's own files are never opened through a link.
 
 A run that finds no work file but an existing ``<db>`` starts from a copy of it, made as
 ``<db>.work.tmp`` and renamed, so an interrupted copy never looks like a work file. A work file
-that fails the check (truncated, not a DuckDB file, missing tables) is moved aside to
-``<db>.work.damaged`` and rebuilt from ``<db>``; it is never published. After an error the
+that fails the check (truncated, a damaged block, not a DuckDB file, missing tables, a link) is
+moved aside to ``<db>.work.damaged`` and rebuilt from ``<db>``; it is never published. After an error the
 writer publishes only a snapshot that passes the check. Opening the work file applies the
 pending schema migrations (:mod:`core.store.migrations`). The writer holds the single-writer
 lock (:mod:`core.store.lock`) for its whole life. ``docs/schema.md`` (*Crash safety and exit
@@ -33,8 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import DataError, disk_full_error, is_disk_full
+from core.store.connect import connect
 from core.store.lock import acquire_writer_lock, release_writer_lock
 from core.store.migrations import migrate
+from core.store.nofollow import open_no_follow
 from core.store.paths import (
     damaged_work_path,
     snapshot_tmp_path,
@@ -42,7 +46,7 @@ from core.store.paths import (
     work_path,
     work_tmp_path,
 )
-from core.store.reader import REQUIRED_TABLES, check_db, first_line
+from core.store.validate import check_db, first_line, raise_if_interrupted
 
 if TYPE_CHECKING:
     import duckdb
@@ -50,17 +54,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: Bytes per read/write of :func:`copy_file`.
+COPY_CHUNK = 1 << 20
+
+
 def copy_file(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` and flush it to disk (a disk-full error is one clear line)."""
+    """Copy ``src`` to a new file ``dst`` and flush it to disk (a disk-full error is one line).
+
+    ``dst`` is created exclusively and never through a link (:mod:`core.store.nofollow`).
+    """
     try:
-        shutil.copyfile(src, dst)
-        with open(dst, "rb+") as fh:
-            os.fsync(fh.fileno())
+        with open(src, "rb") as source, open_no_follow(dst, "wb", new=True) as target:
+            shutil.copyfileobj(source, target, COPY_CHUNK)
+            target.flush()
+            os.fsync(target.fileno())
     except OSError as exc:
         dst.unlink(missing_ok=True)
         if is_disk_full(exc):
             raise disk_full_error(dst) from None
         raise
+
+
+def is_damaged_block(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB reporting a block whose checksum does not match."""
+    text = str(error)
+    return "Corrupt database file" in text or "does not match stored checksum" in text
 
 
 def rename_file(src: Path, dst: Path) -> None:
@@ -72,6 +90,11 @@ def _prepare_work(db: Path, work: Path) -> None:
     """Leave a sound work file, or none: a damaged one is moved aside, a missing one copied."""
     for stale in (work_tmp_path(db), snapshot_tmp_path(db)):
         stale.unlink(missing_ok=True)  # left by a job killed while copying
+    if wal_path(work).is_symlink():
+        wal_path(work).unlink()  # never DuckDB's: it would write its log into the target
+    if work.is_symlink():
+        log.warning("%s is a link, not a work file; moving it aside", work)
+        rename_file(work, damaged_work_path(db))
     if work.exists():
         problem, _ = check_db(work)
         if problem is None:
@@ -96,7 +119,7 @@ def _connect(db: Path, work: Path) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     try:
-        return duckdb.connect(str(work))
+        return connect(work)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DataError(
@@ -148,7 +171,7 @@ class StoreWriter:
     """
 
     def __init__(self, db: str | Path, publish_every: float = 20.0) -> None:
-        self.db = Path(db)
+        self.db = Path(db).expanduser().resolve()  # a link's target: the real file is written
         self.work = work_path(self.db)
         self.publish_every = publish_every
         self.db.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +205,7 @@ class StoreWriter:
         try:
             self.con.execute("CHECKPOINT")
         except Exception as exc:
+            raise_if_interrupted(exc)
             if is_disk_full(exc):
                 raise disk_full_error(self.work) from None
             raise
@@ -203,28 +227,40 @@ class StoreWriter:
         problem, counts = check_db(snapshot)
         if problem is not None:
             return problem
-        for table in REQUIRED_TABLES:
-            live = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in counts:
+            quoted = '"' + table.replace('"', '""') + '"'
+            live = self.con.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
             if counts[table] != live:
                 return f"{table} has {counts[table]} rows, the work file {live}"
         return None
 
-    def close(self, finished: bool = False, failed: bool = False) -> None:
+    def close(
+        self, finished: bool = False, failed: bool = False, error: BaseException | None = None
+    ) -> None:
         """Publish (a checked snapshot) and close; a finished job also removes its work file.
 
         After a failure (``failed``) a snapshot that cannot be made or fails its check is not
-        published, and that problem is logged rather than raised over the original error.
+        published, and that problem is logged rather than raised over the original error. A
+        failure that is DuckDB finding a damaged block (``error``) publishes nothing: the damage
+        may lie where the check does not read (an index), so the work file is moved aside to
+        ``<db>.work.damaged`` and the rerun rebuilds it from ``<db>``.
         """
+        damaged = error is not None and is_damaged_block(error)
         try:
             try:
-                self.publish(force=True)
+                if damaged:
+                    log.warning("%s has a damaged block; not published, moved aside", self.work)
+                else:
+                    self.publish(force=True)
             except Exception as exc:
                 if not failed:
                     raise
                 log.warning("not published after the failure: %s", first_line(exc))
             finally:
                 self.con.close()
-            if finished:
+            if damaged:
+                rename_file(self.work, damaged_work_path(self.db))
+            if finished or damaged:
                 for p in (self.work, wal_path(self.work)):
                     p.unlink(missing_ok=True)
         finally:
@@ -234,4 +270,4 @@ class StoreWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(finished=exc_type is None, failed=exc_type is not None)
+        self.close(finished=exc_type is None, failed=exc_type is not None, error=exc)

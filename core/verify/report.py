@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,13 +55,10 @@ class VerifyReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
+        from core.export import csv_text
+
         keys = list(self.words[0].to_dict()) if self.words else ["class", "word"]
-        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
-        writer.writeheader()
-        for w in self.words:
-            writer.writerow(w.to_dict())
-        return buf.getvalue()
+        return csv_text([keys, *([w.to_dict()[k] for k in keys] for w in self.words)])
 
     def to_markdown(self) -> str:
         from core.mining.result import md_cell
