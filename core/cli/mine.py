@@ -17,7 +17,7 @@ FORMATS = ("md", "csv", "json")
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``mine`` sub-command (its defaults: :data:`core.mining.settings.DEFAULTS`)."""
-    from core.mining.settings import DEFAULTS, RANKS
+    from core.mining.settings import DEFAULTS
 
     p = subparsers.add_parser(
         "mine",
@@ -60,6 +60,31 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="only words of this kind: object, colour, position or other (repeatable or a "
         "comma list; kinds are stored by wordcam precompute)",
     )
+    _table_options(p)
+    p.add_argument(
+        "--contrast",
+        nargs=2,
+        metavar=("A", "B"),
+        help="compare two classes (separating words) or two words (use per class)",
+    )
+    p.add_argument(
+        "--examples",
+        metavar="WORD",
+        help="list the explanations containing WORD with the sentence around it",
+    )
+    p.add_argument("--limit", type=int, default=20, help="--examples: at most this many")
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="language of a FILE corpus (default ja; a DB run records its own)",
+    )
+    return p
+
+
+def _table_options(p: argparse.ArgumentParser) -> None:
+    """The keyword table's settings: ``--min-df`` ... ``--seed`` (defaults from DEFAULTS)."""
+    from core.mining.settings import DEFAULTS, RANKS
+
     p.add_argument(
         "--min-df",
         type=int,
@@ -99,24 +124,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=DEFAULTS.seed,
         help=f"seed of the fold split (default {DEFAULTS.seed})",
     )
-    p.add_argument(
-        "--contrast",
-        nargs=2,
-        metavar=("A", "B"),
-        help="compare two classes (separating words) or two words (use per class)",
-    )
-    p.add_argument(
-        "--examples",
-        metavar="WORD",
-        help="list the explanations containing WORD with the sentence around it",
-    )
-    p.add_argument("--limit", type=int, default=20, help="--examples: at most this many")
-    p.add_argument(
-        "--lang",
-        choices=LANGUAGES,
-        help="language of a FILE corpus (default ja; a DB run records its own)",
-    )
-    return p
 
 
 def read_stopwords(spec: str | None) -> list[str]:
