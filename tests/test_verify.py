@@ -293,3 +293,63 @@ def test_the_cli_offers_the_fills_of_the_package():
     from core.verify.fill import DEFAULT_FILL, FILLS
 
     assert cli.FILLS == FILLS and cli.FILLS[0] == DEFAULT_FILL
+
+
+# ----------------------------------------------------------------------------- issue 22
+
+
+def _move_photos(db: Path, away: bool) -> None:
+    """Every photo of the DB moved away (``away``) or back: its stored path stops naming it."""
+    import os
+
+    from core.store import connect_read
+
+    with connect_read(db) as con:
+        paths = [p for (p,) in con.execute("SELECT path FROM images").fetchall()]
+    for path in paths:
+        src, dst = (path, path + ".away") if away else (path + ".away", path)
+        if os.path.exists(src):
+            os.replace(src, dst)
+
+
+def test_unreadable_photos_stay_to_do_and_the_exit_status_says_so(verified_db, tmp_path, capsys):
+    """Issue 22.2: photos moved away are failures (exit 3), not words with n = 0 for ever."""
+    from core.cli import main
+    from core.jobs.progress import EXIT_SOME_FAILED, read_progress
+    from core.store import connect_read
+
+    db = _copy(verified_db, tmp_path)
+    args = ["verify", "--db", str(db), "--top", "2", "--per-word", "3", "--no-progress"]
+    _move_photos(db, away=True)
+    try:
+        assert main(args) == EXIT_SOME_FAILED
+    finally:
+        _move_photos(db, away=False)
+    err = capsys.readouterr().err
+    assert "failed (exit status 3)" in err
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM word_effects").fetchone()[0] == 0
+    record = read_progress(db)
+    assert record["status"] == "done" and record["failed"] > 0 and record["job"] == "verify"
+
+    assert main([*args, "--format", "json"]) == 0  # the photos are back: all measured now
+    data = json.loads(capsys.readouterr().out)
+    assert data["measured"] > 0 and data["resumed"] == 0
+    assert data["words"] and all(w["n"] > 0 for w in data["words"])
+    assert read_progress(db)["failed"] == 0
+
+
+def test_true_labels_outside_the_models_classes_are_one_clear_line(verified_db, tmp_path, capsys):
+    """Issue 22.3: class folders that are not the model's classes (the default ImageNet model):
+    one line naming --by predicted, no traceback, no work file left behind."""
+    from core.cli import main
+    from core.store import StoreWriter, work_path
+
+    db = _copy(verified_db, tmp_path)
+    with StoreWriter(db) as w:  # the model's classes are other names than the folders'
+        w.con.execute("""UPDATE runs SET labels = '["tench", "goldfish", "shark"]'""")
+    assert main(["verify", "--db", str(db), "--top", "3", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--by predicted" in err, err
+    assert not work_path(db).exists()
