@@ -174,12 +174,12 @@ def job_speed(device: str, folder: Path, work: Path, batch_size: int | None) -> 
     summary = run_precompute(folder, work / "job.duckdb", settings=settings)
     seconds = time.perf_counter() - started
     return {
-        "photos": summary["done"],
-        "failed": summary["failed"],
+        "photos": summary.done,
+        "failed": summary.failed,
         "batch_size": size,
         "seconds": round(seconds, 2),
-        "photos_per_s": round(summary["done"] / seconds, 2),
-        "ok": summary["failed"] == 0 and summary["done"] > 0,
+        "photos_per_s": round(summary.done / seconds, 2),
+        "ok": summary.failed == 0 and summary.done > 0,
     }
 
 

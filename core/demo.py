@@ -227,7 +227,7 @@ def run_demo(
         "cue_recovery_per_class": recovery["per_class"],
         "cue_verified": recovery["cue_verified"],
         "verification": verification,
-        "image_accuracy": pre.get("image_accuracy"),
+        "image_accuracy": pre.image_accuracy,
         "text_accuracy": result.text_accuracy,
         "baseline": result.baseline,
         "validation_top1": metrics.get("top1"),

@@ -243,7 +243,7 @@ def local_db(tmp_path_factory) -> tuple[Path, Path]:
     photos = make_photos(tmp / "photos")
     db = tmp / "local.duckdb"
     summary = job(photos, db, engine="local")
-    assert (summary["done"], summary["failed"]) == (9, 1)
+    assert (summary.done, summary.failed) == (9, 1)
     return photos, db
 
 
@@ -366,8 +366,8 @@ def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, ca
     # Started locally (4 photos), finished on Ray: one run, whichever engine ran it.
     first = job(photos, db, engine="local", limit=4)
     summary = job(photos, db)
-    assert (summary["run_id"], summary["skipped_existing"]) == (first["run_id"], 4)
-    assert (summary["done"], summary["failed"], summary["status"]) == (5, 1, "done")
+    assert (summary.run_id, summary.skipped_existing) == (first.run_id, 4)
+    assert (summary.done, summary.failed, summary.status) == (5, 1, "done")
     assert_same_db(db, local)
     assert not list(db.with_name(db.stem + "_assets").glob("*.shards/*"))  # every shard merged
 
@@ -388,8 +388,8 @@ def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, ca
 
     # A rerun computes nothing new: the broken file is retried (and fails) as locally.
     again = job(photos, db)
-    assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 9)
-    assert job(photos, db, engine="local")["skipped_existing"] == 9
+    assert (again.done, again.failed, again.skipped_existing) == (0, 1, 9)
+    assert job(photos, db, engine="local").skipped_existing == 9
 
 
 @pytest.mark.slow
@@ -403,7 +403,7 @@ def test_killed_worker_gets_its_photos_redone(ray_local, tmp_path: Path) -> None
         explainer_options={"crash_marker": str(marker)},
     )  # fmt: skip
     assert marker.exists()  # one actor died mid-batch; Ray Data retried its batch elsewhere
-    assert (summary["done"], summary["failed"], summary["status"]) == (6, 1, "done")
+    assert (summary.done, summary.failed, summary.status) == (6, 1, "done")
     with connect_read(tmp_path / "x.duckdb") as con:
         per_path = con.execute("SELECT count(*), count(DISTINCT path) FROM images").fetchone()
     assert per_path == (7, 7)
@@ -441,7 +441,7 @@ def test_openai_rate_and_cache_hold_for_the_whole_job(
         # The same job into another DB: every answer comes from the one cache.
         again = job(photos, tmp_path / "b.duckdb", explainer="openai:m", explainer_options=options)
         assert len(server.chat_requests) == len(calls)
-    assert first["done"] == again["done"] == len(calls) == 6  # one call per photo...
+    assert first.done == again.done == len(calls) == 6  # one call per photo...
     assert len(handler.reports[0]["actors"]) == 2  # ...over two actors
     starts = sorted(r.started for r in calls)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
@@ -510,8 +510,8 @@ def test_killed_driver_resumes_without_recomputing_merged_photos(tmp_path: Path)
     assert len(merged) >= 2
     summary = _resume_job(photos, db, counts)
     # At least what was published is kept (the kill may fall between a commit and its publish).
-    assert summary["skipped_existing"] >= len(merged)
-    assert summary["skipped_existing"] + summary["done"] == 9 and summary["status"] == "done"
+    assert summary.skipped_existing >= len(merged)
+    assert summary.skipped_existing + summary.done == 9 and summary.status == "done"
     computed = [p.read_text() for p in counts.iterdir()]
     assert all(computed.count(sha) == 1 for sha in merged)  # merged photos never redone
     # Only the batches in flight at the kill (one per actor) may have been computed twice.
@@ -555,7 +555,7 @@ def _two_node_main(out: Path) -> None:
     report = {
         "nodes": sorted(nodes),
         "actor_nodes": sorted({a["node_id"] for a in handler.reports[0]["actors"]}),
-        "summary": {k: summary[k] for k in ("done", "failed", "status")},
+        "summary": {k: getattr(summary, k) for k in ("done", "failed", "status")},
     }
     (out / "report.json").write_text(json.dumps(report))
 
