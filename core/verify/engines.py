@@ -20,6 +20,7 @@ next run (``wordcam verify`` exits with status 3 until they are).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from core.verify.sampling import Candidate
 if TYPE_CHECKING:
     from core.jobs.ray_options import EngineOptions
     from core.verify.model import RunModel
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,6 +121,7 @@ class RayEngine:
     options: EngineOptions
     shard_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    actors: dict[int, dict[str, Any]] = field(default_factory=dict)  # by actor pid
 
     def measured(self, batches: Iterable[Sequence[Item]]) -> Iterator[Measured]:
         from core.jobs.ray_pool import stream
@@ -144,7 +148,12 @@ class RayEngine:
             meta = shard.meta
             failed = _decode(json.dumps(meta.get("failed", [])))
             size = int(meta.get("size", len(shard.rows) + len(failed)))
+            if not shard.recovered:
+                actor = self.actors.setdefault(shard.pid, {"node_id": shard.node_id, "items": 0})
+                actor["items"] += size
             yield Measured(list(shard.rows), size, failed, list(meta.get("errors", [])))
+        report = {**self.timings, "actors": list(self.actors.values())}
+        log.info("ray engine: %d actors", len(self.actors), extra={"ray_engine": report})
 
 
 class VerifyActor:

@@ -55,12 +55,13 @@ def run_verify(
     db: str | Path,
     *,
     settings: VerifySettings | None = None,
-    engine: EngineOptions | None = None,
+    engine: EngineOptions | str | None = None,
     **options: Any,
 ) -> VerifyReport:
     """Verify the words of a run in ``db`` (the latest unless ``run_id``); see the module doc.
 
-    ``settings`` and/or its fields as keywords; ``engine`` (or its fields ``engine=``,
+    ``settings`` and/or its fields as keywords; ``engine`` (an
+    :class:`~core.jobs.ray_options.EngineOptions`, or its fields ``engine="ray"``,
     ``device=``, ``ray=`` as keywords): where the photo-words are measured.
     """
     return verify(db, settings=settings, engine=engine, **options).report
@@ -70,7 +71,7 @@ def verify(
     db: str | Path,
     *,
     settings: VerifySettings | None = None,
-    engine: EngineOptions | None = None,
+    engine: EngineOptions | str | None = None,
     **options: Any,
 ) -> Verification:
     """:func:`run_verify`, with the job's :class:`JobSummary` (``failed``: photo-words whose
@@ -78,6 +79,8 @@ def verify(
     from core.store import StoreWriter
 
     where = {k: options.pop(k) for k in ENGINE_FIELDS if k in options}
+    if isinstance(engine, str):  # engine="ray", as JobSettings takes it
+        where["engine"], engine = engine, None
     engine = replace(engine or EngineOptions(), **where)
     settings = VerifySettings.of(settings, **options)
     started = time.monotonic()
