@@ -220,14 +220,18 @@ def _measure(
     size = settings.batch_size
     batches = [work.items[start : start + size] for start in range(0, len(work.items), size)]
     failed: dict[str, tuple[str, str]] = {}
+    pending = {item_key(i.cls, i.word, i.photo.image_id) for i in work.items}
     for out in engine.measured(batches):
-        with transaction(con):
+        with transaction(con):  # rows stored already (a shard left behind) are replaced alike
             storage.write_photos(con, run_id, work.key, out.rows)
-        for row in out.rows:
-            failed.pop(item_key(row.cls, row.word, row.image_id), None)
+        keys = [item_key(row.cls, row.word, row.image_id) for row in out.rows]
+        again = sum(k not in pending for k in keys)  # counted by an earlier session
+        pending.difference_update(keys)
+        for k in keys:
+            failed.pop(k, None)
         for item in out.failed:
             failed[item_key(item.cls, item.word, item.photo.image_id)] = (item.cls, item.word)
-        session.count(out.size - len(out.failed), len(out.failed), out.errors)
+        session.count(out.size - len(out.failed) - again, len(out.failed), out.errors)
     return set(failed.values())
 
 
