@@ -22,12 +22,15 @@ import json
 import logging
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from core.errors import WordcamError
+from core.formatting import pct
 
 log = logging.getLogger(__name__)
+_pct = partial(pct, missing="-")  # the benchmark tables write "-" for an unknown share
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_PHOTOS = [
@@ -195,14 +198,10 @@ def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
 def occurring_words(db: Path, words: list[str]) -> list[str]:
     """The ``words`` some explanation of the latest run has regions for."""
     from core.store import latest_run_id, reading
+    from core.store.verify_inputs import words_with_regions
 
     with reading(db) as con:
-        run_id = latest_run_id(con)
-        rows = con.execute(
-            "SELECT DISTINCT term FROM word_regions WHERE run_id = ? AND term IN (SELECT unnest(?))",
-            [run_id, words],
-        ).fetchall()
-    found = {r[0] for r in rows}
+        found = words_with_regions(con, latest_run_id(con), words)
     return [w for w in words if w in found]
 
 
@@ -307,10 +306,6 @@ def _loadavg() -> str:
         return Path("/proc/loadavg").read_text().split()[0]
     except OSError:
         return "?"
-
-
-def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * float(x):.1f}%"
 
 
 def throughput_part(quick: bool = False) -> dict[str, Any]:

@@ -23,8 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.languages import DEFAULT_LANG
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ CUE_MIN_PROB = 0.02
 DEMO_VERIFY: dict[str, Any] = {"top": 10, "per_word": 12}
 
 
-def object_names(lang: str = "ja", top: int = CUE_TOP, min_prob: float = CUE_MIN_PROB):
+def object_names(lang: str = DEFAULT_LANG, top: int = CUE_TOP, min_prob: float = CUE_MIN_PROB):
     """Names of each planted object, fixed before any explanation is mined: its own name and
     the ImageNet classes the ImageNet model gives the clean cut-out alone (top ``top`` with
     probability >= ``min_prob``). ``{object name: [names...]}``."""
@@ -56,7 +59,7 @@ def object_names(lang: str = "ja", top: int = CUE_TOP, min_prob: float = CUE_MIN
     return out
 
 
-def cue_words(names: list[str], lang: str = "ja") -> set[str]:
+def cue_words(names: list[str], lang: str = DEFAULT_LANG) -> set[str]:
     """The words (as the tokenizer writes them) of an object's names."""
     from core.text import tokenize
 
@@ -72,7 +75,7 @@ def cue_recovery(
     cues: dict[str, Any],
     names: dict[str, list[str]],
     top: int = 10,
-    lang: str = "ja",
+    lang: str = DEFAULT_LANG,
 ) -> dict[str, Any]:
     """Per class whether a word naming its planted object is among its ``top`` keywords."""
     per_class: dict[str, Any] = {}
@@ -120,6 +123,22 @@ def verify_step(db: Path, progress: bool) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class DemoSettings:
+    """What :func:`run_demo` runs with (its keyword arguments, as one object)."""
+
+    n_classes: int = 5
+    per_class: int = 80
+    val_per_class: int = 30
+    holdout_per_class: int = 20
+    epochs: int = 30
+    image_size: int = 224
+    seed: int = 0
+    lang: str = DEFAULT_LANG
+    progress: bool = True
+    device: str = "auto"
+
+
 def run_demo(
     out: str | Path = DEFAULT_OUT,
     *,
@@ -130,54 +149,88 @@ def run_demo(
     epochs: int = 30,
     image_size: int = 224,
     seed: int = 0,
-    lang: str = "ja",
+    lang: str = DEFAULT_LANG,
     progress: bool = True,
     device: str = "auto",
 ) -> dict[str, Any]:
     """Run the whole offline demo into ``out`` and write ``out/summary.json``; returns it.
 
-    ``device`` (``auto``, ``cpu``, ``cuda[:N]``): where training, evaluation and the job run."""
-    from core.evaluation import evaluate
-    from core.jobs import JobSettings, run_precompute
-    from core.mining import mine_source
-    from core.synth import make_cue_dataset
-    from core.train import train
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-
-    def step(name: str, t0: float) -> None:
-        timings[name] = round(time.perf_counter() - t0, 1)
-        log.info("demo: %s done in %.1f s", name, timings[name])
-
-    t0 = time.perf_counter()
-    log.info("demo: 1/5 generating the planted-cue dataset in %s", out / "dataset")
-    data = make_cue_dataset(
-        out / "dataset",
+    ``device`` (``auto``, ``cpu``, ``cuda[:N]``): where training, evaluation and the job run.
+    The steps, each its own function below: dataset, train, holdout, precompute, verify,
+    table (mine), summary."""
+    s = DemoSettings(
         n_classes=n_classes,
         per_class=per_class,
         val_per_class=val_per_class,
         holdout_per_class=holdout_per_class,
+        epochs=epochs,
+        image_size=image_size,
         seed=seed,
+        lang=lang,
+        progress=progress,
+        device=device,
     )
-    step("dataset", t0)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    timer = _Timer()
+    db = out / "wordcam.duckdb"
+    data = timer.run("dataset", make_dataset, out, s)
+    metrics = timer.run("train", train_model, out, s, len(data["classes"]))
+    holdout = timer.run("holdout", evaluate_holdout, out, s)
+    pre = timer.run("precompute", precompute, out, db, s)
+    verification = timer.run("verify", verify_words, db, s.progress)
+    result = timer.run("mine", keyword_table, db, s.lang)
+    parts = {"data": data, "metrics": metrics, "holdout": holdout, "pre": pre}
+    return write_summary(out, db, s, parts, verification, result, timer)
 
-    t0 = time.perf_counter()
+
+class _Timer:
+    """Runs the demo's steps, logging and keeping each one's seconds (``timings_s``)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def run(self, name: str, step: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        value = step(*args)
+        self.timings[name] = round(time.perf_counter() - t0, 1)
+        log.info("demo: %s done in %.1f s", name, self.timings[name])
+        return value
+
+
+def make_dataset(out: Path, s: DemoSettings) -> dict[str, Any]:
+    """Step 1: the planted-cue photos (:func:`core.synth.make_cue_dataset`)."""
+    from core.synth import make_cue_dataset
+
+    log.info("demo: 1/5 generating the planted-cue dataset in %s", out / "dataset")
+    return make_cue_dataset(
+        out / "dataset",
+        n_classes=s.n_classes,
+        per_class=s.per_class,
+        val_per_class=s.val_per_class,
+        holdout_per_class=s.holdout_per_class,
+        seed=s.seed,
+    )
+
+
+def train_model(out: Path, s: DemoSettings, wards: int) -> dict[str, Any]:
+    """Step 2: a head on the default backbone (:func:`core.train.train`); its metrics."""
+    from core.train import train
+
     log.info(
         "demo: 2/5 training a head on the default backbone (EfficientNet-Lite0) for %s wards",
-        len(data["classes"]),
+        wards,
     )
-    metrics = train(
+    return train(
         out / "dataset" / "train",
         out / "model",
         val_dir=out / "dataset" / "val",
-        epochs=epochs,
-        image_size=image_size,
+        epochs=s.epochs,
+        image_size=s.image_size,
         task=DEMO_TASK,
-        seed=seed,
-        progress=progress,
+        seed=s.seed,
+        progress=s.progress,
         # A linear head on frozen, cached backbone features: one forward pass per photo, so
         # the demo trains in seconds on a 2-core CPU. `wordcam train` fine-tunes fully.
         freeze_backbone=True,
@@ -185,62 +238,86 @@ def run_demo(
         # Small synthetic JPEGs decode in ~2 ms: both cores go to the network, none to
         # decoding worker processes (2.4x faster here than 1 thread + 2 workers).
         workers=0,
-        device=device,
+        device=s.device,
     )
-    step("train", t0)
 
-    t0 = time.perf_counter()
+
+def evaluate_holdout(out: Path, s: DemoSettings) -> dict[str, Any]:
+    """Step 3: the model on held-out photos, where the shortcut cue is absent."""
+    from core.evaluation import evaluate
+
     log.info("demo: 3/5 evaluating on held-out photos (the shortcut cue is absent there)")
-    holdout = evaluate(
-        out / "model", out / "dataset" / "holdout", workers=0, progress=progress, device=device
+    return evaluate(
+        out / "model",
+        out / "dataset" / "holdout",
+        workers=0,
+        progress=s.progress,
+        device=s.device,
     )
-    step("holdout", t0)
 
-    t0 = time.perf_counter()
-    db = out / "wordcam.duckdb"
+
+def precompute(out: Path, db: Path, s: DemoSettings) -> dict[str, Any]:
+    """Step 4: blind ``grounded`` explanations of the validation photos into ``db``."""
+    from core.jobs import JobSettings, run_precompute
+
     log.info("demo: 4/5 explaining the validation photos blind (grounded) into %s", db)
     job = JobSettings(
         model=str(out / "model"),
         explainer="grounded",
         mode="blind",
-        lang=lang,
-        progress=progress,
-        device=device,
+        lang=s.lang,
+        progress=s.progress,
+        device=s.device,
     )
-    pre = run_precompute(out / "dataset" / "val", db, settings=job)
-    step("precompute", t0)
+    return run_precompute(out / "dataset" / "val", db, settings=job)
 
-    t0 = time.perf_counter()
+
+def verify_words(db: Path, progress: bool) -> dict[str, Any]:
+    """Step 5: the top words verified on the model (:func:`verify_step`)."""
     log.info("demo: 5/6 verifying the top words on the model (hiding their regions)")
-    verification = verify_step(db, progress)
-    step("verify", t0)
+    return verify_step(db, progress)
 
-    t0 = time.perf_counter()
+
+def keyword_table(db: Path, lang: str) -> Any:
+    """Step 6: each ward's keywords, from the table the precompute job stored."""
+    from core.mining import mine_source
+
     log.info("demo: 6/6 mining the keywords")
-    result = mine_source(db, lang=lang, top=10)  # the table the precompute job stored
-    step("mine", t0)
+    return mine_source(db, lang=lang, top=10)
 
+
+def write_summary(
+    out: Path,
+    db: Path,
+    s: DemoSettings,
+    parts: dict[str, Any],
+    verification: dict[str, Any],
+    result: Any,
+    timer: _Timer,
+) -> dict[str, Any]:
+    """Step 7: cue recovery and every number of the demo, into ``out/summary.json``."""
     cues = json.loads((out / "dataset" / "cues.json").read_text(encoding="utf-8"))
-    recovery = cue_recovery(result, cues, object_names(lang), top=10, lang=lang)
+    recovery = cue_recovery(result, cues, object_names(s.lang), top=10, lang=s.lang)
+    holdout = parts["holdout"]
     summary = {
         "cue_recovery": recovery["cue_recovery"],
         "cue_recovery_per_class": recovery["per_class"],
         "cue_verified": recovery["cue_verified"],
         "verification": verification,
-        "image_accuracy": pre.image_accuracy,
+        "image_accuracy": parts["pre"].image_accuracy,
         "text_accuracy": result.text_accuracy,
         "baseline": result.baseline,
-        "validation_top1": metrics.get("top1"),
+        "validation_top1": parts["metrics"].get("top1"),
         "holdout_top1": holdout.get("top1"),
         "holdout_recall": holdout.get("per_class", {}),
-        "shortcut_class": data.get("shortcut_class"),
+        "shortcut_class": parts["data"].get("shortcut_class"),
         "documents": result.documents,
         "db": str(db),
         "model_dir": str(out / "model"),
         "dataset": str(out / "dataset"),
         "keywords": json.loads(result.to_json())["classes"],
-        "timings_s": timings,
-        "seconds_before_dashboard": round(time.perf_counter() - started, 1),
+        "timings_s": timer.timings,
+        "seconds_before_dashboard": round(time.perf_counter() - timer.started, 1),
     }
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8"

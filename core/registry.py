@@ -23,7 +23,8 @@ from core.errors import WordcamError
 MODEL_GROUP = "wordcam.models"
 EXPLAINER_GROUP = "wordcam.explainers"
 
-# Fallback for running from a source tree that was not installed (no entry points).
+# Fallback for running from a source tree that was not installed (no entry points); kept
+# equal to pyproject.toml's entry points by tests/test_registry.py.
 _BUILTINS: dict[str, dict[str, str]] = {
     MODEL_GROUP: {
         "imagenet": "core.models.imagenet:load_imagenet",

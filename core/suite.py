@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from core.languages import LANGUAGES
+
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
@@ -56,7 +58,7 @@ class SuiteSettings:
     sizes: tuple[float, ...] = (0.15, 0.3, 0.5)
     backgrounds: tuple[str, ...] = BACKGROUND_KINDS
     distractors: tuple[bool, ...] = (False, True)
-    langs: tuple[str, ...] = ("ja", "en")
+    langs: tuple[str, ...] = LANGUAGES
     seeds: tuple[int, ...] = (0, 1, 2)
     n_classes: int = 5
     per_class: int = 24

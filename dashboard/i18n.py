@@ -2,30 +2,32 @@
 
 The text lives in :mod:`dashboard.catalogue` (one dict per language, the same keys in both).
 The language is, first to last: ``?lang=ja|en`` in the URL, the sidebar switch, the language
-of the open run (``runs.lang``), Japanese.
+of the open run (``runs.lang``), the default language (:data:`core.languages.DEFAULT_LANG`).
+The languages and the lookup rule (a missing key raises ``KeyError``) are
+:mod:`core.languages`'s, shared with the report.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.languages import DEFAULT_LANG, LANGUAGE_NAMES, lookup
+from core.languages import LANGUAGES as LANGS
 from dashboard.catalogue import CATALOGUE
 
-LANGS = ("ja", "en")
-LANG_NAMES = {"ja": "日本語", "en": "English"}
+LANG_NAMES = LANGUAGE_NAMES
 _CHOSEN = "ui_lang"  # the language the user chose (URL or switch); absent: follow the run
 _SHOWN = "ui_lang_shown"  # the language of this screen
 
 
 def text(key: str, lang: str, **kwargs: object) -> str:
     """The catalogue's ``key`` in ``lang``, formatted with ``kwargs`` (KeyError if missing)."""
-    template = CATALOGUE[lang][key]
-    return template.format(**kwargs) if kwargs else template
+    return lookup(CATALOGUE, key, lang, **kwargs)
 
 
 def lang() -> str:
-    """The language of this screen (``ja`` until :func:`choose_lang` has run)."""
-    return str(st.session_state.get(_SHOWN, "ja"))
+    """The language of this screen (the default until :func:`choose_lang` has run)."""
+    return str(st.session_state.get(_SHOWN, DEFAULT_LANG))
 
 
 def t(key: str, **kwargs: object) -> str:
@@ -39,7 +41,7 @@ def choose_lang(run_lang: str | None) -> str:
     if asked in LANGS:
         st.session_state[_CHOSEN] = asked
     chosen = st.session_state.get(_CHOSEN)
-    shown = chosen if chosen in LANGS else (run_lang if run_lang in LANGS else "ja")
+    shown = chosen if chosen in LANGS else (run_lang if run_lang in LANGS else DEFAULT_LANG)
     st.session_state[_SHOWN] = shown
     return shown
 

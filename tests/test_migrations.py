@@ -259,3 +259,75 @@ def test_dashboard_opens_an_old_db(old, upgraded, view, monkeypatch):
     else:
         assert at.dataframe[0].value.columns.tolist() == ["park", "river"]
         assert metrics["Image model accuracy"] == "83.3%"
+
+
+# ---------------------------------------------------------------- the VLM call cache's own file
+
+CACHE_SCHEMA = "vlm_cache_before_migrations.sql"
+
+
+def write_old_cache(path: Path) -> Path:
+    """A VLM cache as the code of 6016933 wrote it: two calls, one answered, no migrations."""
+    con = duckdb.connect(str(path))
+    con.execute((FIXTURES / CACHE_SCHEMA).read_text(encoding="utf-8"))
+    con.execute(
+        "INSERT INTO vlm_calls (cache_key, model, base_url, prompt, params, status, text, details,"
+        " prompt_tokens, completion_tokens, total_tokens, cost_usd) VALUES"
+        " ('k1', 'gpt-4o-mini', 'https://api.openai.com/v1', 'p', '{}', 'ok', 'a red stamp',"
+        " '{\"regions\": [1]}', 100, 20, 120, 0.00003),"
+        " ('k2', 'gpt-4o-mini', 'https://api.openai.com/v1', 'p', '{}', 'error', NULL, NULL,"
+        " NULL, NULL, NULL, NULL)"
+    )
+    con.close()
+    return path
+
+
+def _cache_rows(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT * FROM vlm_calls ORDER BY call_id").fetchall()
+
+
+def test_a_new_cache_records_its_migrations(tmp_path):
+    from core.explainers.vlm_cache import VLMCache
+    from core.store.vlm_calls import CACHE_MIGRATIONS, CACHE_VERSION
+
+    path = tmp_path / "vlm_cache.duckdb"
+    with VLMCache(path) as cache:
+        assert cache.warning is None
+        cache.record({"cache_key": "k", "status": "ok", "text": "t", "details": {"a": 1}})
+        assert cache.get("k").details == {"a": 1}
+    with duckdb.connect(str(path), read_only=True) as con:
+        recorded = con.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert recorded == [(m.version, m.name) for m in CACHE_MIGRATIONS]
+        assert recorded[0] == (1, "vlm_calls")
+        assert schema_version(con, CACHE_MIGRATIONS) == CACHE_VERSION
+        assert not has_table(con, "runs")  # the cache has its own list, not the DB's
+    with VLMCache(path) as cache:  # nothing pending the second time
+        assert cache.get("k").text == "t"
+
+
+def test_an_old_cache_is_read_as_it_is_and_upgraded_in_place(tmp_path):
+    from core.explainers.vlm_cache import VLMCache, usage_summary
+    from core.store.vlm_calls import CACHE_MIGRATIONS, CACHE_VERSION
+
+    path = write_old_cache(tmp_path / "vlm_cache.duckdb")
+    rows = _cache_rows(path)
+    usage = usage_summary(path=path)  # readers read it as it is (read-only)
+    assert usage["total"]["calls"] == 2 and usage["total"]["ok"] == 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert not has_table(con, "schema_migrations")
+        assert schema_version(con, CACHE_MIGRATIONS) == 1  # recognised by its table
+    with VLMCache(path) as cache:  # the writer adopts and upgrades it
+        assert cache.warning is None
+        hit = cache.get("k1")
+        assert (hit.text, hit.details) == ("a red stamp", {"regions": [1]})
+        assert cache.get("k2") is None  # a failed call is logged, never an answer
+        cache.record({"cache_key": "k3", "model": "gpt-4o-mini", "status": "ok", "text": "x"})
+    after = _cache_rows(path)
+    assert after[:2] == rows  # every row kept
+    assert after[2][0] == 3  # the sequence carries on where the old cache stopped
+    with duckdb.connect(str(path), read_only=True) as con:
+        recorded = con.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert recorded == [(m.version, m.name) for m in CACHE_MIGRATIONS]
+        assert schema_version(con, CACHE_MIGRATIONS) == CACHE_VERSION
+    assert usage_summary(path=path)["total"]["calls"] == 3

@@ -17,7 +17,7 @@ from PIL import Image
 
 from core.errors import ExplainerError
 from core.explainers import ExplainRequest, load_explainer
-from core.explainers.openai_vlm import OpenAIExplainer, read_dotenv
+from core.explainers.openai_vlm import OpenAIExplainer, OpenAISettings, png_data_url, read_dotenv
 from core.explainers.prompts import (
     PromptBuilder,
     StructuredAnswerError,
@@ -438,28 +438,102 @@ def test_key_and_base_url_from_dotenv(server):
 def test_unreachable_server_is_a_one_line_error_before_any_call():
     import socket
 
+    from core.explainers import check_explainer
+
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
+    ex = OpenAIExplainer("llava", base_url=url, **FAST)  # making it asks nothing
     with pytest.raises(ExplainerError, match="cannot reach") as info:
-        OpenAIExplainer("llava", base_url=url, **FAST)  # checked when created
+        check_explainer(ex)  # what the commands do before the first photo
     assert "\n" not in str(info.value) and "--base-url" in str(info.value)
-    lazy = OpenAIExplainer("llava", base_url=url, preflight=False, **FAST)
+    lazy = OpenAIExplainer("llava", base_url=url, **FAST)
     with pytest.raises(ExplainerError, match="cannot reach"):  # or before the first call
         lazy.explain_batch([make_request()])
+    unchecked = OpenAIExplainer("llava", base_url=url, preflight=False, max_retries=0)
+    (result,) = unchecked.explain_batch([make_request()])  # no check: the call's own error
+    assert "connection error" in result.error
 
 
 def test_preflight_rejected_key_and_missing_models_route(server):
     server.models_status = 401
     with pytest.raises(ExplainerError, match="rejected the API key"):
-        explainer(server)
+        explainer(server).check()
     with pytest.raises(ExplainerError, match="rejected the API key"):
-        explainer(server, preflight=False).explain_batch([make_request()])
+        explainer(server).explain_batch([make_request()])
     assert not server.chat_requests
     server.models_status = 404  # servers without /models are fine
     (result,) = explainer(server).explain_batch([make_request()])
     assert result.error is None
+
+
+def test_making_an_explainer_asks_nothing_of_the_server(server):
+    explainer(server)
+    OpenAIExplainer("test-model", base_url=server.base_url, structured=True, image_mode="marks")
+    load_explainer("openai:test-model", base_url=server.base_url, lang="en")
+    settings = OpenAISettings.resolve("test-model", base_url=server.base_url, max_side=64)
+    ex = OpenAIExplainer.from_settings(settings)
+    assert server.requests == []
+    assert ex.max_side == 64 and ex.settings is settings
+    ex.check()
+    ex.check()  # checked once
+    assert [r.path for r in server.requests] == ["/v1/models"]
+    ex.explain_batch([make_request()])
+    assert [r.path for r in server.requests] == ["/v1/models", "/v1/chat/completions"]
+
+
+def test_ask_is_the_seam_for_a_free_question(server):
+    from core.explainers.vlm_cache import VLMCache
+
+    url, _ = png_data_url(Image.new("RGB", (8, 8), "red"), 64)
+    ex = explainer(server)
+    with VLMCache() as cache:
+        first = ex.ask("what is red?", [url], cache)
+        again = ex.ask("what is red?", [url], cache)
+    assert first.text == Reply().text and not first.cached
+    assert again.text == first.text and again.cached
+    (sent,) = server.chat_requests
+    assert sent.prompt == "what is red?" and sent.image_urls == [url]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"model": " "}, "needs a model name: use --explainer openai:MODEL"),
+        ({"lang": "fr"}, "unsupported language 'fr': use one of ja, en"),
+        ({"image_mode": "collage"}, "unknown image mode 'collage': use one of pair, panel, marks"),
+        ({"max_side": 16}, "max_side must be at least 32 pixels (got 16)"),
+        ({"concurrency": 0}, "concurrency must be at least 1 (got 0)"),
+        ({"max_retries": -1}, "max_retries must be at least 0 (got -1)"),
+        ({"timeout": 0}, "timeout must be positive seconds (got 0)"),
+        ({"rpm": -5}, "rpm must be positive (got -5)"),
+        ({"max_tokens": "many"}, "max_tokens must be a number (got 'many')"),
+        ({"base_url": "https://api.example.com/v1"}, "no API key for https://api.example.com/v1"),
+    ],
+)
+def test_settings_validation_errors_say_what_to_do(options, message):
+    values = {"model": "m", "base_url": "http://localhost:1/v1", **options}
+    with pytest.raises(ExplainerError) as info:
+        OpenAISettings(**values)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_unknown_option_is_a_one_line_error():
+    with pytest.raises(ExplainerError, match="no option 'max_size': use lang, base_url") as info:
+        load_explainer("openai:m", base_url="http://localhost:1/v1", max_size=64)
+    assert "\n" not in str(info.value)
+
+
+def test_settings_are_frozen_and_hide_the_key():
+    import dataclasses
+
+    settings = OpenAISettings("m", base_url="https://api.example.com/v1", api_key="sk-secret-1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.model = "other"  # type: ignore[misc]
+    assert "sk-secret-1" not in repr(settings)
+    assert OpenAISettings("m", base_url="http://127.0.0.1:8/v1").api_key == "not-needed"
+    assert settings.params["max_side"] == 512 and settings.name == "openai:m"
 
 
 def test_bad_options_and_missing_model_name():

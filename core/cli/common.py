@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES  # a cheap import: no torch
+from core.languages import DEFAULT_LANG, LANGUAGES
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +94,7 @@ def add_explainer_arguments(parser: argparse.ArgumentParser, default_mode: str) 
         help="grounded (default, offline) or openai:MODEL (gpt-4o, gpt-4.1, any "
         "OpenAI-compatible model with --base-url)",
     )
-    g.add_argument("--lang", default="ja", choices=["ja", "en"], help="explanation language")
+    g.add_argument("--lang", default=DEFAULT_LANG, choices=LANGUAGES, help="explanation language")
     g.add_argument(
         "--mode",
         default=default_mode,

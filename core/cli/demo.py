@@ -6,6 +6,7 @@ import argparse
 import json
 
 from core.cli.common import add_device_argument
+from core.languages import DEFAULT_LANG, LANGUAGES
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--epochs", type=int, default=30, help="training epochs of the head (default 30)"
     )
     parser.add_argument("--per-class", type=int, default=80, help="training photos per ward")
-    parser.add_argument("--lang", default="ja", choices=["ja", "en"], help="explanation language")
+    parser.add_argument(
+        "--lang", default=DEFAULT_LANG, choices=LANGUAGES, help="explanation language"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     add_device_argument(parser)

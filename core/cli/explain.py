@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from core.errors import WordcamError
-    from core.explainers import load_explainer
+    from core.explainers import check_explainer, load_explainer
     from core.images import expand_inputs
     from core.models import load_model
     from core.pipeline import explain_images
@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             f"no image files found in {', '.join(args.images)}; give image files or folders"
         )
     explainer = load_explainer(args.explainer, **explainer_options(args))  # cheap: fail fast
+    check_explainer(explainer)  # an unreachable endpoint stops here, before any photo
     model = load_model(args.model, device=args.device, **model_options(args))
 
     failed = 0

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.languages import DEFAULT_LANG, LANGUAGES
+
 FORMATS = ("md", "csv", "json")
 
 
@@ -85,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="--examples: at most this many")
     p.add_argument(
         "--lang",
-        choices=["ja", "en"],
+        choices=LANGUAGES,
         help="language of a FILE corpus (default ja; a DB run records its own)",
     )
     return p
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.min_df < 1:
         raise DataError("--top and --min-df must be at least 1")
     source = args.file or args.db or DEFAULT_DB
-    lang = args.lang or "ja"
+    lang = args.lang or DEFAULT_LANG
     stopwords = read_stopwords(args.stopwords)
     out = sys.stdout
     if not (args.examples or args.contrast):
@@ -186,17 +188,14 @@ def still_starting(source: str | Path, run_id: int | None) -> Exception | None:
     from core.jobs.progress import read_progress
     from core.mining.files import is_corpus_file
     from core.store import latest_run_id, reading
+    from core.store.runs import run_progress
 
     if is_corpus_file(source):
         return None
     try:
         with reading(source) as con:
             run_id = latest_run_id(con) if run_id is None else run_id
-            found = con.execute(
-                "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
-                " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
-                [run_id],
-            ).fetchone()
+            found = run_progress(con, run_id)
     except Exception:  # noqa: BLE001 (the original error is the one to show)
         return None
     progress = read_progress(source) or {}

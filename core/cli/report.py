@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.languages import LANGUAGES
+
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``report`` sub-command."""
@@ -22,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--db", help="wordcam DuckDB (default data/wordcam.duckdb)")
     p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")
     p.add_argument("--out", default="report.html", help="report.html (default) or report.md")
-    p.add_argument("--lang", choices=["ja", "en"], help="language (default: the run's)")
+    p.add_argument("--lang", choices=LANGUAGES, help="language (default: the run's)")
     p.add_argument("--top", type=int, default=5, help="words per ward (default 5)")
     p.add_argument("--photos", type=int, default=2, help="example photos per word (default 2)")
     p.add_argument(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from core.colours import COLOUR_KEYS, COLOUR_NAMES
 from core.errors import ExplainerError, WordcamError
 from core.explainers.base import ExplainRequest, Explanation
+from core.languages import LANGUAGES
 from core.regions import Region, find_regions, position_name
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class GroundedExplainer:
                 f"{flags} {verb} not apply to the grounded explainer (options of openai:MODEL); "
                 "drop them or use --explainer openai:MODEL"
             )
-        if lang not in ("ja", "en"):
+        if lang not in LANGUAGES:
             raise ExplainerError(f"grounded explainer: unsupported language {lang!r}; use ja or en")
         self.lang = lang
         crop_model = options.get("crop_model")

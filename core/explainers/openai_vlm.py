@@ -5,171 +5,60 @@ overlay) with the prompt of :mod:`core.explainers.prompts` to any OpenAI-compati
 Completions endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, llama.cpp server, the
 OpenAI-compatible endpoints of Gemini and Claude) through the official ``openai`` SDK.
 
+The rooms of this explainer, one concern each, next to this file:
+:mod:`~core.explainers.openai_settings` (the frozen :class:`OpenAISettings`, checked when made),
+:mod:`~core.explainers.openai_transport` (client, reachability check, retries, rate limit),
+:mod:`~core.explainers.openai_request` (images, prompt, cache key, request arguments) and
+:mod:`~core.explainers.openai_response` (reading an answer). This file batches, caches and logs.
+
 Every call is cached and logged in DuckDB (:mod:`core.explainers.vlm_cache`); the same request
-twice costs nothing. Retries (429, 5xx, timeouts, connection errors; Retry-After honoured) are
-done here, with the SDK's own retries off, so their behaviour is explicit and testable.
+twice costs nothing. Making an explainer asks nothing of the network: the endpoint is checked
+(``GET /models``) before the first uncached call, or when a command calls :meth:`check`.
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
-import hashlib
-import io
 import json
 import logging
-import os
-import random
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
-from core.errors import ExplainerError
 from core.explainers.base import ExplainRequest, Explanation
-from core.explainers.prompts import (
-    LANGS,
-    PromptBuilder,
-    PromptRegion,
-    StructuredAnswerError,
-    parse_structured,
-    render_objects,
+from core.explainers.openai_request import (
+    Prepared,
+    png_data_url,
+    prepare,
+    prepared,
+    request_kwargs,
 )
-from core.explainers.vlm_cache import (
-    DEFAULT_BASE_URL,
-    VLMCache,
-    cache_key,
-    estimate_cost,
-    public_base_url,
-)
+from core.explainers.openai_response import CallResult, interpret, one_line
+from core.explainers.openai_settings import OpenAISettings, is_local_url, read_dotenv
+from core.explainers.openai_transport import Transport
+from core.explainers.prompts import PromptBuilder
+from core.explainers.vlm_cache import VLMCache, estimate_cost
 
-if TYPE_CHECKING:
-    from PIL import Image
+__all__ = ["OpenAIExplainer", "OpenAISettings", "is_local_url", "png_data_url", "read_dotenv"]
 
 log = logging.getLogger(__name__)
-
-IMAGE_MODES = ("pair", "panel", "marks")
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
-LOCAL_DUMMY_KEY = "not-needed"
-RETRY_AFTER_CAP_S = 120.0
-PREFLIGHT_TIMEOUT_S = 5.0
-# Reasoning models take max_completion_tokens (hidden reasoning counts against it) and no
-# temperature; this many extra tokens are allowed for their reasoning.
-REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
-REASONING_ALLOWANCE = 4000
-# Hosts whose /models route authenticates differently from their OpenAI-compatible chat route:
-# a 401 there does not mean the key is wrong.
-MODELS_AUTH_DIFFERS = ("anthropic.com",)
-
-
-def read_dotenv(path: str | Path = ".env") -> dict[str, str]:
-    """``KEY=VALUE`` pairs of a .env file (``export``, quotes and ``#`` comments allowed)."""
-    values: dict[str, str] = {}
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return values
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[name.strip()] = value
-    return values
-
-
-def is_local_url(base_url: str | None) -> bool:
-    """True for an endpoint on this machine (no API key needed)."""
-    if not base_url:
-        return False
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host in LOCAL_HOSTS or host.endswith(".localhost")
-
-
-def png_data_url(image: Image.Image, max_side: int) -> tuple[str, bytes]:
-    """Resize ``image`` so its long side is at most ``max_side``; return (data URL, PNG bytes)."""
-    from PIL import Image as PILImage
-
-    image = image.convert("RGB")
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, PILImage.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=False)
-    data = buf.getvalue()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii"), data
-
-
-class _RateLimiter:
-    """Spaces request starts at least ``60 / rpm`` seconds apart across threads."""
-
-    def __init__(self, rpm: float | None) -> None:
-        self.interval = 60.0 / rpm if rpm else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
-@dataclass
-class _Prepared:
-    """One request turned into what is sent: prompt, images and the cache key."""
-
-    index: int
-    request: ExplainRequest
-    prompt: str
-    image_urls: list[str]
-    image_hashes: list[str]
-    key: str
-    regions: list[PromptRegion] = field(default_factory=list)
-
-
-@dataclass
-class _CallResult:
-    status: str  # ok | refused | empty | error
-    text: str = ""
-    error: str | None = None
-    response: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    finish_reason: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    attempts: int = 0
-    latency_s: float = 0.0
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class OpenAIExplainer:
     """Explain decisions with a vision-language model behind an OpenAI-compatible endpoint.
 
-    Registered as ``openai``: ``load_explainer("openai:gpt-4o", base_url=..., structured=True)``.
-    ``lang`` ("ja" or "en") picks the prompt and the language of every answer.
-    The API key comes from ``api_key``, ``OPENAI_API_KEY`` or ``./.env``; a localhost endpoint
-    needs none. ``retry_base_delay``/``retry_max_delay`` shape the exponential backoff. With
-    ``preflight`` (default) the constructor checks the endpoint answers and raises a one-line
-    :class:`ExplainerError` if not; otherwise the check runs before the first uncached call.
+    Registered as ``openai``: ``load_explainer("openai:gpt-4o", base_url=..., structured=True)``;
+    the keyword options are the fields of :class:`OpenAISettings` (``lang``, ``base_url``,
+    ``api_key``, ``structured``, ``image_mode``, ``max_side``, ``concurrency``, ``rpm``,
+    ``timeout``, ``max_retries``, ``no_cache``, ``temperature``, ``max_tokens``,
+    ``retry_base_delay``, ``retry_max_delay``, ``preflight``, ``prompt_template``), resolved by
+    :meth:`OpenAISettings.resolve` (the key from ``api_key``, ``OPENAI_API_KEY`` or ``./.env``; a
+    localhost endpoint needs none). Or build it from settings: ``OpenAIExplainer.from_settings``.
+
+    Making one asks nothing of the network. With ``preflight`` (default) the endpoint is checked
+    once before the first uncached call, or earlier when a command calls :meth:`check`; a
+    one-line :class:`ExplainerError` says what to fix.
     ``limiter`` (an object with ``wait()``, called before each request) and ``cache`` (a
     :class:`VLMCache`-like context manager with ``get``/``record``/``warning``, entered per
     batch) replace the per-process rate limiter and call cache, e.g. by ones shared by a whole
@@ -177,163 +66,57 @@ class OpenAIExplainer:
     """
 
     def __init__(
-        self,
-        model: str | None,
-        lang: str = "ja",
-        base_url: str | None = None,
-        prompt_template: str | Path | None = None,
-        structured: bool = False,
-        image_mode: str = "pair",
-        max_side: int = 512,
-        concurrency: int = 4,
-        rpm: float | None = None,
-        timeout: float = 60,
-        max_retries: int = 5,
-        no_cache: bool = False,
-        api_key: str | None = None,
-        temperature: float = 0.0,
-        max_tokens: int = 600,
-        retry_base_delay: float = 1.0,
-        retry_max_delay: float = 30.0,
-        preflight: bool = True,
-        limiter: Any = None,
-        cache: Any = None,
+        self, model: str | None, *, limiter: Any = None, cache: Any = None, **options: Any
     ) -> None:
-        if not model or not str(model).strip():
-            raise ExplainerError(
-                "the openai explainer needs a model name: use --explainer openai:MODEL "
-                "(e.g. openai:gpt-4o, or the model name your --base-url server serves)"
-            )
-        if lang not in LANGS:
-            raise ExplainerError(f"unsupported language {lang!r}: use one of {', '.join(LANGS)}")
-        if image_mode not in IMAGE_MODES:
-            raise ExplainerError(
-                f"unknown image mode {image_mode!r}: use one of {', '.join(IMAGE_MODES)}"
-            )
-        for name, value in (("max_side", max_side), ("concurrency", concurrency)):
-            if int(value) < 1:
-                raise ExplainerError(f"{name} must be at least 1 (got {value})")
-        if max_side < 32:
-            raise ExplainerError(f"max_side must be at least 32 pixels (got {max_side})")
-        if timeout is not None and float(timeout) <= 0:
-            raise ExplainerError(f"timeout must be positive seconds (got {timeout})")
-        if int(max_retries) < 0:
-            raise ExplainerError(f"max_retries must be 0 or more (got {max_retries})")
-        if rpm is not None and float(rpm) <= 0:
-            raise ExplainerError(f"rpm must be positive (got {rpm})")
+        self._setup(OpenAISettings.resolve(model, **options), limiter, cache)
 
-        self.model = str(model).strip()
-        self.name = f"openai:{self.model}"
-        self.lang = lang
-        self.structured = bool(structured)
-        self.image_mode = image_mode
-        self.max_side = int(max_side)
-        self.concurrency = int(concurrency)
-        self.rpm = float(rpm) if rpm else None
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.no_cache = bool(no_cache)
-        self.temperature = float(temperature)
-        self.max_tokens = int(max_tokens)
-        self.retry_base_delay = float(retry_base_delay)
-        self.retry_max_delay = float(retry_max_delay)
-        self.prompts = PromptBuilder(prompt_template, structured=self.structured)
+    @classmethod
+    def from_settings(
+        cls, settings: OpenAISettings, *, limiter: Any = None, cache: Any = None
+    ) -> OpenAIExplainer:
+        """An explainer running with ``settings`` as they are (no environment read)."""
+        explainer = cls.__new__(cls)
+        explainer._setup(settings, limiter, cache)
+        return explainer
 
-        dotenv = read_dotenv(Path.cwd() / ".env")
-        self.base_url = (
-            base_url or os.environ.get("OPENAI_BASE_URL") or dotenv.get("OPENAI_BASE_URL") or None
-        )
-        key = api_key or os.environ.get("OPENAI_API_KEY") or dotenv.get("OPENAI_API_KEY")
-        if not key:
-            if is_local_url(self.base_url):
-                key = LOCAL_DUMMY_KEY
-            else:
-                raise ExplainerError(
-                    f"no API key for {public_base_url(self.base_url)}: set OPENAI_API_KEY "
-                    "(environment or a .env file in the current directory), or use --base-url "
-                    "for a local server"
-                )
-        self._key = key
-        self.public_url = public_base_url(self.base_url)
-        self._client = self._make_client()
-        self._limiter = limiter if limiter is not None else _RateLimiter(self.rpm)
+    def _setup(self, settings: OpenAISettings, limiter: Any, cache: Any) -> None:
+        self.settings = settings
+        self.prompts = PromptBuilder(settings.prompt_template, structured=settings.structured)
+        self.transport = Transport(settings, limiter)
         self._cache = cache
-        self._preflight_done = False
         self._warned_cache = False
-        if preflight:  # fail at construction, before any photo is processed
-            self.preflight()
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIExplainer(model={self.model!r}, base_url={self.public_url!r})"
 
-    def _make_client(self):
-        import openai
+    def __getattr__(self, name: str) -> Any:
+        """The settings' values read as attributes (``ex.model``, ``ex.max_side``, ...)."""
+        if name != "settings" and "settings" in self.__dict__:
+            settings = self.__dict__["settings"]
+            if name in OpenAISettings.__dataclass_fields__ and name != "api_key":
+                return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-        # The SDK's HTTP layer logs every request at INFO; keep the CLI output to our summary.
-        for name in ("httpx2", "httpx"):
-            http_log = logging.getLogger(name)
-            if http_log.level == logging.NOTSET:
-                http_log.setLevel(logging.WARNING)
+    @property
+    def name(self) -> str:
+        return self.settings.name
 
-        return openai.OpenAI(
-            api_key=self._key,
-            base_url=self.base_url or DEFAULT_BASE_URL,
-            timeout=self.timeout,
-            max_retries=0,
-        )
-
-    # ------------------------------------------------------------------ public API
+    @property
+    def public_url(self) -> str:
+        return self.settings.public_url
 
     @property
     def params(self) -> dict[str, Any]:
         """Request parameters that change the answer (part of the cache key)."""
-        return {
-            "temperature": None if self._is_reasoning else self.temperature,
-            "max_tokens": self.max_tokens,
-            "structured": self.structured,
-            "image_mode": self.image_mode,
-            "max_side": self.max_side,
-        }
+        return self.settings.params
 
-    @property
-    def _is_reasoning(self) -> bool:
-        name = self.model.lower().rsplit("/", 1)[-1]
-        return name.startswith(REASONING_PREFIXES)
+    # ------------------------------------------------------------------ public API
 
-    def preflight(self) -> None:
-        """Check the endpoint answers (GET /models, short timeout); raise a one-line error if not.
+    def check(self) -> None:
+        """Check the endpoint answers, once (GET /models); a one-line ExplainerError if not."""
+        self.transport.check()
 
-        404 (no /models route) and other non-auth errors count as reachable.
-        """
-        import openai
-
-        client = self._client.with_options(
-            timeout=min(self.timeout, PREFLIGHT_TIMEOUT_S), max_retries=0
-        )
-        try:
-            client.models.list()
-        except openai.AuthenticationError:
-            host = (urlsplit(self.public_url).hostname or "").lower()
-            if host.endswith(MODELS_AUTH_DIFFERS):
-                self._preflight_done = True  # it answered; the first call checks the key
-                return
-            raise ExplainerError(
-                f"{self.public_url} rejected the API key (HTTP 401): check OPENAI_API_KEY "
-                "(environment or ./.env)"
-            ) from None
-        except openai.APITimeoutError:
-            raise ExplainerError(
-                f"no answer from {self.public_url} within {min(self.timeout, PREFLIGHT_TIMEOUT_S):g} s: "
-                "check that the server is running and --base-url / OPENAI_BASE_URL"
-            ) from None
-        except openai.APIConnectionError:
-            raise ExplainerError(
-                f"cannot reach {self.public_url}: check that the server is running and "
-                "--base-url / OPENAI_BASE_URL (and your network)"
-            ) from None
-        except (openai.APIStatusError, ValueError):
-            pass  # it answered: reachable
-        self._preflight_done = True
+    preflight = check
 
     def explain_batch(self, requests: Sequence[ExplainRequest]) -> list[Explanation]:
         """Explain each request concurrently; a failed item gets ``error``, never an exception.
@@ -344,48 +127,31 @@ class OpenAIExplainer:
             return []
         started = time.monotonic()
         results: list[Explanation | None] = [None] * len(requests)
-        workers = max(1, min(self.concurrency, len(requests)))
+        workers = max(1, min(self.settings.concurrency, len(requests)))
         cache = self._batch_cache()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wordcam-vlm") as pool:
-            prepared: list[_Prepared] = []
+            items: list[Prepared] = []
             for i, outcome in enumerate(
                 pool.map(self._prepare_safely, range(len(requests)), requests)
             ):
                 if isinstance(outcome, Explanation):
                     results[i] = outcome
                 else:
-                    prepared.append(outcome)
+                    items.append(outcome)
             with cache:
-                if cache.warning and not self._warned_cache:
-                    log.warning(cache.warning)
-                    self._warned_cache = True
-                misses: list[_Prepared] = []
-                duplicates: dict[str, list[_Prepared]] = {}  # same photo twice: one call
-                for item in prepared:
-                    hit = cache.get(item.key)
-                    if hit is not None:
-                        results[item.index] = Explanation(
-                            text=hit.text, details=dict(hit.details), cached=True
-                        )
-                    elif item.key in duplicates:
-                        duplicates[item.key].append(item)
-                    else:
-                        duplicates[item.key] = []
-                        misses.append(item)
-                if misses and not self._preflight_done:
-                    self.preflight()
-                for item, explanation in zip(
-                    misses,
-                    pool.map(lambda it: self._call_and_record(it, cache), misses),
-                    strict=True,
-                ):
-                    results[item.index] = explanation
-                    for twin in duplicates[item.key]:
+                self._warn_once(cache)
+                misses, twins = self._from_cache(items, cache, results)
+                if misses:
+                    self.check()
+                answers = pool.map(lambda it: self._call_and_record(it, cache), misses)
+                for item, answer in zip(misses, answers, strict=True):
+                    results[item.index] = answer
+                    for twin in twins[item.key]:
                         results[twin.index] = Explanation(
-                            text=explanation.text,
-                            error=explanation.error,
-                            details=dict(explanation.details),
-                            cached=explanation.error is None,
+                            text=answer.text,
+                            error=answer.error,
+                            details=dict(answer.details),
+                            cached=answer.error is None,
                         )
         final = [
             r if r is not None else Explanation(text="", error="not processed") for r in results
@@ -393,96 +159,101 @@ class OpenAIExplainer:
         self._log_summary(final, len(misses), time.monotonic() - started)
         return final
 
+    def ask(self, prompt: str, image_urls: Sequence[str], cache: Any) -> Explanation:
+        """One free-form question with images (PNG data URLs), through ``cache`` and its log.
+
+        The seam other rooms use (the report's ward paragraphs): a cached answer when there is
+        one, else one checked, retried and recorded call. Never raises for a failed call.
+        """
+        blobs = [base64.b64decode(u.split(",", 1)[1]) for u in image_urls]
+        item = prepared(self.settings, prompt, image_urls, blobs)
+        hit = cache.get(item.key)
+        if hit is not None:
+            return Explanation(text=hit.text, details=dict(hit.details), cached=True)
+        self.check()
+        return self._call_and_record(item, cache)
+
+    # ------------------------------------------------------------------ batch steps
+
     def _batch_cache(self) -> VLMCache:
         """The call cache of one batch: the one given at construction, or the default file."""
-        if self._cache is not None and not self.no_cache:
+        if self._cache is not None and not self.settings.no_cache:
             return self._cache
-        return VLMCache(enabled=not self.no_cache)
+        return VLMCache(enabled=not self.settings.no_cache)
 
-    # ------------------------------------------------------------------ preparation
+    def _warn_once(self, cache: Any) -> None:
+        if cache.warning and not self._warned_cache:
+            log.warning(cache.warning)
+            self._warned_cache = True
 
-    def _prepare_safely(self, index: int, request: ExplainRequest) -> _Prepared | Explanation:
-        try:
-            return self._prepare(index, request)
-        except Exception as exc:  # one bad image never stops the batch
-            return Explanation(text="", error=f"could not prepare the request: {_one_line(exc)}")
-
-    def _prepare(self, index: int, request: ExplainRequest) -> _Prepared:
-        import numpy as np
-
-        from core import render
-
-        lang = self.lang
-        image = request.image.convert("RGB")
-        cam = np.asarray(request.cam, dtype=np.float32)
-        if cam.ndim != 2:
-            raise ValueError(f"cam must be a 2-D map, got shape {cam.shape}")
-        regions: list[PromptRegion] = []
-        if self.image_mode == "pair":
-            images = [image, render.overlay(image, cam)]
-        elif self.image_mode == "panel":
-            images = [render.panel(image, cam)]
-        else:
-            from core.regions import find_regions, position_name
-
-            found = find_regions(cam, max_regions=5)
-            images = [image, render.marks_overlay(image, cam, regions=found)]
-            regions = [
-                PromptRegion(
-                    index=int(r.index),
-                    position=position_name(r.position, lang),
-                    percent=round(float(r.heat_share) * 100),
-                    bbox=tuple(int(v) for v in r.bbox),
+    @staticmethod
+    def _from_cache(
+        items: list[Prepared], cache: Any, results: list[Explanation | None]
+    ) -> tuple[list[Prepared], dict[str, list[Prepared]]]:
+        """Fill cache hits into ``results``; the misses to call, and their twins in this batch."""
+        misses: list[Prepared] = []
+        twins: dict[str, list[Prepared]] = {}  # same photo twice: one call
+        for item in items:
+            hit = cache.get(item.key)
+            if hit is not None:
+                results[item.index] = Explanation(
+                    text=hit.text, details=dict(hit.details), cached=True
                 )
-                for r in found
-            ]
-        urls, blobs = zip(*(png_data_url(im, self.max_side) for im in images), strict=True)
-        prompt = self.prompts.render(
-            task=request.task or "",
-            label=request.label,
-            lang=lang,
-            predictions=request.predictions,
-            image_mode=self.image_mode,
-            regions=regions,
-        )
-        key = cache_key(self.model, self.public_url, prompt, blobs, self.params)
-        return _Prepared(
-            index=index,
-            request=request,
-            prompt=prompt,
-            image_urls=list(urls),
-            image_hashes=[hashlib.sha256(b).hexdigest() for b in blobs],
-            key=key,
-            regions=regions,
-        )
+            elif item.key in twins:
+                twins[item.key].append(item)
+            else:
+                twins[item.key] = []
+                misses.append(item)
+        return misses, twins
 
-    # ------------------------------------------------------------------ calling
-
-    def _call_and_record(self, item: _Prepared, cache: VLMCache) -> Explanation:
+    def _prepare_safely(self, index: int, request: ExplainRequest) -> Prepared | Explanation:
         try:
-            result = self._call_with_retries(item)
+            return prepare(self.settings, self.prompts, index, request)
+        except Exception as exc:  # one bad image never stops the batch
+            return Explanation(text="", error=f"could not prepare the request: {one_line(exc)}")
+
+    def _call(self, item: Prepared) -> CallResult:
+        sent = self.transport.send(request_kwargs(self.settings, item))
+        if sent.error is not None:
+            return CallResult(status="error", error=sent.error, attempts=sent.attempts,
+                              latency_s=sent.latency_s)  # fmt: skip
+        result = interpret(sent.response, self.settings.structured, self.settings.lang)
+        result.attempts, result.latency_s = sent.attempts, sent.latency_s
+        return result
+
+    def _call_and_record(self, item: Prepared, cache: Any) -> Explanation:
+        try:
+            result = self._call(item)
         except Exception as exc:  # defensive: a bug in one item must not sink the batch
-            result = _CallResult(status="error", error=f"unexpected error: {_one_line(exc)}")
+            result = CallResult(status="error", error=f"unexpected error: {one_line(exc)}")
         result.error = self._scrub(result.error)
         result.text = self._scrub(result.text) or ""
         result.response = self._scrub(result.response)
-        usage = result.usage
-        cost = estimate_cost(self.model, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        details = self._details(item, result)
+        self._record(cache, item, result, details)
+        if result.status != "ok":
+            return Explanation(text="", error=result.error or result.status, details=details)
+        return Explanation(text=result.text, details=details)
+
+    def _details(self, item: Prepared, result: CallResult) -> dict[str, Any]:
+        s, usage = self.settings, result.usage
         details: dict[str, Any] = {
             **result.details,
-            "model": self.model,
-            "base_url": self.public_url,
-            "image_mode": self.image_mode,
+            "model": s.model,
+            "base_url": s.public_url,
+            "image_mode": s.image_mode,
             "prompt": item.prompt,
             "status": result.status,
             "finish_reason": result.finish_reason,
             "usage": usage,
             "latency_s": round(result.latency_s, 3),
             "attempts": result.attempts,
-            "cost_usd": cost,
+            "cost_usd": estimate_cost(
+                s.model, usage.get("prompt_tokens"), usage.get("completion_tokens")
+            ),
         }
-        if self._key != LOCAL_DUMMY_KEY and self._key in json.dumps(details, ensure_ascii=False):
-            details = json.loads(json.dumps(details, ensure_ascii=False).replace(self._key, "***"))
+        if s.secret and s.secret in json.dumps(details, ensure_ascii=False):
+            details = json.loads(json.dumps(details, ensure_ascii=False).replace(s.secret, "***"))
         if item.regions:
             details["regions"] = [
                 {
@@ -493,16 +264,22 @@ class OpenAIExplainer:
                 }
                 for r in item.regions
             ]
+        return details
+
+    def _record(
+        self, cache: Any, item: Prepared, result: CallResult, details: dict[str, Any]
+    ) -> None:
+        s, usage = self.settings, result.usage
         try:
             cache.record(
                 {
                     "cache_key": item.key,
-                    "model": self.model,
-                    "base_url": self.public_url,
+                    "model": s.model,
+                    "base_url": s.public_url,
                     "prompt": item.prompt,
-                    "params": self.params,
+                    "params": s.params,
                     "image_hashes": item.image_hashes,
-                    "request_key": item.request.key or None,
+                    "request_key": item.request_key,
                     "status": result.status,
                     "error": result.error,
                     "response": result.response,
@@ -514,123 +291,19 @@ class OpenAIExplainer:
                     "total_tokens": usage.get("total_tokens"),
                     "latency_s": result.latency_s,
                     "attempts": result.attempts,
-                    "cost_usd": cost,
+                    "cost_usd": details["cost_usd"],
                 }
             )
         except Exception as exc:  # the answer matters more than its log line
-            log.warning("could not write the VLM cache: %s", _one_line(exc))
-        if result.status != "ok":
-            return Explanation(text="", error=result.error or result.status, details=details)
-        return Explanation(text=result.text, details=details)
-
-    def _request_kwargs(self, item: _Prepared) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [{"type": "text", "text": item.prompt}]
-        content += [{"type": "image_url", "image_url": {"url": url}} for url in item.image_urls]
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": content}],
-        }
-        if self._is_reasoning:
-            kwargs["max_completion_tokens"] = self.max_tokens + REASONING_ALLOWANCE
-        else:
-            kwargs["max_tokens"] = self.max_tokens
-            kwargs["temperature"] = self.temperature
-        return kwargs
-
-    def _call_with_retries(self, item: _Prepared) -> _CallResult:
-        kwargs = self._request_kwargs(item)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            self._limiter.wait()
-            try:
-                response = self._client.chat.completions.create(**kwargs)
-            except Exception as exc:
-                failure = _classify(exc)
-                if isinstance(failure, _Retryable) and attempt <= self.max_retries:
-                    delay = self._backoff(attempt, failure.retry_after)
-                    log.debug("%s: %s; retry %d in %.2f s", self.name, failure, attempt, delay)
-                    time.sleep(delay)
-                    continue
-                message = str(failure)
-                if isinstance(failure, _Retryable):
-                    message += f" (gave up after {attempt} attempts)"
-                return _CallResult(
-                    status="error",
-                    error=message,
-                    attempts=attempt,
-                    latency_s=time.monotonic() - started,
-                )
-            result = self._interpret(response)
-            result.attempts = attempt
-            result.latency_s = time.monotonic() - started
-            return result
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), RETRY_AFTER_CAP_S)
-        delay = min(self.retry_max_delay, self.retry_base_delay * 2 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)
-
-    def _interpret(self, response: Any) -> _CallResult:
-        usage = {}
-        raw_usage = getattr(response, "usage", None)
-        if raw_usage is not None:
-            for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
-                value = getattr(raw_usage, name, None)
-                if isinstance(value, int):
-                    usage[name] = value
-        choices = getattr(response, "choices", None) or []
-        if not choices:
-            return _CallResult(
-                status="error", error="the server answered without choices", usage=usage
-            )
-        choice = choices[0]
-        finish = getattr(choice, "finish_reason", None)
-        message = getattr(choice, "message", None)
-        content = getattr(message, "content", None) if message is not None else None
-        refusal = getattr(message, "refusal", None) if message is not None else None
-        if not isinstance(content, str):
-            content = "" if content is None else str(content)
-        base = {"finish_reason": finish, "usage": usage, "response": content or None}
-        if refusal:
-            return _CallResult(
-                status="refused", error=f"the model refused: {_one_line(refusal, 200)}", **base
-            )
-        if finish == "content_filter":
-            return _CallResult(
-                status="refused", error="the answer was blocked by the content filter", **base
-            )
-        text = content.strip()
-        if not text:
-            return _CallResult(
-                status="empty", error=f"empty answer (finish_reason={finish})", **base
-            )
-        if self.structured:
-            try:
-                objects = parse_structured(text)
-            except StructuredAnswerError as exc:
-                return _CallResult(
-                    status="error",
-                    error=f"invalid structured answer: {exc}",
-                    details={"raw_text": text},
-                    **base,
-                )
-            return _CallResult(
-                status="ok",
-                text=render_objects(objects, self.lang),
-                details={"objects": objects},
-                **base,
-            )
-        return _CallResult(status="ok", text=text, **base)
+            log.warning("could not write the VLM cache: %s", one_line(exc))
 
     # ------------------------------------------------------------------ helpers
 
     def _scrub(self, value: str | None) -> str | None:
         """Remove the API key from text that is stored or shown (servers may echo it)."""
-        if value and self._key and self._key != LOCAL_DUMMY_KEY and self._key in value:
-            return value.replace(self._key, "***")
+        secret = self.settings.secret
+        if value and secret and secret in value:
+            return value.replace(secret, "***")
         return value
 
     def _log_summary(self, results: list[Explanation], requested: int, elapsed: float) -> None:
@@ -645,67 +318,3 @@ class OpenAIExplainer:
             "%s: %d images, %d requests, %d cache hits, %d failed, %d tokens, est. cost %s, %.1f s",
             self.name, len(results), requested, hits, failed, tokens, cost, elapsed,
         )  # fmt: skip
-
-
-def _classify(exc: Exception) -> Exception:
-    """Map an SDK/HTTP exception to a retryable or final one-line failure."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return _Retryable("request timed out")
-    if isinstance(exc, openai.APIConnectionError):
-        return _Retryable(f"connection error ({_one_line(exc.__cause__ or exc, 120)})")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _error_message(exc)
-        if status == 429 or status == 408 or status == 409 or status >= 500:
-            return _Retryable(f"HTTP {status}: {detail}", _retry_after(exc.response.headers))
-        hint = {
-            401: "; check OPENAI_API_KEY",
-            403: "; the key lacks access to this model",
-            404: "; check the model name and --base-url",
-        }.get(status, "")
-        return RuntimeError(f"HTTP {status}: {detail}{hint}")
-    if isinstance(exc, ValueError):  # json.JSONDecodeError and friends: a malformed body
-        return RuntimeError(f"malformed response from the server ({_one_line(exc, 120)})")
-    return RuntimeError(f"{type(exc).__name__}: {_one_line(exc)}")
-
-
-def _error_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return _one_line(inner["message"], 200)
-        if isinstance(inner, str):
-            return _one_line(inner, 200)
-    return _one_line(getattr(exc, "message", None) or exc, 200)
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date), if any."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _one_line(value: object, limit: int = 300) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

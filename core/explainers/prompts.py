@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ExplainerError
+from core.languages import DEFAULT_LANG, LANGUAGES
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-LANGS = ("ja", "en")
+LANGS = LANGUAGES  # the one list, core/languages.py
 PLACEHOLDERS = ("task", "label", "mode", "lang", "predictions", "image_mode", "regions")
 # Extra variable the built-in templates use; user templates may use it too.
 _DERIVED = ("task_phrase",)
@@ -197,7 +198,7 @@ def parse_structured(text: str) -> list[dict[str, str]]:
     return objects
 
 
-def render_objects(objects: Sequence[dict[str, str]], lang: str = "ja") -> str:
+def render_objects(objects: Sequence[dict[str, str]], lang: str = DEFAULT_LANG) -> str:
     """A readable rendering of parsed objects, one per line."""
     lines = []
     for item in objects:

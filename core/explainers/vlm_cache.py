@@ -10,6 +10,9 @@ of any stored value.
 DuckDB allows one writing process: the explainer opens the cache for the duration of a batch
 and serialises its worker threads with a lock. If another process holds the file, caching is
 switched off for that batch with a one-line warning.
+
+The file's schema (under numbered migrations) and its statements are the store's
+(:mod:`core.store.vlm_calls`); this module keeps the caching logic.
 """
 
 from __future__ import annotations
@@ -53,34 +56,6 @@ PRICES_PER_1M: dict[str, tuple[float, float]] = {
     "claude-3-7-sonnet": (3.00, 15.00),
     "claude-opus-4": (15.00, 75.00),
 }
-
-SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS vlm_call_id_seq START 1;
-CREATE TABLE IF NOT EXISTS vlm_calls (
-    call_id BIGINT PRIMARY KEY DEFAULT nextval('vlm_call_id_seq'),
-    cache_key VARCHAR NOT NULL,
-    created_at TIMESTAMP DEFAULT current_timestamp,
-    model VARCHAR,
-    base_url VARCHAR,
-    prompt VARCHAR,
-    params JSON,
-    image_hashes JSON,
-    request_key VARCHAR,
-    status VARCHAR,
-    error VARCHAR,
-    response VARCHAR,
-    text VARCHAR,
-    details JSON,
-    finish_reason VARCHAR,
-    prompt_tokens BIGINT,
-    completion_tokens BIGINT,
-    total_tokens BIGINT,
-    latency_s DOUBLE,
-    attempts INTEGER,
-    cost_usd DOUBLE
-);
-CREATE INDEX IF NOT EXISTS vlm_calls_key ON vlm_calls (cache_key);
-"""
 
 
 def cache_dir() -> Path:
@@ -164,10 +139,11 @@ class VLMCache:
             return
         import duckdb
 
+        from core.store.vlm_calls import open_cache
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
-            con.execute(SCHEMA)
+            con = open_cache(self.path)
         except (duckdb.Error, OSError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.warning = (
@@ -185,42 +161,25 @@ class VLMCache:
 
     def get(self, key: str) -> CachedAnswer | None:
         """The latest successful answer stored under ``key``, if any."""
+        from core.store.vlm_calls import latest_answer
+
         if self._con is None:
             return None
         with self._lock:
-            row = self._con.execute(
-                "SELECT text, details FROM vlm_calls WHERE cache_key = ? AND status = 'ok' "
-                "ORDER BY call_id DESC LIMIT 1",
-                [key],
-            ).fetchone()
+            row = latest_answer(self._con, key)
         if row is None:
             return None
-        details = json.loads(row[1]) if row[1] else {}
-        return CachedAnswer(text=row[0] or "", details=details)
+        details = json.loads(row.details) if row.details else {}
+        return CachedAnswer(text=row.text or "", details=details)
 
     def record(self, entry: dict[str, Any]) -> None:
         """Append one call to the log (``entry`` keys are ``vlm_calls`` column names)."""
+        from core.store.vlm_calls import record_call
+
         if self._con is None:
             return
-        columns = [c for c in _COLUMNS if c in entry]
-        values = [
-            json.dumps(entry[c], ensure_ascii=False) if c in _JSON_COLUMNS else entry[c]
-            for c in columns
-        ]
-        sql = (
-            f"INSERT INTO vlm_calls ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
-        )
         with self._lock:
-            self._con.execute(sql, values)
-
-
-_COLUMNS = (
-    "cache_key", "model", "base_url", "prompt", "params", "image_hashes", "request_key",
-    "status", "error", "response", "text", "details", "finish_reason", "prompt_tokens",
-    "completion_tokens", "total_tokens", "latency_s", "attempts", "cost_usd",
-)  # fmt: skip
-_JSON_COLUMNS = {"params", "image_hashes", "details"}
+            record_call(self._con, entry)
 
 
 def usage_summary(
@@ -233,6 +192,7 @@ def usage_summary(
     import duckdb
 
     from core.errors import DataError
+    from core.store.vlm_calls import usage_by_model
 
     db = Path(path) if path else cache_path()
     result: dict[str, Any] = {"cache": str(db), "since_days": since_days, "models": [], "total": {}}
@@ -250,32 +210,12 @@ def usage_summary(
             "when it finishes"
         ) from None
     try:
-        where, params = "", []
-        if since_days is not None:
-            where = "WHERE created_at >= current_timestamp::TIMESTAMP - to_seconds(?)"
-            params = [float(since_days) * 86400.0]
-        rows = con.execute(
-            f"""
-            SELECT model, count(*) AS calls,
-                   count(*) FILTER (WHERE status = 'ok') AS ok,
-                   count(*) FILTER (WHERE status <> 'ok') AS failed,
-                   coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
-                   coalesce(sum(completion_tokens), 0) AS completion_tokens,
-                   sum(cost_usd) AS cost_usd,
-                   count(*) FILTER (WHERE cost_usd IS NULL AND total_tokens > 0) AS unpriced_calls,
-                   min(created_at) AS first_call, max(created_at) AS last_call
-            FROM vlm_calls {where}
-            GROUP BY model ORDER BY cost_usd DESC NULLS LAST, calls DESC, model
-            """,
-            params,
-        ).fetchall()
+        rows = usage_by_model(con, since_days)
     finally:
         con.close()
-    names = ("model", "calls", "ok", "failed", "prompt_tokens", "completion_tokens", "cost_usd",
-             "unpriced_calls", "first_call", "last_call")  # fmt: skip
     models = []
     for row in rows:
-        item = dict(zip(names, row, strict=True))
+        item = row._asdict()
         item["first_call"] = item["first_call"].isoformat(timespec="seconds")
         item["last_call"] = item["last_call"].isoformat(timespec="seconds")
         models.append(item)

@@ -43,13 +43,14 @@ class Backends:
     @classmethod
     def load(cls, settings: JobSettings, **shared: Any) -> Backends:
         """Load the model on ``settings.device`` and the explainer (``shared``: more options)."""
-        from core.explainers import load_explainer
+        from core.explainers import check_explainer, load_explainer
         from core.models import load_model
 
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         explainer = settings.explainer
         if isinstance(explainer, str):
             explainer = load_explainer(explainer, **{**settings.explainer_kwargs, **shared})
+            check_explainer(explainer)  # fail before any photo (an actor: before its first)
         return cls(classifier, explainer, settings, list(classifier.labels))
 
     def row_batches(

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.formatting import pct as _pct
 from core.report.names import namer
 from core.report.strings import text
 from core.store.effects import read_effects
@@ -96,10 +97,6 @@ def data_uri(path: Path | None) -> str | None:
         return None
     mime = "image/jpeg" if blob[:3] == b"\xff\xd8\xff" else "image/png"
     return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 def _mined(con, db: str, run_id: int, lang: str, top: int):

@@ -6,13 +6,10 @@ import re
 from pathlib import Path
 
 from core.errors import WordcamError
+from core.formatting import pct as _pct
 from core.report.collect import Report, Segments
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 def render_html(report: Report) -> str:

@@ -1,6 +1,12 @@
-"""The report's text in both languages (the same keys in each; a test checks)."""
+"""The report's text in both languages (the same keys in each; a test checks).
+
+The lookup rule is :func:`core.languages.lookup`'s, shared with the dashboard: a missing key
+raises ``KeyError``, an unknown language ``ValueError``; nothing falls back silently.
+"""
 
 from __future__ import annotations
+
+from core.languages import lookup
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -103,6 +109,5 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def text(key: str, lang: str, **kwargs: object) -> str:
-    """``key`` in ``lang`` (``en`` for an unknown language), formatted with ``kwargs``."""
-    template = STRINGS.get(lang, STRINGS["en"])[key]
-    return template.format(**kwargs) if kwargs else template
+    """``key`` in ``lang``, formatted with ``kwargs`` (:func:`core.languages.lookup`'s rule)."""
+    return lookup(STRINGS, key, lang, **kwargs)

@@ -5,10 +5,6 @@ and examples. Each call goes through the explainer's cache and call log
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from types import SimpleNamespace
-
 from core.report.collect import Report, WardSection
 from core.report.strings import text
 
@@ -31,25 +27,7 @@ def _images(section: WardSection, limit: int = 4) -> list[str]:
 
 def ward_paragraph(explainer, section: WardSection, lang: str, cache) -> str | None:
     """One ward's paragraph (cached answer when there is one), ``None`` when the call failed."""
-    from core.explainers.openai_vlm import _Prepared
-    from core.explainers.vlm_cache import cache_key
-
-    prompt = ward_prompt(section, lang)
-    urls = _images(section)
-    blobs = [base64.b64decode(u.split(",", 1)[1]) for u in urls]
-    key = cache_key(explainer.model, explainer.public_url, prompt, blobs, explainer.params)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached.text
-    item = _Prepared(
-        index=0,
-        request=SimpleNamespace(key=None),
-        prompt=prompt,
-        image_urls=urls,
-        image_hashes=[hashlib.sha256(b).hexdigest() for b in blobs],
-        key=key,
-    )
-    answer = explainer._call_and_record(item, cache)
+    answer = explainer.ask(ward_prompt(section, lang), _images(section), cache)
     return answer.text or None
 
 

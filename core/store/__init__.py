@@ -4,11 +4,16 @@ One file per concern (``docs/schema.md`` has the whole design):
 
 * :mod:`core.store.paths`: the DB's files (work file, lock, snapshot copy, asset folder).
 * :mod:`core.store.lock`: the ``flock`` single-writer lock.
-* :mod:`core.store.writer`: :class:`StoreWriter`, the work file and its atomic snapshots.
+* :mod:`core.store.writer`: :class:`StoreWriter`, the work file and its atomic snapshots, and
+  :func:`~core.store.writer.transaction`, the one transaction helper (rollback on any error).
 * :mod:`core.store.reader`: read-only connections to the published snapshot.
 * :mod:`core.store.schema` and :mod:`core.store.migrations`: the tables and their numbered,
   recorded migrations (applied by the writer; readers read an older DB as it is).
 * :mod:`core.store.queries` and :mod:`core.store.metrics`: the dashboard's reads, the run metrics.
+* :mod:`core.store.verify_inputs`: what verification reads of a run (word regions, photo details).
+* :mod:`core.store.vlm_calls`: the VLM call cache's own file (its migrations and statements).
+
+Every SQL statement of wordcam is in this package (``tests/test_architecture.py`` checks it).
 
 The names below are re-exported so ``from core.store import StoreWriter`` keeps working.
 """

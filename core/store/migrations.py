@@ -10,12 +10,16 @@ DBs written before migrations were recorded have no ``schema_migrations`` table;
 migrations whose tables they already hold are recorded as applied (they are "adopted"), then
 the rest run. To change the schema, append a migration with the next number; never edit one
 that has shipped.
+
+The same mechanism serves another database file with its own list: :func:`register` adds to
+any list, and :func:`migrate` and :func:`schema_version` take the list to apply (the VLM call
+cache's, :data:`core.store.vlm_calls.CACHE_MIGRATIONS`, is recorded in that file's own
+``schema_migrations``). Each migration runs in one :func:`core.store.writer.transaction`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,19 +52,25 @@ class Migration:
 MIGRATIONS: list[Migration] = []
 
 
-def migration(version: int, tables: tuple[str, ...] = ()) -> Callable[[Apply], Apply]:
-    """Register the decorated function as migration ``version`` (numbers strictly increase).
+def register(
+    migrations: list[Migration], version: int, tables: tuple[str, ...] = ()
+) -> Callable[[Apply], Apply]:
+    """Register the decorated function as migration ``version`` of ``migrations`` (numbers
+    strictly increase). ``tables`` lets a DB from before the migrations table be recognised as
+    already having it."""
 
-    ``tables`` lets a DB from before the migrations table be recognised as already having it.
-    """
-
-    def register(fn: Apply) -> Apply:
-        if MIGRATIONS and version <= MIGRATIONS[-1].version:
-            raise ValueError(f"migration {version} is not after {MIGRATIONS[-1].version}")
-        MIGRATIONS.append(Migration(version, fn.__name__, tables, fn))
+    def add(fn: Apply) -> Apply:
+        if migrations and version <= migrations[-1].version:
+            raise ValueError(f"migration {version} is not after {migrations[-1].version}")
+        migrations.append(Migration(version, fn.__name__, tables, fn))
         return fn
 
-    return register
+    return add
+
+
+def migration(version: int, tables: tuple[str, ...] = ()) -> Callable[[Apply], Apply]:
+    """Register the decorated function as migration ``version`` of the wordcam DB."""
+    return register(MIGRATIONS, version, tables)
 
 
 @migration(1, tables=("runs", "images", "explanations", "tokens", "terms", "doc_terms"))
@@ -97,23 +107,28 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     return {row[0] for row in con.execute(f"SELECT version FROM {MIGRATIONS_TABLE}").fetchall()}
 
 
-def _present(con: duckdb.DuckDBPyConnection) -> list[Migration]:
+def _present(con: duckdb.DuckDBPyConnection, migrations: list[Migration]) -> list[Migration]:
     """The leading migrations whose tables an unrecorded DB already holds."""
     present = []
-    for m in MIGRATIONS:
+    for m in migrations:
         if not m.tables or not all(has_table(con, t) for t in m.tables):
             break
         present.append(m)
     return present
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+def schema_version(
+    con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None
+) -> int:
     """The DB's schema version: its highest recorded migration, or for a DB from before
-    migrations were recorded the migrations its tables show (0 for an empty DB). Read-only."""
+    migrations were recorded the migrations its tables show (0 for an empty DB). Read-only.
+
+    ``migrations``: the list the DB follows (default: the wordcam DB's, :data:`MIGRATIONS`).
+    """
     applied = applied_versions(con)
     if applied:
         return max(applied)
-    present = _present(con)
+    present = _present(con, MIGRATIONS if migrations is None else migrations)
     return present[-1].version if present else 0
 
 
@@ -123,36 +138,33 @@ def _record(con: duckdb.DuckDBPyConnection, m: Migration) -> None:
     )
 
 
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def _adopt(con: duckdb.DuckDBPyConnection) -> None:
+def _adopt(con: duckdb.DuckDBPyConnection, migrations: list[Migration]) -> None:
     """Create ``schema_migrations``; record what a DB from before it already holds."""
-    with _transaction(con):
-        present = _present(con)
+    from core.store.writer import transaction  # the writer imports this module
+
+    with transaction(con):
+        present = _present(con, migrations)
         con.execute(MIGRATIONS_DDL)
         for m in present:
             _record(con, m)
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the pending migrations (each with its record, in one transaction); their numbers."""
+def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[int]:
+    """Apply the pending migrations (each with its record, in one transaction); their numbers.
+
+    ``migrations``: the list to apply (default: the wordcam DB's, :data:`MIGRATIONS`).
+    """
+    from core.store.writer import transaction  # the writer imports this module
+
+    migrations = MIGRATIONS if migrations is None else migrations
     if not has_table(con, MIGRATIONS_TABLE):
-        _adopt(con)
+        _adopt(con, migrations)
     applied = applied_versions(con)
     done = []
-    for m in MIGRATIONS:
+    for m in migrations:
         if m.version in applied:
             continue
-        with _transaction(con):
+        with transaction(con):
             m.apply(con)
             _record(con, m)
         done.append(m.version)

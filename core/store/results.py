@@ -4,10 +4,11 @@ written a batch at a time."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from core.store.writer import transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -87,28 +88,6 @@ def write_rows(
         insert_word_regions(con, run_id, rows, ids)
         con.unregister("wc_batch_images")
         con.execute("UPDATE runs SET updated_at = current_timestamp WHERE run_id = ?", [run_id])
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction: committed at the end, rolled back on any error or Ctrl-C.
-
-    DuckDB answers a Ctrl-C during a statement with ``RuntimeError('Query interrupted')``
-    and may have ended the transaction already: that is re-raised as the
-    :class:`KeyboardInterrupt` it was, so the job records an interrupted run.
-    """
-    import duckdb
-
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException as exc:
-        with suppress(duckdb.TransactionException):  # no transaction left to roll back
-            con.execute("ROLLBACK")
-        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
-            raise KeyboardInterrupt from exc
-        raise
 
 
 def _images_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:

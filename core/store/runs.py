@@ -1,11 +1,12 @@
-"""The ``runs`` table: find a run by its identity, create one, record its labels and status."""
+"""The ``runs`` table: find a run by its identity, create one, record its labels and status;
+read what a run was computed with and how far it has come."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,3 +79,40 @@ def set_status(
         " image_accuracy = coalesce(?, image_accuracy) WHERE run_id = ?",
         [status, image_accuracy, run_id],
     )
+
+
+class RunConfig(NamedTuple):
+    """What a run was computed with; ``labels`` and ``settings`` as JSON text (or None)."""
+
+    kind: str | None
+    model: str | None
+    method: str | None
+    labels: str | None
+    settings: str | None
+
+
+def run_config(con: duckdb.DuckDBPyConnection, run_id: int) -> RunConfig | None:
+    """The run's kind, model, CAM method, classes and settings (None: no such run)."""
+    row = con.execute(
+        "SELECT kind, model, method, CAST(labels AS VARCHAR), CAST(settings AS VARCHAR)"
+        " FROM runs WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    return None if row is None else RunConfig(*row)
+
+
+class RunProgress(NamedTuple):
+    """A run's status and how many of its photos are done."""
+
+    status: str | None
+    done: int
+
+
+def run_progress(con: duckdb.DuckDBPyConnection, run_id: int) -> RunProgress | None:
+    """The run's status and finished photos (None: no such run)."""
+    row = con.execute(
+        "SELECT r.status, count(i.image_id) FILTER (WHERE i.status = 'done') FROM runs r"
+        " LEFT JOIN images i USING (run_id) WHERE r.run_id = ? GROUP BY r.status",
+        [run_id],
+    ).fetchone()
+    return None if row is None else RunProgress(*row)

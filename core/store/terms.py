@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.store.writer import transaction
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -37,29 +39,17 @@ def write_terms(con: duckdb.DuckDBPyConnection, run_id: int, min_df: int = 1) ->
 
     Only documents of finished images count; terms in fewer than ``min_df`` documents are
     left out. Term ids are 1-based in term order. Returns ``{"terms", "doc_terms"}`` counts.
-    Runs in its own transaction unless the caller's is already open.
+    Runs in its own transaction, or in the caller's when one is open
+    (:func:`core.store.writer.transaction`).
     """
-    import duckdb
-
     run = {"run": run_id}
-    try:
-        con.execute("BEGIN TRANSACTION")
-        own_transaction = True
-    except duckdb.TransactionException:  # the caller's transaction is already open
-        own_transaction = False
-    try:
+    with transaction(con):
         con.execute("DELETE FROM doc_terms WHERE run_id = $run", run)
         con.execute("DELETE FROM terms WHERE run_id = $run", run)
         con.execute(_PAIRS, run)
         con.execute(_INSERT_TERMS, {**run, "min_df": max(1, int(min_df))})
         con.execute(_INSERT_DOC_TERMS, run)
         con.execute("DROP TABLE _wt_pairs")
-        if own_transaction:
-            con.execute("COMMIT")
-    except Exception:
-        if own_transaction:
-            con.execute("ROLLBACK")
-        raise
     n_terms = con.execute("SELECT count(*) FROM terms WHERE run_id = ?", [run_id]).fetchone()[0]
     n_pairs = con.execute("SELECT count(*) FROM doc_terms WHERE run_id = ?", [run_id]).fetchone()[0]
     return {"terms": int(n_terms), "doc_terms": int(n_pairs)}

@@ -15,6 +15,10 @@ writer publishes only a snapshot that passes the check. Opening the work file ap
 pending schema migrations (:mod:`core.store.migrations`). The writer holds the single-writer
 lock (:mod:`core.store.lock`) for its whole life. ``docs/schema.md`` (*Crash safety and exit
 statuses*) states the guarantees.
+
+Every transaction in wordcam goes through :func:`transaction` (``with writer.transaction():``
+on the writer, or ``transaction(con)`` on a connection the store was handed): it commits at
+the end and rolls back on any exception, which it re-raises.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,6 +107,40 @@ def _connect(db: Path, work: Path) -> duckdb.DuckDBPyConnection:
         raise DataError(f"cannot open {work}: {first_line(exc)}") from None
 
 
+_OPEN: set[int] = set()  # ids of the connections inside a transaction of :func:`transaction`
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on ``con``: ``BEGIN``, ``COMMIT`` at the end, ``ROLLBACK`` on any
+    exception (or Ctrl-C), which is re-raised; yields ``con``.
+
+    Inside a transaction this helper already opened on ``con`` it joins that one: the outer
+    block commits or rolls back. (Asking DuckDB would not do: a second ``BEGIN`` aborts the
+    open transaction.) DuckDB answers a Ctrl-C during a statement with
+    ``RuntimeError('Query interrupted')`` and may have ended the transaction already: that is
+    re-raised as the :class:`KeyboardInterrupt` it was, so the job records an interrupted run.
+    """
+    import duckdb
+
+    if id(con) in _OPEN:
+        yield con
+        return
+    con.execute("BEGIN TRANSACTION")
+    _OPEN.add(id(con))
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with suppress(duckdb.TransactionException):  # no transaction left to roll back
+            con.execute("ROLLBACK")
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        _OPEN.discard(id(con))
+
+
 class StoreWriter:
     """The single writer of a wordcam DB (see the module docstring for the design).
 
@@ -125,6 +165,11 @@ class StoreWriter:
             release_writer_lock(self._lock)
             raise
         self._last_publish = 0.0
+
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """``with writer.transaction() as con:``: one transaction on the work file
+        (:func:`transaction`: committed at the end, rolled back on any exception)."""
+        return transaction(self.con)
 
     def publish(self, force: bool = False) -> bool:
         """Publish a checked snapshot over ``db`` atomically (at most every ``publish_every`` s).

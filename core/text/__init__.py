@@ -32,6 +32,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
+from core.languages import DEFAULT_LANG
+from core.languages import LANGUAGES as LANGS  # the one list
 from core.text.english import LEMMA_OVERRIDES_EN, english_words, lemmatize_en, tokenize_en
 from core.text.japanese import is_split, janome, tokenize_ja
 from core.text.phrases import EnglishPhrases, JapanesePhrases, all_names, imagenet_names
@@ -59,7 +61,6 @@ __all__ = [
     "tokenize_many",
 ]
 
-LANGS = ("ja", "en")
 
 #: Version of the terms :func:`tokenize` gives; 1 was the rule-based tokenizer without
 #: multiword names. Bump it whenever the terms of some text change.
@@ -108,7 +109,7 @@ def phrase_matcher(lang: str, phrases: tuple[str, ...] = ()) -> EnglishPhrases |
 
 
 def tokenize(
-    text: str, lang: str = "ja", stopwords: Iterable[str] = (), phrases: Iterable[str] = ()
+    text: str, lang: str = DEFAULT_LANG, stopwords: Iterable[str] = (), phrases: Iterable[str] = ()
 ) -> list[str]:
     """Terms of ``text`` in order (repeats kept).
 
@@ -164,7 +165,7 @@ atexit.register(_shutdown_pool)
 
 def tokenize_many(
     texts: Sequence[str],
-    lang: str = "ja",
+    lang: str = DEFAULT_LANG,
     stopwords: Iterable[str] = (),
     workers: int = 2,
     phrases: Iterable[str] = (),

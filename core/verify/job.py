@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -222,7 +220,7 @@ def _measure(
     failed: dict[str, tuple[str, str]] = {}
     pending = {item_key(i.cls, i.word, i.photo.image_id) for i in work.items}
     for out in engine.measured(batches):
-        with transaction(con):  # rows stored already (a shard left behind) are replaced alike
+        with session.writer.transaction():  # a shard's rows stored already: replaced alike
             storage.write_photos(con, run_id, work.key, out.rows)
         keys = [item_key(row.cls, row.word, row.image_id) for row in out.rows]
         again = sum(k not in pending for k in keys)  # counted by an earlier session
@@ -233,18 +231,6 @@ def _measure(
             failed[item_key(item.cls, item.word, item.photo.image_id)] = (item.cls, item.word)
         session.count(out.size - len(out.failed) - again, len(out.failed), out.errors)
     return set(failed.values())
-
-
-@contextmanager
-def transaction(con) -> Iterator[None]:
-    """One transaction: committed at the end of the block, rolled back on any error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings) -> None:

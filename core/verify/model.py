@@ -30,11 +30,9 @@ class RunModel:
 
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection, run_id: int) -> RunModel:
-        row = con.execute(
-            "SELECT kind, model, method, CAST(labels AS VARCHAR), CAST(settings AS VARCHAR)"
-            " FROM runs WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
+        from core.store.runs import run_config
+
+        row = run_config(con, run_id)
         if row is None:
             raise DataError(f"the database has no run {run_id}")
         kind, spec, method, labels, settings = row

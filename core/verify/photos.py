@@ -56,14 +56,9 @@ def photo_records(
     con: duckdb.DuckDBPyConnection, run_id: int, image_ids: list[int]
 ) -> dict[int, tuple[str, dict[int, tuple[int, int, int, int]]]]:
     """``{image_id: (path, stored boxes)}`` of the given photos."""
-    if not image_ids:
-        return {}
-    rows = con.execute(
-        "SELECT i.image_id, i.path, CAST(e.details AS VARCHAR) FROM images i"
-        " LEFT JOIN explanations e ON e.image_id = i.image_id"
-        " WHERE i.run_id = ? AND i.image_id IN (SELECT unnest(?))",
-        [run_id, list(image_ids)],
-    ).fetchall()
+    from core.store.verify_inputs import photo_details
+
+    rows = photo_details(con, run_id, image_ids)
     return {int(i): (p, stored_boxes(d)) for i, p, d in rows}
 
 

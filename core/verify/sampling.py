@@ -43,14 +43,9 @@ class Pair:
 
 def check_regions(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """A clear error when the run has no stored word regions."""
-    from core.store.schema import has_table
+    from core.store.verify_inputs import region_count
 
-    count = 0
-    if has_table(con, "word_regions"):
-        count = con.execute(
-            "SELECT count(*) FROM word_regions WHERE run_id = ?", [run_id]
-        ).fetchone()[0]
-    if not count:
+    if not region_count(con, run_id):
         raise DataError(
             f"run {run_id} has no stored word regions (which heat regions each word was said "
             "about); rerun `wordcam precompute` on it with this version to record them"
@@ -71,16 +66,10 @@ def candidates(
     con: duckdb.DuckDBPyConnection, run_id: int, by: str, word: str
 ) -> dict[str, list[Candidate]]:
     """``{class: photos}`` whose explanation has ``word`` with stored regions, by image id."""
-    label = "i.true_label" if by == "true" else "i.pred_label"
-    rows = con.execute(
-        f"SELECT {label}, w.image_id, w.regions, w.localized FROM word_regions w"
-        " JOIN images i ON i.image_id = w.image_id AND i.run_id = w.run_id"
-        f" WHERE w.run_id = ? AND w.term = ? AND i.status = 'done' AND {label} IS NOT NULL"
-        " AND len(w.regions) > 0 ORDER BY w.image_id",
-        [run_id, word],
-    ).fetchall()
+    from core.store.verify_inputs import word_photos
+
     out: dict[str, list[Candidate]] = {}
-    for cls, image_id, regions, localized in rows:
+    for cls, image_id, regions, localized in word_photos(con, run_id, by, word):
         out.setdefault(cls, []).append(Candidate(int(image_id), tuple(regions), bool(localized)))
     return out
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import EXIT_SOME_FAILED, read_progress
+from core.languages import LANGUAGES
 from dashboard import context, data, state, urlstate, widgets
 from dashboard.i18n import t
 from dashboard.job import (
@@ -125,7 +126,7 @@ def form() -> dict:
     c3.selectbox(t("pc.mode"), ["blind", "informed"], key="pc_mode", help=t("pc.mode_help"))
     c4, c5, c6 = st.columns(3)
     c4.selectbox(t("pc.method"), CAM_METHOD_NAMES, key="pc_method")
-    c5.selectbox(t("pc.lang"), ["ja", "en"], key="pc_lang")
+    c5.selectbox(t("pc.lang"), list(LANGUAGES), key="pc_lang")
     c6.number_input(t("pc.limit"), 0, 10_000_000, step=100, key="pc_limit")
     engine_fields()
     with st.expander(t("pc.options"), icon=":material/tune:"):
