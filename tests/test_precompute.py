@@ -632,3 +632,21 @@ def test_device_goes_through_the_job_and_does_not_change_the_run(
     rc = main(["precompute", str(photos), "--db", str(db), "--model", "tiny", "--device", "cuda:3"])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and len(err.splitlines()) == 1 and "cuda:3" in err and "--device cpu" in err
+
+
+def test_the_job_summary_is_typed_and_keeps_its_json_keys() -> None:
+    import dataclasses
+
+    from core.jobs.summary import JobSummary
+
+    summary = JobSummary(run_id=1, total=3, db="x.duckdb", done=2, failed=1, errors=("a: bad",))
+    assert list(summary.to_dict()) == [
+        "run_id", "done", "failed", "skipped_existing", "total", "elapsed", "db",
+        "image_accuracy", "status", "errors", "skipped_inputs",
+    ]  # fmt: skip
+    assert json.loads(json.dumps(summary.to_dict()))["errors"] == ["a: bad"]
+    assert summary.some_failed and not JobSummary(run_id=1, total=3, db="x").some_failed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        summary.done = 3  # type: ignore[misc]
+    with pytest.warns(DeprecationWarning, match="use its attributes"):
+        assert summary["done"] == 2  # scripts reading the old dict keep working, warned

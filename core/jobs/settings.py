@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.errors import WordcamError
-from core.jobs.ray_options import EngineOptions, RayOptions, check_engine
+from core.jobs.ray_options import RayOptions, check_engine
 
 # Explainer/model options that change how a job runs but not what it produces: changing them
 # must not start a new run (``--concurrency 8`` on a rerun still resumes).
@@ -76,11 +76,6 @@ class JobSettings:
         if settings is None:
             return cls(**options)
         return replace(settings, **options) if options else settings
-
-    @property
-    def engine_options(self) -> EngineOptions:
-        """Where the job runs (engine, device, Ray): the part every job's settings share."""
-        return EngineOptions(self.engine, self.device, self.ray)
 
     @property
     def model_spec(self) -> str:

@@ -10,11 +10,8 @@ Standard library only.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
-
-#: A job's statuses, in the progress file and in the summary.
-STATUSES = ("running", "interrupted", "failed", "done")
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,6 @@ class JobSummary:
     ``done`` / ``failed``: inputs finished / failed in this session; ``skipped_existing``:
     finished by an earlier session; ``errors``: at most :data:`core.jobs.session.ERRORS_KEPT`
     failure messages; ``skipped_inputs``: ``(path, reason)`` of every input left out.
-    ``extra``: what an engine adds (the Ray engine's timings), merged into :meth:`to_dict`.
     """
 
     run_id: int | None
@@ -38,7 +34,6 @@ class JobSummary:
     status: str = "running"
     errors: tuple[str, ...] = ()
     skipped_inputs: tuple[tuple[str, str], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def some_failed(self) -> bool:
@@ -47,7 +42,7 @@ class JobSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-safe data, with the keys ``wordcam precompute`` reports."""
-        out = {
+        return {
             "run_id": self.run_id,
             "done": self.done,
             "failed": self.failed,
@@ -60,7 +55,6 @@ class JobSummary:
             "errors": list(self.errors),
             "skipped_inputs": [list(item) for item in self.skipped_inputs],
         }
-        return {**out, **self.extra}
 
     def __getitem__(self, key: str) -> Any:
         """Deprecated: ``summary["done"]``, as the jobs' summary dicts were read; use attributes."""
@@ -70,6 +64,3 @@ class JobSummary:
             stacklevel=2,
         )
         return self.to_dict()[key]
-
-
-SUMMARY_KEYS = tuple(f.name for f in fields(JobSummary) if f.name != "extra")
