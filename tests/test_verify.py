@@ -140,6 +140,7 @@ def _copy(db: Path, tmp_path: Path) -> Path:
 
 
 def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, monkeypatch):
+    from core.jobs import read_progress
     from core.store import connect_read
     from core.verify import measure, run_verify
 
@@ -162,6 +163,8 @@ def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, mon
     with connect_read(db) as con:
         first = con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0]
     assert first == 2  # the first batch is kept
+    record = read_progress(db)  # the progress file of every job, as precompute writes it
+    assert (record["job"], record["status"], record["done"]) == ("verify", "interrupted", 2)
 
     calls.clear()
     report = run_verify(db, **options)
@@ -176,6 +179,7 @@ def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, mon
     assert all(0 <= p <= 1 for row in photos for p in row[:3])
     assert all(Path(row[3]).is_file() for row in photos)
 
+    assert read_progress(db)["status"] == "done"
     calls.clear()
     again = run_verify(db, **options)  # nothing left: no model pass at all
     assert calls == [] and again.measured == 0
@@ -353,3 +357,34 @@ def test_true_labels_outside_the_models_classes_are_one_clear_line(verified_db, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--by predicted" in err, err
     assert not work_path(db).exists()
+
+
+def test_a_full_disk_stops_verify_with_one_line_and_status_failed(verified_db, tmp_path):
+    """The skeleton's disk-full handling holds for verify as for precompute."""
+    import errno
+
+    from core.errors import WordcamError
+    from core.jobs import read_progress
+    from core.store import effects
+
+    db = _copy(verified_db, tmp_path)
+    real = effects.write_photos
+    calls = {"n": 0}
+
+    def full_after_one(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    from core.verify import run_verify
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(effects, "write_photos", full_after_one)
+        with pytest.raises(WordcamError, match="disk") as caught:
+            run_verify(db, top=2, per_word=3, batch_size=2, progress=False)
+    assert "\n" not in str(caught.value)
+    record = read_progress(db)
+    assert (record["job"], record["status"]) == ("verify", "failed")
+    report = run_verify(db, top=2, per_word=3, batch_size=2, progress=False)
+    assert report.resumed == 2 and report.words  # the batch before the full disk was kept
