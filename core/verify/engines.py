@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,22 +95,35 @@ class LocalEngine:
             yield measure_batch(measurer, batch)
 
 
-def item_key(cls: str, word: str, image_id: int) -> str:
-    return f"{cls}\x1f{word}\x1f{image_id}"
+def _item_names() -> list[str]:
+    """The fields that name what an item measures (``cls``, ``word`` ...), its photo aside."""
+    return [f.name for f in fields(Item) if f.name != "photo"]
+
+
+def item_key(item: Item) -> str:
+    """One photo-word (a stored row has the same :func:`row_key`)."""
+    names = [getattr(item, name) for name in _item_names()]
+    return json.dumps([*names, item.photo.image_id], ensure_ascii=False)
+
+
+def row_key(row: PhotoEffect) -> str:
+    """The :func:`item_key` of the photo-word a stored row measured."""
+    names = [getattr(row, name) for name in _item_names()]
+    return json.dumps([*names, row.image_id], ensure_ascii=False)
 
 
 def _encode(batch: Sequence[Item]) -> str:
-    items = [
-        [i.cls, i.word, i.photo.image_id, list(i.photo.regions), i.photo.localized] for i in batch
-    ]
+    """Items as JSON (every field of the item and of its photo)."""
+    items = [{**{n: getattr(i, n) for n in _item_names()}, "photo": asdict(i.photo)} for i in batch]
     return json.dumps(items, ensure_ascii=False)
 
 
 def _decode(record: str) -> list[Item]:
-    return [
-        Item(cls, word, Candidate(int(image_id), tuple(regions), bool(localized)))
-        for cls, word, image_id, regions, localized in json.loads(record)
-    ]
+    out = []
+    for item in json.loads(record):
+        photo = {k: tuple(v) if isinstance(v, list) else v for k, v in item.pop("photo").items()}
+        out.append(Item(**item, photo=Candidate(**photo)))
+    return out
 
 
 @dataclass
@@ -129,10 +142,7 @@ class RayEngine:
         batches = list(batches)
 
         def todo(done: set[str]) -> list[str]:
-            left = [
-                [i for i in b if item_key(i.cls, i.word, i.photo.image_id) not in done]
-                for b in batches
-            ]
+            left = [[i for i in b if item_key(i) not in done] for b in batches]
             return [_encode(b) for b in left if b]
 
         kwargs = {
@@ -143,7 +153,7 @@ class RayEngine:
         }
         for shard in stream(
             self.shard_dir, todo, VerifyActor, kwargs, self.options.ray, row_type=PhotoEffect,
-            key=lambda r: item_key(r.cls, r.word, r.image_id), timings=self.timings,
+            key=row_key, timings=self.timings,
         ):  # fmt: skip
             meta = shard.meta
             failed = _decode(json.dumps(meta.get("failed", [])))

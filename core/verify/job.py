@@ -28,7 +28,7 @@ from core.jobs.ray_options import EngineOptions
 from core.jobs.session import JobSession
 from core.jobs.summary import JobSummary
 from core.store import effects as storage
-from core.verify.engines import Engine, LocalEngine, Plan, RayEngine, item_key
+from core.verify.engines import Engine, LocalEngine, Plan, RayEngine, item_key, row_key
 from core.verify.measure import Item
 from core.verify.model import RunModel
 from core.verify.photos import photo_records
@@ -218,17 +218,17 @@ def _measure(
     size = settings.batch_size
     batches = [work.items[start : start + size] for start in range(0, len(work.items), size)]
     failed: dict[str, tuple[str, str]] = {}
-    pending = {item_key(i.cls, i.word, i.photo.image_id) for i in work.items}
+    pending = {item_key(i) for i in work.items}
     for out in engine.measured(batches):
         with session.writer.transaction():  # a shard's rows stored already: replaced alike
             storage.write_photos(con, run_id, work.key, out.rows)
-        keys = [item_key(row.cls, row.word, row.image_id) for row in out.rows]
+        keys = [row_key(row) for row in out.rows]
         again = sum(k not in pending for k in keys)  # counted by an earlier session
         pending.difference_update(keys)
         for k in keys:
             failed.pop(k, None)
         for item in out.failed:
-            failed[item_key(item.cls, item.word, item.photo.image_id)] = (item.cls, item.word)
+            failed[item_key(item)] = (item.cls, item.word)
         session.count(out.size - len(out.failed) - again, len(out.failed), out.errors)
     return set(failed.values())
 
