@@ -70,6 +70,7 @@ def run_precompute(
             show=settings.progress,
             started=started,
             skipped_inputs=[(s.path, s.reason) for s in listing.skipped],
+            pending={str(p) for p, _ in todo},
         )
         with session:
             _explain_all(session, settings, run, root, todo)

@@ -160,22 +160,38 @@ class JobSession:
 class RunSession(JobSession):
     """The session of a job that fills a run with rows (the photo job, the text import)."""
 
-    def __init__(self, writer: StoreWriter, source: ExplanationSource, **options: Any) -> None:
+    def __init__(
+        self,
+        writer: StoreWriter,
+        source: ExplanationSource,
+        pending: set[str] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(writer, **options)
         self.source = source
+        self.pending = pending  # the inputs this session counts (None: every row it saves)
 
     def save(self, rows: Sequence[ResultRow]) -> list[ResultRow]:
-        """Write one batch of rows, count it, publish when due; returns its failed rows."""
+        """Write one batch of rows, count it, publish when due; returns its failed rows.
+
+        With ``pending``, a row of an input outside it (a Ray shard left behind whose rows an
+        earlier session stored and counted already) is written alike but not counted again.
+        """
         assert self.run_id is not None, "start() the session first"
         write_rows(self.con, self.run_id, rows, self.source)
         failed = [r for r in rows if r.status != "done"]
+        counted = list(rows)
+        if self.pending is not None:
+            counted = [r for r in rows if r.path in self.pending]
+            self.pending.difference_update(r.path for r in counted)
+        lost = [r for r in counted if r.status != "done"]
         errors = [
             r.error if r.path in (r.error or "") else f"{r.path}: {r.error}"
-            for r in failed[:ERRORS_PER_BATCH]
+            for r in lost[:ERRORS_PER_BATCH]
         ]
         for r in failed:
             log.debug("failed: %s: %s", r.path, r.error)
-        self.count(len(rows) - len(failed), len(failed), errors)
+        self.count(len(counted) - len(lost), len(lost), errors)
         return failed
 
     def finish(self, **changes: Any) -> None:
