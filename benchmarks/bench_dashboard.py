@@ -74,6 +74,8 @@ def run_benchmark(
     """Time first loads and interactions on an ``n_images`` synthetic DB; return the numbers."""
     from streamlit.testing.v1 import AppTest
 
+    from core.mining.settings import DEFAULTS
+
     db, make_db_s = cached_db(n_images, seed, cache_dir)
     os.environ["WORDCAM_DB"] = str(db)
     at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
@@ -137,8 +139,8 @@ def run_benchmark(
             lambda a, r=r: a.number_input(key="w_kw_min_df").set_value(10 * (r + 1)),
         )
         record(
-            "keywords: min df back to 2 (stored table)",
-            lambda a: a.number_input(key="w_kw_min_df").set_value(2),
+            f"keywords: min df back to {DEFAULTS.min_df} (stored table)",
+            lambda a: a.number_input(key="w_kw_min_df").set_value(DEFAULTS.min_df),
         )
         record(
             "keywords: label source (stored table)",

@@ -179,7 +179,7 @@ def run_demo(
     holdout = timer.run("holdout", evaluate_holdout, out, s)
     pre = timer.run("precompute", precompute, out, db, s)
     verification = timer.run("verify", verify_words, db, s.progress)
-    result = timer.run("mine", keyword_table, db, s.lang)
+    result = timer.run("mine", mine_table, db, s.lang)
     parts = {"data": data, "metrics": metrics, "holdout": holdout, "pre": pre}
     return write_summary(out, db, s, parts, verification, result, timer)
 
@@ -278,12 +278,12 @@ def verify_words(db: Path, progress: bool) -> dict[str, Any]:
     return verify_step(db, progress)
 
 
-def keyword_table(db: Path, lang: str) -> Any:
+def mine_table(db: Path, lang: str) -> Any:
     """Step 6: each ward's keywords, from the table the precompute job stored."""
-    from core.mining import mine_source
+    from core.mining import keyword_table
 
     log.info("demo: 6/6 mining the keywords")
-    return mine_source(db, lang=lang, top=10)
+    return keyword_table(db, lang=lang)
 
 
 def write_summary(

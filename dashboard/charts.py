@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.mining.effects import NOT_TESTED
 from dashboard.i18n import lang as screen_lang
 from dashboard.i18n import text
 
@@ -197,27 +198,30 @@ def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.
     )
 
 
-def keyword_chart_data(frame: pd.DataFrame, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:
     """The keywords frame with what :func:`keyword_bars` shows beside the bars and in tooltips.
 
     ``nm`` is ``"n/m"`` (``"n/m ✓"`` for a causal verified word); ``effect`` and ``verified``
-    (the verdict in the screen's language, "" when not verified) come from ``effects``
-    (:func:`dashboard.verified.q_effects`: ``class, word, effect, causal``).
+    (the verdict in the screen's language, "" when not verified) are those of the
+    verifications attached to ``result``'s words (:func:`core.mining.keyword_table`).
     """
     out = frame.assign(nm=frame["n"].astype(str) + "/" + frame["m"].astype(str))
-    if effects is None or effects.empty:
+    if result is None or result.verification is None:
         return out.assign(effect=float("nan"), verified="")
-    keep = effects[["class", "word", "effect", "causal"]].rename(columns={"class": "ward"})
-    out = out.merge(keep, on=["ward", "word"], how="left")
-    causal = out["causal"].map(lambda c: None if c is None or pd.isna(c) else bool(c))
+    pairs = zip(out["ward"], out["word"], strict=True)
+    states = [result.verification_of(w, word) for w, word in pairs]
+    causal = pd.Series(
+        [None if s is NOT_TESTED else bool(s.causal) for s in states], index=out.index, dtype=object
+    )
     out["nm"] = out["nm"] + causal.map(lambda c: " ✓" if c else "")
     out["verified"] = causal.map(
         lambda c: (
             "" if c is None else text("verify.causal" if c else "verify.no_effect", screen_lang())
         )
     )
-    out["effect"] = pd.to_numeric(out["effect"], errors="coerce").astype(float)
-    return out.drop(columns=["causal"])
+    effect = [s.to_dict()["effect"] for s in states]
+    out["effect"] = pd.to_numeric(pd.Series(effect, index=out.index), errors="coerce").astype(float)
+    return out
 
 
 BUILDERS = {

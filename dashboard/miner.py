@@ -1,8 +1,9 @@
 """Keyword mining (:mod:`core.mining`) for the pages: memoized, prefetched, in the background.
 
-A page first gets the table the precompute job stored for its settings; otherwise the miner
-fits once without cross-validation (fast) while the cross-validated accuracy is computed on
-the background worker. Corpora, fits and accuracies are memoized per snapshot and settings.
+Every table is :func:`core.mining.keyword_table`'s (the table the precompute job stored for
+the settings when it answers, the run's verified words attached); when it must fit, it fits
+without cross-validation (fast) while the cross-validated accuracy is computed on the
+background worker. Corpora, tables and accuracies are memoized per snapshot and settings.
 """
 
 from __future__ import annotations
@@ -20,30 +21,25 @@ from dashboard.context import Ctx
 from dashboard.data import q_word_examples
 from dashboard.fmt import describe
 from dashboard.i18n import t
-from dashboard.settings import CV_FOLDS, MAX_MIN_DF, MINE_TOP, MiningSettings
+from dashboard.settings import MAX_MIN_DF, MINE_TOP, MiningSettings
 from dashboard.state import cursor
 
 
 @dataclass(frozen=True)
 class FitKey:
-    """What one keyword table depends on: the snapshot and run, and the miner's settings."""
+    """What one keyword table depends on: the snapshot and run, and the miner's settings
+    (``top`` always :data:`MINE_TOP`: the top-K setting slices one table)."""
 
     db: str
     mtime: int
     run_id: int
-    by: str
     lang: str
-    min_df: int
-    stopwords: tuple[str, ...]
-    kinds: tuple[str, ...] = ()
+    settings: MiningSettings
 
     @classmethod
     def of(cls, ctx: Ctx, settings: MiningSettings, **changes: Any) -> FitKey:
         """The key of ``settings`` on ``ctx``'s run, with ``changes`` (e.g. ``min_df=3``)."""
-        key = cls(
-            *ctx.key, settings.by, ctx.lang, settings.min_df, settings.stopwords, settings.kinds
-        )
-        return replace(key, **changes) if changes else key
+        return cls(*ctx.key, ctx.lang, replace(settings, top=MINE_TOP, **changes))
 
 
 _CORPORA = Memo(6)
@@ -54,7 +50,7 @@ _CV = Memo(24)
 def mining_error() -> str | None:
     """Why keyword mining is unavailable (``core.mining`` missing), or ``None``."""
     try:
-        import core.mining  # noqa: F401
+        import core.mining.table  # noqa: F401 (the package's own names are lazy)
     except ImportError as exc:
         return f"keyword mining is unavailable: {exc}"
     return None
@@ -64,37 +60,29 @@ def corpus(key: FitKey):
     """The miner's corpus of a run (tokens + labels, of ``key.kinds`` only when given), loaded
     once per snapshot (any thread)."""
 
+    by, kinds = key.settings.by, key.settings.kinds
+
     def load():
         from core.mining import load_corpus
 
-        return load_corpus(
-            key.db, run_id=key.run_id, by=key.by, lang=key.lang, kinds=key.kinds or None
-        )
+        return load_corpus(key.db, run_id=key.run_id, by=by, lang=key.lang, kinds=kinds or None)
 
-    return _CORPORA.get((key.db, key.mtime, key.run_id, key.by, key.lang, key.kinds), load).result()
+    return _CORPORA.get((key.db, key.mtime, key.run_id, by, key.lang, kinds), load).result()
 
 
-def _stored(key: FitKey):
-    """The keyword table the precompute job stored for these settings, or ``None`` (stored
-    tables hold every kind of word, so a kind filter always fits)."""
-    from core.mining import stored_result
+def _table(key: FitKey, cv_on_fit: bool):
+    """:func:`core.mining.keyword_table` of ``key`` on the snapshot, fit on the memoized corpus."""
+    from core.mining import keyword_table
 
-    if key.kinds:
-        return None
     with cursor(key.db, key.mtime) as con:
-        return stored_result(
-            con, key.run_id, key.by, key.min_df, key.stopwords, cv=CV_FOLDS, seed=0
+        return keyword_table(
+            con, key.run_id, key.settings, corpus=lambda: corpus(key), cv_on_fit=cv_on_fit
         )
 
 
 def _fit(key: FitKey):
     """The stored table for ``key`` (top ``MINE_TOP``), else a fit without cross-validation."""
-    from core.mining import mine
-
-    found = _stored(key)
-    if found is not None:
-        return found.select(MINE_TOP)
-    return mine(corpus(key), top=MINE_TOP, min_df=key.min_df, stopwords=key.stopwords, cv=0)
+    return _table(key, cv_on_fit=False)
 
 
 def _mining_future(key: FitKey, background: bool = False) -> Future:
@@ -146,7 +134,7 @@ def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
     The other label source, and the minimum document frequencies one step either side (the
     setting's +/- buttons), in that order.
     """
-    other = "pred" if settings.by == "true" else "true"
+    other = "pred" if settings.label_source == "true" else "true"
     nearby = [(other, settings.min_df)] + [
         (settings.by, settings.min_df + step)
         for step in (1, -1)
@@ -157,13 +145,8 @@ def prefetch_mining(ctx: Ctx, settings: MiningSettings) -> None:
 
 
 def _cv_accuracy(key: FitKey) -> float | None:
-    from core.mining import mine
-
-    found = _stored(key)
-    if found is not None:
-        return found.text_accuracy
-    result = mine(corpus(key), top=1, min_df=key.min_df, stopwords=key.stopwords, cv=CV_FOLDS)
-    return result.text_accuracy
+    """The stored table's accuracy, else a cross-validated fit's (one word per class)."""
+    return _table(replace(key, settings=replace(key.settings, top=1)), cv_on_fit=True).text_accuracy
 
 
 def text_accuracy_future(key: FitKey) -> Future:
@@ -188,7 +171,7 @@ def contrast(
     """``core.mining.contrast`` between two classes."""
     from core.mining import contrast as mine_contrast
 
-    key = FitKey(db, mtime, run_id, by, lang, min_df, ())
+    key = FitKey(db, mtime, run_id, lang, MiningSettings(by=by, min_df=min_df))
     return mine_contrast(corpus(key), a, b, top=top, min_df=min_df)
 
 
@@ -198,7 +181,7 @@ def _miner_examples(
 ) -> list[tuple[str | None, str]]:
     from core.mining import examples
 
-    key = FitKey(db, mtime, run_id, by, lang, 1, ())
+    key = FitKey(db, mtime, run_id, lang, MiningSettings(by=by))
     found = examples(corpus(key), word, cls=ward, limit=limit)
     return [(ex.label, ex.sentence) for ex in found]
 

@@ -1,25 +1,17 @@
-"""The keyword-mining settings: set on the Keywords page, read by Export and Overview too."""
+"""The keyword-mining settings of the pages: set on the Keywords page, read by Export and
+Overview too. The settings object and its defaults are core's (:mod:`core.mining.settings`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 
-MINE_TOP = 50  # keywords mined per class; the top-K setting slices this list
-CV_FOLDS = 5
+from core.mining.settings import DEFAULTS, STORED_TOP, MiningSettings
+
+__all__ = ["CV_FOLDS", "DEFAULTS", "MAX_MIN_DF", "MINE_TOP", "MiningSettings", "mining_settings"]
+
+MINE_TOP = STORED_TOP  # keywords mined per class; the top-K setting slices this list
+CV_FOLDS = DEFAULTS.cv
 MAX_MIN_DF = 1000  # the largest minimum document frequency the Keywords page offers
-
-
-@dataclass(frozen=True)
-class MiningSettings:
-    """The Keywords page settings (shared with Export and Overview through session state)."""
-
-    top: int = 10
-    min_df: int = 2
-    by: str = "true"
-    stopwords: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()  # word kinds to mine (object, colour, position, other); () = all
 
 
 def _stopwords(text: str) -> tuple[str, ...]:
@@ -31,9 +23,9 @@ def mining_settings() -> MiningSettings:
     """The current settings from session state (defaults until the Keywords page sets them)."""
     s = st.session_state
     return MiningSettings(
-        top=int(s.get("kw_top", 10)),
-        min_df=int(s.get("kw_min_df", 2)),
-        by=str(s.get("kw_by", "true")),
+        top=int(s.get("kw_top", DEFAULTS.top)),
+        min_df=int(s.get("kw_min_df", DEFAULTS.min_df)),
+        by=str(s.get("kw_by", DEFAULTS.by)),
         stopwords=_stopwords(str(s.get("kw_stopwords", ""))),
         kinds=tuple(sorted(s.get("kw_kinds") or ())),
     )

@@ -5,8 +5,9 @@ and the pictures it wrote to the DB's asset folder): the dashboard never imports
 step itself runs through the dashboard's one job runner (:mod:`dashboard.job`), started from
 the Precompute page.
 
-* :func:`q_effects` / :func:`add_effects` / :func:`sort_by_effect`: an ``effect`` and a
-  ``verified`` column for a keyword table (columns ``class`` and ``word``), sortable by effect.
+* :func:`add_effects` / :func:`sort_by_effect`: an ``effect`` and a ``verified`` column for
+  a keyword table (columns ``class`` and ``word``) from the effects attached to the mined
+  words (:func:`core.mining.keyword_table`), sortable by effect.
 * :func:`q_photo_effects` / :func:`show_comparison`: for a photo and a word, the photo, the
   photo with the word's regions hidden and the control, with the probabilities.
 
@@ -20,6 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.mining.effects import NOT_TESTED
 from dashboard.data import asset_image
 from dashboard.i18n import t
 from dashboard.state import cursor
@@ -27,42 +29,34 @@ from dashboard.state import cursor
 # ----------------------------------------------------------------------------- reads
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def q_effects(db: str, mtime: int, run_id: int, by: str = "true") -> pd.DataFrame:
-    """The latest verification of ``run_id`` by label source ``by`` (empty when none)."""
-    from core.store.effects import read_effects
-
-    with cursor(db, mtime) as con:
-        effects = read_effects(con, run_id, by)
-    rows = [e.to_dict() | {"causal": e.causal} for e in effects.values()]
-    return (
-        pd.DataFrame(rows, columns=_EFFECT_COLUMNS)
-        if rows
-        else pd.DataFrame(columns=_EFFECT_COLUMNS)
-    )
-
-
-_EFFECT_COLUMNS = ["class", "word", "n", "effect", "ci_low", "ci_high", "verdict", "causal"]
-
-
-def add_effects(table: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+def add_effects(table: pd.DataFrame, result: Any) -> pd.DataFrame:
     """``table`` (columns ``class``, ``word``) with ``effect``, interval and ``verified`` columns.
 
-    The ``verified`` column is named and filled in the screen's language (``verify.`` keys).
+    The values are the verifications :func:`core.mining.keyword_table` attached to
+    ``result``'s words; none when the run has no verification. The ``verified`` column is
+    named and filled in the screen's language (``verify.`` keys).
     """
-    if effects.empty:
+    if result.verification is None:
         return table
-    keep = effects[["class", "word", "effect", "ci_low", "ci_high", "causal"]]
-    out = table.merge(keep, on=["class", "word"], how="left")
-    out[t("verify.verified_column")] = out["causal"].map(_verdict_text)
-    return out.drop(columns=["causal"])
+    states = [
+        result.verification_of(c, w) for c, w in zip(table["class"], table["word"], strict=True)
+    ]
+    shown = [s.to_dict() for s in states]
+    out = table.assign(
+        **{k: pd.to_numeric([d[k] for d in shown], errors="coerce") for k in _EFFECT_COLUMNS}
+    )
+    out[t("verify.verified_column")] = [_verdict_text(s) for s in states]
+    return out
 
 
-def _verdict_text(causal: object) -> str:
+_EFFECT_COLUMNS = ("effect", "ci_low", "ci_high")
+
+
+def _verdict_text(state: Any) -> str:
     """``✓ causal`` / ``no effect shown`` / "" (not verified) in the screen's language."""
-    if causal is None or pd.isna(causal):
+    if state is NOT_TESTED:
         return ""
-    return t("verify.causal") if bool(causal) else t("verify.no_effect")
+    return t("verify.causal") if state.causal else t("verify.no_effect")
 
 
 def sort_by_effect(table: pd.DataFrame) -> pd.DataFrame:

@@ -119,10 +119,7 @@ def test_keyword_chart_marks_causal_words():
     frame = pd.DataFrame(
         {"ward": ["a", "a", "a"], "word": ["x", "y", "z"], "n": [3, 2, 1], "m": [4, 4, 4]}
     )
-    effects = pd.DataFrame(
-        {"class": ["a", "a"], "word": ["x", "y"], "effect": [0.2, 0.0], "causal": [True, False]}
-    )
-    data = charts.keyword_chart_data(frame, effects)
+    data = charts.keyword_chart_data(frame, _verified_result("a", {"x": 0.2, "y": 0.0}, {"x"}))
     assert list(data["nm"]) == ["3/4 ✓", "2/4", "1/4"]
     assert list(data["word"]) == ["x", "y", "z"]  # the clicked word stays the word
     assert list(data["verified"][:2]) == ["✓ 因果的", "効果は示されず"]  # ja outside a page
@@ -131,6 +128,22 @@ def test_keyword_chart_marks_causal_words():
     spec = charts.spec_for("keywords", data, lang="en")
     tooltips = {t["field"] for layer in spec["layer"] for t in layer["encoding"]["tooltip"]}
     assert {"effect", "verified"} <= tooltips
+
+
+def _verified_result(cls: str, effects: dict[str, float], causal: set[str]):
+    """A keyword table of ``cls`` (words x, y, z) with ``effects`` attached as keyword_table
+    attaches them (the other words not tested)."""
+    from core.mining import Keyword, MiningResult, attach_effects
+
+    words = [Keyword(w, 1, 4, 1.0) for w in ("x", "y", "z")]
+    result = MiningResult({cls: words}, None, None, None, 3, 0)
+    rows = [
+        WordEffect(cls, w, 3, e, e - 0.1, e + 0.1, 0.01, 0.02, "causal", "road", "shifted")
+        if w in causal
+        else WordEffect(cls, w, 3, e, e - 0.1, e + 0.1, 0.4, 0.5, "no effect shown", "road", "c")
+        for w, e in effects.items()
+    ]
+    return attach_effects(result, rows, {"fill": "road"})
 
 
 def test_keywords_without_effects_say_how_to_get_them(dbs, monkeypatch):

@@ -392,14 +392,15 @@ def planted_db(tmp_path: Path, per_class: int = 30) -> Path:
 
 
 def test_precompute_stores_the_default_keyword_table(tmp_path):
-    from core.mining import STORED_TOP, mine_source, stored_result
+    from core.mining import STORED_TOP, MiningSettings, mine_source, stored_result
 
     db = planted_db(tmp_path)
     fresh = mine(load_corpus(db), top=STORED_TOP)
     with reading(db) as con:
         stored = stored_result(con, 1)
-        assert stored_result(con, 1, min_df=3) is None  # other settings: no table
-        assert stored_result(con, 1, by="predicted") is None  # a text corpus has no predictions
+        assert stored_result(con, 1, MiningSettings(min_df=3)) is None  # other settings: no table
+        # a text corpus has no predictions
+        assert stored_result(con, 1, MiningSettings(by="predicted")) is None
         rows = con.execute("SELECT count(*) FROM mining WHERE run_id = 1").fetchone()[0]
     assert rows == 1
     assert stored is not None and stored.to_json() == fresh.to_json()

@@ -271,23 +271,24 @@ def test_a_model_that_cannot_be_loaded_is_one_clear_line(verified_db, tmp_path, 
 def test_dashboard_pieces_mark_and_sort_verified_words():
     import pandas as pd
 
+    from core.mining import Keyword, MiningResult, attach_effects
+    from core.store.effects import WordEffect
     from dashboard.catalogue import CATALOGUE
     from dashboard.verified import add_effects, sort_by_effect
 
     verify_keys = {k for k in CATALOGUE["en"] if k.startswith("verify.")}
     assert verify_keys and verify_keys <= set(CATALOGUE["ja"])
     table = pd.DataFrame({"class": ["a", "a", "b"], "word": ["x", "y", "x"], "n": [3, 2, 1]})
-    effects = pd.DataFrame(
-        {
-            "class": ["a", "a"],
-            "word": ["x", "y"],
-            "effect": [0.1, 0.4],
-            "ci_low": [-0.1, 0.2],
-            "ci_high": [0.3, 0.6],
-            "causal": [False, True],
-        }
-    )
-    marked = sort_by_effect(add_effects(table, effects))  # the screen's language: ja
+    words = {
+        "a": [Keyword("x", 3, 4, 1.0), Keyword("y", 2, 4, 0.5)],
+        "b": [Keyword("x", 1, 4, 1.0)],
+    }
+    effects = [  # as keyword_table attaches them
+        WordEffect("a", "x", 3, 0.1, -0.1, 0.3, 0.4, 0.5, "no effect shown", "road", "shifted"),
+        WordEffect("a", "y", 2, 0.4, 0.2, 0.6, 0.01, 0.02, "causal", "road", "shifted"),
+    ]
+    result = attach_effects(MiningResult(words, None, None, None, 3, 0), effects, {"fill": "road"})
+    marked = sort_by_effect(add_effects(table, result))  # the screen's language: ja
     assert list(marked["word"]) == ["y", "x", "x"]
     assert list(marked["検証済み"]) == ["✓ 因果的", "効果は示されず", ""]
 

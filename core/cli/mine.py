@@ -16,7 +16,9 @@ FORMATS = ("md", "csv", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``mine`` sub-command."""
+    """Add the ``mine`` sub-command (its defaults: :data:`core.mining.settings.DEFAULTS`)."""
+    from core.mining.settings import DEFAULTS
+
     p = subparsers.add_parser(
         "mine",
         help="per class, the words of the explanations that predict it",
@@ -33,12 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--db", help="wordcam DuckDB (default data/wordcam.duckdb)")
     p.add_argument("--run", type=int, dest="run_id", help="run id (default: the latest run)")
-    p.add_argument("--top", type=int, default=10, help="words per class (default 10)")
+    p.add_argument(
+        "--top", type=int, default=DEFAULTS.top, help=f"words per class (default {DEFAULTS.top})"
+    )
     p.add_argument(
         "--by",
         choices=["true", "predicted"],
-        default="true",
-        help="label documents by the true or the predicted class (default true)",
+        default=DEFAULTS.by,
+        help=f"label documents by the true or the predicted class (default {DEFAULTS.by})",
     )
     p.add_argument(
         "--class",
@@ -57,7 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "comma list; kinds are stored by wordcam precompute)",
     )
     p.add_argument(
-        "--min-df", type=int, default=2, help="ignore words in fewer documents (default 2)"
+        "--min-df",
+        type=int,
+        default=DEFAULTS.min_df,
+        help=f"ignore words in fewer documents (default {DEFAULTS.min_df})",
     )
     p.add_argument(
         "--stopwords",
@@ -68,11 +75,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--cv",
         type=int,
-        default=5,
-        help="cross-validation folds for the text accuracy (default 5, at most 3 from 20,000 "
-        "documents on; 0 skips it)",
+        default=DEFAULTS.cv,
+        help=f"cross-validation folds for the text accuracy (default {DEFAULTS.cv}, at most 3 "
+        "from 20,000 documents on; 0 skips it)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULTS.seed,
+        help=f"seed of the fold split (default {DEFAULTS.seed})",
+    )
     p.add_argument(
         "--contrast",
         nargs=2,
@@ -108,7 +120,7 @@ def read_stopwords(spec: str | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
-    from core.mining import contrast, examples, load_corpus, mine_source
+    from core.mining import MiningSettings, contrast, examples, keyword_table, load_corpus
     from core.store import DEFAULT_DB
 
     if args.file and args.db:
@@ -121,19 +133,16 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if not (args.examples or args.contrast):
         try:
-            result = mine_source(
-                source,
-                run_id=args.run_id,
-                by=args.by,
-                lang=lang,
+            settings = MiningSettings(
                 top=args.top,
-                classes=args.classes,
                 min_df=args.min_df,
-                stopwords=stopwords,
+                by=args.by,
+                stopwords=tuple(stopwords),
+                kinds=tuple(args.kinds or ()),
                 cv=args.cv,
                 seed=args.seed,
-                kinds=args.kinds,
             )
+            result = keyword_table(source, args.run_id, settings, classes=args.classes, lang=lang)
         except DataError as exc:
             raise still_starting(source, args.run_id) or exc from None
         _write(out, result, args.format)

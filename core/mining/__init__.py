@@ -18,63 +18,73 @@ One concern per module:
 * :mod:`~core.mining.fit`: the document-term matrix, the logistic regression, CV.
 * :mod:`~core.mining.keywords`: :func:`mine`; :mod:`~core.mining.result`: its answer and
   its Markdown/CSV/JSON forms.
-* :mod:`~core.mining.contrast` and :mod:`~core.mining.examples`: two classes or two words
-  side by side; the sentences around a word.
-* :mod:`~core.mining.stored`: the keyword tables the precompute job stores, and
-  :func:`mine_source`, which answers from them.
+* :mod:`~core.mining.compare` (:func:`contrast`) and :mod:`~core.mining.sentences`
+  (:func:`examples`): two classes or two words side by side; the sentences around a word.
+  (No module is named like a function it exports: the package's names are lazy.)
+* :mod:`~core.mining.settings`: :class:`MiningSettings`, the one settings object, and
+  :data:`DEFAULTS`, the only place the miner's defaults are written.
+* :mod:`~core.mining.table`: :func:`keyword_table`, THE keyword table of a run for some
+  settings: the stored table when it answers, else a fit, with the verified words attached
+  (:mod:`~core.mining.effects`; a word not verified carries :data:`NOT_TESTED`).
+* :mod:`~core.mining.stored`: the keyword tables the precompute job stores.
 
 Nothing here prints. Loading and fitting only read; the two functions that write to the
 database, :func:`write_terms` (the term matrix) and :func:`store_default_results` (the
 stored keyword tables), are called by the precompute job and write through the store's own
 SQL (:mod:`core.store.terms`, :mod:`core.store.keyword_tables`), as every query on the
-store's tables lives in :mod:`core.store`.
+store's tables lives in :mod:`core.store`. The names below are imported on first use, so
+``core.mining.settings`` stays light (the CLI reads its defaults while building its parser).
 """
 
-from core.mining.contrast import ContrastResult, contrast
-from core.mining.corpus import Corpus, load_corpus, run_word_kinds, word_kinds
-from core.mining.examples import Example, examples, split_sentences
-from core.mining.files import TextRecord, id_label_text, read_text_records
-from core.mining.fit import LARGE_CORPUS_DOCS, LARGE_CORPUS_FOLDS, MIN_CLASS_DOCS
-from core.mining.keywords import mine
-from core.mining.result import Keyword, MiningResult
-from core.mining.stored import (
-    DEFAULT_SETTINGS,
-    MINING_VERSION,
-    STORED_TOP,
-    mine_source,
-    settings_key,
-    store_default_results,
-    stored_result,
-)
-from core.store.keyword_tables import corpus_key
-from core.store.terms import write_terms
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_SETTINGS",
-    "LARGE_CORPUS_DOCS",
-    "LARGE_CORPUS_FOLDS",
-    "MINING_VERSION",
-    "MIN_CLASS_DOCS",
-    "STORED_TOP",
-    "ContrastResult",
-    "Corpus",
-    "Example",
-    "Keyword",
-    "MiningResult",
-    "TextRecord",
-    "contrast",
-    "corpus_key",
-    "examples",
-    "id_label_text",
-    "load_corpus",
-    "mine",
-    "mine_source",
-    "read_text_records",
-    "run_word_kinds",
-    "settings_key",
-    "split_sentences",
-    "store_default_results",
-    "stored_result",
-    "word_kinds",
-    "write_terms",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ContrastResult": "compare",
+    "contrast": "compare",
+    "Corpus": "corpus",
+    "load_corpus": "corpus",
+    "run_word_kinds": "corpus",
+    "word_kinds": "corpus",
+    "NOT_TESTED": "effects",
+    "NotTested": "effects",
+    "attach_effects": "effects",
+    "Example": "sentences",
+    "examples": "sentences",
+    "split_sentences": "sentences",
+    "TextRecord": "files",
+    "id_label_text": "files",
+    "read_text_records": "files",
+    "LARGE_CORPUS_DOCS": "fit",
+    "LARGE_CORPUS_FOLDS": "fit",
+    "MIN_CLASS_DOCS": "fit",
+    "mine": "keywords",
+    "Keyword": "result",
+    "MiningResult": "result",
+    "DEFAULTS": "settings",
+    "STORED_TOP": "settings",
+    "MiningSettings": "settings",
+    "label_source": "settings",
+    "MINING_VERSION": "stored",
+    "settings_key": "stored",
+    "store_default_results": "stored",
+    "stored_result": "stored",
+    "keyword_table": "table",
+    "mine_source": "table",
+}
+_FROM_STORE = {"corpus_key": "core.store.keyword_tables", "write_terms": "core.store.terms"}
+
+__all__ = sorted([*_EXPORTS, *_FROM_STORE])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"core.mining.{_EXPORTS[name]}"), name)
+    if name in _FROM_STORE:
+        return getattr(importlib.import_module(_FROM_STORE[name]), name)
+    try:  # a submodule (``core.mining.fit``)
+        return importlib.import_module(f"core.mining.{name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'core.mining' has no attribute {name!r}") from None

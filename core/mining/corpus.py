@@ -18,6 +18,7 @@ import numpy as np
 
 from core.errors import DataError
 from core.mining.files import TEXT_COLUMNS, is_corpus_file, read_text_records
+from core.mining.settings import DEFAULTS, label_source
 from core.store import corpus as sql
 from core.store import latest_run_id, reading
 from core.store.metrics import image_accuracy, image_accuracy_of, majority_baseline
@@ -25,7 +26,6 @@ from core.store.metrics import image_accuracy, image_accuracy_of, majority_basel
 if TYPE_CHECKING:
     import duckdb
 
-_BY = {"true": "true", "predicted": "predicted", "pred": "predicted"}
 _KIND_ALIASES = {"color": "colour", "objects": "object", "colours": "colour", "colors": "colour"}
 
 
@@ -91,13 +91,6 @@ class Corpus:
         return np.unique(self.doc_index[self.term_index == term_id])
 
 
-def label_source(by: str) -> str:
-    """``"true"`` or ``"predicted"`` for a ``--by`` value (``"pred"`` too)."""
-    if by not in _BY:
-        raise DataError(f"unknown --by {by!r}; use 'true' or 'predicted'")
-    return _BY[by]
-
-
 def word_kinds(values: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """Kinds from ``--kind`` values (repeatable, comma lists; ``color`` is ``colour``), in
     :data:`~core.text.evidence.KINDS` order; ``None`` when none are given (no filter)."""
@@ -142,7 +135,7 @@ def find_word(corpus: Corpus, word: str) -> int | None:
 def load_corpus(
     source: str | Path,
     run_id: int | None = None,
-    by: str = "true",
+    by: str = DEFAULTS.by,
     lang: str = "ja",
     kinds: Sequence[str] | None = None,
 ) -> Corpus:

@@ -9,16 +9,17 @@ import numpy as np
 from core.mining import fit as fitting
 from core.mining.corpus import Corpus
 from core.mining.result import Keyword, MiningResult, resolve_classes
+from core.mining.settings import DEFAULTS
 
 
 def mine(
     corpus: Corpus,
-    top: int = 10,
+    top: int = DEFAULTS.top,
     classes: Sequence[str] | None = None,
-    min_df: int = 2,
-    stopwords: Iterable[str] = (),
-    cv: int = 5,
-    seed: int = 0,
+    min_df: int = DEFAULTS.min_df,
+    stopwords: Iterable[str] = DEFAULTS.stopwords,
+    cv: int = DEFAULTS.cv,
+    seed: int = DEFAULTS.seed,
     *,
     C: float = 1.0,
     tol: float = 1e-4,
@@ -26,6 +27,9 @@ def mine(
     max_iter: int = 100,
 ) -> MiningResult:
     """Per class the ``top`` words with the largest positive weights, and the accuracies.
+
+    The defaults are :data:`core.mining.settings.DEFAULTS`'s; readers of a run's table call
+    :func:`core.mining.keyword_table`, which answers from the stored table when it can.
 
     ``classes`` restricts the columns shown (the model is always fit on all classes);
     ``min_df`` drops words in fewer documents; ``stopwords`` are removed on top of those

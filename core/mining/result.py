@@ -7,10 +7,11 @@ import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import DataError
+from core.mining.effects import NOT_TESTED
 from core.mining.fit import MIN_CLASS_DOCS
 
 EFFECT_KEYS = ("effect", "ci_low", "ci_high", "verdict")
@@ -22,23 +23,43 @@ CAUSAL_MARK = "✓"
 class Keyword:
     """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class.
 
-    ``effect`` ... ``verdict``: its verification (:mod:`core.verify`) when one is stored: the
-    mean drop of the class probability with the word's regions hidden minus a same-area
-    control, its 95% interval and ``causal`` / ``no effect shown``; None when not verified.
+    ``tests``: the stored verifications of this (class, word) (:mod:`core.verify`, attached by
+    :func:`core.mining.effects.attach_effects`), () when none covers it. :attr:`verification`
+    is the one shown, :data:`~core.mining.effects.NOT_TESTED` for a word not tested, and
+    ``effect`` ... ``verdict`` read it: the mean drop of the class probability with the word's
+    regions hidden minus a same-area control, its 95% interval and the verdict.
     """
 
     word: str
     n: int
     m: int
     weight: float
-    effect: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    verdict: str | None = None
+    tests: tuple[Any, ...] = ()
 
     @property
     def precision(self) -> float:
         return self.n / self.m if self.m else 0.0
+
+    @property
+    def verification(self) -> Any:
+        """The word's stored verification (a ``WordEffect``), else ``NOT_TESTED``."""
+        return self.tests[0] if self.tests else NOT_TESTED
+
+    @property
+    def effect(self) -> float | None:
+        return self.verification.effect
+
+    @property
+    def ci_low(self) -> float | None:
+        return self.verification.ci_low
+
+    @property
+    def ci_high(self) -> float | None:
+        return self.verification.ci_high
+
+    @property
+    def verdict(self) -> str | None:
+        return self.verification.verdict
 
     @property
     def verified(self) -> bool:
@@ -51,8 +72,8 @@ class Keyword:
         return f"{text} {self.effect:+.2f}" + (CAUSAL_MARK if self.verdict == "causal" else "")
 
     def to_dict(self, effects: bool) -> dict[str, Any]:
-        data = asdict(self)
-        return data if effects else {k: v for k, v in data.items() if k not in EFFECT_KEYS}
+        data = {"word": self.word, "n": self.n, "m": self.m, "weight": self.weight}
+        return data | {k: getattr(self, k) for k in EFFECT_KEYS} if effects else data
 
 
 @dataclass
@@ -62,6 +83,8 @@ class MiningResult:
     ``skipped`` counts documents left out: failed images, empty explanations and documents
     without a label. ``dropped_classes`` had fewer than :data:`MIN_CLASS_DOCS` documents.
     ``image_accuracy`` is the run's (:func:`core.store.metrics.image_accuracy`).
+    ``verification`` describes the run's latest verification (``{"fill", "settings"}``) when
+    one is stored, whether or not it covers the words shown; ``None`` when there is none.
     """
 
     classes: dict[str, list[Keyword]]
@@ -82,23 +105,12 @@ class MiningResult:
         """Whether any word carries a stored verification."""
         return any(k.verified for kws in self.classes.values() for k in kws)
 
-    def with_effects(self, effects: dict[tuple[str, str], Any], about: dict[str, Any]):
-        """The result with each word's stored effect (``{(class, word): WordEffect}``)."""
-        if not effects:
-            return self
-        classes = {
-            c: [_with_effect(k, effects.get((c, k.word))) for k in kws]
-            for c, kws in self.classes.items()
-        }
-        return replace(self, classes=classes, verification=about)
-
-    def sorted_by_effect(self) -> MiningResult:
-        """Each class's words by verified effect, largest first (unverified words last)."""
-
-        def key(k: Keyword) -> tuple[bool, float]:
-            return (k.effect is None, -(k.effect or 0.0))
-
-        return replace(self, classes={c: sorted(v, key=key) for c, v in self.classes.items()})
+    def verification_of(self, cls: str, word: str) -> Any:
+        """The verification of ``word`` in class ``cls`` (``NOT_TESTED`` when not in the table)."""
+        for keyword in self.classes.get(cls, ()):
+            if keyword.word == word:
+                return keyword.verification
+        return NOT_TESTED
 
     def table_rows(self) -> list[dict[str, Any]]:
         """One dict per rank: ``{"rank": i, CLASS: "word(n/m)", ...}`` ("" past a class's end)."""
@@ -178,27 +190,20 @@ class MiningResult:
 
     @classmethod
     def from_json(cls, text: str) -> MiningResult:
-        """The result that :meth:`to_json` wrote."""
+        """The result that :meth:`to_json` wrote, without verifications (a stored table holds
+        none: :func:`core.mining.effects.attach_effects` adds the store's current ones)."""
         data = json.loads(text)
-        data["classes"] = {c: [Keyword(**k) for k in kws] for c, kws in data["classes"].items()}
+        data["classes"] = {
+            c: [Keyword(k["word"], k["n"], k["m"], k["weight"]) for k in kws]
+            for c, kws in data["classes"].items()
+        }
+        data.pop("verification", None)
         return cls(**data)
 
     def select(self, top: int, classes: Sequence[str] | None = None) -> MiningResult:
         """The same result narrowed to ``top`` words per class and to ``classes`` (in order)."""
         shown = resolve_classes(classes, list(self.class_counts) or list(self.classes))
         return replace(self, classes={c: self.classes.get(c, [])[:top] for c in shown})
-
-
-def _with_effect(keyword: Keyword, effect: Any) -> Keyword:
-    if effect is None:
-        return keyword
-    return replace(
-        keyword,
-        effect=effect.effect,
-        ci_low=effect.ci_low,
-        ci_high=effect.ci_high,
-        verdict=effect.verdict,
-    )
 
 
 def resolve_classes(names: Sequence[str] | None, available: Sequence[str]) -> list[str]:

@@ -1,15 +1,16 @@
 """What the report shows, collected from a published DB: :func:`build_report` -> :class:`Report`.
 
-Per ward (class): its top words (n/m, coefficient) from the miner's stored table (or a fit),
-each with the sentences around it and the most confident photos of the ward that contain it
-(input and CAM overlay as data URIs, the explanation split into highlighted segments).
+Per ward (class): its top words (n/m, coefficient, verified effect) from
+:func:`core.mining.keyword_table` (the default settings, by true label), each with the
+sentences around it and the most confident photos of the ward that contain it (input and CAM
+overlay as data URIs, the explanation split into highlighted segments).
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 from core.formatting import pct as _pct
 from core.report.names import namer
 from core.report.strings import text
-from core.store.effects import read_effects
 
 Segments = list[tuple[str, bool]]  # (text, is the word)
 
@@ -99,14 +99,13 @@ def data_uri(path: Path | None) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
 
 
-def _mined(con, db: str, run_id: int, lang: str, top: int):
-    """The keyword table (stored one for the default settings, else a fit) and the corpus."""
-    from core.mining import load_corpus, mine, stored_result
+def _mined(con, db: str, run_id: int, lang: str, settings):
+    """The keyword table (:func:`core.mining.keyword_table`, verified words attached) and the
+    corpus (its sentences are the report's)."""
+    from core.mining import keyword_table, load_corpus
 
-    corpus = load_corpus(db, run_id=run_id, by="true", lang=lang)
-    found = stored_result(con, run_id, "true", 2, (), cv=5, seed=0)
-    result = found if found is not None else mine(corpus, top=top, cv=5)
-    return result.select(top), corpus
+    corpus = load_corpus(db, run_id=run_id, by=settings.by, lang=lang)
+    return keyword_table(con, run_id, settings, corpus=lambda: corpus), corpus
 
 
 def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name) -> list:
@@ -132,7 +131,8 @@ def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name) -
 
 
 def effect_text(effect: Any, lang: str) -> str:
-    """A stored word effect as the report shows it: effect, 95% interval and the verdict."""
+    """A word's verification as the report shows it: effect, 95% interval and the verdict
+    ("" for a word not tested)."""
     if effect is None or effect.effect is None:
         return ""
     interval = "" if effect.ci_low is None else f" [{effect.ci_low:+.2f}, {effect.ci_high:+.2f}]"
@@ -140,7 +140,7 @@ def effect_text(effect: Any, lang: str) -> str:
     return f"{effect.effect:+.2f}{interval} {verdict}"
 
 
-def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, effects, lang):
+def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang):
     """One ward: its words with their sentences, example photos and verified effects."""
     from core.mining import examples
 
@@ -155,17 +155,20 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, effe
                 weight=float(kw.weight),
                 sentences=[highlight(ex.sentence, kw.word) for ex in found],
                 photos=_photos(con, db, run_id, ward, kw.word, photos, name),
-                effect=effect_text(effects.get((ward, kw.word)), lang),
+                effect=effect_text(kw.verification, lang),
             )
         )
     docs = int(sum(1 for label in corpus.labels if label == ward))
     return WardSection(ward, str(name(ward)), docs, recall.get(ward), words)
 
 
-def _settings(info: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+def _settings(info: dict[str, Any], lang: str, mining) -> list[tuple[str, str]]:
     keys = ("model", "explainer", "mode", "method", "lang", "source", "created_at")
     rows = [(text(k, lang), str(info[k])) for k in keys if info.get(k) is not None]
-    return rows + [(text("label_source", lang), "true"), (text("min_df", lang), "2")]
+    return rows + [
+        (text("label_source", lang), mining.by),
+        (text("min_df", lang), str(mining.min_df)),
+    ]
 
 
 def build_report(
@@ -180,8 +183,10 @@ def build_report(
 
     ``top`` words per ward, ``photos`` example photos per word (most confident first).
     """
+    from core.mining import DEFAULTS
     from core.store import queries, reading
 
+    mining = replace(DEFAULTS, top=top)  # the report mines by true label
     db = str(Path(db).expanduser().resolve())
     with reading(db) as con:
         run_id = queries.resolve_run(con, run_id)
@@ -192,13 +197,10 @@ def build_report(
         stats = queries.run_stats(con, run_id)
         recall_frame = queries.class_recall(con, run_id)
         recall = dict(zip(recall_frame["label"], recall_frame["recall"], strict=True))
-        result, corpus = _mined(con, db, run_id, str(info.get("lang") or lang), top)
+        result, corpus = _mined(con, db, run_id, str(info.get("lang") or lang), mining)
         chosen = [w for w in result.classes if wards is None or w in wards]
-        effects = read_effects(con, run_id, by="true")
         sections = [
-            _section(
-                con, db, run_id, w, result.classes[w], corpus, recall, photos, name, effects, lang
-            )
+            _section(con, db, run_id, w, result.classes[w], corpus, recall, photos, name, lang)
             for w in chosen
         ]
     accuracies = [
@@ -211,7 +213,7 @@ def build_report(
         lang=lang,
         run_id=run_id,
         db=db,
-        settings=_settings(info, lang),
+        settings=_settings(info, lang, mining),
         accuracies=accuracies,
         sections=sections,
         created=datetime.now().strftime("%Y-%m-%d %H:%M"),

@@ -54,11 +54,11 @@ def check_regions(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 def top_words(db: Path, run_id: int, settings: VerifySettings) -> dict[str, list[str]]:
     """``{class: [top words]}`` of the run's keyword table by the settings' label source."""
-    from core.mining import mine_source
+    from core.mining import MiningSettings, keyword_table
 
     if settings.top == 0:
         return {}
-    result = mine_source(db, run_id=run_id, by=settings.by, top=settings.top)
+    result = keyword_table(db, run_id, MiningSettings(top=settings.top, by=settings.by))
     return {c: [k.word for k in kws] for c, kws in result.classes.items()}
 
 

@@ -10,15 +10,15 @@ import streamlit as st
 
 from dashboard import charts, context, data, fmt, miner, nav, tables, urlstate, verified, widgets
 from dashboard.i18n import t
-from dashboard.settings import MAX_MIN_DF, MINE_TOP, MiningSettings, mining_settings
+from dashboard.settings import DEFAULTS, MAX_MIN_DF, MINE_TOP, MiningSettings, mining_settings
 from dashboard.sidebyside import side_by_side_frame
 from dashboard.text import escape_markdown
 from dashboard.urlstate import Param
 
 PARAMS = [
-    Param("top", "kw_top", 10, "int"),
-    Param("min_df", "kw_min_df", 2, "int"),
-    Param("by", "kw_by", "true"),
+    Param("top", "kw_top", DEFAULTS.top, "int"),
+    Param("min_df", "kw_min_df", DEFAULTS.min_df, "int"),
+    Param("by", "kw_by", DEFAULTS.by),
     Param("stop", "kw_stopwords", ""),
     Param("ward", "kw_wards", None, "list"),
     Param("vs", "kw_vs", 0, "int"),
@@ -52,20 +52,20 @@ def settings_panel(kinds_present: dict[str, int]) -> MiningSettings:
     """The mining settings expander; returns the settings it sets."""
     with st.expander(t("kw.settings"), icon=":material/tune:", expanded=False):
         s1, s2, s3, s4 = st.columns([2, 1, 2, 3])
-        s1.slider(t("kw.top"), 3, MINE_TOP, key=widgets.sticky("kw_top", 10))
+        s1.slider(t("kw.top"), 3, MINE_TOP, key=widgets.sticky("kw_top", DEFAULTS.top))
         s2.number_input(
             t("kw.min_df"),
             1,
             MAX_MIN_DF,
             step=1,
-            key=widgets.sticky("kw_min_df", 2),
+            key=widgets.sticky("kw_min_df", DEFAULTS.min_df),
             help=t("kw.min_df_help"),
         )
         s3.radio(
             t("kw.label"),
             ["true", "pred"],
             horizontal=True,
-            key=widgets.sticky("kw_by", "true"),
+            key=widgets.sticky("kw_by", DEFAULTS.by),
             format_func={"true": t("kw.label_true"), "pred": t("kw.label_pred")}.get,
             help=t("kw.label_help"),
         )
@@ -141,9 +141,9 @@ def metrics(result, settings: MiningSettings) -> float | None:
     return image_accuracy
 
 
-def ward_charts(frame, wards: list[str], by: str, effects: pd.DataFrame) -> None:
+def ward_charts(frame, wards: list[str], by: str, result) -> None:
     """One bar chart per ward (✓: a causal verified word); a click opens its confident photos."""
-    chart_data = charts.keyword_chart_data(frame, effects)
+    chart_data = charts.keyword_chart_data(frame, result)
     per_row = 2 if len(wards) > 1 else 1
     for start in range(0, len(wards), per_row):
         for col, ward in zip(st.columns(per_row), wards[start : start + per_row], strict=False):
@@ -191,14 +191,12 @@ def summary_line(result, image_accuracy: float | None) -> str:
     )
 
 
-def keyword_table(
-    result, settings: MiningSettings, wards: list[str], image_accuracy, effects: pd.DataFrame
-) -> None:
+def keyword_table(result, settings: MiningSettings, wards: list[str], image_accuracy) -> None:
     """The table as ``wordcam mine`` prints it and its CSV; with stored effects, by word."""
     st.subheader(t("kw.table"))
     st.caption(escape_markdown(summary_line(result, image_accuracy)))
-    if not effects.empty:
-        effect_table(tables.keywords_frame(result, settings.top, wards), effects)
+    if result.verification is not None:
+        effect_table(tables.keywords_frame(result, settings.top, wards), result)
         return
     table = tables.keywords_table(result, settings.top, wards)
     table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
@@ -208,9 +206,9 @@ def keyword_table(
     st.caption(t("verify.none_stored", db=db))
 
 
-def effect_frame(frame: pd.DataFrame, effects: pd.DataFrame, by_effect: bool) -> pd.DataFrame:
+def effect_frame(frame: pd.DataFrame, result, by_effect: bool) -> pd.DataFrame:
     """One row per ward and word: ``n/m``, precision, coefficient, effect, interval, verdict."""
-    table = verified.add_effects(frame.rename(columns={"ward": "class"}), effects)
+    table = verified.add_effects(frame.rename(columns={"ward": "class"}), result)
     if by_effect:
         table = verified.sort_by_effect(table)
     interval = [
@@ -232,10 +230,10 @@ def effect_frame(frame: pd.DataFrame, effects: pd.DataFrame, by_effect: bool) ->
     )
 
 
-def effect_table(frame: pd.DataFrame, effects: pd.DataFrame) -> None:
+def effect_table(frame: pd.DataFrame, result) -> None:
     """The keywords with their stored effects, optionally sorted by effect, and its CSV."""
     by_effect = st.toggle(t("verify.sort_by_effect"), key="kw_sort_effect")
-    table = effect_frame(frame, effects, by_effect)
+    table = effect_frame(frame, result, by_effect)
     number = st.column_config.NumberColumn
     st.dataframe(
         table,
@@ -311,14 +309,13 @@ if not wards:
     st.stop()
 
 frame = tables.keywords_frame(result, settings.top, wards)
-effects = verified.q_effects(*ctx.key, settings.by)
 st.subheader(t("kw.top_words"))
 st.caption(t("kw.top_words_caption"))
-ward_charts(frame, wards, settings.by, effects)
+ward_charts(frame, wards, settings.by, result)
 word_picker(frame, settings.by)
 
 st.subheader(t("kw.scatter"))
 charts.show("scatter", frame.assign(ward=frame["ward"].map(ctx.name)), width="stretch")
-keyword_table(result, settings, wards, image_accuracy, effects)
+keyword_table(result, settings, wards, image_accuracy)
 side_by_side(result, settings, wards)
 urlstate.publish("keywords", PARAMS)

@@ -15,6 +15,7 @@ from core.errors import DataError
 from core.mining.corpus import Corpus, find_word
 from core.mining.fit import document_matrix
 from core.mining.result import md_cell
+from core.mining.settings import DEFAULTS
 
 
 @dataclass
@@ -93,10 +94,10 @@ def contrast(
     corpus: Corpus,
     a: str,
     b: str,
-    top: int = 10,
-    min_df: int = 2,
+    top: int = DEFAULTS.top,
+    min_df: int = DEFAULTS.min_df,
     *,
-    stopwords: Iterable[str] = (),
+    stopwords: Iterable[str] = DEFAULTS.stopwords,
 ) -> ContrastResult:
     """Contrast two classes (their separating words) or two words (their use per class).
 
