@@ -30,7 +30,7 @@ photos, db, pixels = sys.argv[1], sys.argv[2], int(sys.argv[3])
 summary = run_precompute(photos, db, model="tiny", explainer="testwords", batch_size=16,
                          batch_pixels=pixels, progress=False)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"done": summary["done"], "failed": summary["failed"], "peak_mb": peak_mb}}))
+print(json.dumps({{"done": summary.done, "failed": summary.failed, "peak_mb": peak_mb}}))
 """
 
 

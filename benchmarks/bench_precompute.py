@@ -169,7 +169,7 @@ def _child(argv: list[str]) -> int:
         model=model, explainer=explainer, batch_size=args.batch_size, progress=False
     )
     summary = run_precompute(args.folder, args.db, settings=settings)
-    print("SUMMARY " + json.dumps(summary, ensure_ascii=False, default=str), flush=True)
+    print("SUMMARY " + json.dumps(summary.to_dict(), ensure_ascii=False, default=str), flush=True)
     return 0
 
 

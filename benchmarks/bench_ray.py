@@ -66,7 +66,7 @@ def _local_job(folder: str, db: str, profile: str, batch_size: int) -> dict[str,
     model, explainer = _backends(profile)
     return run_precompute(
         folder, db, model=model, explainer=explainer, batch_size=batch_size, progress=False
-    )
+    ).to_dict()
 
 
 def _ray_job(folder: str, db: str, profile: str, batch_size: int, actors: int) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def _ray_job(folder: str, db: str, profile: str, batch_size: int, actors: int) -
         folder, db, model=model, explainer=explainer, batch_size=batch_size, progress=False,
         engine="ray", ray=RayOptions(actors=actors, plugins=plugins),
     )  # fmt: skip
-    return {**summary, **(reports[-1] if reports else {})}
+    return {**summary.to_dict(), **(reports[-1] if reports else {})}
 
 
 def _child(argv: list[str]) -> int:

@@ -9,6 +9,9 @@
    grounded crop passes on the device); how many explanations are word-for-word equal.
 3. **Job.** ``run_precompute`` of a folder of photos on the device (warm-up job first):
    photos/s.
+4. **Verify.** ``wordcam verify --device`` on the device against ``--device cpu`` on copies of
+   the same DB (by the predicted label): the same words with the same photo counts, effects
+   within :data:`VERIFY_TOLERANCE`, nothing failed; photo-words/s on each.
 
 Without a CUDA device it prints ``skipped: no CUDA device`` and exits 0. ``--device cpu``
 runs the same logic CPU against CPU (a self-test: every difference is 0). Exit status 1 when a
@@ -36,6 +39,10 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 MODELS = ("imagenet", "torchvision:resnet50")
 PHOTOS = ("skimage:chelsea", "skimage:coffee", "skimage:astronaut", "skimage:rocket")
 SCORECAM_PHOTOS = 1  # ScoreCAM runs one forward pass per channel: keep its CPU reference short
+#: Largest difference of a word's effect (a difference of mean probabilities) between the CPU
+#: and the device: the probabilities themselves agree to about 1e-5 (TF32 off).
+VERIFY_TOLERANCE = 1e-3
+PARTS = ("maps", "pipeline", "job", "verify")
 
 
 def cuda_device(requested: str) -> str | None:
@@ -174,12 +181,52 @@ def job_speed(device: str, folder: Path, work: Path, batch_size: int | None) -> 
     summary = run_precompute(folder, work / "job.duckdb", settings=settings)
     seconds = time.perf_counter() - started
     return {
-        "photos": summary["done"],
-        "failed": summary["failed"],
+        "photos": summary.done,
+        "failed": summary.failed,
         "batch_size": size,
         "seconds": round(seconds, 2),
-        "photos_per_s": round(summary["done"] / seconds, 2),
-        "ok": summary["failed"] == 0 and summary["done"] > 0,
+        "photos_per_s": round(summary.done / seconds, 2),
+        "ok": summary.failed == 0 and summary.done > 0,
+    }
+
+
+def check_verify(device: str, folder: Path, work: Path) -> dict[str, Any]:
+    """``verify`` on ``device`` against the CPU on copies of one DB (the job's, else a small one)."""
+    import shutil
+
+    from core.jobs import JobSettings, run_precompute
+    from core.verify.job import verify
+
+    db = work / "job.duckdb"
+    if not db.exists():
+        run_precompute(folder, db, settings=JobSettings(device=device, progress=False), limit=32)
+    found = {}
+    for name, on in (("reference", "cpu"), ("device", device)):
+        copy = shutil.copyfile(db, work / f"verify-{name}.duckdb")
+        started = time.perf_counter()
+        done = verify(copy, by="predicted", top=3, per_word=10, progress=False, device=on)
+        found[name] = (done, time.perf_counter() - started)
+    (cpu, cpu_s), (dev, dev_s) = found["reference"], found["device"]
+    a = {(w.cls, w.word): w for w in cpu.report.words}
+    b = {(w.cls, w.word): w for w in dev.report.words}
+    same = a.keys() == b.keys() and all(a[k].n == b[k].n for k in a)
+    diffs = [
+        abs(a[k].effect - b[k].effect)
+        for k in a.keys() & b.keys()
+        if a[k].effect is not None and b[k].effect is not None
+    ]
+    return {
+        "words": len(b),
+        "photo_words": dev.summary.done,
+        "failed": dev.summary.failed,
+        "same_words": same,
+        "max_effect_diff": max(diffs, default=0.0),
+        "photo_words_per_s": round(dev.summary.done / dev_s, 2),
+        "cpu_photo_words_per_s": round(cpu.summary.done / cpu_s, 2),
+        "ok": same
+        and dev.summary.failed == 0
+        and dev.summary.done > 0
+        and max(diffs, default=0.0) <= VERIFY_TOLERANCE,
     }
 
 
@@ -206,7 +253,7 @@ def run_check(
     models: Sequence[str] = MODELS,
     count: int = 64,
     batch_size: int | None = None,
-    parts: Sequence[str] = ("maps", "pipeline", "job"),
+    parts: Sequence[str] = PARTS,
 ) -> dict[str, Any]:
     """Run the selected parts on ``device`` (resolved); ``ok`` is True when all of them pass."""
     from core.runtime import MAP_TOLERANCE, set_threads
@@ -215,14 +262,18 @@ def run_check(
     report: dict[str, Any] = {"environment": environment(device), "tolerance": MAP_TOLERANCE}
     with tempfile.TemporaryDirectory(prefix="wordcam-gpu-check-") as tmp:
         work = Path(tmp)
-        folder = make_photos(work / "photos", count) if {"pipeline", "job"} & set(parts) else None
+        wanted = {"pipeline", "job", "verify"} & set(parts)
+        folder = make_photos(work / "photos", count) if wanted else None
         if "maps" in parts:
             report["maps"] = check_maps(device, models, methods)
         if "pipeline" in parts and folder is not None:
             report["pipeline"] = check_pipeline(device, folder, work)
         if "job" in parts and folder is not None:
             report["job"] = job_speed(device, folder, work, batch_size)
+        if "verify" in parts and folder is not None:
+            report["verify"] = check_verify(device, folder, work)
     checks = [*report.get("maps", []), report.get("pipeline"), report.get("job")]
+    checks.append(report.get("verify"))
     report["ok"] = all(c["ok"] for c in checks if c is not None)
     return report
 
@@ -252,6 +303,13 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"\nPrecompute job on {env['device']}: {j['photos']} photos in {j['seconds']} s = "
             f"**{j['photos_per_s']} photos/s** (batch {j['batch_size']}, grounded, blind)."
         )
+    if v := report.get("verify"):
+        lines.append(
+            f"\nVerify on {env['device']} against the CPU: {v['words']} words, "
+            f"{v['photo_words']} photo-words ({v['failed']} failed), same words and counts: "
+            f"{'yes' if v['same_words'] else 'NO'}, max effect diff {v['max_effect_diff']:.2e}; "
+            f"{v['photo_words_per_s']} photo-words/s (CPU {v['cpu_photo_words_per_s']})."
+        )
     return "\n".join(lines)
 
 
@@ -262,9 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--photos", type=int, default=256, help="photos in the job (default 256)")
     parser.add_argument("--batch-size", type=int, help="job batch (default: the device's)")
-    parser.add_argument(
-        "--only", nargs="+", choices=["maps", "pipeline", "job"], help="run only these parts"
-    )
+    parser.add_argument("--only", nargs="+", choices=list(PARTS), help="run only these parts")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", default=str(RESULTS), help="folder for gpu_check.json")
     args = parser.parse_args(argv)
@@ -278,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         models=args.models,
         count=args.photos,
         batch_size=args.batch_size,
-        parts=args.only or ("maps", "pipeline", "job"),
+        parts=args.only or PARTS,
     )
     report["markdown"] = to_markdown(report)
     out = Path(args.out)

@@ -224,7 +224,7 @@ def holdout_report(demo: Path, db: Path, cues: dict, words: list[str], lang: str
     pre = run_precompute(only, db, settings=job)
     try:
         return run_verify(
-            db, run_id=pre["run_id"], top=0, words=tuple(words), classes=(ward,), progress=False
+            db, run_id=pre.run_id, top=0, words=tuple(words), classes=(ward,), progress=False
         )
     except DataError:  # no holdout explanation names the stamp's words: nothing to hide
         return None

@@ -304,7 +304,7 @@ def write_summary(
         "cue_recovery_per_class": recovery["per_class"],
         "cue_verified": recovery["cue_verified"],
         "verification": verification,
-        "image_accuracy": parts["pre"].get("image_accuracy"),
+        "image_accuracy": parts["pre"].image_accuracy,
         "text_accuracy": result.text_accuracy,
         "baseline": result.baseline,
         "validation_top1": parts["metrics"].get("top1"),

@@ -14,7 +14,7 @@ Backends can also be registered at run time with :func:`register_model_loader` /
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -84,3 +84,23 @@ def register_model_loader(name: str, factory: Callable[..., Any]) -> None:
 def register_explainer(name: str, factory: Callable[..., Any]) -> None:
     """Register ``factory(arg, **options) -> Explainer`` under ``name`` for this process."""
     _RUNTIME[EXPLAINER_GROUP][name] = factory
+
+
+def load_plugins(plugins: Iterable[str]) -> None:
+    """Import each plugin, a module (``pkg.mod``) or a ``.py`` file, in this process.
+
+    For backends registered at run time (:func:`register_model_loader` ...) rather than through
+    entry points: a process that did not import them (a Ray actor) imports them first.
+    """
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    for name in plugins:
+        if not name.endswith(".py"):
+            importlib.import_module(name)
+            continue
+        spec = importlib.util.spec_from_file_location("wordcam_plugin_" + Path(name).stem, name)
+        if spec is None or spec.loader is None:
+            raise WordcamError(f"cannot load the plugin {name}: not a Python file")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

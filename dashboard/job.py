@@ -1,4 +1,10 @@
-"""The precompute job as a child process of the dashboard server: start it, find it, its log."""
+"""The dashboard's one job runner: a ``wordcam`` job (precompute or verify) as a child process.
+
+One job per DB at a time (a DB has a single writer): :func:`start_job` (precompute) and
+:func:`start_verify` start it detached from the Streamlit script run, :func:`started_job` /
+:func:`running_job` find it, :func:`log_tail` reads its log. Both jobs write the same progress
+file beside the DB (:func:`core.jobs.progress.read_progress`), which the Precompute page shows.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +15,31 @@ from pathlib import Path
 
 import streamlit as st
 
+JOBS = ("precompute", "verify")
 
-def log_path(db: Path) -> Path:
-    """The job's stdout/stderr log, beside the DB."""
-    return db.with_name(db.name + ".precompute.log")
+
+def log_path(db: Path, job: str = "precompute") -> Path:
+    """The stdout/stderr log of the ``job`` (precompute or verify), beside the DB."""
+    return db.with_name(f"{db.name}.{job}.log")
 
 
 @st.cache_resource(show_spinner=False)
-def _jobs() -> dict[str, subprocess.Popen]:
-    """Jobs started from this server, by DB path (kept across reruns and sessions)."""
+def _jobs() -> dict[str, tuple[str, subprocess.Popen]]:
+    """Jobs started from this server, by DB path: (which job, its process); kept across reruns
+    and sessions."""
     return {}
 
 
 def started_job(db: Path) -> subprocess.Popen | None:
     """The last job this server started on ``db`` (running or finished), if any."""
-    return _jobs().get(str(db))
+    found = _jobs().get(str(db))
+    return found[1] if found else None
+
+
+def started_kind(db: Path) -> str | None:
+    """Which job this server last started on ``db`` (``precompute`` or ``verify``), if any."""
+    found = _jobs().get(str(db))
+    return found[0] if found else None
 
 
 def running_job(db: Path) -> subprocess.Popen | None:
@@ -40,14 +56,23 @@ def job_command(db: Path, folder: str, options: dict[str, str | int | bool | Non
     ``""`` leave a flag out, ``True`` gives the bare switch and ``False`` leaves it out; 0 is a
     value.
     """
-    command = [sys.executable, "-m", "core", "precompute", f"--db={_absolute(db)}"]
-    command.append("--no-progress")
+    return [*_command("precompute", db, options), "--", str(_absolute(folder))]
+
+
+def verify_command(db: Path, options: dict[str, str | int | bool | None]) -> list[str]:
+    """``python -m core verify --db=DB --no-progress --FLAG=VALUE ...`` (values as in
+    :func:`job_command`)."""
+    return _command("verify", db, options)
+
+
+def _command(job: str, db: Path, options: dict[str, str | int | bool | None]) -> list[str]:
+    command = [sys.executable, "-m", "core", job, f"--db={_absolute(db)}", "--no-progress"]
     for flag, value in options.items():
         if value is True:  # a switch such as --structured
             command.append(flag)
         elif value is not None and value is not False and value != "":
             command.append(f"{flag}={value}")
-    return [*command, "--", str(_absolute(folder))]
+    return command
 
 
 def engine_options(engine: str, address: str = "", actors: int = 0) -> dict[str, str | int | None]:
@@ -68,11 +93,20 @@ def _absolute(path: str | Path) -> Path:
 
 
 def start_job(db: Path, folder: str, options: dict[str, str | int | None]) -> subprocess.Popen:
-    """Start :func:`job_command` detached from the Streamlit script run."""
+    """Start the precompute job (:func:`job_command`) detached from the Streamlit script run."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    job = spawn(job_command(db, folder, options), log_path(db))
-    _jobs()[str(db)] = job
-    return job
+    return _start(db, "precompute", job_command(db, folder, options))
+
+
+def start_verify(db: Path, options: dict[str, str | int | None]) -> subprocess.Popen:
+    """Start ``wordcam verify`` (:func:`verify_command`) on ``db``, like :func:`start_job`."""
+    return _start(db, "verify", verify_command(db, options))
+
+
+def _start(db: Path, job: str, command: list[str]) -> subprocess.Popen:
+    process = spawn(command, log_path(db, job))
+    _jobs()[str(db)] = (job, process)
+    return process
 
 
 def spawn(command: list[str], log: Path) -> subprocess.Popen:
@@ -92,8 +126,9 @@ def spawn(command: list[str], log: Path) -> subprocess.Popen:
 
 
 def log_tail(db: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of the job's log ("" when there is none)."""
-    return tail_of(log_path(db), lines)
+    """The last ``lines`` lines of the log of the job last started on ``db`` (precompute when
+    none was started here; "" when there is no log)."""
+    return tail_of(log_path(db, started_kind(db) or "precompute"), lines)
 
 
 def tail_of(path: Path, lines: int) -> str:

@@ -2,24 +2,20 @@
 
 Everything here reads what ``wordcam verify`` stored (``word_effects``, ``word_effect_photos``
 and the pictures it wrote to the DB's asset folder): the dashboard never imports torch. The
-step itself runs as a child process, like the precompute job (:mod:`dashboard.job`).
+step itself runs through the dashboard's one job runner (:mod:`dashboard.job`), started from
+the Precompute page.
 
 * :func:`add_effects` / :func:`sort_by_effect`: an ``effect`` and a ``verified`` column for
   a keyword table (columns ``class`` and ``word``) from the effects attached to the mined
   words (:func:`core.mining.keyword_table`), sortable by effect.
 * :func:`q_photo_effects` / :func:`show_comparison`: for a photo and a word, the photo, the
   photo with the word's regions hidden and the control, with the probabilities.
-* :func:`start_verify`, :func:`running_verify`, :func:`verify_log_tail`, :func:`verify_button`.
 
 UI strings are the ``verify.`` keys of :mod:`dashboard.catalogue` (:func:`dashboard.i18n.t`).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,7 +25,6 @@ from core.mining.effects import NOT_TESTED
 from dashboard.data import asset_image
 from dashboard.fmt import number  # issue 23: every number through one function
 from dashboard.i18n import t
-from dashboard.job import spawn, tail_of
 from dashboard.state import cursor
 
 # ----------------------------------------------------------------------------- reads
@@ -125,56 +120,3 @@ def show_comparison(
             column.image(image[0], caption=caption, width="stretch", output_format=image[1])
     if e.fallback:
         st.caption(t("verify.photo_fallback", share=number(e.control_overlap)))
-
-
-# ----------------------------------------------------------------------------- the job
-
-
-def verify_log_path(db: Path) -> Path:
-    """The verification job's stdout/stderr log, beside the DB."""
-    return db.with_name(db.name + ".verify.log")
-
-
-@st.cache_resource(show_spinner=False)
-def _jobs() -> dict[str, subprocess.Popen]:
-    """Verification jobs started from this server, by DB path."""
-    return {}
-
-
-def running_verify(db: Path) -> subprocess.Popen | None:
-    """The verification job this server started on ``db`` if it is still running."""
-    job = _jobs().get(str(db))
-    return job if job is not None and job.poll() is None else None
-
-
-def start_verify(db: Path, options: dict[str, str | int | None] | None = None) -> subprocess.Popen:
-    """``python -m core verify --db=DB --no-progress --FLAG=VALUE ...`` detached from the run."""
-    command = [sys.executable, "-m", "core", "verify", f"--db={os.path.abspath(db)}"]
-    command.append("--no-progress")
-    command += [
-        f"{flag}={value}" for flag, value in (options or {}).items() if value not in (None, "")
-    ]
-    job = spawn(command, verify_log_path(db))
-    _jobs()[str(db)] = job
-    return job
-
-
-def verify_log_tail(db: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of the verification log ("" when there is none)."""
-    return tail_of(verify_log_path(db), lines)
-
-
-def verify_button(db: Path, options: dict[str, Any] | None = None) -> None:
-    """The Precompute page's button: start the step, or show that it runs / how it ended."""
-    job = running_verify(db)
-    if job is not None:
-        st.info(t("verify.running"))
-    elif st.button(t("verify.start"), help=t("verify.start_help"), key="verify_start"):
-        start_verify(db, options)
-        st.rerun()
-    started = _jobs().get(str(db))
-    if started is not None and started.poll() is not None:
-        st.caption(t("verify.finished", rc=started.returncode))
-    tail = verify_log_tail(db)
-    if tail:
-        st.code(tail, language=None)

@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "mining",
         "models",
         "pipeline",
+        "registry",
         "store",
         "text",
     },
@@ -54,7 +55,18 @@ ALLOWED: dict[str, set[str]] = {
     "synth_text": set(),
     "export": set(),
     "report": {"errors", "explainers", "formatting", "languages", "mining", "store"},
-    "verify": {"attribution", "errors", "export", "images", "mining", "models", "regions", "store"},
+    "verify": {
+        "attribution",
+        "errors",
+        "export",
+        "images",
+        "jobs",
+        "mining",
+        "models",
+        "regions",
+        "runtime",
+        "store",
+    },
     "dashboard": {
         "attribution",
         "errors",
@@ -274,3 +286,41 @@ def test_the_sql_rule_sees_statements_and_sql_text(tmp_path):
     assert transactions_outside_the_helper(tmp_path) == [
         "core/room.py:5: 'BEGIN TRANSACTION'",
     ]
+
+
+def _module_imports(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` a file imports (``from pkg import mod`` counts as
+    ``pkg.mod`` when that is a module), at any level of the file."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                names.append(full if full in modules else node.module)
+    found = set()
+    for name in names:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        found.add(name)
+    return found - {""}
+
+
+def test_no_import_circles_in_the_jobs_and_verify():
+    """No module of ``core.jobs`` or ``core.verify`` imports itself back, however indirectly."""
+    modules = {module: path for path, module in _modules()}
+    graph = {m: _module_imports(p, set(modules)) - {m} for m, p in modules.items()}
+    watched = [m for m in modules if m.startswith(("core.jobs.", "core.verify."))]
+    circles = []
+    for start in watched:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                circles.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo += graph.get(module, ())
+    assert not circles, f"modules on an import circle: {sorted(circles)}"

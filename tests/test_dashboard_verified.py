@@ -276,3 +276,23 @@ def _rel_path(db: Path, image_id: int) -> str:
         return con.execute(
             "SELECT coalesce(rel_path, path) FROM images WHERE image_id = ?", [image_id]
         ).fetchone()[0]
+
+
+def test_verify_starts_through_the_one_job_runner(dbs, monkeypatch):
+    from dashboard import verified
+
+    started: list[dict] = []
+    monkeypatch.setattr(job, "start_verify", lambda db, options: started.append(options) or _Job())
+    at = _app(dbs["db"], monkeypatch)
+    at.switch_page("views/precompute.py").run()
+    at.radio(key="pc_engine").set_value("ray").run()
+    at.number_input(key="pc_actors").set_value(2).run()
+    at.button(key="verify_start").click().run()
+    assert not at.exception and started
+    assert started[-1]["--run"] == 1
+    assert (started[-1]["--engine"], started[-1]["--actors"]) == ("ray", 2)
+    assert not hasattr(verified, "start_verify")  # no second runner
+    command = job.verify_command(Path("w.duckdb"), {"--run": 1, "--engine": "ray"})
+    assert command[3:] == ["verify", f"--db={Path('w.duckdb').resolve()}", "--no-progress",
+                           "--run=1", "--engine=ray"]  # fmt: skip
+    assert job.log_path(Path("w.duckdb"), "verify").name == "w.duckdb.verify.log"

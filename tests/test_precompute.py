@@ -190,9 +190,9 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
         progress=False,
         explainer_options={"api_key": "sk-not-stored"},
     )
-    assert (summary["done"], summary["failed"], summary["skipped_existing"]) == (6, 1, 0)
-    assert summary["total"] == 7 and summary["status"] == "done"
-    assert 0.0 <= summary["image_accuracy"] <= 1.0
+    assert (summary.done, summary.failed, summary.skipped_existing) == (6, 1, 0)
+    assert summary.total == 7 and summary.status == "done"
+    assert 0.0 <= summary.image_accuracy <= 1.0
     counts = table_counts(db)
     assert counts["runs"] == 1 and counts["images"] == 7
     assert counts["explanations"] == 6 and counts["tokens"] == 6
@@ -208,7 +208,7 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
         assert run[1:8] == ("images", "tiny", "testwords", "blind", "gradcam", "ja", "done")
         assert json.loads(run[8]) == list(CLASSES)
         assert "sk-not-stored" not in run[9] and "api_key" not in run[9]
-        assert run[10] == pytest.approx(summary["image_accuracy"])
+        assert run[10] == pytest.approx(summary.image_accuracy)
         rows = con.execute(
             "SELECT path, rel_path, true_label, pred_label, pred_prob, status, error,"
             " overlay_path, thumb_path, len(probs), CAST(topk AS VARCHAR), sha256"
@@ -241,8 +241,8 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
         progress=False,
         explainer_options={"concurrency": 8},  # runtime-only: still the same run
     )
-    assert again["run_id"] == summary["run_id"]
-    assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 6)
+    assert again.run_id == summary.run_id
+    assert (again.done, again.failed, again.skipped_existing) == (0, 1, 6)
     assert table_counts(db)["images"] == 7
 
     # The broken photo fixed: only it is processed.
@@ -250,7 +250,7 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
     make_photos(tmp_path / "more", per_class=1, broken=False)
     (tmp_path / "more" / "猫" / "chelsea_0.jpg").rename(photos / "猫" / "broken.jpg")
     fixed = run_precompute(photos, db, model="tiny", explainer="testwords", progress=False)
-    assert (fixed["done"], fixed["failed"], fixed["skipped_existing"]) == (1, 0, 6)
+    assert (fixed.done, fixed.failed, fixed.skipped_existing) == (1, 0, 6)
     with connect_read(db) as con:
         assert con.execute(
             "SELECT count(*), count(DISTINCT path), count(*) FILTER"
@@ -262,7 +262,7 @@ def test_fills_every_table_and_resumes_without_recomputing(photos: Path, tmp_pat
     informed = run_precompute(
         photos, db, model="tiny", explainer="testwords", mode="informed", limit=2, progress=False
     )
-    assert informed["run_id"] != summary["run_id"] and informed["done"] == 2
+    assert informed.run_id != summary.run_id and informed.done == 2
     assert table_counts(db)["runs"] == 2
 
 
@@ -375,8 +375,8 @@ def test_sigkill_mid_run_then_resume_processes_each_photo_once(
     summary = run_precompute(
         photos, db, model="tiny", explainer="testwords", batch_size=1, progress=False
     )
-    assert summary["skipped_existing"] >= 2
-    assert summary["skipped_existing"] + summary["done"] == 6 and summary["failed"] == 1
+    assert summary.skipped_existing >= 2
+    assert summary.skipped_existing + summary.done == 6 and summary.failed == 1
     with connect_read(db) as con:
         per_path = con.execute("SELECT path, count(*) FROM images GROUP BY path").fetchall()
         assert len(per_path) == 7 and all(n == 1 for _, n in per_path)
@@ -432,7 +432,7 @@ def test_readable_while_running_single_writer_and_ctrl_c(photos: Path, tmp_path:
         done_before = con.execute("SELECT count(*) FROM images WHERE status = 'done'").fetchone()[0]
     assert done_before >= 3
     summary = run_precompute(photos, db, model="tiny", explainer="testwords", progress=False)
-    assert summary["skipped_existing"] == done_before and summary["status"] == "done"
+    assert summary.skipped_existing == done_before and summary.status == "done"
     assert table_counts(db)["images"] == 7
 
 
@@ -541,11 +541,11 @@ def test_import_texts_csv_and_jsonl(tmp_path: Path) -> None:
     )
     db = tmp_path / "texts.duckdb"
     first = import_texts(csv_path, db, progress=False)
-    assert (first["done"], first["skipped_existing"], first["total"]) == (4, 0, 4)
+    assert (first.done, first.skipped_existing, first.total) == (4, 0, 4)
     second = import_texts(jsonl_path, db, progress=False)
-    assert second["run_id"] != first["run_id"] and second["done"] == 4
+    assert second.run_id != first.run_id and second.done == 4
     again = import_texts(csv_path, db, progress=False)
-    assert again["run_id"] == first["run_id"] and (again["done"], again["skipped_existing"]) == (
+    assert again.run_id == first.run_id and (again.done, again.skipped_existing) == (
         0,
         4,
     )
@@ -553,17 +553,17 @@ def test_import_texts_csv_and_jsonl(tmp_path: Path) -> None:
     with connect_read(db) as con:
         assert con.execute("SELECT DISTINCT kind FROM runs").fetchall() == [("texts",)]
         labels = con.execute(
-            "SELECT CAST(labels AS VARCHAR) FROM runs WHERE run_id = ?", [first["run_id"]]
+            "SELECT CAST(labels AS VARCHAR) FROM runs WHERE run_id = ?", [first.run_id]
         ).fetchone()[0]
         assert json.loads(labels) == ["中央区", "新宿区"]
         rows = con.execute(
             "SELECT i.path, i.true_label, i.status, e.text, t.tokens FROM images i"
             " JOIN explanations e USING (image_id) JOIN tokens t USING (image_id)"
             " WHERE i.run_id = ? ORDER BY i.path",
-            [first["run_id"]],
+            [first.run_id],
         ).fetchall()
         terms = dict(
-            con.execute("SELECT term, df FROM terms WHERE run_id = ?", [first["run_id"]]).fetchall()
+            con.execute("SELECT term, df FROM terms WHERE run_id = ?", [first.run_id]).fetchall()
         )
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [(i, c, "done", t) for i, c, t in TEXTS]
     assert "ビル" in rows[0][4] and terms.get("ビル") == 3
@@ -596,7 +596,7 @@ def test_imagenet_grounded_blind_run(photos: Path, tmp_path: Path) -> None:
     pytest.importorskip("core.explainers.grounded")
     db = tmp_path / "real.duckdb"
     summary = run_precompute(photos, db, batch_size=4, progress=False)
-    assert (summary["done"], summary["failed"]) == (6, 1)
+    assert (summary.done, summary.failed) == (6, 1)
     with connect_read(db) as con:
         texts = [t for (t,) in con.execute("SELECT text FROM explanations").fetchall()]
         n_labels = con.execute("SELECT len(CAST(labels AS VARCHAR[])) FROM runs").fetchone()[0]
@@ -618,8 +618,8 @@ def test_device_goes_through_the_job_and_does_not_change_the_run(
     again = run_precompute(
         photos, db, model="tiny", explainer="testwords", device="auto", progress=False
     )
-    assert again["run_id"] == first["run_id"] and again["done"] == 0
-    assert again["skipped_existing"] == first["done"] == 6
+    assert again.run_id == first.run_id and again.done == 0
+    assert again.skipped_existing == first.done == 6
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -632,3 +632,21 @@ def test_device_goes_through_the_job_and_does_not_change_the_run(
     rc = main(["precompute", str(photos), "--db", str(db), "--model", "tiny", "--device", "cuda:3"])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and len(err.splitlines()) == 1 and "cuda:3" in err and "--device cpu" in err
+
+
+def test_the_job_summary_is_typed_and_keeps_its_json_keys() -> None:
+    import dataclasses
+
+    from core.jobs.summary import JobSummary
+
+    summary = JobSummary(run_id=1, total=3, db="x.duckdb", done=2, failed=1, errors=("a: bad",))
+    assert list(summary.to_dict()) == [
+        "run_id", "done", "failed", "skipped_existing", "total", "elapsed", "db",
+        "image_accuracy", "status", "errors", "skipped_inputs",
+    ]  # fmt: skip
+    assert json.loads(json.dumps(summary.to_dict()))["errors"] == ["a: bad"]
+    assert summary.some_failed and not JobSummary(run_id=1, total=3, db="x").some_failed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        summary.done = 3  # type: ignore[misc]
+    with pytest.warns(DeprecationWarning, match="use its attributes"):
+        assert summary["done"] == 2  # scripts reading the old dict keep working, warned

@@ -1,4 +1,5 @@
-"""The Ray engine: a Ray-made DB equals a local one, resumes after a dead worker or driver, 2 nodes.
+"""The Ray engines: a Ray-made DB equals a local one, resumes after a dead worker or driver, 2
+nodes; ``wordcam verify --engine ray`` stores the local effects with the same guarantees.
 
 Fast tests need no Ray cluster (shards, settings, the CLI flags, the openai explainer's seams).
 The slow ones share one local Ray (2 CPUs, a session fixture); the killed-driver and two-node
@@ -205,10 +206,10 @@ def subprocess_env() -> dict[str, str]:
 class EngineLog(logging.Handler):
     """Collects the Ray engine's end-of-job reports (per-actor nodes and counts) while in use."""
 
-    def __init__(self) -> None:
+    def __init__(self, logger: str = "core.jobs.ray_engine") -> None:
         super().__init__()
         self.reports: list[dict] = []
-        self.logger = logging.getLogger("core.jobs.ray_engine")
+        self.logger = logging.getLogger(logger)
 
     def emit(self, record: logging.LogRecord) -> None:
         if hasattr(record, "ray_engine"):
@@ -243,7 +244,7 @@ def local_db(tmp_path_factory) -> tuple[Path, Path]:
     photos = make_photos(tmp / "photos")
     db = tmp / "local.duckdb"
     summary = job(photos, db, engine="local")
-    assert (summary["done"], summary["failed"]) == (9, 1)
+    assert (summary.done, summary.failed) == (9, 1)
     return photos, db
 
 
@@ -296,6 +297,20 @@ def test_engine_options_are_not_the_runs_identity() -> None:
         settings(engine="spark")
     with pytest.raises(WordcamError, match="--actors must be at least 1"):
         RayOptions(actors=0)
+
+
+def test_verify_takes_the_engine_and_device_options_of_precompute() -> None:
+    from core.cli import build_parser
+    from core.cli.verify import engine_options
+    from core.jobs.ray_options import EngineOptions, RayOptions
+
+    args = build_parser().parse_args(
+        ["verify", "--engine", "ray", "--ray-address", "auto", "--actors", "2",
+         "--gpus-per-actor", "0.5", "--device", "cpu"]
+    )  # fmt: skip
+    ray_options = RayOptions(address="auto", actors=2, gpus_per_actor=0.5)
+    assert engine_options(args) == EngineOptions("ray", "cpu", ray_options)
+    assert engine_options(build_parser().parse_args(["verify"])) == EngineOptions()
 
 
 def test_actors_get_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -366,8 +381,8 @@ def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, ca
     # Started locally (4 photos), finished on Ray: one run, whichever engine ran it.
     first = job(photos, db, engine="local", limit=4)
     summary = job(photos, db)
-    assert (summary["run_id"], summary["skipped_existing"]) == (first["run_id"], 4)
-    assert (summary["done"], summary["failed"], summary["status"]) == (5, 1, "done")
+    assert (summary.run_id, summary.skipped_existing) == (first.run_id, 4)
+    assert (summary.done, summary.failed, summary.status) == (5, 1, "done")
     assert_same_db(db, local)
     assert not list(db.with_name(db.stem + "_assets").glob("*.shards/*"))  # every shard merged
 
@@ -388,8 +403,8 @@ def test_ray_db_reads_like_the_local_one(ray_local, local_db, tmp_path: Path, ca
 
     # A rerun computes nothing new: the broken file is retried (and fails) as locally.
     again = job(photos, db)
-    assert (again["done"], again["failed"], again["skipped_existing"]) == (0, 1, 9)
-    assert job(photos, db, engine="local")["skipped_existing"] == 9
+    assert (again.done, again.failed, again.skipped_existing) == (0, 1, 9)
+    assert job(photos, db, engine="local").skipped_existing == 9
 
 
 @pytest.mark.slow
@@ -403,7 +418,7 @@ def test_killed_worker_gets_its_photos_redone(ray_local, tmp_path: Path) -> None
         explainer_options={"crash_marker": str(marker)},
     )  # fmt: skip
     assert marker.exists()  # one actor died mid-batch; Ray Data retried its batch elsewhere
-    assert (summary["done"], summary["failed"], summary["status"]) == (6, 1, "done")
+    assert (summary.done, summary.failed, summary.status) == (6, 1, "done")
     with connect_read(tmp_path / "x.duckdb") as con:
         per_path = con.execute("SELECT count(*), count(DISTINCT path) FROM images").fetchone()
     assert per_path == (7, 7)
@@ -441,7 +456,7 @@ def test_openai_rate_and_cache_hold_for_the_whole_job(
         # The same job into another DB: every answer comes from the one cache.
         again = job(photos, tmp_path / "b.duckdb", explainer="openai:m", explainer_options=options)
         assert len(server.chat_requests) == len(calls)
-    assert first["done"] == again["done"] == len(calls) == 6  # one call per photo...
+    assert first.done == again.done == len(calls) == 6  # one call per photo...
     assert len(handler.reports[0]["actors"]) == 2  # ...over two actors
     starts = sorted(r.started for r in calls)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
@@ -473,6 +488,94 @@ def test_rate_limit_actor_holds_for_the_whole_job(ray_local) -> None:
     # Three callers together never beat the job's rate (each alone would take 0.25 s).
     assert starts[-1] - starts[0] >= 17 * 0.05 - 0.05
     ray.kill(handle)
+
+
+# ----------------------------------------------------------------------------- verify on Ray
+
+VERIFY = {"top": 2, "per_word": 3, "batch_size": 2, "progress": False}
+# A plugin the verify actors import: the first measured batch kills its actor (once per marker).
+CRASH_PLUGIN = """
+import os
+from pathlib import Path
+from core.verify import measure
+MARKER = Path({marker!r})
+real = measure.Measurer.measure
+def measure_once(self, items):
+    if not MARKER.exists():
+        MARKER.write_text(str(os.getpid()))
+        os._exit(1)  # like a kill -9 of the actor mid-batch
+    return real(self, items)
+measure.Measurer.measure = measure_once
+"""
+# A plugin that counts every photo-word measured (one file each), slowed by WORDCAM_TEST_DELAY.
+COUNT_PLUGIN = """
+import os, time, uuid
+from pathlib import Path
+from core.verify import measure
+real = measure.Measurer.measure
+def counted(self, items):
+    time.sleep(float(os.environ.get("WORDCAM_TEST_DELAY", "0")) * len(items))
+    rows = real(self, items)
+    for r in rows:
+        (Path({counts!r}) / uuid.uuid4().hex).write_text(f"{{r.cls}}|{{r.word}}|{{r.image_id}}")
+    return rows
+measure.Measurer.measure = counted
+"""
+
+
+def copy_db(db: Path, to: Path) -> Path:
+    import shutil
+
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(db, to)
+    return to
+
+
+def effects(db: Path) -> dict:
+    """Every stored effect and photo measurement (pictures' paths and times aside)."""
+    from core.store import connect_read
+
+    with connect_read(db) as con:
+        words = con.execute(
+            "SELECT * EXCLUDE (created_at) FROM word_effects ORDER BY class, word"
+        ).fetchall()
+        photos = con.execute(
+            "SELECT * EXCLUDE (hidden_path, control_path) FROM word_effect_photos"
+            " ORDER BY class, word, image_id"
+        ).fetchall()
+        once = con.execute(
+            "SELECT count(*) = count(DISTINCT (class, word, image_id)) FROM word_effect_photos"
+        ).fetchone()[0]
+    assert once, "a photo-word stored twice"
+    return {"words": words, "photos": photos}
+
+
+def ray_verify(db: Path, *plugins: str, actors: int = 2, **changes):
+    from core.jobs.ray_options import RayOptions
+    from core.verify.job import verify
+
+    options = RayOptions(actors=actors, plugins=(str(HERE), *plugins))
+    return verify(db, engine="ray", ray=options, **{**VERIFY, **changes})
+
+
+@pytest.mark.slow
+def test_verify_on_ray_gives_the_local_effects_and_redoes_a_killed_actors_batch(
+    ray_local, local_db, tmp_path: Path
+) -> None:
+    from core.verify.job import verify
+
+    _, db = local_db
+    here = verify(copy_db(db, tmp_path / "local" / "v.duckdb"), **VERIFY)
+    assert here.summary.done > 8 and here.summary.failed == 0
+    marker, plugin = tmp_path / "crashed", tmp_path / "crash_plugin.py"
+    plugin.write_text(CRASH_PLUGIN.format(marker=str(marker)))
+    there = ray_verify(copy_db(db, tmp_path / "ray" / "v.duckdb"), str(plugin))
+    assert marker.exists()  # an actor died mid-batch; Ray Data retried its batch
+    assert (there.summary.done, there.summary.failed) == (here.summary.done, 0)
+    assert there.summary.status == "done"
+    assert effects(tmp_path / "ray" / "v.duckdb") == effects(tmp_path / "local" / "v.duckdb")
+    assert [w.to_dict() for w in there.report.words] == [w.to_dict() for w in here.report.words]
+    assert not list((tmp_path / "ray").rglob("*.shards/*"))  # every shard merged
 
 
 # ----------------------------------------------------------------------------- own Rays
@@ -510,8 +613,8 @@ def test_killed_driver_resumes_without_recomputing_merged_photos(tmp_path: Path)
     assert len(merged) >= 2
     summary = _resume_job(photos, db, counts)
     # At least what was published is kept (the kill may fall between a commit and its publish).
-    assert summary["skipped_existing"] >= len(merged)
-    assert summary["skipped_existing"] + summary["done"] == 9 and summary["status"] == "done"
+    assert summary.skipped_existing >= len(merged)
+    assert summary.skipped_existing + summary.done == 9 and summary.status == "done"
     computed = [p.read_text() for p in counts.iterdir()]
     assert all(computed.count(sha) == 1 for sha in merged)  # merged photos never redone
     # Only the batches in flight at the kill (one per actor) may have been computed twice.
@@ -521,6 +624,57 @@ def test_killed_driver_resumes_without_recomputing_merged_photos(tmp_path: Path)
             10,
             10,
         )
+
+
+@pytest.mark.slow
+def test_killed_verify_driver_resumes_without_measuring_stored_words(
+    local_db, tmp_path: Path
+) -> None:
+    from core.jobs import read_progress
+
+    _, source = local_db
+    db, counts, plugin = tmp_path / "v.duckdb", tmp_path / "counts", tmp_path / "count.py"
+    copy_db(source, db)
+    counts.mkdir()
+    plugin.write_text(COUNT_PLUGIN.format(counts=str(counts)))
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE), "verify-job", str(db), str(plugin)],
+        cwd=ROOT, env=subprocess_env(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while (read_progress(db) or {}).get("job") != "verify" or read_progress(db)["done"] < 4:
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "the verification never stored four photo-words"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray it started, at once
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stderr.close()
+    stored = effects(db)["photos"]  # published after each batch (publish_every=0)
+    assert len(stored) >= 2
+    done = ray_verify(db, str(plugin), batch_size=1, publish_every=0.0)
+    assert done.summary.status == "done" and done.summary.failed == 0
+    assert done.report.resumed >= len(stored)
+    measured = [p.read_text() for p in counts.iterdir()]
+    keys = {f"{row[2]}|{row[3]}|{row[4]}" for row in stored}  # class, word, image_id
+    assert all(measured.count(k) == 1 for k in keys)  # stored photo-words never measured again
+    # Only the batches in flight at the kill (one per actor) may have been measured twice.
+    assert len(measured) - len(set(measured)) <= 2
+    assert len(set(measured)) == done.report.resumed + done.report.measured
+    copy = copy_db(source, tmp_path / "local" / "v.duckdb")
+    from core.verify.job import verify
+
+    verify(copy, **{**VERIFY, "batch_size": 1})
+    assert effects(db) == effects(copy)  # the resumed verification is the local one
+
+
+def _verify_killed_main(db: Path, plugin: Path) -> None:
+    os.environ["WORDCAM_TEST_DELAY"] = "0.5"  # inherited by the Ray this job starts
+    ray_verify(db, str(plugin), batch_size=1, publish_every=0.0)  # killed by the test
 
 
 def _resume_job(photos: Path, db: Path, counts: Path) -> dict:
@@ -549,13 +703,18 @@ def _two_node_main(out: Path) -> None:
         nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
         with EngineLog() as handler:
             summary = job(Path(out / "photos"), out / "ray.duckdb", batch_size=1)
+        copy_db(out / "ray.duckdb", out / "verified.duckdb")  # verified locally by the test
+        with EngineLog("core.verify.engines") as verify_log:
+            verified = ray_verify(out / "ray.duckdb", batch_size=1)
     finally:
         ray.shutdown()
         cluster.shutdown()
     report = {
         "nodes": sorted(nodes),
         "actor_nodes": sorted({a["node_id"] for a in handler.reports[0]["actors"]}),
-        "summary": {k: summary[k] for k in ("done", "failed", "status")},
+        "summary": {k: getattr(summary, k) for k in ("done", "failed", "status")},
+        "verify_nodes": sorted({a["node_id"] for a in verify_log.reports[0]["actors"]}),
+        "verify": {k: getattr(verified.summary, k) for k in ("done", "failed", "status")},
     }
     (out / "report.json").write_text(json.dumps(report))
 
@@ -574,9 +733,19 @@ def test_two_node_cluster_uses_both_nodes_and_makes_the_local_db(tmp_path: Path)
     assert report["summary"] == {"done": 9, "failed": 1, "status": "done"}
     job(photos, tmp_path / "local.duckdb", engine="local")
     assert_same_db(tmp_path / "ray.duckdb", tmp_path / "local.duckdb")
+    # wordcam verify --engine ray on the two nodes: both used, the local effects.
+    assert report["verify_nodes"] == report["nodes"]
+    assert report["verify"]["failed"] == 0 and report["verify"]["status"] == "done"
+    from core.verify.job import verify
+
+    local = verify(tmp_path / "verified.duckdb", **{**VERIFY, "batch_size": 1})
+    assert local.summary.done == report["verify"]["done"] > 0
+    assert effects(tmp_path / "ray.duckdb") == effects(tmp_path / "verified.duckdb")
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["two-node"]:
     _two_node_main(Path(sys.argv[2]))
 if __name__ == "__main__" and sys.argv[1:2] == ["job"]:
     _killed_driver_main(*(Path(a) for a in sys.argv[2:5]))
+if __name__ == "__main__" and sys.argv[1:2] == ["verify-job"]:
+    _verify_killed_main(*(Path(a) for a in sys.argv[2:4]))

@@ -179,7 +179,7 @@ def grounded_db(tmp_path_factory) -> tuple[Path, Path]:
     summary = run_precompute(
         photos, db, model="tiny", explainer="testgrounded", lang="en", progress=False
     )
-    assert summary["done"] == 9
+    assert summary.done == 9
     return photos, db
 
 
@@ -242,7 +242,7 @@ def test_rerun_retokenizes_an_old_run_without_explaining(grounded_db) -> None:
     summary = run_precompute(
         photos, db, model="tiny", explainer=Refuses(), lang="en", progress=False
     )
-    assert summary["run_id"] == 1 and summary["skipped_existing"] == 9
+    assert summary.run_id == 1 and summary.skipped_existing == 9
     assert _stored(db) == before  # tokens, kinds, version, word_regions and terms all back
     words = {k.word for kw in mine_source(db, top=50).classes.values() for k in kw}
     assert words and not FILLER["en"] & words  # the stored keyword tables were rebuilt

@@ -140,6 +140,7 @@ def _copy(db: Path, tmp_path: Path) -> Path:
 
 
 def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, monkeypatch):
+    from core.jobs import read_progress
     from core.store import connect_read
     from core.verify import measure, run_verify
 
@@ -162,6 +163,8 @@ def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, mon
     with connect_read(db) as con:
         first = con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0]
     assert first == 2  # the first batch is kept
+    record = read_progress(db)  # the progress file of every job, as precompute writes it
+    assert (record["job"], record["status"], record["done"]) == ("verify", "interrupted", 2)
 
     calls.clear()
     report = run_verify(db, **options)
@@ -176,6 +179,7 @@ def test_verify_stores_effects_and_photos_and_resumes(verified_db, tmp_path, mon
     assert all(0 <= p <= 1 for row in photos for p in row[:3])
     assert all(Path(row[3]).is_file() for row in photos)
 
+    assert read_progress(db)["status"] == "done"
     calls.clear()
     again = run_verify(db, **options)  # nothing left: no model pass at all
     assert calls == [] and again.measured == 0
@@ -298,3 +302,94 @@ def test_the_cli_offers_the_fills_of_the_package():
     from core.verify.fill import DEFAULT_FILL, FILLS
 
     assert cli.FILLS == FILLS and cli.FILLS[0] == DEFAULT_FILL
+
+
+# ----------------------------------------------------------------------------- issue 22
+
+
+def _move_photos(db: Path, away: bool) -> None:
+    """Every photo of the DB moved away (``away``) or back: its stored path stops naming it."""
+    import os
+
+    from core.store import connect_read
+
+    with connect_read(db) as con:
+        paths = [p for (p,) in con.execute("SELECT path FROM images").fetchall()]
+    for path in paths:
+        src, dst = (path, path + ".away") if away else (path + ".away", path)
+        if os.path.exists(src):
+            os.replace(src, dst)
+
+
+def test_unreadable_photos_stay_to_do_and_the_exit_status_says_so(verified_db, tmp_path, capsys):
+    """Issue 22.2: photos moved away are failures (exit 3), not words with n = 0 for ever."""
+    from core.cli import main
+    from core.jobs.progress import EXIT_SOME_FAILED, read_progress
+    from core.store import connect_read
+
+    db = _copy(verified_db, tmp_path)
+    args = ["verify", "--db", str(db), "--top", "2", "--per-word", "3", "--no-progress"]
+    _move_photos(db, away=True)
+    try:
+        assert main(args) == EXIT_SOME_FAILED
+    finally:
+        _move_photos(db, away=False)
+    err = capsys.readouterr().err
+    assert "failed (exit status 3)" in err
+    with connect_read(db) as con:
+        assert con.execute("SELECT count(*) FROM word_effect_photos").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM word_effects").fetchone()[0] == 0
+    record = read_progress(db)
+    assert record["status"] == "done" and record["failed"] > 0 and record["job"] == "verify"
+
+    assert main([*args, "--format", "json"]) == 0  # the photos are back: all measured now
+    data = json.loads(capsys.readouterr().out)
+    assert data["measured"] > 0 and data["resumed"] == 0
+    assert data["words"] and all(w["n"] > 0 for w in data["words"])
+    assert read_progress(db)["failed"] == 0
+
+
+def test_true_labels_outside_the_models_classes_are_one_clear_line(verified_db, tmp_path, capsys):
+    """Issue 22.3: class folders that are not the model's classes (the default ImageNet model):
+    one line naming --by predicted, no traceback, no work file left behind."""
+    from core.cli import main
+    from core.store import StoreWriter, work_path
+
+    db = _copy(verified_db, tmp_path)
+    with StoreWriter(db) as w:  # the model's classes are other names than the folders'
+        w.con.execute("""UPDATE runs SET labels = '["tench", "goldfish", "shark"]'""")
+    assert main(["verify", "--db", str(db), "--top", "3", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--by predicted" in err, err
+    assert not work_path(db).exists()
+
+
+def test_a_full_disk_stops_verify_with_one_line_and_status_failed(verified_db, tmp_path):
+    """The skeleton's disk-full handling holds for verify as for precompute."""
+    import errno
+
+    from core.errors import WordcamError
+    from core.jobs import read_progress
+    from core.store import effects
+
+    db = _copy(verified_db, tmp_path)
+    real = effects.write_photos
+    calls = {"n": 0}
+
+    def full_after_one(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    from core.verify import run_verify
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(effects, "write_photos", full_after_one)
+        with pytest.raises(WordcamError, match="disk") as caught:
+            run_verify(db, top=2, per_word=3, batch_size=2, progress=False)
+    assert "\n" not in str(caught.value)
+    record = read_progress(db)
+    assert (record["job"], record["status"]) == ("verify", "failed")
+    report = run_verify(db, top=2, per_word=3, batch_size=2, progress=False)
+    assert report.resumed == 2 and report.words  # the batch before the full disk was kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.cli.common import (
     add_cam_arguments,
@@ -22,6 +22,7 @@ from core.jobs.progress import EXIT_SOME_FAILED
 
 if TYPE_CHECKING:
     from core.jobs import JobSettings
+    from core.jobs.summary import JobSummary
 
 #: Exit statuses (docs/schema.md, *Crash safety and exit statuses*). 1 (an error stopped the
 #: job), 2 (bad arguments) and 130 (Ctrl-C) are those of every ``wordcam`` command.
@@ -174,39 +175,43 @@ def run(args: argparse.Namespace) -> int:
     return exit_status(summary, noun)
 
 
-def exit_status(summary: dict[str, Any], noun: str = "photos") -> int:
-    """:data:`EXIT_SOME_FAILED` (saying how many on stderr) when any input failed, else 0."""
-    if not summary["failed"]:
+def exit_status(summary: JobSummary, noun: str = "photos", command: str = "precompute") -> int:
+    """:data:`EXIT_SOME_FAILED` (saying how many on stderr) when any input failed, else 0.
+
+    The exit statuses of every job (``precompute``, ``verify``): 0, 3 some failed, 1 an
+    error, 2 bad arguments, 130 interrupted.
+    """
+    if not summary.some_failed:
         return EXIT_OK
     print(
-        f"precompute: {summary['failed']} {noun} failed (exit status {EXIT_SOME_FAILED}); "
+        f"{command}: {summary.failed} {noun} failed (exit status {EXIT_SOME_FAILED}); "
         "rerun the same command to retry them",
         file=sys.stderr,
     )
     return EXIT_SOME_FAILED
 
 
-def _report(summary: dict[str, Any], noun: str, db: Path) -> None:
+def _report(summary: JobSummary, noun: str, db: Path) -> None:
     """The job's failures and skipped inputs on stderr, its summary and next step on stdout."""
-    for line in summary.get("errors", [])[:SHOWN]:
+    for line in summary.errors[:SHOWN]:
         print(f"  failed: {printable(line)}", file=sys.stderr)
-    if summary["failed"] > SHOWN:
+    if summary.failed > SHOWN:
         print(
-            f"  ... and {summary['failed'] - SHOWN} more failures (stored with their errors)",
+            f"  ... and {summary.failed - SHOWN} more failures (stored with their errors)",
             file=sys.stderr,
         )
-    skipped_inputs = summary.get("skipped_inputs", [])
+    skipped_inputs = summary.skipped_inputs
     for path, reason in skipped_inputs[:SHOWN]:
         print(f"  skipped: {printable(path)}: {printable(reason)}", file=sys.stderr)
     if len(skipped_inputs) > SHOWN:
         print(f"  ... and {len(skipped_inputs) - SHOWN} more skipped inputs", file=sys.stderr)
-    accuracy = summary.get("image_accuracy")
+    accuracy = summary.image_accuracy
     parts = [
-        f"run {summary['run_id']}: {summary['done']} {noun} done",
-        f"{summary['failed']} failed" + (" (rerun to retry them)" if summary["failed"] else ""),
-        f"{summary['skipped_existing']} skipped (already done)",
+        f"run {summary.run_id}: {summary.done} {noun} done",
+        f"{summary.failed} failed" + (" (rerun to retry them)" if summary.failed else ""),
+        f"{summary.skipped_existing} skipped (already done)",
         *([f"{len(skipped_inputs)} inputs skipped"] if skipped_inputs else []),
-        f"{_elapsed(summary['elapsed'])}",
+        f"{_elapsed(summary.elapsed)}",
     ]
     if accuracy is not None:
         parts.append(f"image accuracy {accuracy:.1%}")

@@ -63,13 +63,38 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="photo-words per batch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--format", choices=FORMATS, default="md", help="output format (default md)")
+    from core.cli.common import add_device_argument
+
+    add_device_argument(p)
+    add_engine_arguments(p)
     return p
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|ray`` and the Ray options, as ``wordcam precompute`` has them."""
+    from core.cli.precompute import add_engine_arguments as add
+
+    add(parser)
+
+
+def engine_options(args: argparse.Namespace):
+    """Where the job runs (:class:`core.jobs.ray_options.EngineOptions`) from the arguments."""
+    from core.jobs.ray_options import EngineOptions, RayOptions
+
+    ray = RayOptions(
+        address=args.ray_address, actors=args.actors, gpus_per_actor=args.gpus_per_actor
+    )
+    return EngineOptions(engine=args.engine, device=args.device, ray=ray)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``wordcam verify``."""
+    """Run ``wordcam verify``: exit status 0, 3 when some photo-words failed (a rerun measures
+    them), 1 an error, 130 interrupted (as ``wordcam precompute``)."""
+    from core.cli.precompute import exit_status
+    from core.cli.terminal import printable
     from core.store import DEFAULT_DB
-    from core.verify import VerifySettings, run_verify
+    from core.verify import VerifySettings
+    from core.verify.job import verify
 
     settings = VerifySettings(
         by=args.by,
@@ -83,9 +108,10 @@ def run(args: argparse.Namespace) -> int:
         batch_size=max(1, args.batch_size),
         progress=not args.no_progress,
     )
-    report = run_verify(args.db or DEFAULT_DB, settings=settings)
+    done = verify(args.db or DEFAULT_DB, settings=settings, engine=engine_options(args))
+    report = done.report
     text = {"md": report.to_markdown, "csv": report.to_csv, "json": report.to_json}[args.format]()
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for line in report.errors[:5]:
-        print(f"wordcam verify: warning: {line}", file=sys.stderr)
-    return 0
+        print(f"wordcam verify: warning: {printable(line)}", file=sys.stderr)
+    return exit_status(done.summary, "photo-words", "verify")

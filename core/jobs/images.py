@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import DataError
 from core.jobs import runs
+from core.jobs.batches import header_pixels, pixel_batches
+from core.jobs.engines import Backends, Engine
 from core.jobs.memory import HeapTrimmer
 from core.jobs.photos import Photo, list_photos
-from core.jobs.rows import PhotoRow, photo_rows, tokenize_rows
-from core.jobs.session import JobSession
+from core.jobs.rows import PhotoRow
+from core.jobs.session import RunSession
 from core.jobs.settings import JobSettings
+from core.jobs.summary import JobSummary
 from core.store.results import ExplanationSource
 from core.store.runs import RunRecord, set_labels
 
 log = logging.getLogger(__name__)
+__all__ = ["Backends", "Engine", "FailFast", "header_pixels", "pixel_batches", "run_precompute"]
 
 # Stop when this many photos in a row failed before any succeeded (a bad key, a dead server).
 FAIL_FAST_AFTER = 20
@@ -34,15 +37,16 @@ FAIL_FAST_AFTER = 20
 
 def run_precompute(
     data_dir: str | Path, db: str | Path, *, settings: JobSettings | None = None, **options: Any
-) -> dict[str, Any]:
+) -> JobSummary:
     """Explain every photo below ``data_dir`` into the DuckDB ``db``; resumable.
 
     ``settings`` (a :class:`JobSettings`) and/or its fields as keywords (``model=``,
-    ``explainer=``, ``mode=``, ``lang=``, ``limit=``, ``batch_size=`` ...). Returns a summary:
-    ``run_id``, ``done`` and ``failed`` (this session), ``skipped_existing`` (already done by
-    an earlier session), ``total``, ``elapsed`` (s), ``db``, ``status``, ``errors`` and
-    ``image_accuracy`` (:func:`core.store.metrics.image_accuracy`). Ctrl-C abandons the batch
-    in flight, marks the run ``interrupted``, publishes and re-raises :class:`KeyboardInterrupt`.
+    ``explainer=``, ``mode=``, ``lang=``, ``limit=``, ``batch_size=`` ...). Returns the
+    :class:`JobSummary`: ``run_id``, ``done`` and ``failed`` (this session),
+    ``skipped_existing`` (already done by an earlier session), ``total``, ``elapsed`` (s),
+    ``db``, ``status``, ``errors`` and ``image_accuracy``
+    (:func:`core.store.metrics.image_accuracy`). Ctrl-C abandons the batch in flight, marks
+    the run ``interrupted``, publishes and re-raises :class:`KeyboardInterrupt`.
     """
     from core.store import StoreWriter, asset_dir
 
@@ -61,7 +65,7 @@ def run_precompute(
         run_id, existing = runs.find(writer.con, run)
         todo = [(p, label) for p, label in photos if existing.get(str(p)) != "done"]
         skipped = len(photos) - len(todo)
-        session = JobSession(
+        session = RunSession(
             writer,
             source,
             total=len(photos),
@@ -70,16 +74,17 @@ def run_precompute(
             show=settings.progress,
             started=started,
             skipped_inputs=[(s.path, s.reason) for s in listing.skipped],
+            pending={str(p) for p, _ in todo},
         )
         with session:
             _explain_all(session, settings, run, root, todo)
         summary = session.summary
-        session.done(f"{summary['done']} done, {summary['failed']} failed, {skipped} already done")
+        session.done(f"{summary.done} done, {summary.failed} failed, {skipped} already done")
     return session.summary
 
 
 def _explain_all(
-    session: JobSession, settings: JobSettings, run: RunRecord, root: Path, todo: list[Photo]
+    session: RunSession, settings: JobSettings, run: RunRecord, root: Path, todo: list[Photo]
 ) -> None:
     """Load the engine (when there is work), start the run, explain ``todo``, finish the run."""
     engine = _engine(session, settings) if todo else None
@@ -93,19 +98,19 @@ def _explain_all(
     session.finish()
 
 
-def _engine(session: JobSession, settings: JobSettings) -> Engine:
+def _engine(session: RunSession, settings: JobSettings) -> Engine:
     """The engine of ``settings.engine``: the models loaded here, or a Ray pool of them."""
     if settings.engine == "ray":
         from core.jobs.ray_engine import RayEngine
 
-        session.tracker.write("running", "starting Ray")
+        session.note("starting Ray")
         return RayEngine(settings)
-    session.tracker.write("running", "loading the model and explainer")
+    session.note("loading the model and explainer")
     return Backends.load(settings)
 
 
 def _save_batches(
-    session: JobSession, engine: Engine, batches: Iterator[list[PhotoRow]], labels: Any
+    session: RunSession, engine: Engine, batches: Iterator[list[PhotoRow]], labels: Any
 ) -> None:
     """Save each batch of rows as it comes; stop early if all fail; the run's labels once known."""
     fail_fast = FailFast()
@@ -115,121 +120,10 @@ def _save_batches(
             labels = engine.labels
             set_labels(session.con, session.run_id, labels)
         failed = session.save(rows)
-        fail_fast.check(failed, session.summary["done"])
+        fail_fast.check(failed, session.summary.done)
         del rows, failed  # before trimming the heap
         trim_heap()
     log.debug("heap trimmed %d times", trim_heap.trims)
-
-
-class Engine(Protocol):
-    """What explains the photos: :class:`Backends` here, or :class:`core.jobs.ray_engine.RayEngine`."""
-
-    labels: list[str] | None  # the model's classes (None until the engine knows them)
-
-    def row_batches(
-        self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
-    ) -> Iterator[list[PhotoRow]]:
-        """The tokenized rows of ``batches``, a batch at a time (each stored before the next)."""
-        ...
-
-
-@dataclass
-class Backends:
-    """The loaded classifier (and its classes) and explainer, and the settings they run with."""
-
-    classifier: Any
-    explainer: Any
-    settings: JobSettings
-    labels: list[str]
-
-    @classmethod
-    def load(cls, settings: JobSettings) -> Backends:
-        from core.explainers import check_explainer, load_explainer
-        from core.models import load_model
-
-        classifier = load_model(settings.model, device=settings.device, **settings.model_options)
-        if settings.layer:
-            from core.attribution import resolve_layer
-
-            resolve_layer(classifier, settings.layer)  # a bad --layer stops before any photo
-        explainer = settings.explainer
-        if isinstance(explainer, str):
-            explainer = load_explainer(explainer, **settings.explainer_kwargs)
-            check_explainer(explainer)  # fail before any photo, not photo by photo
-        return cls(classifier, explainer, settings, list(classifier.labels))
-
-    def row_batches(
-        self, batches: Iterable[Sequence[Photo]], root: Path, out_dir: Path
-    ) -> Iterator[list[PhotoRow]]:
-        """Explain and tokenize each batch in this process (:class:`Engine`)."""
-        for chunk in batches:
-            rows = self.explain(chunk, root, out_dir)
-            spec = self.settings.explainer_spec
-            tokenize_rows(
-                rows, self.settings.lang, phrases=self.labels, explainer=spec, regions=True
-            )
-            yield rows
-            del rows
-
-    def explain(self, chunk: Sequence[Photo], root: Path, out_dir: Path) -> list[PhotoRow]:
-        """Run one batch through the pipeline; every input gives exactly one row."""
-        from core.pipeline import explain_images
-
-        s = self.settings
-        paths = [p for p, _ in chunk]
-        results = list(
-            explain_images(
-                paths,
-                self.classifier,
-                self.explainer,
-                method=s.method,
-                lang=s.lang,
-                mode=s.mode,
-                top_k=s.top_k,
-                out_dir=out_dir,
-                batch_size=len(paths),
-                layer=s.layer,
-            )
-        )
-        rows = photo_rows(chunk, results, root, self.labels)
-        for row in rows:
-            row.sha256 = row.sha256 or None  # unknown (an unreadable file) is NULL, not ''
-        return rows
-
-
-def pixel_batches(photos: Sequence[Photo], size: int, budget: int) -> Iterator[list[Photo]]:
-    """``photos`` in consecutive batches of at most ``size`` photos and ``budget`` pixels.
-
-    A batch holds every photo decoded until it is classified, so its pixels (read from the
-    files' headers) are summed: a batch closes early rather than pass the budget, and a photo
-    over the budget on its own makes a batch of one.
-    """
-    batch: list[Photo] = []
-    pixels = 0
-    for photo in photos:
-        count = header_pixels(photo[0])
-        if batch and (len(batch) >= size or pixels + count > budget):
-            yield batch
-            batch, pixels = [], 0
-        batch.append(photo)
-        pixels += count
-    if batch:
-        yield batch
-
-
-def header_pixels(path: Path) -> int:
-    """Width x height from the image file's header (0 when it cannot be read: it will fail)."""
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                return int(im.size[0]) * int(im.size[1])
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        return 0
 
 
 class FailFast:

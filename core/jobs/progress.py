@@ -1,4 +1,5 @@
-"""The job's progress file: written by the precompute job, read by the dashboard.
+"""The job's progress file: written by every job on a DB (precompute, import, verify), read by
+the dashboard.
 
 One JSON record beside the DB (``<db>.progress.json``), replaced atomically (temporary file +
 rename) so a reader never sees half a record. Standard library only at import time: the
@@ -18,8 +19,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: ``wordcam precompute``'s exit status when the job finished but some inputs failed (a rerun
-#: retries only those); 0 all done, 1 stopped by an error, 2 bad arguments, 130 interrupted.
+#: The exit status of ``wordcam precompute`` and ``wordcam verify`` when the job finished but
+#: some inputs failed (a rerun retries only those); 0 all done, 1 stopped by an error, 2 bad
+#: arguments, 130 interrupted.
 EXIT_SOME_FAILED = 3
 
 
@@ -27,8 +29,9 @@ def progress_path(db: str | Path) -> Path:
     """The progress JSON file of the job writing ``db`` (beside it: ``<db>.progress.json``).
 
     Contents: ``{"status": "running|done|failed|interrupted", "done", "failed", "total",
-    "started_at", "updated_at", "eta_s", "message", "pid", "run_id", "db"}``; ``done`` counts
-    the run's finished photos (including earlier sessions), ``failed`` this session's failures.
+    "started_at", "updated_at", "eta_s", "message", "pid", "run_id", "db", "job"}``; ``done``
+    counts the finished inputs (photos, documents or photo-words, including earlier sessions),
+    ``failed`` this session's failures; ``job`` is ``precompute``, ``import`` or ``verify``.
     """
     db = Path(db)
     return db.with_name(db.name + ".progress.json")
@@ -50,9 +53,17 @@ class ProgressFile:
     """Writes the progress JSON atomically (tmp file + rename) and drives the tqdm bar."""
 
     def __init__(
-        self, db: Path, total: int, done: int, run_id: int | None, show: bool, unit: str = "photo"
+        self,
+        db: Path,
+        total: int,
+        done: int,
+        run_id: int | None,
+        show: bool,
+        unit: str = "photo",
+        job: str = "precompute",
     ) -> None:
         self.path = progress_path(db)
+        self.job = job
         self.db = db
         self.total = total
         self.done = done
@@ -105,6 +116,7 @@ class ProgressFile:
             "pid": os.getpid(),
             "run_id": self.run_id,
             "db": str(self.db),
+            "job": self.job,
         }
         text = json.dumps(record, ensure_ascii=False)
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")

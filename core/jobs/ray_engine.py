@@ -7,11 +7,11 @@ local engine; only where the rows are computed differs. :func:`explain_rows` str
 
 1. shards left by an earlier, crashed driver of the same run are yielded first (and their done
    photos dropped from the batches: nothing finished is recomputed);
-2. the remaining batches go through ``ray.data.from_items(...).map_batches(ExplainActor, ...)``,
-   one Ray row per job batch: each actor holds one model and one explainer and runs the local
-   engine's own batch step (:class:`core.jobs.images.Backends`), writes the pictures to the
-   run's asset folder and the rows to a new shard (:mod:`core.jobs.ray_shards`), and returns
-   only the shard's name; Ray Data's streaming executor hands it to the driver when done;
+2. the remaining batches go through the actor pool of :func:`core.jobs.ray_pool.stream`,
+   one Ray row per job batch: each :class:`ExplainActor` holds one model and one explainer
+   and runs the local engine's own batch step (:class:`core.jobs.engines.Backends`), writes
+   the pictures to the run's asset folder and the rows to a new shard
+   (:mod:`core.jobs.ray_shards`), and returns only the shard's name;
 3. each shard is deleted once the job asks for the next batch (after its commit).
 
 A crash of the driver loses only the batches in flight (their shards, if written, are merged
@@ -23,11 +23,8 @@ Ray is an optional dependency (``pip install "wordcam[ray]"``): imported only in
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,11 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import WordcamError
-from core.jobs.ray_options import check_reachable
-from core.jobs.ray_shards import ShardBatch, drain, read_shard, write_shard
+from core.jobs.ray_shards import ShardBatch, write_shard
 
 if TYPE_CHECKING:
-    from core.jobs.images import Photo
+    from core.jobs.photos import Photo
     from core.jobs.rows import PhotoRow
     from core.jobs.settings import JobSettings
 
@@ -153,37 +149,18 @@ def explain_rows(
     requested. Joins Ray at ``settings.ray.address`` (or the one already up, or a local one)
     and stops it again at the end if it started it.
     """
-    shard_dir = shard_dir_of(Path(out_dir))
-    done: set[str] = set()
-    for batch in drain(shard_dir):
-        done.update(r.path for r in batch.rows if r.status == "done")
-        yield batch
-    todo = [[(str(p), label) for p, label in b if str(p) not in done] for b in batches]
-    todo = [b for b in todo if b]
-    if not todo:
-        return
-    started = time.monotonic()
-    with ray_session(settings.ray.address), _job_limits(settings) as limits:
-        if timings is not None:
-            timings["ray_start_s"] = round(time.monotonic() - started, 2)
-        dataset = _dataset(todo, settings, (str(root), str(out_dir), str(shard_dir)), limits)
-        for manifest in _manifests(dataset):
-            batch = read_shard(manifest["shard"])
-            batch.batch_s, batch.init_s = manifest["batch_s"], manifest["init_s"]
-            yield batch
-            batch.shard.unlink(missing_ok=True)
+    from core.jobs.ray_pool import stream
 
+    def todo(done: set[str]) -> list[str]:
+        left = [[(str(p), label) for p, label in b if str(p) not in done] for b in batches]
+        return [json.dumps(b, ensure_ascii=False) for b in left if b]
 
-def import_plugins(plugins: Sequence[str]) -> None:
-    """Import each plugin module or ``.py`` file (registers backends in this process)."""
-    for name in plugins:
-        if not name.endswith(".py"):
-            importlib.import_module(name)
-            continue
-        module_name = "wordcam_plugin_" + Path(name).stem
-        spec = importlib.util.spec_from_file_location(module_name, name)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    folders = (str(root), str(out_dir), str(shard_dir_of(Path(out_dir))))
+    kwargs = {"settings": settings, "folders": folders}
+    yield from stream(
+        shard_dir_of(Path(out_dir)), todo, ExplainActor, kwargs, settings.ray,
+        timings=timings, around=lambda: _job_limits(settings),
+    )  # fmt: skip
 
 
 class ExplainActor:
@@ -192,19 +169,17 @@ class ExplainActor:
     def __init__(
         self, settings: JobSettings, folders: tuple[str, str, str], limits: Any, actors: int
     ) -> None:
-        import ray
-
-        from core.jobs.images import Backends
+        from core.jobs.engines import Backends
         from core.jobs.memory import HeapTrimmer
         from core.jobs.ray_limits import shared_explainer_options
+        from core.jobs.ray_pool import actor_setup
         from core.text import tokenize_many
 
         started = time.monotonic()
-        import_plugins(settings.ray.plugins)
+        self.node_id = actor_setup(settings.ray.plugins)
         self.root, self.out_dir, self.shard_dir = (Path(f) for f in folders)
         shared = shared_explainer_options(settings, limits, actors)
-        self.backends = _load_backends(Backends, settings, shared)
-        self.node_id = ray.get_runtime_context().get_node_id()
+        self.backends = Backends.load(settings, **shared)
         self.trim_heap = HeapTrimmer()
         tokenize_many(["準備"], lang=settings.lang)  # the tokenizer's dictionary, once, here
         self.init_s = time.monotonic() - started
@@ -212,7 +187,7 @@ class ExplainActor:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         started = time.monotonic()
         shards = []
-        for photos in batch["photos"]:
+        for photos in batch["batch"]:
             chunk = [(Path(p), label) for p, label in json.loads(photos)]
             rows = next(self.backends.row_batches([chunk], self.root, self.out_dir))
             labels = self.backends.labels
@@ -224,105 +199,19 @@ class ExplainActor:
                 "init_s": [self.init_s] * len(shards)}  # fmt: skip
 
 
-def _load_backends(backends: Any, settings: JobSettings, shared: dict[str, Any]) -> Any:
-    """The local engine's :class:`Backends`, its explainer with the job's shared limits."""
-    from core.explainers import check_explainer, load_explainer
-    from core.models import load_model
-
-    classifier = load_model(settings.model, **settings.model_options)
-    explainer = load_explainer(settings.explainer, **{**settings.explainer_kwargs, **shared})
-    check_explainer(explainer)  # an unreachable endpoint fails the actor, not each photo
-    return backends(classifier, explainer, settings, list(classifier.labels))
-
-
-def _manifests(dataset: Any) -> Iterator[dict[str, Any]]:
-    """The dataset's rows; an actor's wordcam error (a bad spec, say) raised as itself."""
-    try:
-        yield from dataset.iter_rows()
-    except WordcamError:
-        raise
-    except Exception as exc:
-        found = re.findall(r"core\.errors\.\w+: (.+)", str(exc))
-        if found:
-            raise WordcamError(found[-1].strip()) from None
-        raise
-
-
-def actor_count(settings: JobSettings) -> int:
-    """``settings.ray.actors``, or as many as the cluster's CPUs (or GPUs) allow."""
-    import ray
-
-    options = settings.ray
-    if options.actors:
-        return int(options.actors)
-    resources = ray.cluster_resources()
-    if options.gpus_per_actor:
-        return max(1, int(resources.get("GPU", 0) / options.gpus_per_actor))
-    return max(1, int(resources.get("CPU", 1) / options.cpus_per_actor))
-
-
-def _dataset(todo: list[list[Any]], settings: JobSettings, folders: tuple[str, ...], limits):
-    import ray
-
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    records = [{"photos": json.dumps(batch, ensure_ascii=False)} for batch in todo]
-    actors = min(actor_count(settings), len(records))  # no idle actors for a short to-do list
-    options = settings.ray
-    # One job batch per block: an actor never holds more than the batch it is working on.
-    return ray.data.from_items(records, override_num_blocks=len(records)).map_batches(
-        ExplainActor,
-        fn_constructor_kwargs=dict(
-            settings=settings, folders=folders, limits=limits, actors=actors
-        ),
-        batch_size=1,  # one job batch (already sized by the job) per call
-        # One batch at a time per actor: a free actor takes the next batch (no queue behind a
-        # busy one), so the last batches do not wait while another actor idles.
-        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
-        num_cpus=options.cpus_per_actor,
-        num_gpus=options.gpus_per_actor or None,
-    )
-
-
-class ray_session:
-    """``ray.init(address)`` unless Ray is already up; shuts down only what it started."""
-
-    def __init__(self, address: str | None) -> None:
-        self.address = address
-        self.started = False
-
-    def __enter__(self) -> ray_session:
-        try:
-            import ray
-        except ImportError:
-            raise WordcamError(
-                'the ray engine needs Ray: pip install "wordcam[ray]" (or "ray[data]>=2.10")'
-            ) from None
-        if not ray.is_initialized():
-            check_reachable(self.address)  # nothing answering is one line, not a long wait
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-            self.started = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import ray
-
-        if self.started:
-            ray.shutdown()
-
-
 class _job_limits:
-    """The job-wide rate-limit and cache actors of an ``openai:`` explainer (else None)."""
+    """The job-wide rate-limit and cache actors of an ``openai:`` explainer (else None), as the
+    actors' ``limits`` argument."""
 
     def __init__(self, settings: JobSettings) -> None:
         self.settings = settings
         self.limits: Any = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> dict[str, Any]:
         from core.jobs.ray_limits import start_limits
 
         self.limits = start_limits(self.settings)
-        return self.limits
+        return {"limits": self.limits}
 
     def __exit__(self, *exc: object) -> None:
         if self.limits is not None:

@@ -1,4 +1,4 @@
-"""How the photo job runs on Ray (``--engine ray``): the options of :class:`JobSettings.ray`.
+"""Where a job runs: its engine and device (:class:`EngineOptions`), and the Ray engine's options.
 
 Runtime-only, like ``--concurrency``: they never enter a run's identity, so a run started
 locally resumes on Ray and the other way round. Standard library only (plain, picklable data).
@@ -96,3 +96,17 @@ def check_engine(engine: str) -> None:
     """Raise a one-line error for an unknown engine name."""
     if engine not in ENGINES:
         raise WordcamError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where a job runs, the part every job shares: ``engine`` (``local`` or ``ray``), the
+    torch ``device`` (``auto``, ``cpu``, ``cuda[:N]``) and the Ray options. Never part of what
+    a job computes: changing them resumes the same run (or verification)."""
+
+    engine: str = "local"
+    device: str = "auto"
+    ray: RayOptions = RayOptions()
+
+    def __post_init__(self) -> None:
+        check_engine(self.engine)

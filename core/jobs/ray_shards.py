@@ -1,11 +1,12 @@
 """Result shards of the Ray engine: one Parquet file per batch, written atomically.
 
-An actor writes each batch's rows (every field of :class:`core.jobs.rows.PhotoRow`, plus the
-node and process that made them) to ``<shard dir>/<name>.parquet`` under a temporary name and
+An actor writes each batch's rows (every field of the job's row type, the photo job's
+:class:`core.jobs.rows.PhotoRow` or verification's :class:`core.store.effects.PhotoEffect`,
+plus the node and process that made them) to ``<shard dir>/<name>.parquet`` under a temporary name and
 renames it into place, so a shard on disk is always complete. The driver merges shards into
 DuckDB and deletes each one after its rows are committed; a shard left behind by a crash is
-merged on the next run. Merging is idempotent (:func:`core.store.results.write_rows` replaces
-rows by path), so a shard merged twice (a crash between commit and delete) changes nothing.
+merged on the next run. Merging is idempotent (both jobs' writes replace rows by their key),
+so a shard merged twice (a crash between commit and delete) changes nothing.
 
 The columns follow the row type: text fields as strings, ``probs`` as a float32 list, every
 other field as JSON text, so a field added to the rows travels without a change here.
@@ -19,6 +20,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, Field, dataclass, fields
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,7 @@ SUFFIX = ".parquet"
 TMP_PREFIX = ".tmp-"
 TEXT_TYPES = ("str", "str | None")  # row fields stored as Parquet strings
 LABELS_KEY = b"wordcam_labels"
+META_KEY = b"wordcam_meta"  # more that travels with a batch (verification's failures)
 
 
 @dataclass
@@ -43,12 +46,16 @@ class ShardBatch:
     labels: list[str] | None = None  # the model's labels (the run's ``labels``)
     batch_s: float | None = None  # the actor's time on this batch
     init_s: float | None = None  # the actor's start-up time (model + explainer)
+    meta: dict[str, Any] = dataclass_field(default_factory=dict)  # what the actor added
 
 
-def _row_fields() -> tuple[Field, ...]:
-    from core.jobs.rows import PhotoRow
+def _row_fields(row_type: type | None = None) -> tuple[Field, ...]:
+    """The fields of the shard's row type (a dataclass; the photo job's row by default)."""
+    if row_type is None:
+        from core.jobs.rows import PhotoRow
 
-    return fields(PhotoRow)
+        row_type = PhotoRow
+    return fields(row_type)
 
 
 def _kind(f: Field) -> str:
@@ -57,11 +64,11 @@ def _kind(f: Field) -> str:
     return "text" if f.type in TEXT_TYPES else "json"
 
 
-def _schema():
+def _schema(row_type: type | None = None):
     import pyarrow as pa
 
     types = {"text": pa.string(), "json": pa.string(), "probs": pa.list_(pa.float32())}
-    columns = [(f.name, types[_kind(f)]) for f in _row_fields()]
+    columns = [(f.name, types[_kind(f)]) for f in _row_fields(row_type)]
     return pa.schema([*columns, ("node_id", pa.string()), ("pid", pa.int64())])
 
 
@@ -93,22 +100,32 @@ def _value(f: Field, stored: Any) -> Any:
 
 
 def write_shard(
-    rows: Sequence[Any], shard_dir: str | Path, node_id: str = "", labels: Sequence[str] = ()
+    rows: Sequence[Any],
+    shard_dir: str | Path,
+    node_id: str = "",
+    labels: Sequence[str] = (),
+    row_type: type | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``rows`` as one new shard (temp name, then rename); returns its path.
+    """Write ``rows`` (of ``row_type``, the photo job's by default) as one new shard (temp
+    name, then rename); returns its path.
 
-    ``labels`` (the model's) travel in the file's metadata, so the driver never loads the model.
+    ``labels`` (the model's) travel in the file's metadata, so the driver never loads the
+    model; so does ``meta`` (JSON-safe: :attr:`ShardBatch.meta`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out = Path(shard_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = {f.name: _column(rows, f) for f in _row_fields()}
+    data = {f.name: _column(rows, f) for f in _row_fields(row_type)}
     data["node_id"] = [node_id] * len(rows)
     data["pid"] = [os.getpid()] * len(rows)
-    meta = {LABELS_KEY: json.dumps(list(labels), ensure_ascii=False).encode()}
-    table = pa.table(data, schema=_schema().with_metadata(meta))
+    extra = {
+        LABELS_KEY: json.dumps(list(labels), ensure_ascii=False).encode(),
+        META_KEY: json.dumps(meta or {}, ensure_ascii=False).encode(),
+    }
+    table = pa.table(data, schema=_schema(row_type).with_metadata(extra))
     name = f"{uuid.uuid4().hex}{SUFFIX}"
     tmp = out / f"{TMP_PREFIX}{name}"
     pq.write_table(table, tmp)
@@ -118,17 +135,20 @@ def write_shard(
     return out / name
 
 
-def read_shard(path: str | Path) -> ShardBatch:
-    """The rows of one shard as the job's row objects."""
+def read_shard(path: str | Path, row_type: type | None = None) -> ShardBatch:
+    """The rows of one shard as the job's row objects (``row_type``: the photo job's)."""
     import pyarrow.parquet as pq
 
-    from core.jobs.rows import PhotoRow
+    if row_type is None:
+        from core.jobs.rows import PhotoRow
 
+        row_type = PhotoRow
     table = pq.read_table(path)
     records = table.to_pylist()
-    labels = json.loads((table.schema.metadata or {}).get(LABELS_KEY, b"[]"))
-    row_fields = [f for f in _row_fields() if f.name in table.column_names]
-    rows = [PhotoRow(**{f.name: _value(f, r[f.name]) for f in row_fields}) for r in records]
+    metadata = table.schema.metadata or {}
+    labels = json.loads(metadata.get(LABELS_KEY, b"[]"))
+    row_fields = [f for f in _row_fields(row_type) if f.name in table.column_names]
+    rows = [row_type(**{f.name: _value(f, r[f.name]) for f in row_fields}) for r in records]
     first = records[0] if records else {}
     return ShardBatch(
         shard=Path(path),
@@ -136,6 +156,7 @@ def read_shard(path: str | Path) -> ShardBatch:
         node_id=first.get("node_id") or "",
         pid=first.get("pid") or 0,
         labels=labels or None,
+        meta=json.loads(metadata.get(META_KEY, b"{}")),
     )
 
 
@@ -149,10 +170,10 @@ def pending_shards(shard_dir: str | Path) -> list[Path]:
     return sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
 
 
-def drain(shard_dir: str | Path) -> Iterator[ShardBatch]:
+def drain(shard_dir: str | Path, row_type: type | None = None) -> Iterator[ShardBatch]:
     """Yield each pending shard, deleting it once the consumer asks for the next one."""
     for path in pending_shards(shard_dir):
-        batch = read_shard(path)
+        batch = read_shard(path, row_type)
         batch.recovered = True
         yield batch
         path.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ Tokens are stored with the version of the code that made them (``tokens.tokenize
 and (for a photo run) ``word_regions`` of every finished document whose tokens are missing or
 of another version, from its stored text and details (:mod:`core.text.evidence`): nothing is
 explained again and no model is loaded. The photo job and the text import run it at the end
-of every session (:meth:`core.jobs.session.JobSession.finish`), before the term matrix and the
+of every session (:meth:`core.jobs.session.RunSession.finish`), before the term matrix and the
 keyword tables are rebuilt; :func:`retokenize` does the same for a whole DB on its own::
 
     from core.jobs import retokenize
@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.jobs.session import chunks
+from core.jobs.batches import chunks
 from core.store.results import (
     ResultRow,
     replace_tokens,

@@ -14,9 +14,11 @@ from typing import Any
 
 from core.errors import DataError
 from core.jobs import runs
+from core.jobs.batches import chunks
 from core.jobs.rows import tokenize_rows
-from core.jobs.session import JobSession, chunks
+from core.jobs.session import RunSession
 from core.jobs.settings import JobSettings
+from core.jobs.summary import JobSummary
 from core.mining.files import id_label_text
 from core.store.results import ExplanationSource, ResultRow
 
@@ -25,7 +27,7 @@ TEXT_CHUNK = 2000  # documents per batch and per DB transaction
 
 def import_texts(
     path: str | Path, db: str | Path, *, settings: JobSettings | None = None, **options: Any
-) -> dict[str, Any]:
+) -> JobSummary:
     """Import the corpus file ``path`` into the DuckDB ``db``; resumable.
 
     ``settings`` and/or its fields as keywords: only ``lang``, ``progress`` and
@@ -49,7 +51,7 @@ def import_texts(
         run_id = runs.start(writer.con, run, run_id, labels)
         todo = [r for r in records if existing.get(r[0]) != "done"]
         skipped = len(records) - len(todo)
-        session = JobSession(
+        session = RunSession(
             writer,
             source,
             total=len(records),
@@ -58,6 +60,7 @@ def import_texts(
             show=settings.progress,
             started=started,
             unit="doc",
+            job="import",
         )
         with session:
             session.start(run_id)
@@ -68,7 +71,7 @@ def import_texts(
                 tokenize_rows(rows, settings.lang, workers=2)
                 session.save(rows)
             session.finish()
-        session.done(f"{session.summary['done']} imported, {skipped} already there")
+        session.done(f"{session.summary.done} imported, {skipped} already there")
     return session.summary
 
 

@@ -1,25 +1,35 @@
 """The verification step: a resumable job that measures each word's effect on the model.
 
 :func:`run_verify` reads the run (its model, its keyword table, its ``word_regions``), then
-writes through the single :class:`core.store.StoreWriter` like the precompute job: every
-batch of (word, photo) measurements is one short transaction in ``word_effect_photos``, a
-word's effect is stored in ``word_effects`` once all its photos are in, and at the end the
+writes through the single :class:`core.store.StoreWriter` on the job skeleton every job shares
+(:class:`core.jobs.session.JobSession`: the progress file beside the DB, the statuses
+``running``, ``interrupted``, ``failed`` and ``done``, Ctrl-C and a full disk, the summary):
+every batch of (word, photo) measurements is one short transaction in ``word_effect_photos``,
+a word's effect is stored in ``word_effects`` once all its photos are in, and at the end the
 Benjamini-Hochberg q-values and verdicts are set over every word verified with these
 settings. Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
-stored words and photos are not measured again.
+stored words and photos are not measured again. A photo that cannot be read is *failed*: not
+stored, its word not summarised, measured again on the next run (exit status 3, as precompute).
+
+Where the batches are measured is the engine's business (:mod:`core.verify.engines`):
+``local`` (the run's model on ``--device``) or ``ray`` (a pool of Ray actors).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import DataError
+from core.jobs.ray_options import EngineOptions
+from core.jobs.session import JobSession
+from core.jobs.summary import JobSummary
 from core.store import effects as storage
-from core.verify.measure import Item, Measurer
+from core.verify.engines import Engine, LocalEngine, Plan, RayEngine, item_key, row_key
+from core.verify.measure import Item
 from core.verify.model import RunModel
 from core.verify.photos import photo_records
 from core.verify.report import VerifyReport
@@ -28,91 +38,199 @@ from core.verify.settings import CONTROL, VerifySettings
 from core.verify.stats import bh_qvalues, effect_of, verdict, word_seed
 
 log = logging.getLogger(__name__)
+ENGINE_FIELDS = ("engine", "device", "ray")  # run_verify's keywords that say where it runs
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the job answers (the report) and how it went (the job's summary)."""
+
+    report: VerifyReport
+    summary: JobSummary
 
 
 def run_verify(
-    db: str | Path, *, settings: VerifySettings | None = None, **options: Any
+    db: str | Path,
+    *,
+    settings: VerifySettings | None = None,
+    engine: EngineOptions | str | None = None,
+    **options: Any,
 ) -> VerifyReport:
-    """Verify the words of a run in ``db`` (the latest unless ``run_id``); see the module doc."""
-    from core.store import StoreWriter, latest_run_id, reading
+    """Verify the words of a run in ``db`` (the latest unless ``run_id``); see the module doc.
 
+    ``settings`` and/or its fields as keywords; ``engine`` (an
+    :class:`~core.jobs.ray_options.EngineOptions`, or its fields ``engine="ray"``,
+    ``device=``, ``ray=`` as keywords): where the photo-words are measured.
+    """
+    return verify(db, settings=settings, engine=engine, **options).report
+
+
+def verify(
+    db: str | Path,
+    *,
+    settings: VerifySettings | None = None,
+    engine: EngineOptions | str | None = None,
+    **options: Any,
+) -> Verification:
+    """:func:`run_verify`, with the job's :class:`JobSummary` (``failed``: photo-words whose
+    photo could not be read, measured again on the next run)."""
+    from core.store import StoreWriter
+
+    where = {k: options.pop(k) for k in ENGINE_FIELDS if k in options}
+    if isinstance(engine, str):  # engine="ray", as JobSettings takes it
+        where["engine"], engine = engine, None
+    engine = replace(engine or EngineOptions(), **where)
     settings = VerifySettings.of(settings, **options)
     started = time.monotonic()
     db = Path(db).expanduser()
+    run, settings, tops, todo, skipped = _prepare(db, settings)
+    key = settings.key()
+    with StoreWriter(db, publish_every=settings.publish_every) as writer:
+        con, run_id = writer.con, run.run_id
+        done = storage.done_words(con, run_id, key)
+        work = Work.of(con, todo, done, key, run_id)
+        session = JobSession(
+            writer, total=work.total, skipped=work.resumed, run_id=run_id,
+            show=settings.progress, started=started, unit="photo-word", job="verify",
+        )  # fmt: skip
+        with session:
+            session.start(run_id)
+            failed_words = _measure(session, run, settings, engine, work)
+            session.note("storing the effects and verdicts")
+            for pair in todo:
+                if (pair.cls, pair.word) not in done | failed_words:
+                    _summarize(con, run_id, key, pair, settings)
+            family = adjust(con, run_id, key, settings.alpha)
+            session.finish()
+        summary = session.summary
+        session.done(
+            f"{summary.done} photo-words measured, {summary.failed} failed, {work.resumed} resumed"
+        )
+        stored = storage.read_effects(con, run_id, key=key)
+    errors = list(summary.errors)
+    errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
+    words = [stored[(p.cls, p.word)] for p in _ranked(todo, tops) if (p.cls, p.word) in stored]
+    report = VerifyReport(
+        run_id=run_id,
+        words=words,
+        fill=settings.fill,
+        control=CONTROL,
+        settings=settings.identity(),
+        measured=summary.done,
+        resumed=work.resumed,
+        family=family,
+        seconds=round(time.monotonic() - started, 2),
+        errors=errors[:50],
+    )
+    return Verification(report, summary)
+
+
+def _prepare(db: Path, settings: VerifySettings):
+    """The run's model, the settings with the run, its top words, the pairs to verify and the
+    classes left out; one clear line (before any write) when nothing can be verified."""
+    from core.store import latest_run_id, reading
+
     with reading(db) as con:
         run_id = settings.run_id if settings.run_id is not None else latest_run_id(con)
         run = RunModel.of(con, run_id)
         check_regions(con, run_id)
     settings = replace(settings, run_id=run_id)
     tops = top_words(db, run_id, settings)
-    key = settings.key()
     unknown = [c for c in settings.classes if c not in run.labels]
     if unknown:
         raise DataError(
             f"unknown class(es) {', '.join(unknown)}; the model's classes are "
             f"{', '.join(run.labels)}"
         )
-    with StoreWriter(db, publish_every=settings.publish_every) as writer:
-        con = writer.con
+    with reading(db) as con:
         found = pairs(con, tops, settings)
-        todo = [p for p in found if p.cls in run.labels]
-        skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
-        done = storage.done_words(con, run_id, key)
-        measured, resumed, errors = _measure(writer, run, settings, todo, done)
-        errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
-        for pair in todo:
-            if (pair.cls, pair.word) not in done:
-                _summarize(con, run_id, key, pair, settings)
-        family = adjust(con, run_id, key, settings.alpha)
-        stored = storage.read_effects(con, run_id, key=key)
-    words = [stored[(p.cls, p.word)] for p in _ranked(todo, tops) if (p.cls, p.word) in stored]
-    return VerifyReport(
-        run_id=run_id,
-        words=words,
-        fill=settings.fill,
-        control=CONTROL,
-        settings=settings.identity(),
-        measured=measured,
-        resumed=resumed,
-        family=family,
-        seconds=round(time.monotonic() - started, 2),
-        errors=errors[:50],
-    )
+    todo = [p for p in found if p.cls in run.labels]
+    skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
+    if found and not todo:
+        shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        raise DataError(
+            f"the photos' {settings.by} labels ({shown}) are not classes of the run's model "
+            f"({run.spec}), so hiding a word cannot be measured against them; verify by the "
+            "model's own answer: wordcam verify --by predicted"
+        )
+    return run, settings, tops, todo, skipped
 
 
-def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], done: set):
-    """Measure the photos not yet stored, a batch at a time; ``(measured, resumed, errors)``."""
+@dataclass
+class Work:
+    """The photo-words still to measure (not stored, their word not stored) and how many are
+    stored already."""
+
+    items: list[Item]
+    total: int
+    resumed: int
+    key: str
+
+    @classmethod
+    def of(cls, con, todo: list[Pair], done: set, key: str, run_id: int) -> Work:
+        stored = storage.done_photos(con, run_id, key)
+        items = [
+            Item(p.cls, p.word, c)
+            for p in todo
+            if (p.cls, p.word) not in done
+            for c in p.photos
+            if (p.cls, p.word, c.image_id) not in stored
+        ]
+        total = sum(len(p.photos) for p in todo)
+        return cls(items, total, total - len(items), key)
+
+
+def _engine(run: RunModel, settings: VerifySettings, engine: EngineOptions, writer, items):
+    """The engine measuring ``items`` (with their photos' paths and stored boxes)."""
+    import hashlib
+
     from core.store import asset_dir
-    from core.verify.progress import Progress
 
-    con, run_id, key = writer.con, run.run_id, settings.key()
-    stored = storage.done_photos(con, run_id, key)
-    items = [
-        Item(p.cls, p.word, c)
-        for p in todo
-        if (p.cls, p.word) not in done
-        for c in p.photos
-        if (p.cls, p.word, c.image_id) not in stored
-    ]
-    resumed = sum(len(p.photos) for p in todo) - len(items)
-    if not items:
-        return 0, resumed, []
+    key = settings.key()
+    folder = asset_dir(writer.db) / f"run{run.run_id}"
     pictures = None
     if settings.save_pictures:
-        pictures = asset_dir(writer.db) / f"run{run_id}" / "verify"
+        pictures = folder / "verify"
         pictures.mkdir(parents=True, exist_ok=True)
-    records = photo_records(con, run_id, sorted({i.photo.image_id for i in items}))
-    measurer = Measurer(run.load(), run, settings.seed, settings.fill, key, records, pictures)
-    progress = Progress(len(items), settings.progress)
-    for start in range(0, len(items), settings.batch_size):
-        batch = items[start : start + settings.batch_size]
-        rows = measurer.measure(batch)
-        with writer.transaction():
-            storage.write_photos(con, run_id, key, rows)
-        writer.publish()
-        progress.advance(len(batch))
-    progress.close()
-    return len(items), resumed, measurer.errors
+        pictures = pictures.resolve()
+    records = photo_records(writer.con, run.run_id, sorted({i.photo.image_id for i in items}))
+    plan = Plan(run, settings.seed, settings.fill, key, records, str(pictures or "") or None)
+    if engine.engine == "ray":
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        return RayEngine(plan, engine, folder / f"verify-{digest}.shards")
+    return LocalEngine(plan, engine.device)
+
+
+def _measure(
+    session: JobSession,
+    run: RunModel,
+    settings: VerifySettings,
+    engine_options: EngineOptions,
+    work: Work,
+) -> set[tuple[str, str]]:
+    """Measure the photo-words of ``work`` a batch at a time, each batch committed before the
+    next; returns the (class, word) pairs with a photo that failed (not summarised now)."""
+    if not work.items:
+        return set()
+    con, run_id = session.con, run.run_id
+    session.note("starting Ray" if engine_options.engine == "ray" else "loading the model")
+    engine: Engine = _engine(run, settings, engine_options, session.writer, work.items)
+    size = settings.batch_size
+    batches = [work.items[start : start + size] for start in range(0, len(work.items), size)]
+    failed: dict[str, tuple[str, str]] = {}
+    pending = {item_key(i) for i in work.items}
+    for out in engine.measured(batches):
+        with session.writer.transaction():  # a shard's rows stored already: replaced alike
+            storage.write_photos(con, run_id, work.key, out.rows)
+        keys = [row_key(row) for row in out.rows]
+        again = sum(k not in pending for k in keys)  # counted by an earlier session
+        pending.difference_update(keys)
+        for k in keys:
+            failed.pop(k, None)
+        for item in out.failed:
+            failed[item_key(item)] = (item.cls, item.word)
+        session.count(out.size - len(out.failed) - again, len(out.failed), out.errors)
+    return set(failed.values())
 
 
 def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings) -> None:
@@ -155,6 +273,8 @@ def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings)
 def adjust(con, run_id: int, key: str, alpha: float) -> int:
     """BH q-values and verdicts over every word verified with ``key``; the family's size."""
     effects = storage.effects_of(con, run_id, key)
+    if not effects:  # nothing stored yet (every photo failed): no family to correct
+        return 0
     qs = bh_qvalues([e.p_value for e in effects])
     storage.set_verdicts(
         con,

@@ -52,12 +52,17 @@ class RunModel:
             options=dict(settings.get("model_options") or {}),
         )
 
-    def load(self) -> Classifier:
-        """The run's classifier; one clear line when it cannot be loaded."""
+    def load(self, device: str | None = None) -> Classifier:
+        """The run's classifier on ``device`` (``auto``, ``cpu``, ``cuda[:N]``; None: the
+        default, the CPU); one clear line when it cannot be loaded."""
         from core.models import load_model
 
+        if device is not None:
+            from core.runtime import resolve_device
+
+            device = resolve_device(device)  # a missing GPU is its own line, not "cannot load"
         try:
-            return load_model(self.spec, **self.options)
+            return load_model(self.spec, device=device, **self.options)
         except Exception as exc:
             message = " ".join(str(exc).split()) or exc.__class__.__name__
             raise DataError(

@@ -18,9 +18,17 @@ import streamlit as st
 from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import EXIT_SOME_FAILED, read_progress
 from core.languages import LANGUAGES
-from dashboard import context, data, fmt, labels, state, target, urlstate, verified, widgets
+from dashboard import context, data, fmt, labels, state, target, urlstate, widgets
 from dashboard.i18n import t
-from dashboard.job import engine_options, log_tail, running_job, start_job, started_job
+from dashboard.job import (
+    engine_options,
+    log_tail,
+    running_job,
+    start_job,
+    start_verify,
+    started_job,
+    started_kind,
+)
 from dashboard.text import escape_markdown
 
 # form field -> (precompute flag, where the run stores it)
@@ -231,12 +239,29 @@ def runs_table(ctx: context.Ctx | None) -> None:
 
 
 def verify_section(ctx: context.Ctx | None) -> None:
-    """Start ``wordcam verify`` on the open photo run (which words change the model's answer)."""
+    """Start ``wordcam verify`` on the open photo run (which words change the model's answer)
+    through the page's one job runner; its progress shows in the job panel below."""
     if ctx is None or ctx.info.get("kind") == "texts":
         return
     st.subheader(t("verify.section"))
     st.caption(t("verify.effect_help"))
-    verified.verify_button(db, {"--run": ctx.run_id})
+    running = running_job(db)
+    if running is not None and started_kind(db) == "verify":
+        st.info(t("verify.running"))
+    elif st.button(
+        t("verify.start"), help=t("verify.start_help"), key="verify_start", disabled=bool(running)
+    ):
+        options = {"--run": ctx.run_id}
+        options |= engine_options(
+            str(st.session_state.get("pc_engine") or "local"),
+            str(st.session_state.get("pc_ray_address") or ""),
+            int(st.session_state.get("pc_actors") or 0),
+        )
+        start_verify(db, options)
+        st.rerun()
+    finished = started_job(db)
+    if started_kind(db) == "verify" and finished is not None and finished.poll() is not None:
+        st.caption(t("verify.finished", rc=finished.returncode))
 
 
 db = state.db_path()
