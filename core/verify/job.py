@@ -25,7 +25,7 @@ from core.verify.photos import photo_records
 from core.verify.report import VerifyReport
 from core.verify.sampling import Pair, check_regions, pairs, top_words
 from core.verify.settings import CONTROL, VerifySettings
-from core.verify.stats import bh_qvalues, effect_of, verdict, word_seed
+from core.verify.summary import WordTest, adjust, plan_tests, summarize
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +54,22 @@ def run_verify(
         )
     with StoreWriter(db, publish_every=settings.publish_every) as writer:
         con = writer.con
-        found = pairs(con, tops, settings)
+        missing: list[str] = []
+        found = pairs(con, tops, settings, missing=missing)
         todo = [p for p in found if p.cls in run.labels]
         skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
         done = storage.done_words(con, run_id, key)
-        measured, resumed, errors = _measure(writer, run, settings, todo, done)
+        tests = plan_tests(con, run_id, _ranked(todo, tops))
+        measured, resumed, errors = _measure(writer, run, settings, tests, done)
+        errors = missing + errors
         errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
-        for pair in todo:
-            if (pair.cls, pair.word) not in done:
-                _summarize(con, run_id, key, pair, settings)
-        family = adjust(con, run_id, key, settings.alpha)
-        stored = storage.read_effects(con, run_id, key=key)
-    words = [stored[(p.cls, p.word)] for p in _ranked(todo, tops) if (p.cls, p.word) in stored]
+        for wt in tests:
+            if wt.key not in done:
+                line = summarize(con, run_id, key, wt, settings)
+                errors += [line] if line else []
+        family = adjust(con, run_id, key, [wt.key for wt in tests], settings.alpha)
+        stored = {(e.cls, e.word, e.test): e for e in storage.effects_of(con, run_id, key)}
+    words = [stored[wt.key] for wt in tests if wt.key in stored]
     return VerifyReport(
         run_id=run_id,
         words=words,
@@ -80,7 +84,7 @@ def run_verify(
     )
 
 
-def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], done: set):
+def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[WordTest], done):
     """Measure the photos not yet stored, a batch at a time; ``(measured, resumed, errors)``."""
     from core.store import asset_dir
     from core.verify.progress import Progress
@@ -88,13 +92,13 @@ def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], 
     con, run_id, key = writer.con, run.run_id, settings.key()
     stored = storage.done_photos(con, run_id, key)
     items = [
-        Item(p.cls, p.word, c)
-        for p in todo
-        if (p.cls, p.word) not in done
-        for c in p.photos
-        if (p.cls, p.word, c.image_id) not in stored
+        Item(t.cls, t.word, c, t.test)
+        for t in todo
+        if t.tested and t.key not in done
+        for c in t.photos
+        if (*t.key, c.image_id) not in stored
     ]
-    resumed = sum(len(p.photos) for p in todo) - len(items)
+    resumed = sum(len(t.photos) for t in todo if t.tested) - len(items)
     if not items:
         return 0, resumed, []
     pictures = None
@@ -114,56 +118,6 @@ def _measure(writer, run: RunModel, settings: VerifySettings, todo: list[Pair], 
         progress.advance(len(batch))
     progress.close()
     return len(items), resumed, measurer.errors
-
-
-def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings) -> None:
-    """Store the effect of one (class, word) from its stored photos."""
-    rows = storage.photo_rows(con, run_id, key, pair.cls, pair.word)
-    wanted = {c.image_id for c in pair.photos}
-    rows = [r for r in rows if r.image_id in wanted]
-    before, hidden, control = (
-        [getattr(r, a) for r in rows] for a in ("p_before", "p_hidden", "p_control")
-    )
-    e = effect_of(
-        before,
-        hidden,
-        control,
-        seed=word_seed(settings.seed, pair.cls, pair.word),
-        boot=settings.boot,
-    )
-    effect = storage.WordEffect(
-        cls=pair.cls,
-        word=pair.word,
-        n=e.n,
-        effect=e.effect,
-        ci_low=e.ci_low,
-        ci_high=e.ci_high,
-        p_value=e.p_value,
-        q_value=None,
-        verdict=None,
-        fill=settings.fill,
-        control=CONTROL,
-        fallbacks=sum(r.fallback for r in rows),
-        unlocalized=sum(not r.localized for r in rows),
-        by=settings.by,
-    )
-    storage.write_effect(con, run_id, key, effect)
-    if rows:
-        means = [sum(x) / len(x) for x in (before, hidden, control)]
-        storage.set_means(con, run_id, key, pair.cls, pair.word, means)
-
-
-def adjust(con, run_id: int, key: str, alpha: float) -> int:
-    """BH q-values and verdicts over every word verified with ``key``; the family's size."""
-    effects = storage.effects_of(con, run_id, key)
-    qs = bh_qvalues([e.p_value for e in effects])
-    storage.set_verdicts(
-        con,
-        run_id,
-        key,
-        [(e.cls, e.word, q, verdict(q, e.ci_low, alpha)) for e, q in zip(effects, qs, strict=True)],
-    )
-    return len(effects)
 
 
 def _ranked(todo: list[Pair], tops: dict[str, list[str]]) -> list[Pair]:
