@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "synth_text": set(),
     "export": set(),
     "report": {"errors", "explainers", "mining", "store"},
-    "verify": {"attribution", "errors", "images", "mining", "models", "regions", "store"},
+    "verify": {"attribution", "errors", "export", "images", "mining", "models", "regions", "store"},
     "dashboard": {"attribution", "errors", "export", "jobs", "mining", "report", "store"},
 }
 # Rooms at the top (demo, bench, faithfulness, cli, the package itself) may import any room.
