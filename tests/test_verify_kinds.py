@@ -113,7 +113,7 @@ def test_no_fair_control_is_no_control_never_a_corner():
     size = (224, 224)
     only = [Region(1, (60, 60, 160, 160), 0.9)]  # one hot region in the middle
     result = fair_control(boxes_mask([only[0].box], size), only, [1])
-    assert isinstance(result, NoControl) and "same size, place and heat" in result.reason
+    assert isinstance(result, NoControl) and "same size and place" in result.reason
     whole = fair_control(boxes_mask([(0, 0, 224, 224)], size))
     assert isinstance(whole, NoControl) and "100%" in whole.reason
     empty = fair_control(np.zeros((224, 224), bool))

@@ -7,10 +7,12 @@ differ from it only in what the word names, so it matches the word's area in
 * **size**: the same number of pixels (up to the clipping of a rescaled box, within 10%);
 * **place**: the same mean distance from the centre and from the border (within
   :data:`PLACE_TOL` of the half side);
-* **heat**: a similar share of the CAM (within a factor :data:`HEAT_RATIO` of the word's
-  heat, with :data:`HEAT_ABS` of slack), where the heat of an area is estimated from the
-  photo's stored regions: each region's ``heat_share`` times the part of its box the area
-  covers. A hot word's control is therefore another hot region, never a cold corner;
+* **heat**, as far as the photo allows: the heat of an area is estimated from the photo's
+  stored regions (each region's ``heat_share`` times the part of its box the area covers),
+  and among the candidates of the right size and place the one closest in heat is chosen
+  (another hot region rather than a cold mirror when one fits). It is a preference, not a
+  condition: a word's region is usually the CAM's one hot region, and requiring an equally
+  hot area elsewhere left no photo to test on the planted data (``docs/verify.md``);
 * optionally a **value** map (the colour test's chroma): a similar mean (within a factor 2);
 
 and overlaps it by at most :data:`MAX_OVERLAP`. The candidates are the word's mask mirrored
@@ -31,7 +33,8 @@ Box = tuple[int, int, int, int]
 
 MAX_OVERLAP = 0.1
 PLACE_TOL = 0.15
-HEAT_RATIO = 3.0
+#: Weight of the heat mismatch (relative, capped at 1) in the choice among fair candidates.
+HEAT_WEIGHT = 1.0
 HEAT_ABS = 0.05
 AREA_TOL = 0.1
 #: A word's area larger than this share of the view has no fair control.
@@ -49,7 +52,7 @@ class Region:
 
 @dataclass(frozen=True)
 class Control:
-    """A fair control: same size, place and heat as the word's area; how it was found."""
+    """A fair control: same size and place as the word's area (closest in heat); its kind."""
 
     mask: np.ndarray
     kind: str
@@ -159,9 +162,7 @@ def fair_control(
             continue
         mismatch = overlap + misplaced
         if heat is not None and h is not None:
-            if not heat / HEAT_RATIO - HEAT_ABS <= h <= heat * HEAT_RATIO + HEAT_ABS:
-                continue
-            mismatch += abs(h - heat) / (heat + HEAT_ABS)
+            mismatch += HEAT_WEIGHT * min(1.0, abs(h - heat) / (heat + HEAT_ABS))
         if wanted is not None:
             got = float(value[mask].mean())
             if not 0.5 * wanted <= got <= 2.0 * wanted:
@@ -170,7 +171,7 @@ def fair_control(
         if best is None or mismatch < best.mismatch:
             best = Control(mask, kind, round(overlap, 4), h, round(mismatch, 4))
     if best is None:
-        return NoControl("no area of the same size, place and heat elsewhere in the photo")
+        return NoControl("no area of the same size and place elsewhere in the photo")
     return best
 
 

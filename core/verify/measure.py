@@ -28,7 +28,11 @@ from core.verify.sampling import Candidate
 from core.verify.stats import word_seed
 
 if TYPE_CHECKING:
-    from core.models.base import Classifier
+    import numpy as np
+    from PIL import Image
+
+    from core.models.base import Classifier, Preprocessing
+    from core.verify.geometry import Region
     from core.verify.model import RunModel
 
 log = logging.getLogger(__name__)
@@ -120,43 +124,21 @@ class Measurer:
 
     def _plan(self, item: Item, photo: Photo) -> dict:
         """The two changed inputs of one item, or ``{"skipped": reason}`` when it cannot count."""
-        import numpy as np
-
         seed = word_seed(self.seed, item.cls, f"{item.word}\x1f{item.test}") ^ photo.image_id
         mask = boxes_mask(region_boxes(photo, item.photo.regions, item.word), photo.view.size)
         if item.test != "hide" and not item.photo.localized:
             return {"skipped": "the explainer did not say which region the word is about"}
-        value = chroma(photo.view) if item.test == "colour" else None
-        if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
-            return {"skipped": "the word's regions are grey: no colour to take away"}
         regions = list(photo.regions.values())
-        control = fair_control(mask, regions, item.photo.regions, value)
-        if isinstance(control, NoControl):
-            return {"skipped": control.reason}
-        view, pp = photo.view, self.model.preprocess
-        if item.test == "colour":
-            pictures = (decolour(view, mask), decolour(view, control.mask))
-            changed_x, control_x = (pp.to_tensor(p) for p in pictures)
-        elif item.test == "move":
-            move = displacement(mask, control.mask, np.random.default_rng(seed))
-            if move is None:
-                return {"skipped": "no free place to move the word's regions to"}
-            changed_x, changed_pic = moved(view, mask, *move, self.fill, pp, seed=seed)
-            control_x, control_pic = moved(view, control.mask, *move, self.fill, pp, seed + 1)
-            pictures = (changed_pic, control_pic)
-        else:
-            changed_x, changed_pic = hide(view, mask, self.fill, pp, seed=seed)
-            control_x, control_pic = hide(view, control.mask, self.fill, pp, seed=seed + 1)
-            pictures = (changed_pic, control_pic)
-        return {
-            "hidden_x": changed_x,
-            "control_x": control_x,
-            "pictures": pictures,
-            "hidden_share": round(float(mask.mean()), 4),
-            "control_kind": control.kind,
-            "control_overlap": control.overlap,
-            "fallback": False,
-        }
+        return plan_change(
+            photo.view,
+            mask,
+            item.test,
+            regions,
+            item.photo.regions,
+            fill=self.fill,
+            preprocess=self.model.preprocess,
+            seed=seed,
+        )
 
     def _save(self, item: Item, photo: Photo, plan: dict) -> dict:
         """The plan's numbers, and its two pictures written (when a folder is set)."""
@@ -189,3 +171,50 @@ def _skipped(item: Item, reason: str) -> PhotoEffect:
         test=item.test,
         skipped=reason,
     )
+
+
+def plan_change(
+    view: Image.Image,
+    mask: np.ndarray,
+    test: str,
+    regions: Sequence[Region],
+    word_regions: Sequence[int],
+    *,
+    fill: str,
+    preprocess: Preprocessing,
+    seed: int,
+) -> dict:
+    """One test's two changed inputs (the word's area, its fair control) and pictures, or
+    ``{"skipped": reason}`` when the photo cannot count (no fair control, nothing to change)."""
+    import numpy as np
+
+    value = chroma(view) if test == "colour" else None
+    if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
+        return {"skipped": "the word's regions are grey: no colour to take away"}
+    control = fair_control(mask, regions, word_regions, value)
+    if isinstance(control, NoControl):
+        return {"skipped": control.reason}
+    pp = preprocess
+    if test == "colour":
+        pictures = (decolour(view, mask), decolour(view, control.mask))
+        changed_x, control_x = (pp.to_tensor(p) for p in pictures)
+    elif test == "move":
+        move = displacement(mask, control.mask, np.random.default_rng(seed))
+        if move is None:
+            return {"skipped": "no free place to move the word's regions to"}
+        changed_x, changed_pic = moved(view, mask, *move, fill, pp, seed=seed)
+        control_x, control_pic = moved(view, control.mask, *move, fill, pp, seed + 1)
+        pictures = (changed_pic, control_pic)
+    else:
+        changed_x, changed_pic = hide(view, mask, fill, pp, seed=seed)
+        control_x, control_pic = hide(view, control.mask, fill, pp, seed=seed + 1)
+        pictures = (changed_pic, control_pic)
+    return {
+        "hidden_x": changed_x,
+        "control_x": control_x,
+        "pictures": pictures,
+        "hidden_share": round(float(mask.mean()), 4),
+        "control_kind": control.kind,
+        "control_overlap": control.overlap,
+        "fallback": False,
+    }

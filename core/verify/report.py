@@ -32,7 +32,8 @@ COLUMNS = (
 LEGEND = (
     "effect: mean drop of the class probability with the word's regions changed by the test "
     "(hide: hidden; colour: grey at the same luminance; move: content moved elsewhere) minus "
-    "the mean drop with the same change to a control area of the same size, place and heat; "
+    "the mean drop with the same change to a control area of the same size and place "
+    "(closest in heat); "
     "95% t interval; p: exact sign-flip test; causal = interval above zero and BH q <= "
     "{alpha} in this command's family of {m} word-tests; too few photos = n < {k}; not "
     "tested = no sound test for the word's kind"

@@ -19,7 +19,7 @@ from core.verify.stats import ALPHA, DRAWS, EXACT_MAX
 #: Bump when the measurement changes, so that older effects are not mixed with new ones.
 #: 2 (issue 21): one test per kind (hide, colour, move), fair controls, the sign-flip test.
 VERIFY_VERSION = 2
-#: The control: the same change to an area of the same size, place and heat
+#: The control: the same change to an area of the same size and place, closest in heat
 #: (see core.verify.geometry; no fallback).
 CONTROL = "fair"
 #: The tests (see core.verify.changes).
