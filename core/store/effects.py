@@ -73,7 +73,7 @@ class WordEffect:
             "effect": _round(self.effect),
             "ci_low": _round(self.ci_low),
             "ci_high": _round(self.ci_high),
-            "p_value": _round(self.p_value),
+            "p_value": _round(self.p_value) if self.state in (CAUSAL, NO_EFFECT) else None,
             "q_value": _round(self.q_value),
             "verdict": self.state,
             "skipped": self.skipped,

@@ -109,7 +109,7 @@ class VerifyReport:
             d = w.to_dict()
             interval = "-" if w.ci_low is None else f"[{w.ci_low:+.3f}, {w.ci_high:+.3f}]"
             effect = "-" if w.effect is None else f"{w.effect:+.3f}"
-            p = "-" if w.n == 0 else f"{w.p_value:.4f}"
+            p = "-" if d["p_value"] is None else f"{d['p_value']:.4f}"
             q = "-" if w.q_value is None else f"{w.q_value:.3f}"
             lines.append(
                 f"| {md_cell(w.cls)} | {md_cell(w.word)} | {d['kind']} | {w.test} | {w.n} "
