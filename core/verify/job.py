@@ -2,10 +2,10 @@
 
 :func:`run_verify` reads the run (its model, its keyword table, its ``word_regions``), then
 writes through the single :class:`core.store.StoreWriter` like the precompute job: every
-batch of (word, photo) measurements is one short transaction in ``word_effect_photos``, a
-word's effect is stored in ``word_effects`` once all its photos are in, and at the end the
-Benjamini-Hochberg q-values and verdicts are set over every word verified with these
-settings. Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
+batch of (word, test, photo) measurements is one short transaction in ``word_effect_photos``,
+a word-test's effect is stored in ``word_effects`` once all its photos are in, and at the end
+the Benjamini-Hochberg q-values and verdicts are set over this invocation's family
+(:mod:`core.verify.summary`: tests per kind, effects, the family). Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
 stored words and photos are not measured again.
 """
 
