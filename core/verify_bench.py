@@ -357,7 +357,8 @@ def planted_word_tests(truth: dict[str, Any], seed: int) -> list[dict[str, Any]]
             dbox = _view_box(rec["distractor"]["box"], offset)
             add("spread attribute", cls, rec["distractor"]["colour"], "colour", rec, dbox)
             add("spread attribute", cls, _position(dbox, 224), "move", rec, dbox)
-        shuffled = classes[(classes.index(cls) - 1) % len(classes)]
+        # a derangement that never gives a cup's photos the other cup's label (same object)
+        shuffled = classes[(classes.index(cls) + 2) % len(classes)]
         add("shuffled labels", shuffled, obj["name"], "hide", rec, box)
     return [
         {"group": g, "class": c, "word": w, "test": t, "photos": p}

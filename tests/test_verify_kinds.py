@@ -273,3 +273,37 @@ def test_a_grey_photo_has_no_colour_to_take_away(verified_db, tmp_path):  # noqa
     assert colour and all(w.n == 0 and w.verdict == TOO_FEW for w in colour)
     assert any("grey: no colour to take away" in e for e in report.errors)
     _nothing_half_way(db)
+
+
+# ----------------------------------------------------------------------------- the benchmark
+
+
+def test_the_planted_benchmark_knows_its_truth(tmp_path):
+    from core.verify_bench import PALETTE, PLANTED, make_planted_kinds, planted_word_tests
+
+    truth = make_planted_kinds(tmp_path, seed=3, per_class=1, val_per_class=3)
+    val = [r for r in truth["images"] if r["split"] == "val"]
+    assert len(val) == 3 * len(PLANTED)
+    fixed = {c: col for c, _, col in PLANTED}
+    for rec in val:
+        if fixed[rec["label"]]:
+            assert rec["object"]["colour"] == fixed[rec["label"]]  # the colour is the cue
+        x0, y0, x1, y1 = rec["object"]["box"]
+        centre = np.asarray(Image.open(tmp_path / rec["file"]))[
+            (y0 + y1) // 2 - 4 : (y0 + y1) // 2 + 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4
+        ]
+        wanted = int(np.argmax(PALETTE[rec["object"]["colour"]]))
+        if rec["object"]["colour"] != "yellow":  # yellow: red and green both high
+            assert int(np.argmax(centre.reshape(-1, 3).mean(axis=0))) == wanted
+    tests = planted_word_tests(truth, seed=0)
+    groups = {t["group"] for t in tests}
+    assert {"colour cue", "object word", "object's colour", "object's position"} <= groups
+    assert {"shuffled labels"} <= groups
+    by = {(t["group"], t["test"]) for t in tests}
+    assert ("colour cue", "colour") in by and ("object word", "hide") in by
+    assert ("object's position", "move") in by
+    shuffled = [t for t in tests if t["group"] == "shuffled labels"]
+    names = {c: obj for c, obj, _ in PLANTED}
+    from core.synth import OBJECTS
+
+    assert shuffled and all(t["word"] != OBJECTS[names[t["class"]]].name for t in shuffled)
