@@ -394,11 +394,12 @@ def measure_planted(
     model = load_model(str(root / "model"))
     pp = model.preprocess
     views: dict[str, Any] = {}
+    before: dict[str, Any] = {}
     cost: dict[str, list[float]] = {}
     rows = []
     for t in tests:
         started = time.perf_counter()
-        inputs, skipped = [], 0
+        inputs, kept, skipped = [], [], 0
         for i, (file, box) in enumerate(t["photos"]):
             if file not in views:
                 view = pp.crop(Image.open(root / file).convert("RGB"))
@@ -413,9 +414,14 @@ def measure_planted(
             if "skipped" in plan:
                 skipped += 1
                 continue
-            inputs += [pp.to_tensor(view), plan["hidden_x"], plan["control_x"]]
-        p = probabilities(model, inputs)[:, model.labels.index(t["class"])] if inputs else []
-        e = effect_of(p[0::3], p[1::3], p[2::3]) if inputs else effect_of([], [], [])
+            if file not in before:  # the original view: once per photo
+                before[file] = probabilities(model, [pp.to_tensor(view)])[0]
+            inputs += [plan["hidden_x"], plan["control_x"]]
+            kept.append(file)
+        label = model.labels.index(t["class"])
+        p = probabilities(model, inputs)[:, label] if inputs else []
+        b = [before[f][label] for f in kept]
+        e = effect_of(b, p[0::2], p[1::2]) if inputs else effect_of([], [], [])
         spent = cost.setdefault(t["test"], [0.0, 0])
         spent[0] += time.perf_counter() - started
         spent[1] += len(t["photos"])
@@ -462,15 +468,21 @@ def planted_benchmark(
     per_seed = []
     for seed in seeds:
         root = work / f"seed{seed}"
-        truth = make_planted_kinds(root, seed, per_class, val_per_class)
+        done = root / "model" / "metrics.json"
         t0 = time.perf_counter()
-        metrics = train(
-            root / "train", root / "model", val_dir=root / "val", epochs=30, image_size=224,
-            seed=seed, progress=False, freeze_backbone=True, augment=False, workers=0,
-        )  # fmt: skip
+        if done.is_file() and (root / "truth.json").is_file():  # reuse a finished seed's model
+            truth = json.loads((root / "truth.json").read_text(encoding="utf-8"))
+            metrics = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            truth = make_planted_kinds(root, seed, per_class, val_per_class)
+            metrics = train(
+                root / "train", root / "model", val_dir=root / "val", epochs=30, image_size=224,
+                seed=seed, progress=False, freeze_backbone=True, augment=False, workers=0,
+            )  # fmt: skip
         trained = time.perf_counter() - t0
         result = measure_planted(root, planted_word_tests(truth, seed), seed)
         result |= {"seed": seed, "val_top1": metrics.get("top1"), "train_s": round(trained, 1)}
+        (root / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
         per_seed.append(result)
     return {"seeds": per_seed, "groups": planted_groups(per_seed), "loadavg": _load()}
 
