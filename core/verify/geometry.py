@@ -13,7 +13,8 @@ differ from it only in what the word names, so it matches the word's area in
   (another hot region rather than a cold mirror when one fits). It is a preference, not a
   condition: a word's region is usually the CAM's one hot region, and requiring an equally
   hot area elsewhere left no photo to test on the planted data (``docs/verify.md``);
-* optionally a **value** map (the colour test's chroma): a similar mean (within a factor 2);
+* optionally a **value** map (the colour test's chroma): a similar mean (within a factor
+  :data:`VALUE_RATIO`), so that the control has colour to take away too;
 
 and overlaps it by at most :data:`MAX_OVERLAP`. The candidates are the word's mask mirrored
 (left-right, up-down, both: size and place kept exactly) and every other stored region of the
@@ -33,10 +34,13 @@ Box = tuple[int, int, int, int]
 
 MAX_OVERLAP = 0.1
 PLACE_TOL = 0.15
-#: Weight of the heat mismatch (relative, capped at 1) in the choice among fair candidates.
+#: Weight of the heat mismatch (``|h - h_word| / (max(h, h_word) + HEAT_ABS)``, 0..1) in
+#: the choice among fair candidates: it outweighs the place mismatch (at most PLACE_TOL).
 HEAT_WEIGHT = 1.0
 HEAT_ABS = 0.05
 AREA_TOL = 0.1
+#: The colour test's control has a mean chroma within this factor of the word's.
+VALUE_RATIO = 3.0
 #: A word's area larger than this share of the view has no fair control.
 MAX_SHARE = 0.5
 
@@ -162,10 +166,10 @@ def fair_control(
             continue
         mismatch = overlap + misplaced
         if heat is not None and h is not None:
-            mismatch += HEAT_WEIGHT * min(1.0, abs(h - heat) / (heat + HEAT_ABS))
+            mismatch += HEAT_WEIGHT * abs(h - heat) / (max(h, heat) + HEAT_ABS)
         if wanted is not None:
             got = float(value[mask].mean())
-            if not 0.5 * wanted <= got <= 2.0 * wanted:
+            if not wanted / VALUE_RATIO <= got <= wanted * VALUE_RATIO:
                 continue
             mismatch += abs(np.log((got + 1e-6) / (wanted + 1e-6)))
         if best is None or mismatch < best.mismatch:
