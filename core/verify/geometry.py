@@ -12,7 +12,9 @@ differ from it only in what the word names, so it matches the word's area in
   and among the candidates of the right size and place the one closest in heat is chosen
   (another hot region rather than a cold mirror when one fits). It is a preference, not a
   condition: a word's region is usually the CAM's one hot region, and requiring an equally
-  hot area elsewhere left no photo to test on the planted data (``docs/verify.md``);
+  hot area elsewhere left no photo to test on the planted data (``docs/verify.md``). But
+  a control *hotter* than the word (more than :data:`HEAT_RATIO` times its heat plus
+  :data:`HEAT_ABS`) is not fair: it would hide the photo's hot object for a cold word;
 * optionally a **value** map (the colour test's chroma): a similar mean (within a factor
   :data:`VALUE_RATIO`), so that the control has colour to take away too;
 
@@ -38,6 +40,9 @@ PLACE_TOL = 0.15
 #: the choice among fair candidates: it outweighs the place mismatch (at most PLACE_TOL).
 HEAT_WEIGHT = 1.0
 HEAT_ABS = 0.05
+#: A control may not be hotter than this many times the word's heat (+ HEAT_ABS): a cold
+#: word's control must not land on the photo's hot object (the planted nulls showed it did).
+HEAT_RATIO = 2.0
 AREA_TOL = 0.1
 #: The colour test's control has a mean chroma within this factor of the word's.
 VALUE_RATIO = 3.0
@@ -166,6 +171,8 @@ def fair_control(
             continue
         mismatch = overlap + misplaced
         if heat is not None and h is not None:
+            if h > HEAT_RATIO * heat + HEAT_ABS:  # never hotter than the word: not its object
+                continue
             mismatch += HEAT_WEIGHT * abs(h - heat) / (max(h, heat) + HEAT_ABS)
         if wanted is not None:
             got = float(value[mask].mean())
