@@ -307,3 +307,27 @@ def test_the_planted_benchmark_knows_its_truth(tmp_path):
     from core.synth import OBJECTS
 
     assert shuffled and all(t["word"] != OBJECTS[names[t["class"]]].name for t in shuffled)
+
+
+def test_migration_5_keeps_old_effects_as_hide_tests():
+    import duckdb
+
+    from core.store.effects import read_word_tests
+    from core.store.migrations import MIGRATIONS, migrate
+
+    con = duckdb.connect()
+    for m in MIGRATIONS[:4]:  # a DB of the previous version, with one stored effect
+        m.apply(con)
+    con.execute(
+        'INSERT INTO word_effects (run_id, settings, class, word, "by", n, p_value, verdict,'
+        " fill, control) VALUES (1, 'k', 'c', 'w', 'true', 5, 0.03, 'causal', 'mean', 'shifted')"
+    )
+    con.execute(
+        "INSERT INTO word_effect_photos VALUES (1, 'k', 'c', 'w', 7, [1], true, 0.9, 0.2, 0.8,"
+        " 0.1, 'shifted', 0.0, false, NULL, NULL)"
+    )
+    assert 5 in migrate(con)
+    (old,) = read_word_tests(con, 1, key="k")[("c", "w")]
+    assert old.test == "hide" and old.verdict == "causal" and old.n == 5
+    row = con.execute("SELECT test, skipped, p_hidden FROM word_effect_photos").fetchone()
+    assert row == ("hide", None, 0.2)
