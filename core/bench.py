@@ -355,5 +355,15 @@ def run_bench(
             "### Verified words (planted-cue demo: hide a word's regions, same-area control)\n\n"
             + verify_markdown(report["verify"])
         )
+    if "kinds" in parts:
+        from core.verify_bench import planted_benchmark, planted_markdown
+
+        log.info("bench: one test per kind of word on planted colour and object cues")
+        work = Path(demo_dir or tempfile.mkdtemp(prefix="wordcam-kinds-")) / "kinds"
+        report["kinds"] = planted_benchmark(work, seeds=(0,) if quick else (0, 1))
+        sections.append(
+            "### One test per kind of word (planted colour and object cues)\n\n"
+            + planted_markdown(report["kinds"])
+        )
     report["markdown"] = "\n\n".join(sections)
     return report

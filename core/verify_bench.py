@@ -32,7 +32,7 @@ def fill_comparison(demo: Path, per_class: int = 12, fills=FILLS) -> list[dict[s
     from core.models import load_model
     from core.synth import CROP_MARGIN
     from core.verify.fill import hide
-    from core.verify.geometry import boxes_mask, control_mask
+    from core.verify.geometry import NoControl, boxes_mask, fair_control
     from core.verify.model import probabilities
 
     model = load_model(str(demo / "model"))
@@ -49,7 +49,9 @@ def fill_comparison(demo: Path, per_class: int = 12, fills=FILLS) -> list[dict[s
             offset = round(image.width * CROP_MARGIN)  # resize 256 is the identity here
             x0, y0, x1, y1 = (v - offset for v in rec["object"]["box"])
             mask = boxes_mask([(x0, y0, x1, y1)], view.size)
-            control = control_mask(mask, np.random.default_rng(i))
+            control = fair_control(mask)
+            if isinstance(control, NoControl):
+                continue
             t0 = time.perf_counter()
             hidden_x, _ = hide(view, mask, fill, pp, seed=i)
             control_x, _ = hide(view, control.mask, fill, pp, seed=i + 1)
@@ -83,7 +85,7 @@ def distractor_check(demo: Path, per_pair: int = 12, fill: str = DEFAULT_FILL) -
     from core.models import load_model
     from core.synth import CROP_MARGIN
     from core.verify.fill import hide
-    from core.verify.geometry import boxes_mask, control_mask
+    from core.verify.geometry import NoControl, boxes_mask, fair_control
     from core.verify.model import probabilities
     from core.verify.stats import bh_qvalues, effect_of, verdict, word_seed
 
@@ -107,7 +109,9 @@ def distractor_check(demo: Path, per_pair: int = 12, fill: str = DEFAULT_FILL) -
                 view = pp.crop(image)
                 offset = round(image.width * CROP_MARGIN)
                 mask = boxes_mask([[v - offset for v in box]], view.size)
-                control = control_mask(mask, np.random.default_rng(i))
+                control = fair_control(mask)
+                if isinstance(control, NoControl):
+                    continue
                 p = probabilities(
                     model,
                     [
@@ -132,7 +136,7 @@ def distractor_check(demo: Path, per_pair: int = 12, fill: str = DEFAULT_FILL) -
             )
     qs = bh_qvalues([r["p_value"] for r in rows])
     for r, q in zip(rows, qs, strict=True):
-        r["verdict"] = verdict(q, r["ci_low"])
+        r["verdict"] = verdict(q, r["ci_low"], n=r["n"])
     causal = sum(r["verdict"] == "causal" for r in rows)
     return {
         "fill": fill,
@@ -208,3 +212,338 @@ def truth_tables(
 
 def _short(w: WordEffect) -> dict[str, Any]:
     return {**w.to_dict(), "causal": w.causal}
+
+
+# ------------------------------------------------------------------ planted kinds (issue 21)
+#
+# Classes whose cue is a COLOUR (the same object, one class-specific colour) and classes whose
+# cue is an OBJECT (in a random colour, at a random place); a distractor in a random colour in
+# every class at the same rate. The truth is known per photo, so each test is run on the true
+# boxes: no explainer in between. See docs/verify.md ("The tests on planted data").
+
+#: Colours of the planted objects (RGB) and their words.
+PALETTE: dict[str, tuple[int, int, int]] = {
+    "red": (215, 35, 35),
+    "blue": (35, 70, 215),
+    "green": (30, 160, 50),
+    "yellow": (225, 195, 30),
+}
+#: (class, cut-out index in core.synth.OBJECTS, its colour or None for a random one).
+PLANTED = (
+    ("red cup", 1, "red"),
+    ("blue cup", 1, "blue"),
+    ("cat", 0, None),
+    ("rocket", 2, None),
+)
+DISTRACTOR = 0  # core.synth.DISTRACTORS[0]: the coins
+
+
+def _tinted(cut: Any, colour: tuple[int, int, int]) -> Any:
+    """The cut-out (RGBA) in ``colour``: its luminance times the colour, alpha kept."""
+    import numpy as np
+    from PIL import Image
+
+    from core.synth import _cutout_rgba
+
+    rgba = _cutout_rgba(cut)
+    luma = np.asarray(rgba.convert("L"), np.float32)[..., None] / 255.0
+    rgb = np.clip((0.35 + 0.9 * luma) * np.asarray(colour, np.float32), 0, 255)
+    out = Image.fromarray(rgb.astype(np.uint8))
+    out.putalpha(rgba.getchannel("A"))
+    return out
+
+
+def _paste_piece(canvas: Any, rgba: Any, rng: Any, scale_range: tuple[float, float]) -> list[int]:
+    """``rgba`` pasted at a random place and scale inside the centre crop (as core.synth)."""
+    from PIL import Image
+
+    from core.synth import CROP_MARGIN
+
+    size = canvas.width
+    margin = round(size * CROP_MARGIN)
+    room = size - 2 * margin
+    mean_side = size * float(rng.uniform(*scale_range))
+    scale = min(mean_side / (rgba.width * rgba.height) ** 0.5, 0.95 * room / max(rgba.size))
+    piece = rgba.resize(
+        (max(4, round(rgba.width * scale)), max(4, round(rgba.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
+    x0 = margin + int(rng.integers(0, room - piece.width + 1))
+    y0 = margin + int(rng.integers(0, room - piece.height + 1))
+    canvas.paste(piece, (x0, y0), piece.getchannel("A"))
+    return [x0, y0, x0 + piece.width, y0 + piece.height]
+
+
+def make_planted_kinds(
+    out: Path, seed: int = 0, per_class: int = 40, val_per_class: int = 16, size: int = 256
+) -> dict[str, Any]:
+    """Write ``out/{train,val}/<class>/*.jpg`` and ``out/truth.json``; the truth."""
+    import numpy as np
+
+    from core.synth import BACKGROUNDS, DISTRACTORS, OBJECTS, _background
+
+    colours = list(PALETTE)
+    records = []
+    for split, count in (("train", per_class), ("val", val_per_class)):
+        for ci, (cls, obj, fixed) in enumerate(PLANTED):
+            (out / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                rng = np.random.default_rng([seed, 7 + (split == "val"), ci, i])
+                canvas, _ = _background(rng, size, BACKGROUNDS)
+                rec: dict[str, Any] = {"file": f"{split}/{cls}/{i:04d}.jpg", "label": cls}
+                rec["split"], rec["distractor"] = split, None
+                if rng.random() < 0.5:
+                    colour = colours[int(rng.integers(len(colours)))]
+                    piece = _tinted(DISTRACTORS[DISTRACTOR], PALETTE[colour])
+                    box = _paste_piece(canvas, piece, rng, (0.15, 0.25))
+                    rec["distractor"] = {"colour": colour, "box": box}
+                colour = fixed or colours[int(rng.integers(len(colours)))]
+                box = _paste_piece(canvas, _tinted(OBJECTS[obj], PALETTE[colour]), rng, (0.3, 0.45))
+                rec["object"] = {"name": OBJECTS[obj].name, "colour": colour, "box": box}
+                canvas.save(out / rec["file"], quality=92)
+                records.append(rec)
+    truth = {"classes": [c for c, _, _ in PLANTED], "seed": seed, "images": records}
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    return truth
+
+
+def _view_box(box: list[int], offset: int) -> list[int]:
+    return [v - offset for v in box]
+
+
+def _position(box: list[int], size: int) -> str:
+    from core.regions import position_key
+
+    return position_key((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, size, size)
+
+
+def planted_word_tests(truth: dict[str, Any], seed: int) -> list[dict[str, Any]]:
+    """The word-tests of the benchmark: group, class measured, word, test, photos (file, box).
+
+    Groups: ``colour cue`` (colour test, should be causal), ``object word`` (hide, should be
+    causal), ``object's colour`` and ``object's position`` (their own tests on object-cue
+    classes: should not be), and the three nulls ``random region`` (hide a random box away
+    from the object), ``spread attribute`` (the distractor's colour and position, in every
+    class alike, by their own tests) and ``shuffled labels`` (each class's label moved to the
+    next class's photos; hide the object those photos show).
+    """
+    import numpy as np
+
+    from core.synth import CROP_MARGIN
+
+    offset = round(256 * CROP_MARGIN)
+    val = [r for r in truth["images"] if r["split"] == "val"]
+    classes = truth["classes"]
+    fixed = {c: col for c, _, col in PLANTED}
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple[str, str, str, str], list] = {}
+
+    def add(group: str, cls: str, word: str, test: str, rec: dict, box: list[int]) -> None:
+        groups.setdefault((group, cls, word, test), []).append((rec["file"], box))
+
+    for rec in val:
+        cls, obj = rec["label"], rec["object"]
+        box = _view_box(obj["box"], offset)
+        if fixed[cls]:
+            add("colour cue", cls, obj["colour"], "colour", rec, box)
+        else:
+            add("object word", cls, obj["name"], "hide", rec, box)
+            add("object's colour", cls, obj["colour"], "colour", rec, box)
+            add("object's position", cls, _position(box, 224), "move", rec, box)
+        elsewhere = _random_box(box, rng)
+        if elsewhere is not None:
+            add("random region", cls, "random", "hide", rec, elsewhere)
+        if rec["distractor"]:
+            dbox = _view_box(rec["distractor"]["box"], offset)
+            add("spread attribute", cls, rec["distractor"]["colour"], "colour", rec, dbox)
+            add("spread attribute", cls, _position(dbox, 224), "move", rec, dbox)
+        # a derangement that never gives a cup's photos the other cup's label (same object)
+        shuffled = classes[(classes.index(cls) + 2) % len(classes)]
+        add("shuffled labels", shuffled, obj["name"], "hide", rec, box)
+    return [
+        {"group": g, "class": c, "word": w, "test": t, "photos": p}
+        for (g, c, w, t), p in sorted(groups.items())
+    ]
+
+
+def _random_box(box: list[int], rng: Any, size: int = 224) -> list[int] | None:
+    """A box of the same size at a random place not overlapping ``box`` (None: no room)."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    for _ in range(200):
+        x0, y0 = int(rng.integers(0, size - w + 1)), int(rng.integers(0, size - h + 1))
+        if x0 >= box[2] or x0 + w <= box[0] or y0 >= box[3] or y0 + h <= box[1]:
+            return [x0, y0, x0 + w, y0 + h]
+    return None
+
+
+def measure_planted(
+    root: Path, tests: list[dict[str, Any]], seed: int = 0, fill: str = DEFAULT_FILL
+) -> dict[str, Any]:
+    """Run every word-test of :func:`planted_word_tests` on the model in ``root/model``: per
+    word-test n, effect, interval, p, q (BH over all of them: one family) and verdict; the
+    seconds and photo-words per test."""
+    from PIL import Image
+
+    from core.models import load_model
+    from core.verify.geometry import boxes_mask
+    from core.verify.measure import plan_change
+    from core.verify.model import probabilities
+    from core.verify.photos import recomputed_regions
+    from core.verify.stats import bh_qvalues, effect_of, min_photos, verdict, word_seed
+
+    model = load_model(str(root / "model"))
+    pp = model.preprocess
+    views: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    cost: dict[str, list[float]] = {}
+    rows = []
+    for t in tests:
+        started = time.perf_counter()
+        inputs, kept, skipped = [], [], 0
+        for i, (file, box) in enumerate(t["photos"]):
+            if file not in views:
+                view = pp.crop(Image.open(root / file).convert("RGB"))
+                views[file] = (view, recomputed_regions(model, view, "gradcam", None))
+            view, regions = views[file]
+            mask = boxes_mask([box], view.size)
+            own = [r.index for r in regions.values() if _covered(r.box, mask) > 0.5]
+            plan = plan_change(
+                view, mask, t["test"], list(regions.values()), own, fill=fill,
+                preprocess=pp, seed=word_seed(seed, t["class"], t["word"]) ^ i,
+            )  # fmt: skip
+            if "skipped" in plan:
+                skipped += 1
+                continue
+            if file not in before:  # the original view: once per photo
+                before[file] = probabilities(model, [pp.to_tensor(view)])[0]
+            inputs += [plan["hidden_x"], plan["control_x"]]
+            kept.append(file)
+        label = model.labels.index(t["class"])
+        p = probabilities(model, inputs)[:, label] if inputs else []
+        b = [before[f][label] for f in kept]
+        e = effect_of(b, p[0::2], p[1::2]) if inputs else effect_of([], [], [])
+        spent = cost.setdefault(t["test"], [0.0, 0])
+        spent[0] += time.perf_counter() - started
+        spent[1] += len(t["photos"])
+        rows.append(
+            {k: t[k] for k in ("group", "class", "word", "test")}
+            | {"n": e.n, "skipped": skipped, "effect": e.effect, "ci_low": e.ci_low}
+            | {"ci_high": e.ci_high, "p_value": e.p_value}
+        )
+    k = min_photos()
+    family = [r for r in rows if r["n"] >= k]
+    for r, q in zip(family, bh_qvalues([r["p_value"] for r in family]), strict=True):
+        r["q_value"] = q
+    for r in rows:
+        r["verdict"] = verdict(r.get("q_value"), r["ci_low"], n=r["n"])
+    rate = {t: round(n / s, 2) if s else None for t, (s, n) in cost.items()}
+    return {"rows": rows, "photo_words_per_s": rate, "family": len(family)}
+
+
+def _covered(box: tuple[int, int, int, int], mask: Any) -> float:
+    """The share of ``box`` inside ``mask``."""
+    x0, y0, x1, y1 = box
+    part = mask[max(0, y0) : y1, max(0, x0) : x1]
+    return float(part.mean()) if part.size else 0.0
+
+
+#: What each group of the planted benchmark should show (the goal of issue 21).
+GOALS = {
+    "colour cue": "all causal",
+    "object word": "all causal",
+    "object's colour": "<= 10% causal",
+    "object's position": "<= 10% causal",
+    "random region": "<= 5% causal",
+    "spread attribute": "<= 5% causal",
+    "shuffled labels": "<= 5% causal",
+}
+
+
+def planted_benchmark(
+    work: Path, seeds: tuple[int, ...] = (0, 1), per_class: int = 40, val_per_class: int = 32
+) -> dict[str, Any]:
+    """Build, train and measure the planted kinds benchmark for each seed; the summary."""
+    from core.train import train
+
+    per_seed = []
+    for seed in seeds:
+        root = work / f"seed{seed}"
+        done = root / "model" / "metrics.json"
+        t0 = time.perf_counter()
+        truth = make_planted_kinds(root, seed, per_class, val_per_class)  # deterministic
+        if done.is_file():  # reuse the seed's trained model (same train photos)
+            metrics = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            metrics = train(
+                root / "train", root / "model", val_dir=root / "val", epochs=30, image_size=224,
+                seed=seed, progress=False, freeze_backbone=True, augment=False, workers=0,
+            )  # fmt: skip
+        trained = time.perf_counter() - t0
+        result = measure_planted(root, planted_word_tests(truth, seed), seed)
+        result |= {"seed": seed, "val_top1": metrics.get("top1"), "train_s": round(trained, 1)}
+        (root / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        per_seed.append(result)
+    return {"seeds": per_seed, "groups": planted_groups(per_seed), "loadavg": _load()}
+
+
+def planted_groups(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per group over all seeds: word-tests with a verdict, causal, too few, the goal."""
+    out = []
+    for group, goal in GOALS.items():
+        rows = [r for s in per_seed for r in s["rows"] if r["group"] == group]
+        judged = [r for r in rows if r["verdict"] in ("causal", "no effect shown")]
+        causal = sum(r["verdict"] == "causal" for r in judged)
+        out.append(
+            {
+                "group": group,
+                "word_tests": len(rows),
+                "with_verdict": len(judged),
+                "causal": causal,
+                "share": round(causal / len(judged), 3) if judged else None,
+                "too_few": sum(r["verdict"] == "too few photos" for r in rows),
+                "goal": goal,
+            }
+        )
+    return out
+
+
+def planted_markdown(result: dict[str, Any]) -> str:
+    """The benchmark's table (per group) and the cost per test, as Markdown."""
+    lines = [
+        "| group | test(s) | word-tests | with a verdict | causal | share | too few photos "
+        "| goal |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    tests = {}
+    for s in result["seeds"]:
+        for r in s["rows"]:
+            tests.setdefault(r["group"], set()).add(r["test"])
+    for g in result["groups"]:
+        share = "-" if g["share"] is None else f"{100 * g['share']:.0f}%"
+        lines.append(
+            f"| {g['group']} | {', '.join(sorted(tests.get(g['group'], [])))} "
+            f"| {g['word_tests']} | {g['with_verdict']} | {g['causal']} | {share} "
+            f"| {g['too_few']} | {g['goal']} |"
+        )
+    cost = [
+        f"seed {s['seed']}: val top-1 {s['val_top1']}, "
+        + ", ".join(f"{t} {v} photo-words/s" for t, v in sorted(s["photo_words_per_s"].items()))
+        for s in result["seeds"]
+    ]
+    return "\n".join(lines) + "\n\n" + "\n".join(cost) + f"\n(load {result['loadavg']})\n"
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":  # python -m core.verify_bench WORK [seeds...]
+    import sys
+
+    work = Path(sys.argv[1] if len(sys.argv) > 1 else "data/verify_kinds")
+    seeds = tuple(int(x) for x in sys.argv[2:]) or (0, 1)
+    summary = planted_benchmark(work, seeds)
+    (work / "kinds.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(planted_markdown(summary))

@@ -54,3 +54,34 @@ def fill_db(db: str | Path, run_id: int | None = None, lang: str = "ja") -> int:
     with StoreWriter(db) as writer:
         rid = latest_run_id(writer.con) if run_id is None else run_id
         return derive_word_regions(writer.con, rid, lang)
+
+
+def set_kinds(db: str | Path, run_id: int | None = None, lang: str = "ja") -> int:
+    """Stand-in for the grounded explainer's word kinds on a free-text test run: a region's
+    colour names are ``colour`` terms, its position name ``position``, its candidates
+    ``object`` (as :mod:`core.text.evidence` gives them for grounded details); the number of
+    documents updated."""
+    from core.store import StoreWriter, latest_run_id
+
+    with StoreWriter(db) as writer:
+        con = writer.con
+        rid = latest_run_id(con) if run_id is None else run_id
+        rows = con.execute(
+            "SELECT e.image_id, CAST(e.details AS VARCHAR), t.tokens, t.kinds FROM explanations e"
+            " JOIN tokens t ON t.image_id = e.image_id WHERE e.run_id = ?",
+            [rid],
+        ).fetchall()
+        updated = 0
+        for image_id, details, tokens, kinds in rows:
+            regions = (json.loads(details or "{}") or {}).get("regions") or []
+            known = {}
+            for r in regions:
+                known.update({c["label"]: "object" for c in r.get("candidates", [])})
+                known.update({c["name"]: "colour" for c in r.get("colors", [])})
+                if r.get("position_name"):
+                    known[r["position_name"]] = "position"
+            old = kinds or [None] * len(tokens)
+            new = [known.get(t, k or "other") for t, k in zip(tokens, old, strict=True)]
+            con.execute("UPDATE tokens SET kinds = ? WHERE image_id = ?", [new, image_id])
+            updated += 1
+        return updated

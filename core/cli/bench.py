@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.cli.common import add_device_argument
 
-PARTS = ("cues", "faithfulness", "throughput", "verify")
+PARTS = ("cues", "faithfulness", "throughput", "verify", "kinds")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from core.bench import run_bench
 
     report = run_bench(
-        tuple(args.only or PARTS),
+        tuple(args.only or [p for p in PARTS if p != "kinds"]),  # kinds: --only kinds
         demo_dir=args.demo_dir,
         reuse_demo=args.reuse_demo,
         quick=args.quick,

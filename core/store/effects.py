@@ -1,7 +1,10 @@
-"""The SQL of verified words: ``word_effects`` and ``word_effect_photos`` (migration 4).
+"""The SQL of verified words: ``word_effects`` and ``word_effect_photos`` (migrations 4, 5).
 
-Light on purpose (DuckDB only, no torch, no scikit-learn): ``wordcam mine`` and the dashboard
-read effects through :func:`read_effects` and :func:`read_photo_effects`.
+One entry per (class, word, test): ``hide`` (the word's regions hidden), ``colour`` (their
+colour taken away, luminance kept) or ``move`` (their content moved elsewhere); see
+``docs/verify.md``. Light on purpose (DuckDB only, no torch, no scikit-learn): ``wordcam
+mine`` and the dashboard read effects through :func:`read_effects` (each word's *own* test:
+the one its kind claims), :func:`read_word_tests` (every test) and :func:`read_photo_effects`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,16 @@ from core.store.schema import has_table
 
 if TYPE_CHECKING:
     import duckdb
+
+CAUSAL = "causal"
+NO_EFFECT = "no effect shown"
+TOO_FEW = "too few photos"
+NOT_TESTED = "not tested"
+#: The four states of every word-test, in every output (never None).
+VERDICTS = (CAUSAL, NO_EFFECT, TOO_FEW, NOT_TESTED)
+#: The tests, and the test whose claim is the word's own, by kind (``docs/verify.md``).
+TESTS = ("hide", "colour", "move")
+OWN_TEST = {"object": "hide", "colour": "colour", "position": "move"}
 
 
 @dataclass(frozen=True)
@@ -34,24 +47,37 @@ class WordEffect:
     fallbacks: int = 0
     unlocalized: int = 0
     by: str = "true"
+    test: str = "hide"
+    kind: str | None = None
+    skipped: int = 0
+    family: str | None = None
+    family_size: int = 0
 
     @property
     def causal(self) -> bool:
-        return self.verdict == "causal"
+        return self.verdict == CAUSAL
+
+    @property
+    def state(self) -> str:
+        """The verdict, one of :data:`VERDICTS` (a word-test without one is not tested)."""
+        return self.verdict if self.verdict in VERDICTS else NOT_TESTED
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``wordcam verify``'s ``words`` entries (and a few more keys)."""
         return {
             "class": self.cls,
             "word": self.word,
+            "kind": self.kind or "other",
+            "test": self.test,
             "n": self.n,
             "effect": _round(self.effect),
             "ci_low": _round(self.ci_low),
             "ci_high": _round(self.ci_high),
-            "verdict": self.verdict,
-            "p_value": _round(self.p_value),
+            "p_value": _round(self.p_value) if self.state in (CAUSAL, NO_EFFECT) else None,
             "q_value": _round(self.q_value),
-            "fallbacks": self.fallbacks,
+            "verdict": self.state,
+            "skipped": self.skipped,
+            "family_size": self.family_size,
             "unlocalized": self.unlocalized,
         }
 
@@ -65,24 +91,26 @@ class PhotoEffect:
     image_id: int
     regions: list[int]
     localized: bool
-    p_before: float
-    p_hidden: float
-    p_control: float
-    hidden_share: float
-    control_kind: str
-    control_overlap: float
-    fallback: bool
+    p_before: float | None
+    p_hidden: float | None
+    p_control: float | None
+    hidden_share: float | None
+    control_kind: str | None
+    control_overlap: float | None
+    fallback: bool = False
     hidden_path: str | None = None
     control_path: str | None = None
+    test: str = "hide"
+    skipped: str | None = None
 
 
 _EFFECT_COLUMNS = (
     "class, word, n, effect, ci_low, ci_high, p_value, q_value, verdict, fill, control,"
-    ' fallbacks, unlocalized, "by"'
+    ' fallbacks, unlocalized, "by", test, kind, skipped, family, family_size'
 )
 _PHOTO_COLUMNS = (
     "class, word, image_id, regions, localized, p_before, p_hidden, p_control, hidden_share,"
-    " control_kind, control_overlap, fallback, hidden_path, control_path"
+    " control_kind, control_overlap, fallback, hidden_path, control_path, test, skipped"
 )
 
 
@@ -95,21 +123,28 @@ def has_effects(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, "word_effects")
 
 
-def done_photos(con: duckdb.DuckDBPyConnection, run_id: int, key: str) -> set[tuple[str, str, int]]:
-    """``(class, word, image_id)`` already measured with settings ``key`` (for resuming)."""
+def done_photos(
+    con: duckdb.DuckDBPyConnection, run_id: int, key: str
+) -> set[tuple[str, str, str, int]]:
+    """``(class, word, test, image_id)`` measured (or skipped) with settings ``key``."""
     rows = con.execute(
-        "SELECT class, word, image_id FROM word_effect_photos WHERE run_id = ? AND settings = ?",
+        "SELECT class, word, test, image_id FROM word_effect_photos"
+        " WHERE run_id = ? AND settings = ?",
         [run_id, key],
     ).fetchall()
-    return {(c, w, int(i)) for c, w, i in rows}
+    return {(c, w, t, int(i)) for c, w, t, i in rows}
 
 
-def done_words(con: duckdb.DuckDBPyConnection, run_id: int, key: str) -> set[tuple[str, str]]:
-    """``(class, word)`` whose effect is stored for settings ``key``."""
+def done_words(
+    con: duckdb.DuckDBPyConnection, run_id: int, key: str
+) -> dict[tuple[str, str, str], bool]:
+    """``{(class, word, test): has a verdict}`` of the effects stored for settings ``key``."""
     rows = con.execute(
-        "SELECT class, word FROM word_effects WHERE run_id = ? AND settings = ?", [run_id, key]
+        "SELECT class, word, test, verdict IS NOT NULL FROM word_effects"
+        " WHERE run_id = ? AND settings = ?",
+        [run_id, key],
     ).fetchall()
-    return {(c, w) for c, w in rows}
+    return {(c, w, t): bool(v) for c, w, t, v in rows}
 
 
 def write_photos(
@@ -120,7 +155,7 @@ def write_photos(
         return
     con.executemany(
         f"INSERT OR REPLACE INTO word_effect_photos (run_id, settings, {_PHOTO_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"VALUES ({', '.join(['?'] * 18)})",
         [
             [
                 run_id,
@@ -139,6 +174,8 @@ def write_photos(
                 r.fallback,
                 r.hidden_path,
                 r.control_path,
+                r.test,
+                r.skipped,
             ]
             for r in rows
         ],
@@ -146,13 +183,13 @@ def write_photos(
 
 
 def photo_rows(
-    con: duckdb.DuckDBPyConnection, run_id: int, key: str, cls: str, word: str
+    con: duckdb.DuckDBPyConnection, run_id: int, key: str, cls: str, word: str, test: str = "hide"
 ) -> list[PhotoEffect]:
-    """The measured photos of one (class, word), by image id."""
+    """The measured (and skipped) photos of one (class, word, test), by image id."""
     rows = con.execute(
         f"SELECT {_PHOTO_COLUMNS} FROM word_effect_photos WHERE run_id = ? AND settings = ?"
-        " AND class = ? AND word = ? ORDER BY image_id",
-        [run_id, key, cls, word],
+        " AND class = ? AND word = ? AND test = ? ORDER BY image_id",
+        [run_id, key, cls, word, test],
     ).fetchall()
     return [PhotoEffect(*r[:3], list(r[3]), *r[4:]) for r in rows]
 
@@ -161,7 +198,7 @@ def write_effect(con: duckdb.DuckDBPyConnection, run_id: int, key: str, e: WordE
     """Insert (or replace) one word's effect (its q-value and verdict are set by :func:`adjust`)."""
     con.execute(
         f"INSERT OR REPLACE INTO word_effects (run_id, settings, {_EFFECT_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"VALUES ({', '.join(['?'] * 21)})",
         [
             run_id,
             key,
@@ -179,18 +216,29 @@ def write_effect(con: duckdb.DuckDBPyConnection, run_id: int, key: str, e: WordE
             e.fallbacks,
             e.unlocalized,
             e.by,
+            e.test,
+            e.kind,
+            e.skipped,
+            e.family,
+            e.family_size,
         ],
     )
 
 
 def set_means(
-    con: duckdb.DuckDBPyConnection, run_id: int, key: str, cls: str, word: str, means: Iterable
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    key: str,
+    cls: str,
+    word: str,
+    means: Iterable,
+    test: str = "hide",
 ) -> None:
-    """The mean probabilities before, hidden and control of one word's photos."""
+    """The mean probabilities before, changed and control of one word-test's photos."""
     con.execute(
         "UPDATE word_effects SET mean_before = ?, mean_hidden = ?, mean_control = ?"
-        " WHERE run_id = ? AND settings = ? AND class = ? AND word = ?",
-        [*means, run_id, key, cls, word],
+        " WHERE run_id = ? AND settings = ? AND class = ? AND word = ? AND test = ?",
+        [*means, run_id, key, cls, word, test],
     )
 
 
@@ -198,21 +246,48 @@ def effects_of(con: duckdb.DuckDBPyConnection, run_id: int, key: str) -> list[Wo
     """Every word verified on ``run_id`` with settings ``key``, by class and word."""
     rows = con.execute(
         f"SELECT {_EFFECT_COLUMNS} FROM word_effects WHERE run_id = ? AND settings = ?"
-        " ORDER BY class, word",
+        " ORDER BY class, word, test",
         [run_id, key],
     ).fetchall()
     return [WordEffect(*r) for r in rows]
 
 
 def set_verdicts(
-    con: duckdb.DuckDBPyConnection, run_id: int, key: str, verdicts: Iterable[tuple]
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    key: str,
+    verdicts: Iterable[tuple],
+    family: str | None = None,
+    family_size: int = 0,
 ) -> None:
-    """Store ``(class, word, q_value, verdict)`` for settings ``key``."""
+    """Store ``(class, word, test, q_value, verdict)`` for settings ``key``, in ``family``."""
     con.executemany(
-        "UPDATE word_effects SET q_value = ?, verdict = ?"
-        " WHERE run_id = ? AND settings = ? AND class = ? AND word = ?",
-        [[q, v, run_id, key, c, w] for c, w, q, v in verdicts],
+        "UPDATE word_effects SET q_value = ?, verdict = ?, family = ?, family_size = ?"
+        " WHERE run_id = ? AND settings = ? AND class = ? AND word = ? AND test = ?",
+        [[q, v, family, family_size, run_id, key, c, w, t] for c, w, t, q, v in verdicts],
     )
+
+
+def word_kinds_of(
+    con: duckdb.DuckDBPyConnection, run_id: int, words: Sequence[str]
+) -> dict[str, str]:
+    """``{word: kind}``: the kind the run's tokens give each word most often (ties: KINDS
+    order); words without stored kinds are left out."""
+    if not words or not has_table(con, "tokens"):
+        return {}
+    rows = con.execute(
+        "SELECT term, kind, count(*) FROM (SELECT unnest(tokens) AS term, unnest(kinds) AS kind"
+        " FROM tokens WHERE run_id = ? AND kinds IS NOT NULL) WHERE list_contains(?, term)"
+        " GROUP BY term, kind",
+        [run_id, list(words)],
+    ).fetchall()
+    order = {"object": 0, "colour": 1, "position": 2, "other": 3}
+    best: dict[str, tuple[int, int, str]] = {}
+    for term, kind, count in rows:
+        rank = (-int(count), order.get(kind, 9), kind)
+        if term not in best or rank < best[term]:
+            best[term] = rank
+    return {t: r[2] for t, r in best.items()}
 
 
 def latest_key(con: duckdb.DuckDBPyConnection, run_id: int, by: str | None = None) -> str | None:
@@ -227,14 +302,37 @@ def latest_key(con: duckdb.DuckDBPyConnection, run_id: int, by: str | None = Non
     return row[0] if row else None
 
 
-def read_effects(
+def read_word_tests(
     con: duckdb.DuckDBPyConnection, run_id: int, by: str | None = None, key: str | None = None
-) -> dict[tuple[str, str], WordEffect]:
-    """``{(class, word): effect}`` of the latest verification (or settings ``key``); {} if none."""
+) -> dict[tuple[str, str], list[WordEffect]]:
+    """``{(class, word): [effect per test]}`` of the latest verification (or ``key``)."""
     key = key or latest_key(con, run_id, by)
     if key is None:
         return {}
-    return {(e.cls, e.word): e for e in effects_of(con, run_id, key)}
+    out: dict[tuple[str, str], list[WordEffect]] = {}
+    for e in effects_of(con, run_id, key):
+        out.setdefault((e.cls, e.word), []).append(e)
+    return out
+
+
+def own_test(effects: Sequence[WordEffect]) -> WordEffect:
+    """The entry of the test the word's kind claims (``OWN_TEST``); else the first."""
+    for e in effects:
+        if OWN_TEST.get(e.kind or "") == e.test:
+            return e
+    return effects[0]
+
+
+def read_effects(
+    con: duckdb.DuckDBPyConnection, run_id: int, by: str | None = None, key: str | None = None
+) -> dict[tuple[str, str], WordEffect]:
+    """``{(class, word): effect}`` of the latest verification (or settings ``key``); {} if none.
+
+    One entry per word: its own test (``hide`` for objects, ``colour`` for colour words,
+    ``move`` for position words; a word of another kind is ``not tested``), so that no colour
+    or position word is shown with the region's verdict. :func:`read_word_tests` has them all.
+    """
+    return {k: own_test(v) for k, v in read_word_tests(con, run_id, by, key).items()}
 
 
 def read_photo_effects(
@@ -250,7 +348,7 @@ def read_photo_effects(
         return []
     rows = con.execute(
         f"SELECT {_PHOTO_COLUMNS} FROM word_effect_photos WHERE run_id = ? AND settings = ?"
-        " AND image_id = ? ORDER BY class, word",
+        " AND image_id = ? ORDER BY class, word, test",
         [run_id, key, image_id],
     ).fetchall()
     return [PhotoEffect(*r[:3], list(r[3]), *r[4:]) for r in rows]

@@ -97,6 +97,82 @@ def word_effects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(WORD_EFFECTS)
 
 
+# Migration 5 (issue 21): one entry per word *and test* (``test``: hide | colour | move). The
+# primary keys gain ``test``, so both tables are rebuilt (DuckDB cannot change a key in
+# place); old rows are kept as ``hide`` tests. ``word_effects`` also records the word's
+# ``kind``, how many of its photos did not count (``skipped``: no fair control, nothing to
+# change) and the BH family its q-value was computed in (``family``, ``family_size``).
+# ``word_effect_photos`` keeps a photo that did not count with its ``skipped`` reason and
+# NULL probabilities, so that a resumed run does not try it again.
+WORD_TESTS = """
+CREATE TABLE word_effects_v5 AS SELECT *, 'hide' AS test, CAST(NULL AS VARCHAR) AS kind,
+    0 AS skipped, CAST(NULL AS VARCHAR) AS family, 0 AS family_size FROM word_effects;
+DROP TABLE word_effects;
+CREATE TABLE word_effects (
+    run_id INTEGER NOT NULL,
+    settings VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    word VARCHAR NOT NULL,
+    test VARCHAR NOT NULL DEFAULT 'hide',
+    "by" VARCHAR NOT NULL,
+    kind VARCHAR,
+    n INTEGER NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    unlocalized INTEGER NOT NULL DEFAULT 0,
+    effect DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    p_value DOUBLE NOT NULL,
+    q_value DOUBLE,
+    verdict VARCHAR,
+    family VARCHAR,
+    family_size INTEGER NOT NULL DEFAULT 0,
+    fill VARCHAR NOT NULL,
+    control VARCHAR NOT NULL,
+    fallbacks INTEGER NOT NULL DEFAULT 0,
+    mean_before DOUBLE,
+    mean_hidden DOUBLE,
+    mean_control DOUBLE,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (run_id, settings, class, word, test)
+);
+INSERT INTO word_effects BY NAME SELECT * FROM word_effects_v5;
+DROP TABLE word_effects_v5;
+CREATE TABLE word_effect_photos_v5 AS SELECT *, 'hide' AS test,
+    CAST(NULL AS VARCHAR) AS skipped FROM word_effect_photos;
+DROP TABLE word_effect_photos;
+CREATE TABLE word_effect_photos (
+    run_id INTEGER NOT NULL,
+    settings VARCHAR NOT NULL,
+    class VARCHAR NOT NULL,
+    word VARCHAR NOT NULL,
+    test VARCHAR NOT NULL DEFAULT 'hide',
+    image_id BIGINT NOT NULL,
+    regions INTEGER[] NOT NULL,
+    localized BOOLEAN NOT NULL,
+    p_before DOUBLE,
+    p_hidden DOUBLE,
+    p_control DOUBLE,
+    hidden_share DOUBLE,
+    control_kind VARCHAR,
+    control_overlap DOUBLE,
+    fallback BOOLEAN NOT NULL DEFAULT false,
+    hidden_path VARCHAR,
+    control_path VARCHAR,
+    skipped VARCHAR,
+    PRIMARY KEY (run_id, settings, class, word, test, image_id)
+);
+INSERT INTO word_effect_photos BY NAME SELECT * FROM word_effect_photos_v5;
+DROP TABLE word_effect_photos_v5;
+"""
+
+
+@migration(5)
+def word_tests(con: duckdb.DuckDBPyConnection) -> None:
+    """Verified words per test (hide, colour, move), with kind, family and skipped photos."""
+    con.execute(WORD_TESTS)
+
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

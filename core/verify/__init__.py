@@ -1,16 +1,21 @@
-"""Verified words: does hiding what a word names change the model's answer? (issue 16)
+"""Verified words: does what a word names change the model's answer? (issues 16, 21)
 
 For a class C and a word W of its keyword table, the photos of C whose explanation contains W
-are run through the run's model three times: as they are, with W's heat regions hidden, and
-with a control of the same area hidden elsewhere. The effect is the mean drop of C's
-probability (hidden) minus the mean drop (control), with a bootstrap interval and a
-Benjamini-Hochberg-corrected verdict (``docs/verify.md``). One file per concern:
+are run through the run's model three times: as they are, with W's regions changed by the
+test of W's kind (object: hidden; colour: grey at the same luminance; position: content moved
+elsewhere), and with the same change to a fair control area (same size and place). The
+effect is the mean drop of C's probability (changed) minus the mean drop (control), with an
+exact sign-flip p-value, a t interval and a Benjamini-Hochberg verdict per invocation, one of
+four states (``docs/verify.md``). One file per concern:
 
 * :mod:`~core.verify.settings` (:class:`VerifySettings`), :mod:`~core.verify.sampling` (words,
-  photos), :mod:`~core.verify.photos` (views, region boxes), :mod:`~core.verify.geometry`
-  (masks, the control), :mod:`~core.verify.fill` (hiding), :mod:`~core.verify.model` (the
+  photos), :mod:`~core.verify.photos` (views, regions), :mod:`~core.verify.geometry`
+  (masks, the fair control, moves), :mod:`~core.verify.fill` (hiding),
+  :mod:`~core.verify.changes` (the three tests' changes), :mod:`~core.verify.model` (the
   run's model), :mod:`~core.verify.measure` (one batch), :mod:`~core.verify.stats` (effect,
-  interval, BH), :mod:`core.store.effects` (its SQL, in the store), :mod:`~core.verify.job`
+  sign-flip p, interval, BH, verdicts), :mod:`~core.verify.nullsim` (the null simulation),
+  :mod:`~core.verify.summary` (tests per kind, effects, the BH family),
+  :mod:`core.store.effects` (its SQL, in the store), :mod:`~core.verify.job`
   (:func:`run_verify`), :mod:`~core.verify.report` (:class:`VerifyReport`).
 
 Importing this package is light: the job, torch and scipy load on first use.

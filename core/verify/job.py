@@ -4,10 +4,11 @@
 writes through the single :class:`core.store.StoreWriter` on the job skeleton every job shares
 (:class:`core.jobs.session.JobSession`: the progress file beside the DB, the statuses
 ``running``, ``interrupted``, ``failed`` and ``done``, Ctrl-C and a full disk, the summary):
-every batch of (word, photo) measurements is one short transaction in ``word_effect_photos``,
-a word's effect is stored in ``word_effects`` once all its photos are in, and at the end the
-Benjamini-Hochberg q-values and verdicts are set over every word verified with these
-settings. Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
+every batch of (word, test, photo) measurements is one short transaction in
+``word_effect_photos``, a word-test's effect is stored in ``word_effects`` once all its photos
+are in, and at the end the Benjamini-Hochberg q-values and verdicts are set over this
+invocation's family (:mod:`core.verify.summary`: the tests per kind, effects, the family).
+Ctrl-C (or a kill) keeps every finished batch; rerunning the same command resumes:
 stored words and photos are not measured again. A photo that cannot be read is *failed*: not
 stored, its word not summarised, measured again on the next run (exit status 3, as precompute).
 
@@ -35,7 +36,7 @@ from core.verify.photos import photo_records
 from core.verify.report import VerifyReport
 from core.verify.sampling import Pair, check_regions, pairs, top_words
 from core.verify.settings import CONTROL, VerifySettings
-from core.verify.stats import bh_qvalues, effect_of, verdict, word_seed
+from core.verify.summary import WordTest, adjust, plan_tests, summarize
 
 log = logging.getLogger(__name__)
 ENGINE_FIELDS = ("engine", "device", "ray")  # run_verify's keywords that say where it runs
@@ -83,33 +84,36 @@ def verify(
     settings = VerifySettings.of(settings, **options)
     started = time.monotonic()
     db = Path(db).expanduser()
-    run, settings, tops, todo, skipped = _prepare(db, settings)
+    run, settings, tests, skipped, missing = _prepare(db, settings)
     key = settings.key()
     with StoreWriter(db, publish_every=settings.publish_every) as writer:
         con, run_id = writer.con, run.run_id
         done = storage.done_words(con, run_id, key)
-        work = Work.of(con, todo, done, key, run_id)
+        work = Work.of(con, tests, done, key, run_id)
         session = JobSession(
             writer, total=work.total, skipped=work.resumed, run_id=run_id,
             show=settings.progress, started=started, unit="photo-word", job="verify",
         )  # fmt: skip
         with session:
             session.start(run_id)
-            failed_words = _measure(session, run, settings, engine, work)
+            failed_tests = _measure(session, run, settings, engine, work)
             session.note("storing the effects and verdicts")
-            for pair in todo:
-                if (pair.cls, pair.word) not in done | failed_words:
-                    _summarize(con, run_id, key, pair, settings)
-            family = adjust(con, run_id, key, settings.alpha)
+            lines = [
+                summarize(con, run_id, key, wt, settings)
+                for wt in tests
+                if wt.key not in done and wt.key not in failed_tests
+            ]
+            members = [wt.key for wt in tests if wt.key not in failed_tests]
+            family = adjust(con, run_id, key, members, settings.alpha)
             session.finish()
         summary = session.summary
         session.done(
             f"{summary.done} photo-words measured, {summary.failed} failed, {work.resumed} resumed"
         )
-        stored = storage.read_effects(con, run_id, key=key)
-    errors = list(summary.errors)
+        stored = {(e.cls, e.word, e.test): e for e in storage.effects_of(con, run_id, key)}
+    errors = missing + list(summary.errors) + [line for line in lines if line]
     errors += [f"class {c!r} is not one of the model's classes: not verified" for c in skipped]
-    words = [stored[(p.cls, p.word)] for p in _ranked(todo, tops) if (p.cls, p.word) in stored]
+    words = [stored[wt.key] for wt in tests if wt.key in stored]
     report = VerifyReport(
         run_id=run_id,
         words=words,
@@ -126,8 +130,9 @@ def verify(
 
 
 def _prepare(db: Path, settings: VerifySettings):
-    """The run's model, the settings with the run, its top words, the pairs to verify and the
-    classes left out; one clear line (before any write) when nothing can be verified."""
+    """The run's model, the settings with the run, the word-tests to run (in table order), the
+    classes left out and one line per ``--word`` found nowhere; one clear line (before any
+    write) when nothing can be verified."""
     from core.store import latest_run_id, reading
 
     with reading(db) as con:
@@ -142,8 +147,9 @@ def _prepare(db: Path, settings: VerifySettings):
             f"unknown class(es) {', '.join(unknown)}; the model's classes are "
             f"{', '.join(run.labels)}"
         )
+    missing: list[str] = []
     with reading(db) as con:
-        found = pairs(con, tops, settings)
+        found = pairs(con, tops, settings, missing=missing)
     todo = [p for p in found if p.cls in run.labels]
     skipped = sorted({p.cls for p in found} - {p.cls for p in todo})
     if found and not todo:
@@ -153,13 +159,15 @@ def _prepare(db: Path, settings: VerifySettings):
             f"({run.spec}), so hiding a word cannot be measured against them; verify by the "
             "model's own answer: wordcam verify --by predicted"
         )
-    return run, settings, tops, todo, skipped
+    with reading(db) as con:
+        tests = plan_tests(con, run_id, _ranked(todo, tops))
+    return run, settings, tests, skipped, missing
 
 
 @dataclass
 class Work:
-    """The photo-words still to measure (not stored, their word not stored) and how many are
-    stored already."""
+    """The photo-word-tests still to measure (not stored, their word-test not stored) and how
+    many are stored already."""
 
     items: list[Item]
     total: int
@@ -167,16 +175,16 @@ class Work:
     key: str
 
     @classmethod
-    def of(cls, con, todo: list[Pair], done: set, key: str, run_id: int) -> Work:
+    def of(cls, con, tests: list[WordTest], done: set, key: str, run_id: int) -> Work:
         stored = storage.done_photos(con, run_id, key)
         items = [
-            Item(p.cls, p.word, c)
-            for p in todo
-            if (p.cls, p.word) not in done
-            for c in p.photos
-            if (p.cls, p.word, c.image_id) not in stored
+            Item(t.cls, t.word, c, t.test)
+            for t in tests
+            if t.tested and t.key not in done
+            for c in t.photos
+            if (*t.key, c.image_id) not in stored
         ]
-        total = sum(len(p.photos) for p in todo)
+        total = sum(len(t.photos) for t in tests if t.tested)
         return cls(items, total, total - len(items), key)
 
 
@@ -207,9 +215,9 @@ def _measure(
     settings: VerifySettings,
     engine_options: EngineOptions,
     work: Work,
-) -> set[tuple[str, str]]:
+) -> set[tuple[str, str, str]]:
     """Measure the photo-words of ``work`` a batch at a time, each batch committed before the
-    next; returns the (class, word) pairs with a photo that failed (not summarised now)."""
+    next; returns the (class, word, test) keys with a photo that failed (not summarised now)."""
     if not work.items:
         return set()
     con, run_id = session.con, run.run_id
@@ -217,7 +225,7 @@ def _measure(
     engine: Engine = _engine(run, settings, engine_options, session.writer, work.items)
     size = settings.batch_size
     batches = [work.items[start : start + size] for start in range(0, len(work.items), size)]
-    failed: dict[str, tuple[str, str]] = {}
+    failed: dict[str, tuple[str, str, str]] = {}
     pending = {item_key(i) for i in work.items}
     for out in engine.measured(batches):
         with session.writer.transaction():  # a shard's rows stored already: replaced alike
@@ -228,61 +236,9 @@ def _measure(
         for k in keys:
             failed.pop(k, None)
         for item in out.failed:
-            failed[item_key(item)] = (item.cls, item.word)
+            failed[item_key(item)] = (item.cls, item.word, item.test)
         session.count(out.size - len(out.failed) - again, len(out.failed), out.errors)
     return set(failed.values())
-
-
-def _summarize(con, run_id: int, key: str, pair: Pair, settings: VerifySettings) -> None:
-    """Store the effect of one (class, word) from its stored photos."""
-    rows = storage.photo_rows(con, run_id, key, pair.cls, pair.word)
-    wanted = {c.image_id for c in pair.photos}
-    rows = [r for r in rows if r.image_id in wanted]
-    before, hidden, control = (
-        [getattr(r, a) for r in rows] for a in ("p_before", "p_hidden", "p_control")
-    )
-    e = effect_of(
-        before,
-        hidden,
-        control,
-        seed=word_seed(settings.seed, pair.cls, pair.word),
-        boot=settings.boot,
-    )
-    effect = storage.WordEffect(
-        cls=pair.cls,
-        word=pair.word,
-        n=e.n,
-        effect=e.effect,
-        ci_low=e.ci_low,
-        ci_high=e.ci_high,
-        p_value=e.p_value,
-        q_value=None,
-        verdict=None,
-        fill=settings.fill,
-        control=CONTROL,
-        fallbacks=sum(r.fallback for r in rows),
-        unlocalized=sum(not r.localized for r in rows),
-        by=settings.by,
-    )
-    storage.write_effect(con, run_id, key, effect)
-    if rows:
-        means = [sum(x) / len(x) for x in (before, hidden, control)]
-        storage.set_means(con, run_id, key, pair.cls, pair.word, means)
-
-
-def adjust(con, run_id: int, key: str, alpha: float) -> int:
-    """BH q-values and verdicts over every word verified with ``key``; the family's size."""
-    effects = storage.effects_of(con, run_id, key)
-    if not effects:  # nothing stored yet (every photo failed): no family to correct
-        return 0
-    qs = bh_qvalues([e.p_value for e in effects])
-    storage.set_verdicts(
-        con,
-        run_id,
-        key,
-        [(e.cls, e.word, q, verdict(q, e.ci_low, alpha)) for e, q in zip(effects, qs, strict=True)],
-    )
-    return len(effects)
 
 
 def _ranked(todo: list[Pair], tops: dict[str, list[str]]) -> list[Pair]:

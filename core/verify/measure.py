@@ -1,9 +1,12 @@
-"""One batch of (word, photo) items -> the model's probabilities before, hidden and control.
+"""One batch of (word, test, photo) items -> the model's probabilities before, changed, control.
 
-Each item hides the word's regions (the union of their boxes) with the fill, and a control of
-the same area elsewhere (:func:`core.verify.geometry.control_mask`); the original view is run
-once per photo. All inputs of a batch go through the model together. Photos that cannot be
-read become an error line and are left out (their word is measured on the others).
+Each item changes the word's regions (the union of their boxes) as its test says
+(:mod:`core.verify.changes`: hide, colour, move) and makes the same change to a fair control
+area (:func:`core.verify.geometry.fair_control`); the original view is run once per photo. All
+inputs of a batch go through the model together. Photos that cannot be read become an error
+line and are left out (their word is measured on the others); a photo without a fair control
+(or, for the colour test, without colour in the word's regions) is kept as a *skipped* row
+with its reason: it does not count, and a resumed run does not try it again.
 """
 
 from __future__ import annotations
@@ -17,14 +20,19 @@ from typing import TYPE_CHECKING
 
 from core.errors import WordcamError
 from core.store.effects import PhotoEffect
+from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
 from core.verify.fill import hide
-from core.verify.geometry import boxes_mask, control_mask
+from core.verify.geometry import NoControl, boxes_mask, displacement, fair_control
 from core.verify.photos import Photo, load_photo, region_boxes
 from core.verify.sampling import Candidate
 from core.verify.stats import word_seed
 
 if TYPE_CHECKING:
-    from core.models.base import Classifier
+    import numpy as np
+    from PIL import Image
+
+    from core.models.base import Classifier, Preprocessing
+    from core.verify.geometry import Region
     from core.verify.model import RunModel
 
 log = logging.getLogger(__name__)
@@ -32,11 +40,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Item:
-    """One photo to measure for one (class, word)."""
+    """One photo to measure for one (class, word, test)."""
 
     cls: str
     word: str
     photo: Candidate
+    test: str = "hide"
 
 
 @dataclass
@@ -55,10 +64,10 @@ class Measurer:
 
     def photo(self, image_id: int) -> Photo | None:
         if image_id not in self._photos:
-            path, boxes = self.records.get(image_id, ("", {}))
+            path, regions = self.records.get(image_id, ("", {}))
             try:
                 self._photos[image_id] = load_photo(
-                    image_id, path, boxes, self.model, self.run.method, self.run.layer
+                    image_id, path, regions, self.model, self.run.method, self.run.layer
                 )
             except (WordcamError, OSError) as exc:
                 self.errors.append(f"photo {path or image_id}: {exc}")
@@ -73,7 +82,7 @@ class Measurer:
 
         from core.verify.model import probabilities
 
-        inputs, plans = [], []
+        inputs, plans, rows = [], [], []
         originals: dict[int, int] = {}
         for item in items:
             photo = self.photo(item.photo.image_id)
@@ -84,6 +93,9 @@ class Measurer:
             except WordcamError as exc:
                 self.errors.append(str(exc))
                 continue
+            if "skipped" in plan:
+                rows.append(_skipped(item, plan["skipped"]))
+                continue
             if photo.image_id not in originals:
                 originals[photo.image_id] = len(inputs)
                 inputs.append(self.model.preprocess.to_tensor(photo.view))
@@ -91,7 +103,6 @@ class Measurer:
             inputs += [plan.pop("hidden_x"), plan.pop("control_x")]
             plans.append((item, photo, plan))
         probs = probabilities(self.model, inputs) if inputs else np.zeros((0, 0))
-        rows = []
         for item, photo, plan in plans:
             k = self.run.labels.index(item.cls)
             at = plan.pop("at")
@@ -105,39 +116,105 @@ class Measurer:
                     p_before=float(probs[originals[photo.image_id], k]),
                     p_hidden=float(probs[at, k]),
                     p_control=float(probs[at + 1, k]),
+                    test=item.test,
                     **self._save(item, photo, plan),
                 )
             )
         return rows
 
     def _plan(self, item: Item, photo: Photo) -> dict:
-        import numpy as np
-
-        seed = word_seed(self.seed, item.cls, item.word) ^ photo.image_id
-        boxes = region_boxes(photo, item.photo.regions, item.word)
-        mask = boxes_mask(boxes, photo.view.size)
-        control = control_mask(mask, np.random.default_rng(seed))
-        pp = self.model.preprocess
-        hidden_x, hidden_pic = hide(photo.view, mask, self.fill, pp, seed=seed)
-        control_x, control_pic = hide(photo.view, control.mask, self.fill, pp, seed=seed + 1)
-        return {
-            "hidden_x": hidden_x,
-            "control_x": control_x,
-            "pictures": (hidden_pic, control_pic),
-            "hidden_share": round(float(mask.mean()), 4),
-            "control_kind": control.kind,
-            "control_overlap": control.overlap,
-            "fallback": control.fallback,
-        }
+        """The two changed inputs of one item, or ``{"skipped": reason}`` when it cannot count."""
+        seed = word_seed(self.seed, item.cls, f"{item.word}\x1f{item.test}") ^ photo.image_id
+        mask = boxes_mask(region_boxes(photo, item.photo.regions, item.word), photo.view.size)
+        if item.test != "hide" and not item.photo.localized:
+            return {"skipped": "the explainer did not say which region the word is about"}
+        regions = list(photo.regions.values())
+        return plan_change(
+            photo.view,
+            mask,
+            item.test,
+            regions,
+            item.photo.regions,
+            fill=self.fill,
+            preprocess=self.model.preprocess,
+            seed=seed,
+        )
 
     def _save(self, item: Item, photo: Photo, plan: dict) -> dict:
         """The plan's numbers, and its two pictures written (when a folder is set)."""
         hidden_pic, control_pic = plan.pop("pictures")
         paths: dict[str, str | None] = {"hidden_path": None, "control_path": None}
         if self.pictures is not None:
-            digest = hashlib.sha1(f"{self.key}\x1f{item.cls}\x1f{item.word}".encode()).hexdigest()
+            ident = f"{self.key}\x1f{item.cls}\x1f{item.word}\x1f{item.test}"
+            digest = hashlib.sha1(ident.encode()).hexdigest()
             for name, picture in (("hidden", hidden_pic), ("control", control_pic)):
                 path = self.pictures / f"{photo.image_id}-{digest[:12]}-{name}.jpg"
                 picture.save(path, quality=85)
                 paths[f"{name}_path"] = str(path.resolve())
         return {**plan, **paths}
+
+
+def _skipped(item: Item, reason: str) -> PhotoEffect:
+    """The row of a photo that does not count for the word-test (no probabilities)."""
+    return PhotoEffect(
+        cls=item.cls,
+        word=item.word,
+        image_id=item.photo.image_id,
+        regions=list(item.photo.regions),
+        localized=item.photo.localized,
+        p_before=None,
+        p_hidden=None,
+        p_control=None,
+        hidden_share=None,
+        control_kind=None,
+        control_overlap=None,
+        test=item.test,
+        skipped=reason,
+    )
+
+
+def plan_change(
+    view: Image.Image,
+    mask: np.ndarray,
+    test: str,
+    regions: Sequence[Region],
+    word_regions: Sequence[int],
+    *,
+    fill: str,
+    preprocess: Preprocessing,
+    seed: int,
+) -> dict:
+    """One test's two changed inputs (the word's area, its fair control) and pictures, or
+    ``{"skipped": reason}`` when the photo cannot count (no fair control, nothing to change)."""
+    import numpy as np
+
+    value = chroma(view) if test == "colour" else None
+    if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
+        return {"skipped": "the word's regions are grey: no colour to take away"}
+    control = fair_control(mask, regions, word_regions, value)
+    if isinstance(control, NoControl):
+        return {"skipped": control.reason}
+    pp = preprocess
+    if test == "colour":
+        pictures = (decolour(view, mask), decolour(view, control.mask))
+        changed_x, control_x = (pp.to_tensor(p) for p in pictures)
+    elif test == "move":
+        move = displacement(mask, control.mask, np.random.default_rng(seed))
+        if move is None:
+            return {"skipped": "no free place to move the word's regions to"}
+        changed_x, changed_pic = moved(view, mask, *move, fill, pp, seed=seed)
+        control_x, control_pic = moved(view, control.mask, *move, fill, pp, seed + 1)
+        pictures = (changed_pic, control_pic)
+    else:
+        changed_x, changed_pic = hide(view, mask, fill, pp, seed=seed)
+        control_x, control_pic = hide(view, control.mask, fill, pp, seed=seed + 1)
+        pictures = (changed_pic, control_pic)
+    return {
+        "hidden_x": changed_x,
+        "control_x": control_x,
+        "pictures": pictures,
+        "hidden_share": round(float(mask.mean()), 4),
+        "control_kind": control.kind,
+        "control_overlap": control.overlap,
+        "fallback": False,
+    }

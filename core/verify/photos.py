@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError
+from core.verify.geometry import Region
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,16 +28,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class Photo:
-    """One stored photo: its view (the model's input crop) and region boxes by index."""
+    """One stored photo: its view (the model's input crop) and its heat regions by index."""
 
     image_id: int
     path: str
     view: Image.Image
-    boxes: dict[int, tuple[int, int, int, int]]
+    regions: dict[int, Region]
+
+    @property
+    def boxes(self) -> dict[int, tuple[int, int, int, int]]:
+        return {i: r.box for i, r in self.regions.items()}
 
 
-def stored_boxes(details: Any) -> dict[int, tuple[int, int, int, int]]:
-    """``{index: bbox}`` of the regions in an explanation's details ({} when none)."""
+def stored_regions(details: Any) -> dict[int, Region]:
+    """``{index: Region}`` (box, and ``heat_share`` when stored) of an explanation's details."""
     if isinstance(details, str):
         try:
             details = json.loads(details)
@@ -46,41 +51,49 @@ def stored_boxes(details: Any) -> dict[int, tuple[int, int, int, int]]:
     out = {}
     for r in regions or []:
         try:
-            out[int(r["index"])] = tuple(int(v) for v in r["bbox"])[:4]
-        except (KeyError, TypeError, ValueError):
+            box = tuple(int(v) for v in r["bbox"])[:4]
+            heat = r.get("heat_share")
+            index = int(r["index"])
+            out[index] = Region(index, box, None if heat is None else float(heat))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
     return out
 
 
+def stored_boxes(details: Any) -> dict[int, tuple[int, int, int, int]]:
+    """``{index: bbox}`` of the regions in an explanation's details ({} when none)."""
+    return {i: r.box for i, r in stored_regions(details).items()}
+
+
 def photo_records(
     con: duckdb.DuckDBPyConnection, run_id: int, image_ids: list[int]
-) -> dict[int, tuple[str, dict[int, tuple[int, int, int, int]]]]:
-    """``{image_id: (path, stored boxes)}`` of the given photos."""
+) -> dict[int, tuple[str, dict[int, Region]]]:
+    """``{image_id: (path, stored regions)}`` of the given photos."""
     from core.store.verify_inputs import photo_details
 
     rows = photo_details(con, run_id, image_ids)
-    return {int(i): (p, stored_boxes(d)) for i, p, d in rows}
+    return {int(i): (p, stored_regions(d)) for i, p, d in rows}
 
 
 def load_photo(
     image_id: int,
     path: str,
-    boxes: dict[int, tuple[int, int, int, int]],
+    regions: dict[int, Region],
     model: Classifier,
     method: str,
     layer: str | None,
 ) -> Photo:
-    """The photo's view and boxes (recomputed from its CAM when the details had none)."""
+    """The photo's view and regions (recomputed from its CAM when the details had none)."""
     from core.images import load_image
 
     view = model.preprocess.crop(load_image(path))
-    if not boxes:
-        boxes = recomputed_boxes(model, view, method, layer)
-    return Photo(image_id, path, view, boxes)
+    if not regions:
+        regions = recomputed_regions(model, view, method, layer)
+    return Photo(image_id, path, view, regions)
 
 
-def recomputed_boxes(model: Classifier, view: Image.Image, method: str, layer: str | None):
-    """Region boxes of the predicted class's CAM, as the marks mode numbers them."""
+def recomputed_regions(model: Classifier, view: Image.Image, method: str, layer: str | None):
+    """Regions (box, heat share) of the predicted class's CAM, as the marks mode numbers them."""
     import torch
 
     from core.attribution import attribute_batch
@@ -88,15 +101,16 @@ def recomputed_boxes(model: Classifier, view: Image.Image, method: str, layer: s
 
     batch = torch.stack([model.preprocess.to_tensor(view)])
     result = attribute_batch(model, batch, method=method, layer=layer, top_k=1)
-    return {r.index: r.bbox for r in find_regions(result.maps[0][0], max_regions=5)}
+    found = find_regions(result.maps[0][0], max_regions=5)
+    return {r.index: Region(r.index, tuple(r.bbox), float(r.heat_share)) for r in found}
 
 
 def region_boxes(photo: Photo, regions: tuple[int, ...], word: str) -> list[tuple[int, ...]]:
     """The boxes of the word's regions; a clear error when the photo lacks one of them."""
-    missing = [r for r in regions if r not in photo.boxes]
+    missing = [r for r in regions if r not in photo.regions]
     if missing:
         raise DataError(
             f"photo {photo.path}: the word {word!r} names region(s) "
             f"{', '.join(map(str, missing))}, which its explanation does not describe"
         )
-    return [photo.boxes[r] for r in regions]
+    return [photo.regions[r].box for r in regions]

@@ -86,9 +86,16 @@ def sample(photos: list[Candidate], cls: str, word: str, per_word: int, seed: in
 
 
 def pairs(
-    con: duckdb.DuckDBPyConnection, tops: dict[str, list[str]], settings: VerifySettings
+    con: duckdb.DuckDBPyConnection,
+    tops: dict[str, list[str]],
+    settings: VerifySettings,
+    missing: list[str] | None = None,
 ) -> list[Pair]:
-    """The (class, word) pairs to verify with their photos; clear errors for bad requests."""
+    """The (class, word) pairs to verify with their photos; clear errors for bad requests.
+
+    With ``missing`` (a list), a ``--word`` found in no photo is named there in one line and
+    the others are verified; the error is raised only when nothing at all is left.
+    """
     run_id = settings.run_id
     assert run_id is not None
     wanted = list(settings.classes) or list(tops) or None
@@ -100,13 +107,18 @@ def pairs(
         classes = [c for c in found[word] if wanted is None or c in wanted]
         if not classes:
             where = f"of class {', '.join(wanted)} " if settings.classes else ""
-            raise DataError(
+            line = (
                 f"no photo {where}has an explanation containing {word!r} with stored regions;"
                 " check the word (as `wordcam mine` writes it) and the class"
             )
+            if missing is None:
+                raise DataError(line)
+            missing.append(line)
         words.update((c, word) for c in classes)
     if wanted is not None:
         words = {(c, w) for c, w in words if c in wanted}
+    if missing and not words:
+        raise DataError(missing[0])
     return [
         Pair(c, w, sample(found[w].get(c, []), c, w, settings.per_word, settings.seed))
         for c, w in sorted(words)

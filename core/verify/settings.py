@@ -14,12 +14,16 @@ from typing import Any
 
 from core.errors import DataError
 from core.verify.fill import DEFAULT_FILL, FILLS
-from core.verify.stats import ALPHA, BOOT
+from core.verify.stats import ALPHA, DRAWS, EXACT_MAX
 
 #: Bump when the measurement changes, so that older effects are not mixed with new ones.
-VERIFY_VERSION = 1
-#: The control: the hidden mask translated to a disjoint place (see core.verify.geometry).
-CONTROL = "shifted"
+#: 2 (issue 21): one test per kind (hide, colour, move), fair controls, the sign-flip test.
+VERIFY_VERSION = 2
+#: The control: the same change to an area of the same size and place, closest in heat
+#: (see core.verify.geometry; no fallback).
+CONTROL = "fair"
+#: The tests (see core.verify.changes).
+TESTS = ("hide", "colour", "move")
 #: Where the regions' pixels come from: the bounding boxes stored in the explanation's details.
 GEOMETRY = "bbox"
 
@@ -32,7 +36,7 @@ class VerifySettings:
     per_word: int = 20
     fill: str = DEFAULT_FILL
     seed: int = 0
-    boot: int = BOOT
+    draws: int = DRAWS
     alpha: float = ALPHA
     top: int = 10
     words: tuple[str, ...] = ()
@@ -74,7 +78,9 @@ class VerifySettings:
             "control": CONTROL,
             "geometry": GEOMETRY,
             "seed": self.seed,
-            "boot": self.boot,
+            "tests": list(TESTS),
+            "statistic": f"sign-flip exact<={EXACT_MAX}, t interval",
+            "draws": self.draws,
             "alpha": self.alpha,
         }
 
