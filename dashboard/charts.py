@@ -18,6 +18,7 @@ import streamlit as st
 from core.mining.effects import NOT_TESTED
 from dashboard.i18n import lang as screen_lang
 from dashboard.i18n import text
+from dashboard.labels import verdict_label
 
 WORD_SELECTION = "word_pick"  # every chart's click selection (its fields differ per chart)
 
@@ -278,11 +279,7 @@ def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:
         [None if s is NOT_TESTED else bool(s.causal) for s in states], index=out.index, dtype=object
     )
     out["nm"] = out["nm"] + causal.map(lambda c: " ✓" if c else "")
-    out["verified"] = causal.map(
-        lambda c: (
-            "" if c is None else text("verify.causal" if c else "verify.no_effect", screen_lang())
-        )
-    )
+    out["verified"] = [verdict_label(s, screen_lang()) for s in states]
     effect = [s.to_dict()["effect"] for s in states]
     out["effect"] = pd.to_numeric(pd.Series(effect, index=out.index), errors="coerce").astype(float)
     return out

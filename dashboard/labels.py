@@ -7,7 +7,7 @@ import re
 
 from core.report.names import localized, namer
 
-__all__ = ["job_message", "localized", "namer", "status", "value"]
+__all__ = ["job_message", "localized", "namer", "status", "value", "verdict_label"]
 
 
 def value(field: str, raw: object) -> str:
@@ -38,3 +38,28 @@ def job_message(raw: object) -> str:
         return str(raw or "")
     done, failed, skipped = found.groups()
     return t("pc.summary_message", done=done, failed=failed, skipped=skipped)
+
+
+#: The catalogue key of each of the four states (core.store.effects.VERDICTS).
+VERDICT_KEYS = {
+    "causal": "verify.causal",
+    "no effect shown": "verify.no_effect",
+    "too few photos": "verify.too_few",
+    "not tested": "verify.not_tested",
+}
+
+
+def verdict_label(state: object, lang: str | None = None) -> str:
+    """A word's verification state in the screen's language (or ``lang``), naming the test
+    that judged it: ``✓ causal (hiding)``, ``no effect shown (colour)``, ``too few photos
+    (moving)``, ``not tested``."""
+    from core.mining.effects import row_test, state_of
+    from dashboard.i18n import lang as screen_lang
+    from dashboard.i18n import text
+
+    lang = lang or screen_lang()
+    verdict = text(VERDICT_KEYS[state_of(state)], lang)
+    test = row_test(state)
+    if test is None:
+        return verdict
+    return text("verify.with_test", lang, verdict=verdict, test=text(f"verify.test_{test}", lang))

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.mining.effects import NOT_TESTED
 from dashboard.data import asset_image
 from dashboard.fmt import number  # issue 23: every number through one function
 from dashboard.i18n import t
+from dashboard.labels import verdict_label
 from dashboard.state import cursor
 
 # ----------------------------------------------------------------------------- reads
@@ -46,18 +46,11 @@ def add_effects(table: pd.DataFrame, result: Any) -> pd.DataFrame:
     out = table.assign(
         **{k: pd.to_numeric([d[k] for d in shown], errors="coerce") for k in _EFFECT_COLUMNS}
     )
-    out[t("verify.verified_column")] = [_verdict_text(s) for s in states]
+    out[t("verify.verified_column")] = [verdict_label(s) for s in states]
     return out
 
 
 _EFFECT_COLUMNS = ("effect", "ci_low", "ci_high")
-
-
-def _verdict_text(state: Any) -> str:
-    """``✓ causal`` / ``no effect shown`` / "" (not verified) in the screen's language."""
-    if state is NOT_TESTED:
-        return ""
-    return t("verify.causal") if state.causal else t("verify.no_effect")
 
 
 def sort_by_effect(table: pd.DataFrame) -> pd.DataFrame:

@@ -100,13 +100,13 @@ def test_keywords_show_effects_and_sort_by_them(dbs, monkeypatch):
     assert list(table["word"]) == dbs["words"]  # the mined order first
     shown = table.set_index("word")
     first, second = dbs["words"][:2]
-    assert shown.loc[first, "verified"] == "✓ causal"
-    assert shown.loc[second, "verified"] == "no effect shown"
+    assert shown.loc[first, "verified"] == "✓ causal (hiding)"
+    assert shown.loc[second, "verified"] == "no effect shown (hiding)"
     assert shown.loc[first, "effect"] == pytest.approx(0.05)
     assert shown.loc[first, "95% interval low"] == pytest.approx(0.03)
     assert shown.loc[first, "95% interval high"] == pytest.approx(0.07)
     unverified = dbs["words"][6:]
-    assert (shown.loc[unverified, "verified"] == "").all()
+    assert (shown.loc[unverified, "verified"] == "not tested").all()
     assert shown.loc[unverified, "95% interval low"].isna().all()
     assert not any("wordcam verify --db" in c.value for c in at.caption)
 
@@ -126,7 +126,10 @@ def test_keyword_chart_marks_causal_words():
     data = charts.keyword_chart_data(frame, _verified_result("a", {"x": 0.2, "y": 0.0}, {"x"}))
     assert list(data["nm"]) == ["3/4 ✓", "2/4", "1/4"]
     assert list(data["word"]) == ["x", "y", "z"]  # the clicked word stays the word
-    assert list(data["verified"][:2]) == ["✓ 因果的", "効果は示されず"]  # ja outside a page
+    assert list(data["verified"][:2]) == [
+        "✓ 因果的(隠す)",
+        "効果は示されず(隠す)",
+    ]  # ja outside a page
     plain = charts.keyword_chart_data(frame)
     assert list(plain["nm"]) == ["3/4", "2/4", "1/4"] and (plain["verified"] == "").all()
     spec = charts.spec_for("keywords", data, lang="en")

@@ -141,7 +141,7 @@ def test_the_dashboard_by_predicted_label_shows_the_predicted_verification(db, m
     assert not at.exception
     table = at.dataframe[0].value
     assert {"effect", "95% interval low", "95% interval high", "verified"} <= set(table.columns)
-    assert (table["verified"] == "✓ causal").sum() >= 1
+    assert (table["verified"].str.startswith("✓ causal")).sum() >= 1
 
 
 _PATCHED = """

@@ -139,11 +139,11 @@ def test_report_shows_each_words_verified_effect_when_stored(tmp_path):
     report = build_report(db, lang="en", top=5, photos=1)
     section = next(s for s in report.sections if s.ward == ward)
     effects = {w.word: w.effect for w in section.words}
-    assert effects[words[0]] == "+0.40 [+0.30, +0.50] ✓ causal"
-    assert effects[words[1]] == "+0.00 [-0.10, +0.50] no effect shown"
-    assert all(effects[w] == "" for w in words[2:])  # not verified: nothing claimed
+    assert effects[words[0]] == "+0.40 [+0.30, +0.50] ✓ causal (hiding)"
+    assert effects[words[1]] == "+0.00 [-0.10, +0.50] no effect shown (hiding)"
+    assert all(effects[w] == "not tested" for w in words[2:])  # nothing claimed
     html = render_html(report)
-    assert "verified effect" in html and "+0.40 [+0.30, +0.50] ✓ causal" in html
+    assert "verified effect" in html and "+0.40 [+0.30, +0.50] ✓ causal (hiding)" in html
     assert "| verified effect |" in render_markdown(report)
     plain = build_report(make_db(tmp_path / "plain.duckdb", n_images=300), lang="en", top=5)
     assert "verified effect" not in render_html(plain)

@@ -298,7 +298,7 @@ def test_dashboard_pieces_mark_and_sort_verified_words():
     result = attach_effects(MiningResult(words, None, None, None, 3, 0), effects, {"fill": "road"})
     marked = sort_by_effect(add_effects(table, result))  # the screen's language: ja
     assert list(marked["word"]) == ["y", "x", "x"]
-    assert list(marked["検証済み"]) == ["✓ 因果的", "効果は示されず", ""]
+    assert list(marked["検証済み"]) == ["✓ 因果的(隠す)", "効果は示されず(隠す)", "未検証"]
 
 
 def test_the_cli_offers_the_fills_of_the_package():

@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from core.mining.settings import label_source
+from core.store.effects import NOT_TESTED as NOT_TESTED_STATE
+from core.store.effects import OWN_TEST, TOO_FEW
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,11 +57,6 @@ class NotTested:
 
 #: The state of every word without a stored verification.
 NOT_TESTED = NotTested()
-#: The state a word without a verdict of its own test shows (never ``None``).
-NOT_TESTED_STATE = "not tested"
-#: The test whose claim is a word's own, by kind (``docs/verify.md``); a kind not listed
-#: (``other``) has no sound test and is never shown as causal.
-OWN_TEST = {"object": "hide", "colour": "colour", "position": "move"}
 #: The test of a stored row that names none (rows written before tests had names).
 LEGACY_TEST = "hide"
 
@@ -79,7 +76,7 @@ def state_of(row: Any) -> str:
     state = getattr(row, "state", None)  # rows that know their state (issue 21's verify)
     if state:
         return str(state)
-    return str(row.verdict) if row.verdict else "too few photos"
+    return str(row.verdict) if row.verdict else TOO_FEW
 
 
 def own_verification(kind: str | None, rows: Sequence[Any]) -> Any:

@@ -191,17 +191,33 @@ def _photos(con, db: str, run_id: int, ward: str, word: str, limit: int, name, u
     return out
 
 
-def effect_text(effect: Any, lang: str) -> str:
+def effect_text(effect: Any, lang: str, verified: bool = True) -> str:
     """A word's verification (its own test's: :attr:`core.mining.Keyword.verification`) as
     the report shows it: effect, 95% interval and the verdict ("" for a word not tested)."""
-    if effect is None or effect.effect is None:
+    from core.mining.effects import row_test, state_of
+
+    if effect is None or not verified:  # a run never verified claims nothing
         return ""
+    state, test = state_of(effect), row_test(effect)
+    verdict = text(VERDICT_KEYS[state], lang)
+    if test is not None:
+        verdict = text("with_test", lang, verdict=verdict, test=text(f"test_{test}", lang))
+    if effect.effect is None or state not in ("causal", "no effect shown"):
+        return verdict
     interval = "" if effect.ci_low is None else f" [{effect.ci_low:+.2f}, {effect.ci_high:+.2f}]"
-    verdict = text("causal" if effect.causal else "no_effect", lang)
     return f"{effect.effect:+.2f}{interval} {verdict}"
 
 
-def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang):
+#: The report's string of each of the four states (core.store.effects.VERDICTS).
+VERDICT_KEYS = {
+    "causal": "causal",
+    "no effect shown": "no_effect",
+    "too few photos": "too_few",
+    "not tested": "not_tested",
+}
+
+
+def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang, verified):
     """One ward: its words with their sentences, example photos and verified effects."""
     from core.mining import examples
 
@@ -217,7 +233,7 @@ def _section(con, db, run_id, ward, keywords, corpus, recall, photos, name, lang
                 weight=float(kw.weight),
                 sentences=[highlight(ex.sentence, kw.word) for ex in found],
                 photos=_photos(con, db, run_id, ward, kw.word, photos, name, used),
-                effect=effect_text(kw.verification, lang),
+                effect=effect_text(kw.verification, lang, verified),
                 kind=kw.kind,
                 attribute_of=kw.attribute_of,
                 test=kw.test,
@@ -266,7 +282,19 @@ def build_report(
         result, corpus = _mined(con, db, run_id, str(info.get("lang") or lang), mining)
         chosen = [w for w in result.classes if wards is None or w in wards]
         sections = [
-            _section(con, db, run_id, w, result.classes[w], corpus, recall, photos, name, lang)
+            _section(
+                con,
+                db,
+                run_id,
+                w,
+                result.classes[w],
+                corpus,
+                recall,
+                photos,
+                name,
+                lang,
+                result.verification is not None,
+            )
             for w in chosen
         ]
     accuracies = [

@@ -268,28 +268,6 @@ def set_verdicts(
     )
 
 
-def word_kinds_of(
-    con: duckdb.DuckDBPyConnection, run_id: int, words: Sequence[str]
-) -> dict[str, str]:
-    """``{word: kind}``: the kind the run's tokens give each word most often (ties: KINDS
-    order); words without stored kinds are left out."""
-    if not words or not has_table(con, "tokens"):
-        return {}
-    rows = con.execute(
-        "SELECT term, kind, count(*) FROM (SELECT unnest(tokens) AS term, unnest(kinds) AS kind"
-        " FROM tokens WHERE run_id = ? AND kinds IS NOT NULL) WHERE list_contains(?, term)"
-        " GROUP BY term, kind",
-        [run_id, list(words)],
-    ).fetchall()
-    order = {"object": 0, "colour": 1, "position": 2, "other": 3}
-    best: dict[str, tuple[int, int, str]] = {}
-    for term, kind, count in rows:
-        rank = (-int(count), order.get(kind, 9), kind)
-        if term not in best or rank < best[term]:
-            best[term] = rank
-    return {t: r[2] for t, r in best.items()}
-
-
 def latest_key(con: duckdb.DuckDBPyConnection, run_id: int, by: str | None = None) -> str | None:
     """The settings of the latest verification of ``run_id`` (by that label source)."""
     if not has_effects(con):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.store import effects as storage
+from core.store import word_owners
 from core.verify.changes import tests_for
 from core.verify.stats import (
     NOT_TESTED,
@@ -59,7 +60,7 @@ def plan_tests(
     con: duckdb.DuckDBPyConnection, run_id: int, pairs: Sequence[Pair]
 ) -> list[WordTest]:
     """The word-tests of ``pairs``, in their order (tests in ``hide, colour, move`` order)."""
-    kinds = storage.word_kinds_of(con, run_id, sorted({p.word for p in pairs}))
+    kinds = word_owners.term_kinds(con, run_id, sorted({p.word for p in pairs}))
     out = []
     for p in pairs:
         kind = kinds.get(p.word, "other")
