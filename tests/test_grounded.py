@@ -315,7 +315,8 @@ def test_candidates_rank_by_the_mean_probability_over_a_regions_views(tiny_crop_
     found = explainer._candidates(views)
     probs = explainer._crop_probs([v for region in views for v in region])
     means = [probs[0:2].mean(0), probs[2:3].mean(0), probs[3:6].mean(0)]
-    for candidates, mean in zip(found, means, strict=True):
+    for naming, mean in zip(found, means, strict=True):
         best = np.argsort(-mean, kind="stable")[:2]
-        assert [k for k, _ in candidates] == [int(k) for k in best]
-        assert [p for _, p in candidates] == pytest.approx([float(mean[k]) for k in best])
+        assert [k for k, _ in naming.specific] == [int(k) for k in best]
+        assert [p for _, p in naming.specific] == pytest.approx([float(mean[k]) for k in best])
+        assert naming.broader is None  # not an ImageNet model: no broader words

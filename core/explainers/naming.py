@@ -1,0 +1,174 @@
+"""Which name a heat region gets: a crop-model class, a broader word, or none.
+
+The ``grounded`` explainer runs an ImageNet classifier on views of each heat region
+(:func:`core.explainers.grounded.region_views`). A class that only a low, scattered
+probability supports is not worth showing: background texture gets "nematode", "flatworm" or
+"frilled lizard" at 0.1-0.2, and such names then rank in a class's keyword table although
+nothing there is a nematode. :func:`name_region` decides per region:
+
+* **specific**: the classes whose mean probability over the views reaches
+  :attr:`NamingRule.min_prob` (at most :attr:`NamingRule.max_names`), and, with
+  :attr:`NamingRule.agree`, only when every view's best class is the first name;
+* else **broader**: when the crop model's classes are ImageNet-1k, the probability of each
+  broader category (:data:`CATEGORIES`) is the sum over its classes; the best category is
+  named (動物, 乗り物, 容器 ...) when that sum reaches :attr:`NamingRule.broad_min`;
+* else **unnamed** (the sentence says no object is clear).
+
+Which class belongs to which category comes from data, not from a hand-written list: each
+ImageNet class is a WordNet 3.0 noun synset, and ``imagenet_hypernyms.tsv`` (written by
+``scripts/imagenet_hierarchy.py`` from Debian's WordNet and timm's class list) holds every
+class's ancestors. :data:`CATEGORIES` only says which ancestors are worth a broader word and
+what they are called; a class belongs to the first category (in that order) among its
+ancestors, and classes under none (a street sign, a pillow) have no broader word.
+The rule's numbers were chosen on the planted-cue suite (docs/terms.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+HYPERNYMS_FILE = Path(__file__).resolve().parent / "imagenet_hypernyms.tsv"
+
+
+@dataclass(frozen=True)
+class Category:
+    """A broader word for the ImageNet classes under one of ``wnids`` in WordNet."""
+
+    key: str
+    wnids: tuple[str, ...]
+    ja: str
+    en: str
+
+    def name(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+#: Broader words, most specific first (a class takes the first one among its ancestors):
+#: the everyday top of WordNet's noun tree under which ImageNet's classes fall. WordNet has two
+#: "food" senses (nutrient, and solid food with the fruit and vegetables): both count.
+CATEGORIES: tuple[Category, ...] = (
+    Category("animal", ("n00015388",), "動物", "animal"),
+    Category("plant", ("n00017222",), "植物", "plant"),
+    Category("fungus", ("n12992868",), "菌類", "fungus"),
+    Category("food", ("n00021265", "n07555863"), "食べ物", "food"),
+    Category("musical instrument", ("n03800933",), "楽器", "musical instrument"),
+    Category("vehicle", ("n04524313",), "乗り物", "vehicle"),
+    Category("building", ("n02913152",), "建物", "building"),
+    Category("furniture", ("n03405725",), "家具", "furniture"),
+    Category("clothing", ("n03051540",), "衣類", "clothing"),
+    Category("container", ("n03094503",), "容器", "container"),
+    Category("tool", ("n03563967",), "道具", "tool"),
+    Category("device", ("n03183080",), "装置", "device"),
+    Category("equipment", ("n03294048",), "機器", "equipment"),
+    Category("structure", ("n04341686",), "構造物", "structure"),
+    Category("landform", ("n09287968",), "地形", "landform"),
+    Category("person", ("n00007846",), "人", "person"),
+)
+
+
+@dataclass(frozen=True)
+class NamingRule:
+    """When a region's naming evidence is strong enough for a name (see the module doc).
+
+    Args:
+        min_prob: a class is named when its mean probability over the views reaches this.
+        max_names: at most this many specific names per region.
+        agree: name a class only when every view's best class is that class.
+        broad_min: a broader word is named when its classes' summed probability reaches this
+            (above 1: never).
+    """
+
+    min_prob: float = 0.10
+    max_names: int = 2
+    agree: bool = False
+    broad_min: float = 2.0
+
+
+#: The rule before issue 21 (any class at 0.10): kept for the before/after measurements.
+LEGACY_RULE = NamingRule()
+#: The grounded explainer's rule, chosen on the planted-cue suite (docs/terms.md).
+DEFAULT_RULE = NamingRule()
+
+
+@dataclass(frozen=True)
+class Naming:
+    """A region's names: ``(class index, mean probability)`` pairs, or a broader word."""
+
+    specific: tuple[tuple[int, float], ...] = ()
+    broader: tuple[str, float] | None = None
+
+
+def name_region(
+    view_probs: np.ndarray, rule: NamingRule, categories: np.ndarray | None = None
+) -> Naming:
+    """The names of one region from its views' probability rows (``[views, classes]``).
+
+    ``categories`` (:func:`class_categories`) maps each class to its index in
+    :data:`CATEGORIES` (-1: none); without it no broader word is given.
+    """
+    import numpy as np
+
+    probs = np.asarray(view_probs, dtype=np.float64).reshape(-1, np.shape(view_probs)[-1])
+    row = probs.mean(axis=0)
+    order = np.argsort(-row, kind="stable")[: rule.max_names]
+    specific = tuple((int(k), float(row[k])) for k in order if row[k] >= rule.min_prob)
+    if specific and rule.agree and not all(int(np.argmax(p)) == specific[0][0] for p in probs):
+        specific = ()
+    if specific or categories is None or rule.broad_min > 1.0:
+        return Naming(specific=specific)
+    known = categories >= 0
+    mass = np.bincount(categories[known], weights=row[known], minlength=len(CATEGORIES))
+    best = int(np.argmax(mass))
+    if mass[best] >= rule.broad_min:
+        return Naming(broader=(CATEGORIES[best].key, float(mass[best])))
+    return Naming()
+
+
+def category_name(key: str, lang: str) -> str:
+    """The broader word of category ``key`` in ``lang``."""
+    return next(c for c in CATEGORIES if c.key == key).name(lang)
+
+
+def class_categories(labels: Sequence[str]) -> np.ndarray | None:
+    """Each class's index in :data:`CATEGORIES` (-1: none) when ``labels`` are ImageNet-1k's
+    English class names in their order, else ``None`` (another model: no broader words)."""
+    if len(labels) != 1000:
+        return None
+    from core.models.imagenet import imagenet_labels
+
+    if list(labels) != imagenet_labels()["en"]:
+        return None
+    return _imagenet_categories()
+
+
+@cache
+def _imagenet_categories() -> np.ndarray:
+    import numpy as np
+
+    ancestry = imagenet_ancestry()
+    out = np.full(len(ancestry), -1, dtype=np.int64)
+    for i, (_, ancestors) in enumerate(ancestry):
+        found = set(ancestors)
+        for c, category in enumerate(CATEGORIES):
+            if found.intersection(category.wnids):
+                out[i] = c
+                break
+    return out
+
+
+@cache
+def imagenet_ancestry() -> list[tuple[str, tuple[str, ...]]]:
+    """``(wnid, ancestor wnids nearest first)`` of each ImageNet-1k class, in class order."""
+    rows = []
+    for line in HYPERNYMS_FILE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            wnid, _lemma, ancestors = line.split("\t")
+            rows.append((wnid, tuple(ancestors.split())))
+    return rows
