@@ -154,7 +154,9 @@ class CannedGrounded(GroundedExplainer):
         super().__init__(crop_model=fake_crop_model(), lang=lang)
 
     def _candidates(self, crops):
-        return [[(i % 3, 0.5)] for i in range(len(crops))]
+        from core.explainers.naming import Naming
+
+        return [Naming(specific=((i % 3, 0.5),)) for i in range(len(crops))]
 
 
 class Refuses:
