@@ -26,15 +26,17 @@ RULES: dict[str, NamingRule] = {
     "legacy": LEGACY_RULE,
     "p.2": NamingRule(min_prob=0.2),
     "p.3": NamingRule(min_prob=0.3),
-    "p.4": NamingRule(min_prob=0.4),
-    "p.2 agree": NamingRule(min_prob=0.2, agree=True),
-    "p.3 agree": NamingRule(min_prob=0.3, agree=True),
-    "p.2 b.5": NamingRule(min_prob=0.2, broad_min=0.5),
-    "p.3 b.5": NamingRule(min_prob=0.3, broad_min=0.5),
     "p.3 b.6": NamingRule(min_prob=0.3, broad_min=0.6),
-    "p.3 b.7": NamingRule(min_prob=0.3, broad_min=0.7),
-    "p.4 b.6": NamingRule(min_prob=0.4, broad_min=0.6),
-    "p.3 agree b.6": NamingRule(min_prob=0.3, agree=True, broad_min=0.6),
+    "p.15": NamingRule(min_prob=0.15),
+    "1 name": NamingRule(max_names=1),
+    "2nd .2": NamingRule(second_min=0.2),
+    "2nd .3": NamingRule(second_min=0.3),
+    "agree<.2": NamingRule(agree_below=0.2),
+    "agree<.3": NamingRule(agree_below=0.3),
+    "agree<.3 2nd .3": NamingRule(agree_below=0.3, second_min=0.3),
+    "agree<.3 b.6": NamingRule(agree_below=0.3, broad_min=0.6),
+    "agree<.3 2nd .3 b.6": NamingRule(agree_below=0.3, second_min=0.3, broad_min=0.6),
+    "p.15 b.5": NamingRule(min_prob=0.15, broad_min=0.5),
 }
 
 
@@ -178,15 +180,24 @@ def photo_cell(prepared: Any, explained: list[Any], lang: str, top: int) -> dict
 
 
 def main_photos(args: Any, rules: dict[str, NamingRule]) -> int:
+    import pickle
+
     from core.explainers import load_explainer
     from core.models import load_model
 
     model = load_model("imagenet")
-    prepared = prepare_photos(Path(args.photos), Path(args.model))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     report = {}
     for lang in ("en", "ja"):
         explainer = load_explainer("grounded", lang=lang, crop_model=model)
-        recorded = record(prepared, explainer)
+        cache = out / f"recorded-{lang}.pickle"  # the photos' CAMs and crop probabilities
+        if cache.is_file():
+            prepared, recorded = pickle.loads(cache.read_bytes())
+        else:
+            prepared = prepare_photos(Path(args.photos), Path(args.model))
+            recorded = record(prepared, explainer)
+            cache.write_bytes(pickle.dumps((prepared, recorded)))
         for key, rule in rules.items():
             cell = photo_cell(prepared, replay(recorded, explainer, rule), lang, 10)
             report[f"{key} {lang}"] = cell
@@ -195,8 +206,6 @@ def main_photos(args: Any, rules: dict[str, NamingRule]) -> int:
                 f"{cell['naming_precision']:.3f} names {cell['names_given']}",
                 flush=True,
             )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "photos.json").write_text(
         json.dumps(
             {"load_average": os.getloadavg(), "cells": report}, ensure_ascii=False, indent=1

@@ -124,7 +124,7 @@ def test_weak_names_of_mixed_kinds_leave_the_region_unnamed():
 def test_agreement_between_views():
     views = _views({TABBY: 0.7}, {MOPED: 0.5, TABBY: 0.3})
     assert name_region(views, NamingRule(min_prob=0.3), CATS).specific[0][0] == TABBY
-    assert name_region(views, NamingRule(min_prob=0.3, agree=True), CATS).specific == ()
+    assert name_region(views, NamingRule(min_prob=0.3, agree_below=1.0), CATS).specific == ()
 
 
 def test_the_default_rule_is_stricter_than_the_legacy_one():

@@ -6,9 +6,10 @@ probability supports is not worth showing: background texture gets "nematode", "
 "frilled lizard" at 0.1-0.2, and such names then rank in a class's keyword table although
 nothing there is a nematode. :func:`name_region` decides per region:
 
-* **specific**: the classes whose mean probability over the views reaches
-  :attr:`NamingRule.min_prob` (at most :attr:`NamingRule.max_names`), and, with
-  :attr:`NamingRule.agree`, only when every view's best class is the first name;
+* **specific**: the best class when its mean probability over the views reaches
+  :attr:`NamingRule.min_prob` and, below :attr:`NamingRule.agree_below`, every view's best
+  class is that class; the next ones (at most :attr:`NamingRule.max_names` in all) when
+  theirs reaches :attr:`NamingRule.second_min`;
 * else **broader**: when the crop model's classes are ImageNet-1k, the probability of each
   broader category (:data:`CATEGORIES`) is the sum over its classes; the best category is
   named (動物, 乗り物, 容器 ...) when that sum reaches :attr:`NamingRule.broad_min`;
@@ -78,16 +79,20 @@ class NamingRule:
     """When a region's naming evidence is strong enough for a name (see the module doc).
 
     Args:
-        min_prob: a class is named when its mean probability over the views reaches this.
+        min_prob: the best class is named when its mean probability over the views reaches
+            this.
         max_names: at most this many specific names per region.
-        agree: name a class only when every view's best class is that class.
+        second_min: the next classes need at least this mean probability.
+        agree_below: a best class under this probability is named only when every view's
+            best class is that class (1.0: always required; 0: never).
         broad_min: a broader word is named when its classes' summed probability reaches this
             (above 1: never).
     """
 
     min_prob: float = 0.10
     max_names: int = 2
-    agree: bool = False
+    second_min: float = 0.10
+    agree_below: float = 0.0
     broad_min: float = 2.0
 
 
@@ -117,10 +122,14 @@ def name_region(
 
     probs = np.asarray(view_probs, dtype=np.float64).reshape(-1, np.shape(view_probs)[-1])
     row = probs.mean(axis=0)
-    order = np.argsort(-row, kind="stable")[: rule.max_names]
-    specific = tuple((int(k), float(row[k])) for k in order if row[k] >= rule.min_prob)
-    if specific and rule.agree and not all(int(np.argmax(p)) == specific[0][0] for p in probs):
-        specific = ()
+    order = [int(k) for k in np.argsort(-row, kind="stable")[: max(1, rule.max_names)]]
+    best = order[0]
+    agreed = row[best] >= rule.agree_below or all(int(np.argmax(p)) == best for p in probs)
+    specific: tuple[tuple[int, float], ...] = ()
+    if row[best] >= rule.min_prob and agreed:
+        specific = tuple(
+            (k, float(row[k])) for i, k in enumerate(order) if i == 0 or row[k] >= rule.second_min
+        )
     if specific or categories is None or rule.broad_min > 1.0:
         return Naming(specific=specific)
     known = categories >= 0
