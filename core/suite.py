@@ -301,8 +301,9 @@ def photo_vocabulary(lang: str) -> dict[str, set[str]]:
     for cut in cuts:
         indices = [i for i, _, p in ranked[cut.name] if p >= CUE_MIN_PROB]
         names = {cut.name_ja if lang == "ja" else cut.name, *(localized[i] for i in indices)}
-        if categories is not None:
-            names |= {CATEGORIES[c].name(lang) for c in categories[indices] if c >= 0}
+        if categories is not None and indices:  # every broader word of those classes
+            member = categories[indices].any(axis=0)
+            names |= {c.name(lang) for c, m in zip(CATEGORIES, member, strict=True) if m}
         out[cut.name] = names
     return out
 

@@ -11,16 +11,16 @@ nothing there is a nematode. :func:`name_region` decides per region:
   class is that class; the next ones (at most :attr:`NamingRule.max_names` in all) when
   theirs reaches :attr:`NamingRule.second_min`;
 * else **broader**: when the crop model's classes are ImageNet-1k, the probability of each
-  broader category (:data:`CATEGORIES`) is the sum over its classes; the best category is
-  named (動物, 乗り物, 容器 ...) when that sum reaches :attr:`NamingRule.broad_min`;
+  broader category (:data:`CATEGORIES`) is the sum over its classes; the most specific
+  category whose sum reaches :attr:`NamingRule.broad_min` is named (鳥, 果物, 動物, 乗り物 ...);
 * else **unnamed** (the sentence says no object is clear).
 
 Which class belongs to which category comes from data, not from a hand-written list: each
 ImageNet class is a WordNet 3.0 noun synset, and ``imagenet_hypernyms.tsv`` (written by
 ``scripts/imagenet_hierarchy.py`` from Debian's WordNet and timm's class list) holds every
 class's ancestors. :data:`CATEGORIES` only says which ancestors are worth a broader word and
-what they are called; a class belongs to the first category (in that order) among its
-ancestors, and classes under none (a street sign, a pillow) have no broader word.
+what they are called; a class belongs to every category among its ancestors, and classes
+under none (a street sign, a pillow) add to no broader word.
 The rule's numbers were chosen on the planted-cue suite (docs/terms.md).
 """
 
@@ -51,23 +51,43 @@ class Category:
         return self.ja if lang == "ja" else self.en
 
 
-#: Broader words, most specific first (a class takes the first one among its ancestors):
-#: the everyday top of WordNet's noun tree under which ImageNet's classes fall. WordNet has two
-#: "food" senses (nutrient, and solid food with the fruit and vegetables): both count.
+#: Broader words: the everyday top of WordNet's noun tree under which ImageNet's classes fall,
+#: and a level below it where everyday language has a word (鳥, 魚, 果物, 花 ...). A class
+#: belongs to every category among its WordNet ancestors; a weak region gets the most specific
+#: category (the one with the fewest ImageNet classes) whose classes together hold enough of its
+#: probability, after Deng et al., "Hedging your bets" (CVPR 2012). WordNet has two "food"
+#: senses (nutrient, and solid food with the fruit and vegetables): both count.
 CATEGORIES: tuple[Category, ...] = (
     Category("animal", ("n00015388",), "動物", "animal"),
+    Category("mammal", ("n01861778",), "哺乳類", "mammal"),
+    Category("dog", ("n02084071",), "犬", "dog"),
+    Category("feline", ("n02120997",), "ネコ科の動物", "feline"),
+    Category("bird", ("n01503061",), "鳥", "bird"),
+    Category("fish", ("n02512053",), "魚", "fish"),
+    Category("reptile", ("n01661091",), "爬虫類", "reptile"),
+    Category("amphibian", ("n01627424",), "両生類", "amphibian"),
+    Category("insect", ("n02159955",), "昆虫", "insect"),
+    Category("invertebrate", ("n01905661",), "無脊椎動物", "invertebrate"),
+    Category("flower", ("n11669921",), "花", "flower"),
     Category("plant", ("n00017222",), "植物", "plant"),
     Category("fungus", ("n12992868",), "菌類", "fungus"),
     Category("food", ("n00021265", "n07555863"), "食べ物", "food"),
+    Category("fruit", ("n07705931",), "果物", "fruit"),
+    Category("vegetable", ("n07707451",), "野菜", "vegetable"),
     Category("musical instrument", ("n03800933",), "楽器", "musical instrument"),
     Category("vehicle", ("n04524313",), "乗り物", "vehicle"),
+    Category("motor vehicle", ("n03791235",), "自動車", "motor vehicle"),
+    Category("watercraft", ("n04530566",), "船", "watercraft"),
+    Category("aircraft", ("n02686568",), "航空機", "aircraft"),
     Category("building", ("n02913152",), "建物", "building"),
     Category("furniture", ("n03405725",), "家具", "furniture"),
     Category("clothing", ("n03051540",), "衣類", "clothing"),
     Category("container", ("n03094503",), "容器", "container"),
     Category("tool", ("n03563967",), "道具", "tool"),
     Category("device", ("n03183080",), "装置", "device"),
+    Category("machine", ("n03699975",), "機械", "machine"),
     Category("equipment", ("n03294048",), "機器", "equipment"),
+    Category("weapon", ("n04565375",), "武器", "weapon"),
     Category("structure", ("n04341686",), "構造物", "structure"),
     Category("landform", ("n09287968",), "地形", "landform"),
     Category("person", ("n00007846",), "人", "person"),
@@ -115,8 +135,8 @@ def name_region(
 ) -> Naming:
     """The names of one region from its views' probability rows (``[views, classes]``).
 
-    ``categories`` (:func:`class_categories`) maps each class to its index in
-    :data:`CATEGORIES` (-1: none); without it no broader word is given.
+    ``categories`` (:func:`class_categories`: classes x :data:`CATEGORIES` membership) gives
+    the broader words; without it none is given.
     """
     import numpy as np
 
@@ -132,12 +152,13 @@ def name_region(
         )
     if specific or categories is None or rule.broad_min > 1.0:
         return Naming(specific=specific)
-    known = categories >= 0
-    mass = np.bincount(categories[known], weights=row[known], minlength=len(CATEGORIES))
-    best = int(np.argmax(mass))
-    if mass[best] >= rule.broad_min:
-        return Naming(broader=(CATEGORIES[best].key, float(mass[best])))
-    return Naming()
+    mass = row @ categories
+    enough = np.flatnonzero(mass >= rule.broad_min)
+    if not len(enough):
+        return Naming()
+    sizes = categories.sum(axis=0)
+    best = int(enough[np.argmin(sizes[enough])])  # the most specific (the first of a tie)
+    return Naming(broader=(CATEGORIES[best].key, float(mass[best])))
 
 
 def category_name(key: str, lang: str) -> str:
@@ -146,8 +167,9 @@ def category_name(key: str, lang: str) -> str:
 
 
 def class_categories(labels: Sequence[str]) -> np.ndarray | None:
-    """Each class's index in :data:`CATEGORIES` (-1: none) when ``labels`` are ImageNet-1k's
-    English class names in their order, else ``None`` (another model: no broader words)."""
+    """Which :data:`CATEGORIES` each class belongs to (``[classes, categories]`` of 0/1) when
+    ``labels`` are ImageNet-1k's English class names in their order, else ``None`` (another
+    model: no broader words)."""
     if len(labels) != 1000:
         return None
     from core.models.imagenet import imagenet_labels
@@ -162,14 +184,23 @@ def _imagenet_categories() -> np.ndarray:
     import numpy as np
 
     ancestry = imagenet_ancestry()
-    out = np.full(len(ancestry), -1, dtype=np.int64)
+    out = np.zeros((len(ancestry), len(CATEGORIES)), dtype=np.float64)
     for i, (_, ancestors) in enumerate(ancestry):
         found = set(ancestors)
         for c, category in enumerate(CATEGORIES):
-            if found.intersection(category.wnids):
-                out[i] = c
-                break
+            out[i, c] = bool(found.intersection(category.wnids))
     return out
+
+
+def most_specific(categories: np.ndarray, index: int) -> str | None:
+    """The key of the most specific category class ``index`` belongs to, or None."""
+    import numpy as np
+
+    member = np.flatnonzero(categories[index])
+    if not len(member):
+        return None
+    sizes = categories.sum(axis=0)
+    return CATEGORIES[int(member[np.argmin(sizes[member])])].key
 
 
 @cache
