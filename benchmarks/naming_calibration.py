@@ -216,6 +216,62 @@ def main_photos(args: Any, rules: dict[str, NamingRule]) -> int:
     return 0
 
 
+def markdown(paths: list[str], before: str, after: str) -> str:
+    """Per cell ``before -> after`` of two rules, from calibration.json files (merged)."""
+    cells: dict[str, list[dict[str, Any]]] = {before: [], after: []}
+    loads = []
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        loads.append(data["load_average"])
+        for key in cells:
+            cells[key] += data["rules"][key]["cells"]
+    lines = [
+        "| background | size | distractors | lang | cue recovery | naming accuracy "
+        "| naming precision | names given | wrong names in top 10 | words -> label |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    totals = {k: [0.0, 0, 0] for k in cells}
+    for old, new in zip(cells[before], cells[after], strict=True):
+        st = new["setting"]
+
+        def pair(name: str, old: dict = old, new: dict = new) -> str:
+            a, b = old[name], new[name]
+            fmt = (
+                (lambda x: "-" if x is None else f"{x:.2f}")
+                if name != "names_given" and name != "wrong_top_names"
+                else str
+            )
+            return f"{fmt(a)} -> {fmt(b)}"
+
+        lines.append(
+            f"| {st['background']} | {round(st['size'] * 100)}% "
+            f"| {'on' if st['distractors'] else 'off'} | {new['lang']} | {pair('cue_recovery')} "
+            f"| {pair('naming_accuracy')} | {pair('naming_precision')} | {pair('names_given')} "
+            f"| {pair('wrong_top_names')} | {pair('text_accuracy')} |"
+        )
+        for key, cell in ((before, old), (after, new)):
+            totals[key][0] += (cell["naming_precision"] or 0.0) * cell["names_given"]
+            totals[key][1] += cell["names_given"]
+            totals[key][2] += cell["wrong_top_names"]
+    n = len(cells[after])
+    mean = {
+        k: {
+            m: sum(c[m] or 0.0 for c in v) / n
+            for m in ("cue_recovery", "naming_accuracy", "text_accuracy")
+        }
+        for k, v in cells.items()
+    }
+    lines.append(
+        f"| **all {n} cells** | | | | {mean[before]['cue_recovery']:.2f} -> {mean[after]['cue_recovery']:.2f} "
+        f"| {mean[before]['naming_accuracy']:.2f} -> {mean[after]['naming_accuracy']:.2f} "
+        f"| {totals[before][0] / max(1, totals[before][1]):.2f} -> {totals[after][0] / max(1, totals[after][1]):.2f} "
+        f"| {totals[before][1]} -> {totals[after][1]} | {totals[before][2]} -> {totals[after][2]} "
+        f"| {mean[before]['text_accuracy']:.2f} -> {mean[after]['text_accuracy']:.2f} |"
+    )
+    lines.append(f"\nload averages at the end of each run: {loads}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     from core.explainers import load_explainer
     from core.models import load_model
@@ -236,10 +292,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rules", help="comma list of rule names (default: all)")
     parser.add_argument("--settings", help="only these settings of the grid: FROM:TO (0-based)")
     parser.add_argument("--photos", help="a labelled photo folder instead of the suite")
+    parser.add_argument(
+        "--markdown", nargs="+", help="print the before/after table of these calibration.json"
+    )
+    parser.add_argument("--before", default="legacy")
+    parser.add_argument("--after", help="with --markdown: the rule chosen")
     parser.add_argument("--model", help="with --photos: the model trained on its classes")
     args = parser.parse_args(argv)
     suite = SuiteSettings() if args.full else QUICK
     rules = {k: RULES[k] for k in args.rules.split(",")} if args.rules else RULES
+    if args.markdown:
+        print(markdown(args.markdown, args.before, args.after))
+        return 0
     if args.photos:
         return main_photos(args, rules)
     model = load_model("imagenet")
