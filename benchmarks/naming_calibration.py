@@ -25,6 +25,12 @@ from core.explainers.naming import LEGACY_RULE, NamingRule
 RULES: dict[str, NamingRule] = {
     "legacy": LEGACY_RULE,
     "p.2": NamingRule(min_prob=0.2),
+    "h.3": NamingRule(min_heat=0.3, sure_prob=0.4),
+    "h.3 b.3": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.3),
+    "h.3 b.5": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.5),
+    "h.4": NamingRule(min_heat=0.4, sure_prob=0.4),
+    "h.4 b.5": NamingRule(min_heat=0.4, sure_prob=0.4, broad_min=0.5),
+    "h.3 2nd.2": NamingRule(min_heat=0.3, sure_prob=0.4, second_min=0.2),
     "p.3": NamingRule(min_prob=0.3),
     "p.15 b.3": NamingRule(min_prob=0.15, broad_min=0.3),
     "p.15 b.4": NamingRule(min_prob=0.15, broad_min=0.4),
@@ -49,9 +55,9 @@ def record(prepared: Any, explainer: Any) -> list[tuple[Any, list[Any], list[Any
     composed: list[tuple[Any, list[Any]]] = []
     real_name, real_compose = grounded.name_region, explainer._compose
 
-    def name_region(view_probs, rule, categories=None):
+    def name_region(view_probs, rule, categories=None, heat_share=1.0):
         probs.append(view_probs.copy())
-        return real_name(view_probs, rule, categories)
+        return real_name(view_probs, rule, categories, heat_share)
 
     def compose(request, facts):
         composed.append((request, facts))
@@ -89,7 +95,7 @@ def replay(recorded: list[Any], explainer: Any, rule: NamingRule) -> list[Any]:
     out = []
     for request, facts, probs in recorded:
         for fact, p in zip(facts, probs, strict=True):
-            naming = name_region(p, rule, explainer.categories)
+            naming = name_region(p, rule, explainer.categories, fact.region.heat_share)
             fact.candidate_ids, fact.broader = list(naming.specific), naming.broader
         out.append(explainer._compose(request, facts))
     return out

@@ -181,3 +181,29 @@ def test_an_unnamed_region_says_no_object_is_clear():
     (ja,) = GroundedExplainer(crop_model=model, naming=rule).explain_batch([_request()])
     assert "特定の物体ははっきりしません" in ja.text
     assert ja.details["regions"][0]["candidates"] == []
+
+
+def test_a_side_region_gets_a_class_name_only_when_the_class_is_sure():
+    rule = NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.5)
+    weak = _views({NEMATODE: 0.25, FLATWORM: 0.2, TABBY: 0.15})
+    assert name_region(weak, rule, CATS, heat_share=0.6).specific[0][0] == NEMATODE
+    side = name_region(weak, rule, CATS, heat_share=0.1)  # a side region: the broader word
+    assert side.specific == () and side.broader[0] == "animal"
+    sure = name_region(_views({TABBY: 0.5}), rule, CATS, heat_share=0.1)
+    assert sure.specific[0][0] == TABBY
+
+
+def test_the_explainer_passes_each_regions_heat_to_the_rule():
+    model = _imagenet_like(_views({NEMATODE: 0.25, MOPED: 0.05})[0])
+    yy, xx = np.mgrid[0:96, 0:96]
+    big = np.exp(-((xx - 30) ** 2 + (yy - 48) ** 2) / 200.0)
+    small = 0.8 * np.exp(-((xx - 78) ** 2 + (yy - 18) ** 2) / 60.0)
+    cam = (big + small).astype(np.float32)
+    image = Image.fromarray(np.full((96, 96, 3), 120, np.uint8))
+    request = ExplainRequest(image=image, cam=cam, predictions=[], label=None, task="", key="k")
+    rule = NamingRule(min_heat=0.3, sure_prob=0.4)
+    (out,) = GroundedExplainer(crop_model=model, lang="en", naming=rule).explain_batch([request])
+    regions = out.details["regions"]
+    assert len(regions) == 2 and regions[0]["heat_share"] >= 0.3 > regions[1]["heat_share"]
+    assert [c["label"] for c in regions[0]["candidates"]] == ["nematode"]
+    assert regions[1]["candidates"] == []  # the side region is left unnamed

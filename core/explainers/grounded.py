@@ -181,7 +181,8 @@ class GroundedExplainer:
 
         if crops:
             try:
-                candidates = self._candidates([crop for _, _, crop in crops])
+                heats = [facts[i][j].region.heat_share for i, j, _ in crops]
+                candidates = self._candidates([crop for _, _, crop in crops], heats)
             except Exception as exc:
                 message = _one_line(exc)
                 for i in {i for i, _, _ in crops}:
@@ -206,12 +207,15 @@ class GroundedExplainer:
             r if r is not None else Explanation(text="", error="not explained") for r in results
         ]
 
-    def _candidates(self, views: list[list[Image.Image]]) -> list[Naming]:
+    def _candidates(
+        self, views: list[list[Image.Image]], heats: Sequence[float] | None = None
+    ) -> list[Naming]:
         """Each region's names (:func:`~core.explainers.naming.name_region`) from the crop
         model's probabilities on its views.
 
-        ``views`` holds each region's views (:func:`region_views`); a class's probability is
-        its mean over the region's views. All views of a batch go through the model together.
+        ``views`` holds each region's views (:func:`region_views`), ``heats`` each region's
+        share of the heat (default 1); a class's probability is its mean over the region's
+        views. All views of a batch go through the model together.
         """
         import numpy as np
 
@@ -220,8 +224,9 @@ class GroundedExplainer:
         out: list[list[tuple[int, float]]] = []
         start = 0
         categories = self.categories if flat else None
-        for region in views:
-            out.append(name_region(probs[start : start + len(region)], self.rule, categories))
+        for r, region in enumerate(views):
+            heat = 1.0 if heats is None else heats[r]
+            out.append(name_region(probs[start : start + len(region)], self.rule, categories, heat))
             start += len(region)
         return out
 

@@ -7,8 +7,9 @@ probability supports is not worth showing: background texture gets "nematode", "
 nothing there is a nematode. :func:`name_region` decides per region:
 
 * **specific**: the best class when its mean probability over the views reaches
-  :attr:`NamingRule.min_prob` and, below :attr:`NamingRule.agree_below`, every view's best
-  class is that class; the next ones (at most :attr:`NamingRule.max_names` in all) when
+  :attr:`NamingRule.min_prob`, the region holds at least :attr:`NamingRule.min_heat` of the
+  map's heat (or the class is sure: :attr:`NamingRule.sure_prob`) and, below
+  :attr:`NamingRule.agree_below`, every view's best class is that class; the next ones (at most :attr:`NamingRule.max_names` in all) when
   theirs reaches :attr:`NamingRule.second_min`;
 * else **broader**: when the crop model's classes are ImageNet-1k, the probability of each
   broader category (:data:`CATEGORIES`) is the sum over its classes; the most specific
@@ -103,6 +104,9 @@ class NamingRule:
             this.
         max_names: at most this many specific names per region.
         second_min: the next classes need at least this mean probability.
+        min_heat: a region holding less of the heat map (a side region, where background
+            texture gets named) gets a class name only when the class is sure.
+        sure_prob: a class this probable is named whatever the region's heat.
         agree_below: a best class under this probability is named only when every view's
             best class is that class (1.0: always required; 0: never).
         broad_min: a broader word is named when its classes' summed probability reaches this
@@ -113,6 +117,8 @@ class NamingRule:
     max_names: int = 2
     second_min: float = 0.10
     agree_below: float = 0.0
+    min_heat: float = 0.0
+    sure_prob: float = 1.0
     broad_min: float = 2.0
 
 
@@ -131,9 +137,13 @@ class Naming:
 
 
 def name_region(
-    view_probs: np.ndarray, rule: NamingRule, categories: np.ndarray | None = None
+    view_probs: np.ndarray,
+    rule: NamingRule,
+    categories: np.ndarray | None = None,
+    heat_share: float = 1.0,
 ) -> Naming:
-    """The names of one region from its views' probability rows (``[views, classes]``).
+    """The names of one region from its views' probability rows (``[views, classes]``) and
+    its share of the heat map.
 
     ``categories`` (:func:`class_categories`: classes x :data:`CATEGORIES` membership) gives
     the broader words; without it none is given.
@@ -146,7 +156,8 @@ def name_region(
     best = order[0]
     agreed = row[best] >= rule.agree_below or all(int(np.argmax(p)) == best for p in probs)
     specific: tuple[tuple[int, float], ...] = ()
-    if row[best] >= rule.min_prob and agreed:
+    hot = heat_share >= rule.min_heat or row[best] >= rule.sure_prob
+    if row[best] >= rule.min_prob and agreed and hot:
         specific = tuple(
             (k, float(row[k])) for i, k in enumerate(order) if i == 0 or row[k] >= rule.second_min
         )
