@@ -12,7 +12,16 @@ language. Per *cell* (a setting and a language) two measures:
   top-10 mined words (the names are fixed from the clean cut-out, as in the demo, less the
   names of distractors: :func:`planted_names`);
 * **naming accuracy**: the share of a class's explanations (of photos that carry the object)
-  whose words name its planted object, averaged over the classes.
+  whose words name its planted object, averaged over the classes;
+* **naming precision**: the share of the object names the explainer gave (a class name or a
+  broader word, one per region and name) that name something in the photo: its planted
+  object or a distractor, by the object's names (:func:`photo_vocabulary`);
+* **wrong names in top 10**: the object names among the classes' top-10 mined words that name
+  neither the class's planted object nor a distractor (the "nematode" of a texture), summed;
+* **words -> label**: the mined words' accuracy at telling the label (cross-validated).
+
+``run_suite(naming=...)`` explains with another :class:`~core.explainers.naming.NamingRule`
+(the before/after of docs/terms.md).
 
 The CAMs of a setting are cached under the work folder, so a second run (a changed explainer,
 the same data) only explains and mines again.
@@ -104,6 +113,8 @@ class Prepared:
     has_object: list[bool]
     cues: dict[str, Any]
     seconds: float = 0.0
+    #: The objects in each photo: its planted object's name and its distractors' names.
+    present: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +128,9 @@ class CellResult:
     per_class: dict[str, Any] = field(default_factory=dict)
     text_accuracy: float | None = None
     image_accuracy: float | None = None
+    naming_precision: float | None = None
+    names_given: int = 0
+    wrong_top_names: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -249,6 +263,10 @@ def _load_prepared(folder: Path) -> Prepared:
         predicted=[str(p) for p in data["predicted"]],
         has_object=[r["object"] is not None for r in records],
         cues=cues,
+        present=[
+            ([r["object"]["name"]] if r["object"] else []) + [d["name"] for d in r["distractors"]]
+            for r in records
+        ],
     )
 
 
@@ -267,15 +285,56 @@ def planted_names(lang: str) -> dict[str, list[str]]:
     return {obj: [n for n in names if n not in shared] for obj, names in object_names(lang).items()}
 
 
-def explain(prepared: Prepared, explainers: dict[str, Any]) -> dict[str, list[str]]:
-    """Blind explanations of a setting's validation photos in every language.
+def photo_vocabulary(lang: str) -> dict[str, set[str]]:
+    """The names that count as naming each planted object or distractor: its own name, the
+    ImageNet classes the clean cut-out gets (the demo's rule, :func:`core.demo.object_names`)
+    and those classes' broader words (:mod:`core.explainers.naming`)."""
+    from core.demo import CUE_MIN_PROB, CUE_TOP
+    from core.explainers.naming import CATEGORIES, class_categories
+    from core.models import load_model
+    from core.synth import DISTRACTORS, OBJECTS, object_imagenet_labels
+
+    model = load_model("imagenet")
+    localized = model.label_names(lang)
+    categories = class_categories(model.labels)
+    cuts = [*OBJECTS, *DISTRACTORS]
+    ranked = object_imagenet_labels(top=CUE_TOP, objects=cuts, model=model)
+    out: dict[str, set[str]] = {}
+    for cut in cuts:
+        indices = [i for i, _, p in ranked[cut.name] if p >= CUE_MIN_PROB]
+        names = {cut.name_ja if lang == "ja" else cut.name, *(localized[i] for i in indices)}
+        if categories is not None and indices:  # every broader word of those classes
+            member = categories[indices].any(axis=0)
+            names |= {c.name(lang) for c, m in zip(CATEGORIES, member, strict=True) if m}
+        out[cut.name] = names
+    return out
+
+
+def naming_precision(
+    details: list[dict[str, Any]], present: list[list[str]], vocabulary: dict[str, set[str]]
+) -> tuple[float | None, int]:
+    """The share of the object names given (one per region and name) that name an object in
+    their photo, and how many names were given (see the module doc)."""
+    given = right = 0
+    for regions, objects in zip(details, present, strict=True):
+        allowed = set().union(*(vocabulary.get(o, set()) for o in objects))
+        for region in regions.get("regions") or []:
+            for candidate in region.get("candidates") or []:
+                given += 1
+                right += candidate["label"] in allowed
+    return (right / given if given else None), given
+
+
+def explain(prepared: Prepared, explainers: dict[str, Any]) -> dict[str, list[Any]]:
+    """Blind explanations (:class:`~core.explainers.base.Explanation`) of a setting's
+    validation photos in every language.
 
     Each batch goes to every language's explainer in turn, so a crop model shared through
     :func:`shared_crop_model` classifies each batch's crops once for all languages.
     """
     from core.explainers.base import ExplainRequest
 
-    texts: dict[str, list[str]] = {lang: [] for lang in explainers}
+    texts: dict[str, list[Any]] = {lang: [] for lang in explainers}
     for start in range(0, len(prepared.views), BATCH):
         requests = [
             ExplainRequest(
@@ -289,7 +348,7 @@ def explain(prepared: Prepared, explainers: dict[str, Any]) -> dict[str, list[st
             for i, view in enumerate(prepared.views[start : start + BATCH], start)
         ]
         for lang, explainer in explainers.items():
-            texts[lang] += [e.text for e in explainer.explain_batch(requests)]
+            texts[lang] += explainer.explain_batch(requests)
     return texts
 
 
@@ -365,13 +424,52 @@ def measure(
     return recovery["cue_recovery"], naming, per_class, result.text_accuracy
 
 
+def wrong_top_names(
+    details: list[dict[str, Any]],
+    per_class: dict[str, Any],
+    prepared: Prepared,
+    vocabulary: dict[str, set[str]],
+    lang: str,
+) -> int:
+    """How many of the classes' top words are object names given in the cell that name
+    neither the class's planted object nor a distractor; each class's list goes into
+    ``per_class[cls]["wrong_top_names"]``."""
+    from core.demo import cue_words
+
+    given = {
+        c["label"]
+        for d in details
+        for region in d.get("regions") or []
+        for c in region.get("candidates") or []
+    }
+    distractors = set().union(
+        *(vocabulary.get(d["name"], set()) for d in prepared.cues.get("distractors") or [])
+    )
+    total = 0
+    for entry in prepared.cues["classes"]:
+        cls = entry["name"]
+        allowed = vocabulary.get(entry["object"]["name"], set()) | distractors
+        wrong = cue_words(sorted(given - allowed), lang) - cue_words(sorted(allowed), lang)
+        found = [w for w in per_class[cls].get("top_words", []) if w in wrong]
+        per_class[cls]["wrong_top_names"] = found
+        total += len(found)
+    return total
+
+
 def run_cell(
-    prepared: Prepared, setting: Setting, lang: str, texts: list[str], names: Any, top: int
+    prepared: Prepared,
+    setting: Setting,
+    lang: str,
+    explanations: list[Any],
+    names: Any,
+    top: int,
+    vocabulary: dict[str, set[str]] | None = None,
 ) -> CellResult:
     """Mine and measure one setting's explanations in one language."""
+    texts = [e.text for e in explanations]
     recovery, naming, per_class, text_accuracy = measure(prepared, texts, names, lang, top)
     right = sum(p == t for p, t in zip(prepared.predicted, prepared.labels, strict=True))
-    return CellResult(
+    cell = CellResult(
         setting=setting,
         lang=lang,
         cue_recovery=recovery,
@@ -380,24 +478,38 @@ def run_cell(
         text_accuracy=text_accuracy,
         image_accuracy=right / max(1, len(prepared.labels)),
     )
+    if vocabulary is not None:
+        details = [e.details or {} for e in explanations]
+        cell.naming_precision, cell.names_given = naming_precision(
+            details, prepared.present, vocabulary
+        )
+        cell.wrong_top_names = wrong_top_names(details, per_class, prepared, vocabulary, lang)
+    return cell
 
 
 def run_suite(
     suite: SuiteSettings = SuiteSettings(),
     work: str | Path = DEFAULT_WORK,
     crop_model: Any = None,
+    naming: Any = None,
 ) -> dict[str, Any]:
-    """Run every cell of ``suite``; returns the report (cells, summary rows, timings, load)."""
+    """Run every cell of ``suite``; returns the report (cells, summary rows, timings, load).
+
+    ``naming``: a :class:`~core.explainers.naming.NamingRule` instead of the explainer's own.
+    """
     from core.explainers import load_explainer
     from core.models import load_model
 
     work = Path(work)
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     crop_model = shared_crop_model(crop_model or load_model("imagenet"))
+    options = {"naming": naming} if naming is not None else {}
     explainers = {
-        lang: load_explainer("grounded", lang=lang, crop_model=crop_model) for lang in suite.langs
+        lang: load_explainer("grounded", lang=lang, crop_model=crop_model, **options)
+        for lang in suite.langs
     }
     names = {lang: planted_names(lang) for lang in suite.langs}
+    vocabulary = {lang: photo_vocabulary(lang) for lang in suite.langs}
     cells: list[CellResult] = []
     timings = {"prepare": 0.0, "explain": 0.0, "mine": 0.0}
     for setting in suite.grid():
@@ -408,7 +520,9 @@ def run_suite(
         timings["explain"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         for lang in suite.langs:
-            cell = run_cell(prepared, setting, lang, texts[lang], names[lang], suite.top)
+            cell = run_cell(
+                prepared, setting, lang, texts[lang], names[lang], suite.top, vocabulary[lang]
+            )
             log.info(
                 "suite: %s %s cue recovery %.2f naming %.2f",
                 setting.label(),
@@ -421,6 +535,7 @@ def run_suite(
     return {
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "suite": asdict(suite),
+        "naming": asdict(explainers[suite.langs[0]].rule) if suite.langs else None,
         "rows": summary_rows(cells),
         "cells": [c.to_dict() for c in cells],
         "seconds": round(time.perf_counter() - started, 1),
@@ -460,6 +575,8 @@ def summary_rows(cells: list[CellResult]) -> list[dict[str, Any]]:
                 "seeds": len(group),
                 "cue_recovery": _mean([c.cue_recovery for c in group]),
                 "naming_accuracy": _mean([c.naming_accuracy for c in group]),
+                "naming_precision": _mean([c.naming_precision for c in group]),
+                "wrong_top_names": sum(c.wrong_top_names for c in group),
                 "text_accuracy": _mean([c.text_accuracy for c in group]),
                 "image_accuracy": _mean([c.image_accuracy for c in group]),
             }
@@ -480,20 +597,22 @@ def suite_markdown(report: dict[str, Any], before: dict[str, Any] | None = None)
     earlier = {_row_key(r): r for r in before["rows"]} if before else {}
     lines = [
         "| background | object size | distractors | lang | seeds | cue recovery "
-        "| naming accuracy | words -> label | image model |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|",
+        "| naming accuracy | naming precision | wrong names in top 10 | words -> label "
+        "| image model |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["rows"]:
         old = earlier.get(_row_key(row))
 
-        def cell(name: str, row: dict[str, Any] = row, old: Any = old) -> str:
-            now = _num(row[name])
-            return f"{_num(old[name])} -> {now}" if old else now
+        def cell(name: str, row: dict[str, Any] = row, old: Any = old, fmt: Any = _num) -> str:
+            now = fmt(row.get(name))
+            return f"{fmt(old.get(name))} -> {now}" if old else now
 
         lines.append(
             f"| {row['background']} | {round(row['size'] * 100)}% "
             f"| {'on' if row['distractors'] else 'off'} | {row['lang']} | {row['seeds']} "
             f"| {cell('cue_recovery')} | {cell('naming_accuracy')} "
+            f"| {cell('naming_precision')} | {cell('wrong_top_names', fmt=_count)} "
             f"| {cell('text_accuracy')} | {_num(row['image_accuracy'])} |"
         )
     load = ", ".join(f"{x:.2f}" for x in report["load_average"])
@@ -514,3 +633,7 @@ def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _count(x: int | None) -> str:
+    return "-" if x is None else str(x)

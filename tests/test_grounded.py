@@ -13,6 +13,7 @@ from core.errors import ExplainerError
 from core.explainers import load_explainer
 from core.explainers.base import ExplainRequest
 from core.explainers.grounded import COLOUR_KEYS, GroundedExplainer, colour_keys
+from core.explainers.naming import LEGACY_RULE
 from core.models.base import Classifier, Preprocessing
 
 HAS_IMAGENET = importlib.util.find_spec("core.models.imagenet") is not None
@@ -107,8 +108,10 @@ def test_colour_names_from_pixels(tiny_crop_model):
 
 def test_deterministic_and_in_both_languages(tiny_crop_model):
     def both(model):
-        ja = GroundedExplainer(crop_model=model, min_prob=0.0)
-        en = GroundedExplainer(crop_model=model, min_prob=0.0, lang="en")
+        # the old rule: every region named, the side one too (its heat share is under
+        # the default rule's min_heat and the tiny model is never sure)
+        ja = GroundedExplainer(crop_model=model, min_prob=0.0, naming=LEGACY_RULE)
+        en = GroundedExplainer(crop_model=model, min_prob=0.0, lang="en", naming=LEGACY_RULE)
         return ja.explain_batch([requests[0]]) + en.explain_batch([requests[1]])
 
     rng = np.random.default_rng(1)
@@ -315,7 +318,8 @@ def test_candidates_rank_by_the_mean_probability_over_a_regions_views(tiny_crop_
     found = explainer._candidates(views)
     probs = explainer._crop_probs([v for region in views for v in region])
     means = [probs[0:2].mean(0), probs[2:3].mean(0), probs[3:6].mean(0)]
-    for candidates, mean in zip(found, means, strict=True):
+    for naming, mean in zip(found, means, strict=True):
         best = np.argsort(-mean, kind="stable")[:2]
-        assert [k for k, _ in candidates] == [int(k) for k in best]
-        assert [p for _, p in candidates] == pytest.approx([float(mean[k]) for k in best])
+        assert [k for k, _ in naming.specific] == [int(k) for k in best]
+        assert [p for _, p in naming.specific] == pytest.approx([float(mean[k]) for k in best])
+        assert naming.broader is None  # not an ImageNet model: no broader words

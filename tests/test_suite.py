@@ -153,3 +153,35 @@ def test_one_tiny_cell_end_to_end(tmp_path):
     assert json.loads(json.dumps(report, default=str))["photos_explained"] == 6
     again = run_suite(suite, work=tmp_path)  # from the cached CAMs: the same numbers
     assert again["rows"] == report["rows"]
+
+
+def test_naming_precision_counts_names_of_what_is_in_the_photo():
+    from core.suite import naming_precision
+
+    details = [
+        {"regions": [{"candidates": [{"label": "tabby"}, {"label": "nematode"}]}]},
+        {"regions": [{"candidates": [{"label": "animal"}]}]},  # no object in this photo
+        {"regions": [{"candidates": []}]},
+        {},
+    ]
+    present = [["cat"], [], ["cat"], ["cat"]]
+    vocabulary = {"cat": {"cat", "tabby", "animal"}}
+    assert naming_precision(details, present, vocabulary) == (pytest.approx(1 / 3), 3)
+    assert naming_precision([{}], [[]], vocabulary) == (None, 0)
+
+
+def test_wrong_names_in_the_top_words_name_neither_the_object_nor_a_distractor():
+    from core.suite import wrong_top_names
+
+    prepared = _prepared(["A", "B"], [True, True])
+    prepared.cues["distractors"] = [{"name": "flag"}]
+    per_class = {
+        "A": {"top_words": ["tabby", "nematode", "blue", "flagpole"]},
+        "B": {"top_words": ["missile", "tabby", "nematode"]},
+    }
+    given = ["tabby", "nematode", "missile", "flagpole"]
+    details = [{"regions": [{"candidates": [{"label": g} for g in given]}]}]
+    vocabulary = {"cat": {"tabby"}, "rocket": {"missile"}, "flag": {"flagpole"}}
+    assert wrong_top_names(details, per_class, prepared, vocabulary, "en") == 3
+    assert per_class["A"]["wrong_top_names"] == ["nematode"]
+    assert per_class["B"]["wrong_top_names"] == ["tabby", "nematode"]

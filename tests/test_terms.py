@@ -153,8 +153,10 @@ class CannedGrounded(GroundedExplainer):
     def __init__(self, arg=None, lang="en", **options):
         super().__init__(crop_model=fake_crop_model(), lang=lang)
 
-    def _candidates(self, crops):
-        return [[(i % 3, 0.5)] for i in range(len(crops))]
+    def _candidates(self, crops, heats=None):
+        from core.explainers.naming import Naming
+
+        return [Naming(specific=((i % 3, 0.5),)) for i in range(len(crops))]
 
 
 class Refuses:

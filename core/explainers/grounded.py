@@ -5,7 +5,8 @@ of the heat it holds, its dominant colours (named from heat-weighted HSV bins of
 and what it looks like: object candidates from an ImageNet classifier run on views of the
 region (:func:`region_views`: a tight square around its hottest pixel and a wider one with the
 surroundings blurred; a candidate's probability is its mean over the views; all views of a
-request batch in a few fixed-size passes). In informed mode a last sentence
+request batch in a few fixed-size passes). Whether a region gets a class name, a broader word
+(動物, 乗り物 ...) or none is :mod:`core.explainers.naming`'s rule. In informed mode a last sentence
 says whether those regions support the predicted label; in blind mode (``label is None``) the
 request's label and predictions are never read, so no class label of the explained model can
 enter the text except through what the crop model itself recognises in the pixels.
@@ -17,12 +18,13 @@ position, colour and object words vary (which is what the keyword miner looks fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from core.colours import COLOUR_KEYS, COLOUR_NAMES
 from core.errors import ExplainerError, WordcamError
 from core.explainers.base import ExplainRequest, Explanation
+from core.explainers.naming import DEFAULT_RULE, Naming, NamingRule, category_name, name_region
 from core.languages import LANGUAGES
 from core.regions import Region, find_regions, position_name
 
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CROP_MODEL = "imagenet"
 MAX_REGIONS = 4
-MIN_PROB = 0.10
-MAX_CANDIDATES = 2
 MAX_COLOURS = 2
 SECOND_COLOUR_SHARE = 0.2
 REGION_THRESHOLD = 0.4
@@ -70,7 +70,7 @@ _HUE_BINS = (
     (360.1, "red"),
 )
 
-_OPTIONS = ("crop_model", "min_prob", "max_regions")
+_OPTIONS = ("crop_model", "min_prob", "max_regions", "naming")
 
 
 @dataclass
@@ -81,6 +81,9 @@ class RegionFacts:
     colours: list[tuple[str, float]]
     candidate_ids: list[tuple[int, float]] = field(default_factory=list)
     candidates: list[tuple[str, float]] = field(default_factory=list)
+    #: A broader word's category key and summed probability when no class was named
+    #: (:mod:`core.explainers.naming`).
+    broader: tuple[str, float] | None = None
 
     def to_dict(self, lang: str) -> dict[str, Any]:
         data = self.region.to_dict()
@@ -92,6 +95,8 @@ class RegionFacts:
         data["candidates"] = [
             {"label": name, "prob": round(prob, 4)} for name, prob in self.candidates
         ]
+        if self.broader is not None:
+            data["candidates"][-1]["broader"] = self.broader[0]
         return data
 
 
@@ -103,7 +108,11 @@ class GroundedExplainer:
             ``imagenet`` (offline EfficientNet-Lite0, loaded once per process).
         lang: the language of every answer ("ja" or "en").
         crop_model: a loaded :class:`~core.models.Classifier` (or a spec) instead of ``arg``.
-        min_prob: object candidates below this crop probability are not mentioned.
+        min_prob: object candidates below this crop probability are not mentioned (sets
+            ``naming.min_prob``).
+        naming: the :class:`~core.explainers.naming.NamingRule` (default
+            :data:`~core.explainers.naming.DEFAULT_RULE`): when a region gets a class name, a
+            broader word (動物, 乗り物 ...) or none.
         max_regions: describe at most this many regions (1-4).
     """
 
@@ -126,7 +135,14 @@ class GroundedExplainer:
             arg, crop_model = crop_model, None
         self.crop_spec = arg or DEFAULT_CROP_MODEL
         self._crop_model: Classifier | None = crop_model
-        self.min_prob = float(options.get("min_prob", MIN_PROB))
+        rule = options.get("naming") or DEFAULT_RULE
+        if not isinstance(rule, NamingRule):
+            raise ExplainerError("grounded explainer: naming must be a NamingRule")
+        if options.get("min_prob") is not None:
+            rule = replace(rule, min_prob=float(options["min_prob"]))
+        self.rule = rule
+        self.min_prob = rule.min_prob
+        self._categories: Any = None
         self.max_regions = max(1, min(MAX_REGIONS, int(options.get("max_regions", MAX_REGIONS))))
 
     @property
@@ -137,6 +153,15 @@ class GroundedExplainer:
 
             self._crop_model = load_model(self.crop_spec)
         return self._crop_model
+
+    @property
+    def categories(self) -> np.ndarray | None:
+        """Each crop-model class's broader-word category (ImageNet-1k models only), or None."""
+        if self._categories is None:
+            from core.explainers.naming import class_categories
+
+            self._categories = (class_categories(self.crop_model.labels),)
+        return self._categories[0]
 
     def explain_batch(self, requests: Sequence[ExplainRequest]) -> list[Explanation]:
         """Explain each request; a failing item gets ``error`` set, the others are unaffected."""
@@ -157,7 +182,8 @@ class GroundedExplainer:
 
         if crops:
             try:
-                candidates = self._candidates([crop for _, _, crop in crops])
+                heats = [facts[i][j].region.heat_share for i, j, _ in crops]
+                candidates = self._candidates([crop for _, _, crop in crops], heats)
             except Exception as exc:
                 message = _one_line(exc)
                 for i in {i for i, _, _ in crops}:
@@ -168,7 +194,8 @@ class GroundedExplainer:
                 candidates = []
             for (i, j, _), found in zip(crops, candidates, strict=False):
                 if i in facts:
-                    facts[i][j].candidate_ids = found
+                    facts[i][j].candidate_ids = list(found.specific)
+                    facts[i][j].broader = found.broader
 
         for i, request in enumerate(requests):
             if results[i] is not None:
@@ -181,11 +208,15 @@ class GroundedExplainer:
             r if r is not None else Explanation(text="", error="not explained") for r in results
         ]
 
-    def _candidates(self, views: list[list[Image.Image]]) -> list[list[tuple[int, float]]]:
-        """``(class index, mean probability)`` of the crop model's top classes per region.
+    def _candidates(
+        self, views: list[list[Image.Image]], heats: Sequence[float] | None = None
+    ) -> list[Naming]:
+        """Each region's names (:func:`~core.explainers.naming.name_region`) from the crop
+        model's probabilities on its views.
 
-        ``views`` holds each region's views (:func:`region_views`); a class's probability is
-        its mean over the region's views. All views of a batch go through the model together.
+        ``views`` holds each region's views (:func:`region_views`), ``heats`` each region's
+        share of the heat (default 1); a class's probability is its mean over the region's
+        views. All views of a batch go through the model together.
         """
         import numpy as np
 
@@ -193,11 +224,11 @@ class GroundedExplainer:
         probs = self._crop_probs(flat) if flat else np.zeros((0, 0))
         out: list[list[tuple[int, float]]] = []
         start = 0
-        for region in views:
-            row = probs[start : start + len(region)].mean(axis=0)
+        categories = self.categories if flat else None
+        for r, region in enumerate(views):
+            heat = 1.0 if heats is None else heats[r]
+            out.append(name_region(probs[start : start + len(region)], self.rule, categories, heat))
             start += len(region)
-            order = np.argsort(-row, kind="stable")[:MAX_CANDIDATES]
-            out.append([(int(k), float(row[k])) for k in order if row[k] >= self.min_prob])
         return out
 
     def _crop_probs(self, crops: list[Image.Image]) -> np.ndarray:
@@ -237,6 +268,8 @@ class GroundedExplainer:
         names = self._names(lang) if any(f.candidate_ids for f in region_facts) else []
         for f in region_facts:
             f.candidates = [(names[k], p) for k, p in f.candidate_ids]
+            if f.broader is not None:
+                f.candidates.append((category_name(f.broader[0], lang), f.broader[1]))
         informed = request.label is not None
         label = request.label if informed else None
         sentences = _sentences(region_facts, label, lang)

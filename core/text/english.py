@@ -5,6 +5,10 @@
 * Each sentence is tagged by HanTa (a hidden-Markov tagger that ships its English model on
   PyPI; results cached per sentence: template sentences repeat) and each word lemmatized by
   lemminflect for that part of speech (parked -> park, building stays a noun, running -> run).
+* Only the parts of speech the Japanese side keeps become terms: nouns (common and proper),
+  adjectives and lexical verbs (HanTa's ``NN*``, ``NP*``, ``AJ*``, ``VV*``). Adverbs
+  (``mainly``, ``quickly``), prepositions, determiners, pronouns, conjunctions, numbers and the
+  auxiliaries be/do/have never do: the tagger decides, not a word list.
 * Multiword names of :mod:`core.text.phrases` are one term (``trench coats`` -> ``trench coat``).
 * Runs of two or three nouns are one compound (``bicycle lane marking``, ``brick wall``): a
   colour-like modifier that can be an adjective (``red``, ``concrete``) stays its own word.
@@ -37,6 +41,8 @@ _SENTENCE_END = frozenset(".!?;:\n")
 _UPOS = {"NN": "NOUN", "NP": "PROPN", "VV": "VERB", "VB": "AUX", "VD": "VERB", "VH": "VERB"}
 _UPOS.update({"AJ": "ADJ", "AV": "ADV"})
 _MAX_COMPOUND = 3
+#: HanTa tag prefixes of the words that may become terms (nouns, adjectives, lexical verbs).
+CONTENT_TAGS = ("NN", "NP", "AJ", "VV")
 
 _tagger: Any = None
 
@@ -175,6 +181,8 @@ def tokenize_en(text: str, stop: frozenset[str] | set[str], phrases: EnglishPhra
             i += 1
             if not word[0].isalpha() or _is_stop(word, stop):
                 out.flush()
+            elif upos != "NOUN" and not tag.startswith(CONTENT_TAGS):
+                out.flush()  # an adverb or a function word: never a term
             elif upos == "NOUN" and _noun(word) not in stop:
                 out.noun(word)
             elif (

@@ -1,0 +1,380 @@
+"""Choose the grounded explainer's naming rule on the planted-cue suite (docs/terms.md).
+
+    python benchmarks/naming_calibration.py [--full] [--work data/suite] [--out DIR]
+
+Each setting of the suite (``--quick`` grid by default) is explained once, recording every
+region's per-view crop-model probabilities; each candidate :class:`NamingRule` then names the
+regions again from those numbers (no second crop pass) and the cells are mined and measured
+as ``wordcam bench --suite`` does (:func:`core.suite.run_cell`). Writes ``calibration.json``
+(every rule, every cell) and prints one line per rule: naming precision, names given, wrong
+names in top 10, cue recovery, naming accuracy and words -> label accuracy, over all cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from core.explainers.naming import LEGACY_RULE, NamingRule
+
+RULES: dict[str, NamingRule] = {
+    "legacy": LEGACY_RULE,
+    "p.2": NamingRule(min_prob=0.2),
+    "h.3": NamingRule(min_heat=0.3, sure_prob=0.4),
+    "h.3 b.3": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.3),
+    "h.3 b.5": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.5),
+    "h.4": NamingRule(min_heat=0.4, sure_prob=0.4),
+    "h.4 b.5": NamingRule(min_heat=0.4, sure_prob=0.4, broad_min=0.5),
+    "h.3 2nd.2": NamingRule(min_heat=0.3, sure_prob=0.4, second_min=0.2),
+    "p.3": NamingRule(min_prob=0.3),
+    "p.15 b.3": NamingRule(min_prob=0.15, broad_min=0.3),
+    "p.15 b.4": NamingRule(min_prob=0.15, broad_min=0.4),
+    "p.2 b.3": NamingRule(min_prob=0.2, broad_min=0.3),
+    "p.2 b.4": NamingRule(min_prob=0.2, broad_min=0.4),
+    "p.3 b.3": NamingRule(min_prob=0.3, broad_min=0.3),
+    "p.3 b.4": NamingRule(min_prob=0.3, broad_min=0.4),
+    "p.3 b.5": NamingRule(min_prob=0.3, broad_min=0.5),
+    "p.4 b.4": NamingRule(min_prob=0.4, broad_min=0.4),
+    "agree<.3 b.4": NamingRule(agree_below=0.3, broad_min=0.4),
+    "p.2 agree<.3 b.4": NamingRule(min_prob=0.2, agree_below=0.3, broad_min=0.4),
+}
+
+
+def record(prepared: Any, explainer: Any) -> list[tuple[Any, list[Any], list[Any]]]:
+    """``(request, region facts, per-region view probabilities)`` of every photo."""
+    import core.explainers.grounded as grounded
+    from core.explainers.base import ExplainRequest
+    from core.suite import BATCH
+
+    probs: list[Any] = []
+    composed: list[tuple[Any, list[Any]]] = []
+    real_name, real_compose = grounded.name_region, explainer._compose
+
+    def name_region(view_probs, rule, categories=None, heat_share=1.0):
+        probs.append(view_probs.copy())
+        return real_name(view_probs, rule, categories, heat_share)
+
+    def compose(request, facts):
+        composed.append((request, facts))
+        return real_compose(request, facts)
+
+    grounded.name_region, explainer._compose = name_region, compose
+    try:
+        for start in range(0, len(prepared.views), BATCH):
+            requests = [
+                ExplainRequest(
+                    image=view,
+                    cam=prepared.cams[i].astype("float32"),
+                    predictions=[],
+                    label=None,
+                    task="",
+                    key=str(i),
+                )
+                for i, view in enumerate(prepared.views[start : start + BATCH], start)
+            ]
+            explainer.explain_batch(requests)
+    finally:
+        grounded.name_region, explainer._compose = real_name, real_compose
+    out, k = [], 0
+    for request, facts in composed:
+        out.append((request, facts, probs[k : k + len(facts)]))
+        k += len(facts)
+    assert k == len(probs), "every region's probabilities belong to one photo"
+    return out
+
+
+def replay(recorded: list[Any], explainer: Any, rule: NamingRule) -> list[Any]:
+    """The explanations ``explainer`` gives with ``rule`` from the recorded probabilities."""
+    from core.explainers.naming import name_region
+
+    out = []
+    for request, facts, probs in recorded:
+        for fact, p in zip(facts, probs, strict=True):
+            naming = name_region(p, rule, explainer.categories, fact.region.heat_share)
+            fact.candidate_ids, fact.broader = list(naming.specific), naming.broader
+        out.append(explainer._compose(request, facts))
+    return out
+
+
+#: Real photos (``--photos``): the broader word each class's photos show, as ground truth for
+#: a category-level naming precision (a name is right when its class's broader word is this).
+#: Only for scripts/tuxpaint_photos.py's classes.
+PHOTO_CATEGORIES = {
+    "wild birds": "animal",
+    "cattle": "animal",
+    "sea fish": "animal",
+    "fresh fruit": "food",
+    "vegetables": "food",
+    "garden flowers": "plant",
+    "hand tools": "tool",
+}
+
+
+def prepare_photos(photos: Path, model_dir: Path) -> Any:
+    """A labelled photo folder (``CLASS/IMAGE``) as the suite's :class:`Prepared`: views,
+    Grad-CAMs and predictions of the model in ``model_dir``."""
+    import numpy as np
+
+    from core.models import load_model
+    from core.suite import BATCH, Prepared, _cams, _view
+
+    model = load_model(str(model_dir))
+    files = sorted(p for p in photos.glob("*/*") if p.is_file())
+    views, cams, predicted = [], [], []
+    for start in range(0, len(files), BATCH):
+        part = [_view(model, f) for f in files[start : start + BATCH]]
+        maps, preds = _cams(model, part)
+        views += part
+        cams.append(maps)
+        predicted += preds
+    labels = [f.parent.name for f in files]
+    return Prepared(views, np.concatenate(cams), labels, predicted, [True] * len(files), {})
+
+
+def photo_cell(prepared: Any, explained: list[Any], lang: str, top: int) -> dict[str, Any]:
+    """Words -> label accuracy (terms as the precompute job stores them), each class's top
+    words, and the category-level naming precision of a real photo folder."""
+    from core.explainers.naming import CATEGORIES, class_categories
+    from core.mining import Corpus, mine
+    from core.mining.corpus import build_pairs
+    from core.models import load_model
+    from core.text.evidence import document_terms
+
+    tokens = [document_terms(e.text, e.details, lang).tokens for e in explained]
+    vocab, doc_index, term_index = build_pairs(tokens)
+    n = len(tokens)
+    corpus = Corpus(
+        doc_ids=[str(i) for i in range(n)],
+        texts=[e.text for e in explained],
+        labels=list(prepared.labels),
+        true_labels=list(prepared.labels),
+        pred_labels=list(prepared.predicted),
+        paths=[None] * n,
+        image_ids=[None] * n,
+        vocab=vocab,
+        doc_index=doc_index,
+        term_index=term_index,
+        lang=lang,
+    )
+    result = mine(corpus, top=top)
+    imagenet = load_model("imagenet")
+    categories = class_categories(imagenet.labels)
+    keys = [c.key for c in CATEGORIES]
+    # the classes each name stands for: a class name its class, a broader word its classes
+    classes_of = {name: {i} for i, name in enumerate(imagenet.label_names(lang))}
+    classes_of.update(
+        {c.name(lang): set(categories[:, k].nonzero()[0]) for k, c in enumerate(CATEGORIES)}
+    )
+    given = right = 0
+    for e, label in zip(explained, prepared.labels, strict=True):
+        expected = set(categories[:, keys.index(PHOTO_CATEGORIES[label])].nonzero()[0])
+        for region in (e.details or {}).get("regions") or []:
+            for candidate in region.get("candidates") or []:
+                given += 1
+                right += classes_of.get(candidate["label"], {-1}) <= expected
+    return {
+        "text_accuracy": result.text_accuracy,
+        "naming_precision": right / given if given else None,
+        "names_given": given,
+        "top_words": {c: [kw.word for kw in kws[:top]] for c, kws in result.classes.items()},
+    }
+
+
+def main_photos(args: Any, rules: dict[str, NamingRule]) -> int:
+    import pickle
+
+    from core.explainers import load_explainer
+    from core.models import load_model
+
+    model = load_model("imagenet")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {}
+    for lang in ("en", "ja"):
+        explainer = load_explainer("grounded", lang=lang, crop_model=model)
+        cache = out / f"recorded-{lang}.pickle"  # the photos' CAMs and crop probabilities
+        if cache.is_file():
+            prepared, recorded = pickle.loads(cache.read_bytes())
+        else:
+            prepared = prepare_photos(Path(args.photos), Path(args.model))
+            recorded = record(prepared, explainer)
+            cache.write_bytes(pickle.dumps((prepared, recorded)))
+        for key, rule in rules.items():
+            cell = photo_cell(prepared, replay(recorded, explainer, rule), lang, 10)
+            report[f"{key} {lang}"] = cell
+            print(
+                f"{key:16s} {lang} words->label {cell['text_accuracy']:.3f} category precision "
+                f"{cell['naming_precision']:.3f} names {cell['names_given']}",
+                flush=True,
+            )
+    (out / "photos.json").write_text(
+        json.dumps(
+            {"load_average": os.getloadavg(), "cells": report}, ensure_ascii=False, indent=1
+        ),
+        encoding="utf-8",
+    )
+    print(f"load average {os.getloadavg()}; written {out / 'photos.json'}")
+    return 0
+
+
+def markdown(paths: list[str], before: str, after: str) -> str:
+    """Per cell ``before -> after`` of two rules, from calibration.json files (merged)."""
+    cells: dict[str, list[dict[str, Any]]] = {before: [], after: []}
+    loads = []
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        loads.append(data["load_average"])
+        for key in cells:
+            cells[key] += data["rules"][key]["cells"]
+    lines = [
+        "| background | size | distractors | lang | cue recovery | naming accuracy "
+        "| naming precision | names given | wrong names in top 10 | words -> label |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    totals = {k: [0.0, 0, 0] for k in cells}
+    for old, new in zip(cells[before], cells[after], strict=True):
+        st = new["setting"]
+
+        def pair(name: str, old: dict = old, new: dict = new) -> str:
+            a, b = old[name], new[name]
+            fmt = (
+                (lambda x: "-" if x is None else f"{x:.2f}")
+                if name != "names_given" and name != "wrong_top_names"
+                else str
+            )
+            return f"{fmt(a)} -> {fmt(b)}"
+
+        lines.append(
+            f"| {st['background']} | {round(st['size'] * 100)}% "
+            f"| {'on' if st['distractors'] else 'off'} | {new['lang']} | {pair('cue_recovery')} "
+            f"| {pair('naming_accuracy')} | {pair('naming_precision')} | {pair('names_given')} "
+            f"| {pair('wrong_top_names')} | {pair('text_accuracy')} |"
+        )
+        for key, cell in ((before, old), (after, new)):
+            totals[key][0] += (cell["naming_precision"] or 0.0) * cell["names_given"]
+            totals[key][1] += cell["names_given"]
+            totals[key][2] += cell["wrong_top_names"]
+    n = len(cells[after])
+    mean = {
+        k: {
+            m: sum(c[m] or 0.0 for c in v) / n
+            for m in ("cue_recovery", "naming_accuracy", "text_accuracy")
+        }
+        for k, v in cells.items()
+    }
+    lines.append(
+        f"| **all {n} cells** | | | | {mean[before]['cue_recovery']:.2f} -> {mean[after]['cue_recovery']:.2f} "
+        f"| {mean[before]['naming_accuracy']:.2f} -> {mean[after]['naming_accuracy']:.2f} "
+        f"| {totals[before][0] / max(1, totals[before][1]):.2f} -> {totals[after][0] / max(1, totals[after][1]):.2f} "
+        f"| {totals[before][1]} -> {totals[after][1]} | {totals[before][2]} -> {totals[after][2]} "
+        f"| {mean[before]['text_accuracy']:.2f} -> {mean[after]['text_accuracy']:.2f} |"
+    )
+    lines.append(f"\nload averages at the end of each run: {loads}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    from core.explainers import load_explainer
+    from core.models import load_model
+    from core.suite import (
+        QUICK,
+        SuiteSettings,
+        photo_vocabulary,
+        planted_names,
+        prepare,
+        run_cell,
+        summary_rows,
+    )
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the full grid, not --quick's")
+    parser.add_argument("--work", default="data/suite")
+    parser.add_argument("--out", default="data/naming")
+    parser.add_argument("--rules", help="comma list of rule names (default: all)")
+    parser.add_argument("--settings", help="only these settings of the grid: FROM:TO (0-based)")
+    parser.add_argument("--photos", help="a labelled photo folder instead of the suite")
+    parser.add_argument(
+        "--markdown", nargs="+", help="print the before/after table of these calibration.json"
+    )
+    parser.add_argument("--before", default="legacy")
+    parser.add_argument("--after", help="with --markdown: the rule chosen")
+    parser.add_argument("--model", help="with --photos: the model trained on its classes")
+    args = parser.parse_args(argv)
+    suite = SuiteSettings() if args.full else QUICK
+    rules = {k: RULES[k] for k in args.rules.split(",")} if args.rules else RULES
+    if args.markdown:
+        print(markdown(args.markdown, args.before, args.after))
+        return 0
+    if args.photos:
+        return main_photos(args, rules)
+    model = load_model("imagenet")
+    explainers = {
+        lang: load_explainer("grounded", lang=lang, crop_model=model) for lang in suite.langs
+    }
+    names = {lang: planted_names(lang) for lang in suite.langs}
+    vocabulary = {lang: photo_vocabulary(lang) for lang in suite.langs}
+    cells: dict[str, list[Any]] = {k: [] for k in rules}
+    started = time.perf_counter()
+    start, _, stop = (args.settings or ":").partition(":")
+    for setting in suite.grid()[int(start or 0) : int(stop) if stop else None]:
+        prepared = prepare(setting, suite, Path(args.work))
+        recorded = record(prepared, explainers[suite.langs[0]])
+        for key, rule in rules.items():
+            for lang in suite.langs:
+                explained = replay(recorded, explainers[lang], rule)
+                cell = run_cell(
+                    prepared, setting, lang, explained, names[lang], suite.top, vocabulary[lang]
+                )
+                cells[key].append(cell)
+        print(
+            f"{setting.label()} done ({time.perf_counter() - started:.0f} s, load {os.getloadavg()})",
+            file=sys.stderr,
+            flush=True,
+        )
+    report = {}
+    for key, rule in rules.items():
+        group = cells[key]
+        given = sum(c.names_given for c in group)
+        right = sum((c.naming_precision or 0.0) * c.names_given for c in group)
+        report[key] = {
+            "rule": rule.__dict__,
+            "naming_precision": right / given if given else None,
+            "names_given": given,
+            "wrong_top_names": sum(c.wrong_top_names for c in group),
+            "cue_recovery": sum(c.cue_recovery for c in group) / len(group),
+            "naming_accuracy": sum(c.naming_accuracy for c in group) / len(group),
+            "text_accuracy": sum(c.text_accuracy or 0.0 for c in group) / len(group),
+            "min_text_accuracy_change": None,
+            "rows": summary_rows(group),
+            "cells": [c.to_dict() for c in group],
+        }
+        base = cells.get("legacy")
+        if base:
+            report[key]["min_text_accuracy_change"] = min(
+                (c.text_accuracy or 0.0) - (b.text_accuracy or 0.0)
+                for c, b in zip(group, base, strict=True)
+            )
+        r = report[key]
+        print(
+            f"{key:16s} precision {r['naming_precision']:.3f} names {given:5d} "
+            f"wrong-top10 {r['wrong_top_names']:3d} recovery {r['cue_recovery']:.3f} "
+            f"naming-acc {r['naming_accuracy']:.3f} words->label {r['text_accuracy']:.3f} "
+            f"worst cell change {r['min_text_accuracy_change']}"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "calibration.json").write_text(
+        json.dumps({"load_average": os.getloadavg(), "rules": report}, default=str, indent=1),
+        encoding="utf-8",
+    )
+    print(f"load average {os.getloadavg()}; written {out / 'calibration.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
