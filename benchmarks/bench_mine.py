@@ -1,7 +1,7 @@
 """Benchmark ``wordcam mine`` on a DB of 30,000 stored explanations (~220 characters each).
 
 The DB is built from a few hundred distinct synthetic Japanese sentences
-(:data:`core.synth_text.MINE_GRAMMAR`), each tokenized once
+(:data:`core.lab.synth_text.MINE_GRAMMAR`), each tokenized once
 with :func:`core.text.tokenize_many` and reused; a document's tokens are the
 concatenation of its sentences' tokens (what tokenizing the whole text gives: janome's
 segmentation does not cross 。). A document is 8-10 sentences. Six classes; each has a few
@@ -51,7 +51,7 @@ def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
     import pandas as pd
 
     from core.store import StoreWriter
-    from core.synth_text import MINE_GRAMMAR
+    from core.lab.synth_text import MINE_GRAMMAR
     from core.text import tokenize_many
 
     rng = random.Random(seed)

@@ -1,6 +1,6 @@
 """Benchmark Japanese tokenization: documents/s in one process and with ``tokenize_many``.
 
-~2,000 distinct synthetic explanations of ~220 characters (:func:`core.synth_text.make_texts`)
+~2,000 distinct synthetic explanations of ~220 characters (:func:`core.lab.synth_text.make_texts`)
 are tokenized (a) in-process (``tokenize_many(workers=1)``: janome on one core) and (b) with
 ``tokenize_many(workers=2)``, the process pool over both cores, once cold (pool start
 included) and once warm. The tokens of (a) and (b) must be identical.
@@ -18,7 +18,7 @@ import platform
 import time
 from pathlib import Path
 
-from core.synth_text import make_texts
+from core.lab.synth_text import make_texts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -12,7 +12,7 @@ DataLoader worker processes:
 
 Throughput is taken from the second epoch (warm workers); each setting runs for each
 ``--threads`` value (default 1 and 2). The photos come from
-:func:`core.synth.make_cue_dataset` (640 px JPEGs).
+:func:`core.lab.synth.make_cue_dataset` (640 px JPEGs).
 
 Run: ``.venv/bin/python benchmarks/bench_train.py [--per-class 16] [--threads 1,2]``; results
 go to ``benchmarks/results/train.json`` and ``train.md``.
@@ -89,7 +89,7 @@ def run_benchmark(
     """Measure training/evaluation images/s; return (and by default write) the results."""
     import torch
 
-    from core.synth import make_cue_dataset
+    from core.lab.synth import make_cue_dataset
 
     logging.getLogger("wordcam").setLevel(logging.WARNING)
     runs: list[dict[str, Any]] = []

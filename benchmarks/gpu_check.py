@@ -78,7 +78,7 @@ def photos(model: Any, count: int) -> Any:
     import torch
     from PIL import Image
 
-    from core.synth import source_photo
+    from core.lab.synth import source_photo
 
     images = [Image.fromarray(source_photo(p)) for p in PHOTOS[:count]]
     return torch.stack([model.preprocess(im) for im in images])
@@ -153,7 +153,7 @@ def make_photos(folder: Path, count: int) -> Path:
     import numpy as np
     from PIL import Image
 
-    from core.synth import source_photo
+    from core.lab.synth import source_photo
 
     rng = np.random.default_rng(0)
     sources = [Image.fromarray(source_photo(p)).convert("RGB") for p in PHOTOS]

@@ -5,7 +5,7 @@
 Each setting of the suite (``--quick`` grid by default) is explained once, recording every
 region's per-view crop-model probabilities; each candidate :class:`NamingRule` then names the
 regions again from those numbers (no second crop pass) and the cells are mined and measured
-as ``wordcam bench --suite`` does (:func:`core.suite.run_cell`). Writes ``calibration.json``
+as ``wordcam bench --suite`` does (:func:`core.lab.suite.run_cell`). Writes ``calibration.json``
 (every rule, every cell) and prints one line per rule: naming precision, names given, wrong
 names in top 10, cue recovery, naming accuracy and words -> label accuracy, over all cells.
 """
@@ -49,7 +49,7 @@ def record(prepared: Any, explainer: Any) -> list[tuple[Any, list[Any], list[Any
     """``(request, region facts, per-region view probabilities)`` of every photo."""
     import core.explainers.grounded as grounded
     from core.explainers.base import ExplainRequest
-    from core.suite import BATCH
+    from core.lab.suite import BATCH
 
     probs: list[Any] = []
     composed: list[tuple[Any, list[Any]]] = []
@@ -121,7 +121,7 @@ def prepare_photos(photos: Path, model_dir: Path) -> Any:
     import numpy as np
 
     from core.models import load_model
-    from core.suite import BATCH, Prepared, _cams, _view
+    from core.lab.suite import BATCH, Prepared, _cams, _view
 
     model = load_model(str(model_dir))
     files = sorted(p for p in photos.glob("*/*") if p.is_file())
@@ -281,7 +281,7 @@ def markdown(paths: list[str], before: str, after: str) -> str:
 def main(argv: list[str]) -> int:
     from core.explainers import load_explainer
     from core.models import load_model
-    from core.suite import (
+    from core.lab.suite import (
         QUICK,
         SuiteSettings,
         photo_vocabulary,

@@ -3,7 +3,7 @@
 ``make_db(path, n_images=..., classes=..., seed=0)`` fills one run: photos of Tokyo wards with
 a predicted label (about ``accuracy`` correct), top-k probabilities, tiny shared PNG thumbnails
 and overlays, Japanese explanations whose words depend on the ward
-(:func:`core.synth_text.ward_explanation`), their tokens, and the ``terms``/``doc_terms``
+(:func:`core.lab.synth_text.ward_explanation`), their tokens, and the ``terms``/``doc_terms``
 matrix. Rows are bulk-inserted from pandas frames.
 ``hostile=True`` adds a class/folder name and explanations carrying HTML/script/Markdown.
 """
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from core.mining import store_default_results, write_terms
 from core.store import StoreWriter, asset_dir, reading
-from core.synth_text import WARD_WORDS, ward_explanation, ward_vocabulary
+from core.lab.synth_text import WARD_WORDS, ward_explanation, ward_vocabulary
 
 WARDS = WARD_WORDS  # the default classes
 HOSTILE_CLASS = "<img src=x onerror=alert(1)>区"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.demo import cue_recovery, cue_words
-from core.faithfulness import FaithfulnessScores, deletion_insertion, flag_unfaithful
+from core.lab.demo import cue_recovery, cue_words
+from core.lab.faithfulness import FaithfulnessScores, deletion_insertion, flag_unfaithful
 from core.mining import Keyword, MiningResult
 
 

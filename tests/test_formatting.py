@@ -14,7 +14,7 @@ def test_pct_one_decimal_and_a_mark_for_unknown():
 
 
 def test_the_report_and_the_benchmarks_use_it():
-    from core import bench
+    from core.lab import bench
     from core.report import collect, render
 
     assert collect._pct is pct and render._pct is pct

@@ -536,15 +536,17 @@ def effects(db: Path) -> dict:
     from core.store import connect_read
 
     with connect_read(db) as con:
+        # the family's id is stamped with the invocation's time: its size is compared
         words = con.execute(
-            "SELECT * EXCLUDE (created_at) FROM word_effects ORDER BY class, word"
+            "SELECT * EXCLUDE (created_at, family) FROM word_effects ORDER BY class, word, test"
         ).fetchall()
         photos = con.execute(
             "SELECT * EXCLUDE (hidden_path, control_path) FROM word_effect_photos"
-            " ORDER BY class, word, image_id"
+            " ORDER BY class, word, test, image_id"
         ).fetchall()
         once = con.execute(
-            "SELECT count(*) = count(DISTINCT (class, word, image_id)) FROM word_effect_photos"
+            "SELECT count(*) = count(DISTINCT (class, word, test, image_id))"
+            " FROM word_effect_photos"
         ).fetchone()[0]
     assert once, "a photo-word stored twice"
     return {"words": words, "photos": photos}

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from core.suite import (
+from core.lab.suite import (
     QUICK,
     Prepared,
     RememberingModule,
@@ -19,7 +19,7 @@ from core.suite import (
     suite_markdown,
     summary_rows,
 )
-from core.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
+from core.lab.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
 
 
 def test_grid_and_dataset_options():
@@ -121,7 +121,7 @@ def test_the_table_shows_before_and_after():
 
 
 def test_summary_rows_average_over_seeds():
-    from core.suite import CellResult
+    from core.lab.suite import CellResult
 
     cells = [
         CellResult(Setting("photos", 0.3, True, s), "ja", r, n, text_accuracy=None)
@@ -156,7 +156,7 @@ def test_one_tiny_cell_end_to_end(tmp_path):
 
 
 def test_naming_precision_counts_names_of_what_is_in_the_photo():
-    from core.suite import naming_precision
+    from core.lab.suite import naming_precision
 
     details = [
         {"regions": [{"candidates": [{"label": "tabby"}, {"label": "nematode"}]}]},
@@ -171,7 +171,7 @@ def test_naming_precision_counts_names_of_what_is_in_the_photo():
 
 
 def test_wrong_names_in_the_top_words_name_neither_the_object_nor_a_distractor():
-    from core.suite import wrong_top_names
+    from core.lab.suite import wrong_top_names
 
     prepared = _prepared(["A", "B"], [True, True])
     prepared.cues["distractors"] = [{"name": "flag"}]

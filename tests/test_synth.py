@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DataError
-from core.synth import DISTRACTORS, OBJECTS, WARD_NAMES, make_cue_dataset
+from core.lab.synth import DISTRACTORS, OBJECTS, WARD_NAMES, make_cue_dataset
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -141,7 +141,7 @@ def test_refuses_foreign_folders_and_bad_arguments(tmp_path):
 @pytest.mark.slow
 def test_recorded_imagenet_labels_match_the_model():
     """Each planted object is recognised distinctly by the offline ImageNet model."""
-    from core.synth import object_imagenet_labels
+    from core.lab.synth import object_imagenet_labels
 
     measured = object_imagenet_labels(top=3)
     for cut in OBJECTS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from core.synth_text import MINE_GRAMMAR, TOKENIZE_GRAMMAR, make_texts
+from core.lab.synth_text import MINE_GRAMMAR, TOKENIZE_GRAMMAR, make_texts
 
 
 def digest(texts: list[str]) -> str:

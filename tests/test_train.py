@@ -15,7 +15,7 @@ from core.datasets import Sample
 from core.errors import DataError
 from core.evaluation.metrics import classification_metrics, summary_line
 from core.evaluation.report import format_report
-from core.synth import make_cue_dataset
+from core.lab.synth import make_cue_dataset
 from core.train import group_key, split_samples
 
 SUMMARY = re.compile(r"^top1=\d\.\d{3} top3=\d\.\d{3} macro_f1=\d\.\d{3} n=\d+ skipped=\d+$")

@@ -279,7 +279,7 @@ def test_a_grey_photo_has_no_colour_to_take_away(verified_db, tmp_path):  # noqa
 
 
 def test_the_planted_benchmark_knows_its_truth(tmp_path):
-    from core.verify_bench import PALETTE, PLANTED, make_planted_kinds, planted_word_tests
+    from core.lab.verify_bench import PALETTE, PLANTED, make_planted_kinds, planted_word_tests
 
     truth = make_planted_kinds(tmp_path, seed=3, per_class=1, val_per_class=3)
     val = [r for r in truth["images"] if r["split"] == "val"]
@@ -304,7 +304,7 @@ def test_the_planted_benchmark_knows_its_truth(tmp_path):
     assert ("object's position", "move") in by
     shuffled = [t for t in tests if t["group"] == "shuffled labels"]
     names = {c: obj for c, obj, _ in PLANTED}
-    from core.synth import OBJECTS
+    from core.lab.synth import OBJECTS
 
     assert shuffled and all(t["word"] != OBJECTS[names[t["class"]]].name for t in shuffled)
 

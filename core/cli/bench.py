@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.suite:
         return run_suite(args)
-    from core.bench import run_bench
+    from core.lab.bench import run_bench
 
     report = run_bench(
         tuple(args.only or [p for p in PARTS if p != "kinds"]),  # kinds: --only kinds
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_suite(args: argparse.Namespace) -> int:
-    from core.suite import QUICK, SuiteSettings, run_suite, suite_markdown
+    from core.lab.suite import QUICK, SuiteSettings, run_suite, suite_markdown
 
     report = run_suite(QUICK if args.quick else SuiteSettings(), work=args.suite_work)
     before = json.loads(Path(args.before).read_text(encoding="utf-8")) if args.before else None

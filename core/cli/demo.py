@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.demo import run_demo
+    from core.lab.demo import run_demo
 
     summary = run_demo(
         args.out,

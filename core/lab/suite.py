@@ -1,6 +1,6 @@
 """The planted-cue suite (``wordcam bench --suite``): does the pipeline name what the model uses?
 
-Planted-cue datasets (:func:`core.synth.make_cue_dataset`) are swept over the planted
+Planted-cue datasets (:func:`core.lab.synth.make_cue_dataset`) are swept over the planted
 object's size (about 15%, 30% and 50% of the image side), the background (the demo's textures,
 or scenes cut from real bundled photos), distractor objects (on or off) and a few seeds. Per
 *setting* (background, size, distractors, seed) one dataset is written and one model trained
@@ -139,8 +139,8 @@ class CellResult:
 
 
 def dataset_options(setting: Setting, suite: SuiteSettings) -> dict[str, Any]:
-    """The :func:`core.synth.make_cue_dataset` arguments of a setting."""
-    from core.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
+    """The :func:`core.lab.synth.make_cue_dataset` arguments of a setting."""
+    from core.lab.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
 
     if setting.background not in BACKGROUND_KINDS:
         raise ValueError(f"unknown background kind {setting.background!r}")
@@ -186,8 +186,8 @@ def _build(setting: Setting, suite: SuiteSettings, folder: Path) -> None:
     """Write the dataset, train the head and cache the validation photos' CAMs."""
     import numpy as np
 
+    from core.lab.synth import make_cue_dataset
     from core.models import load_model
-    from core.synth import make_cue_dataset
     from core.train import train
 
     make_cue_dataset(folder / "dataset", **dataset_options(setting, suite))
@@ -271,12 +271,12 @@ def _load_prepared(folder: Path) -> Prepared:
 
 
 def planted_names(lang: str) -> dict[str, list[str]]:
-    """Each planted object's names by the demo's rule (:func:`core.demo.object_names`), less
+    """Each planted object's names by the demo's rule (:func:`core.lab.demo.object_names`), less
     the names a distractor gets by the same rule (the flag's flagpole, the helmet's crash
     helmet): a distractor is in every class and must not count as naming the object."""
-    from core.demo import CUE_MIN_PROB, CUE_TOP, object_names
+    from core.lab.demo import CUE_MIN_PROB, CUE_TOP, object_names
+    from core.lab.synth import DISTRACTORS, object_imagenet_labels
     from core.models import load_model
-    from core.synth import DISTRACTORS, object_imagenet_labels
 
     model = load_model("imagenet")
     localized = model.label_names(lang)
@@ -287,12 +287,12 @@ def planted_names(lang: str) -> dict[str, list[str]]:
 
 def photo_vocabulary(lang: str) -> dict[str, set[str]]:
     """The names that count as naming each planted object or distractor: its own name, the
-    ImageNet classes the clean cut-out gets (the demo's rule, :func:`core.demo.object_names`)
+    ImageNet classes the clean cut-out gets (the demo's rule, :func:`core.lab.demo.object_names`)
     and those classes' broader words (:mod:`core.explainers.naming`)."""
-    from core.demo import CUE_MIN_PROB, CUE_TOP
     from core.explainers.naming import CATEGORIES, class_categories
+    from core.lab.demo import CUE_MIN_PROB, CUE_TOP
+    from core.lab.synth import DISTRACTORS, OBJECTS, object_imagenet_labels
     from core.models import load_model
-    from core.synth import DISTRACTORS, OBJECTS, object_imagenet_labels
 
     model = load_model("imagenet")
     localized = model.label_names(lang)
@@ -385,7 +385,7 @@ def measure(
     prepared: Prepared, texts: list[str], names: dict[str, list[str]], lang: str, top: int
 ) -> tuple[float, float, dict[str, Any], float | None]:
     """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell."""
-    from core.demo import cue_recovery, cue_words
+    from core.lab.demo import cue_recovery, cue_words
     from core.mining import Corpus, mine
     from core.mining.corpus import build_pairs
     from core.text import tokenize_many
@@ -434,7 +434,7 @@ def wrong_top_names(
     """How many of the classes' top words are object names given in the cell that name
     neither the class's planted object nor a distractor; each class's list goes into
     ``per_class[cls]["wrong_top_names"]``."""
-    from core.demo import cue_words
+    from core.lab.demo import cue_words
 
     given = {
         c["label"]

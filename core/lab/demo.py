@@ -3,7 +3,7 @@
 ``run_demo`` is what ``wordcam demo`` runs (before it opens the dashboard) and what
 ``wordcam bench`` measures cue recovery on. Every step is a plain call into ``core``:
 
-1. :func:`core.synth.make_cue_dataset`: wards (中央区, 千代田区 ...) whose photos each carry
+1. :func:`core.lab.synth.make_cue_dataset`: wards (中央区, 千代田区 ...) whose photos each carry
    their own planted object cut out of a real bundled photo; one ward also carries a shortcut.
 2. :func:`core.train.train`: the default offline backbone (EfficientNet-Lite0) fine-tuned.
 3. :func:`core.evaluation.evaluate` on the held-out photos where the shortcut is absent.
@@ -45,8 +45,8 @@ def object_names(lang: str = DEFAULT_LANG, top: int = CUE_TOP, min_prob: float =
     """Names of each planted object, fixed before any explanation is mined: its own name and
     the ImageNet classes the ImageNet model gives the clean cut-out alone (top ``top`` with
     probability >= ``min_prob``). ``{object name: [names...]}``."""
+    from core.lab.synth import OBJECTS, object_imagenet_labels
     from core.models import load_model
-    from core.synth import OBJECTS, object_imagenet_labels
 
     model = load_model("imagenet")
     localized = model.label_names(lang)
@@ -200,8 +200,8 @@ class _Timer:
 
 
 def make_dataset(out: Path, s: DemoSettings) -> dict[str, Any]:
-    """Step 1: the planted-cue photos (:func:`core.synth.make_cue_dataset`)."""
-    from core.synth import make_cue_dataset
+    """Step 1: the planted-cue photos (:func:`core.lab.synth.make_cue_dataset`)."""
+    from core.lab.synth import make_cue_dataset
 
     log.info("demo: 1/5 generating the planted-cue dataset in %s", out / "dataset")
     return make_cue_dataset(

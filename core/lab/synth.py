@@ -8,7 +8,7 @@ crops of textures and photos shared by all classes, and one class can carry a *s
 val photos but not in the held-out set. A model trained on it should be explained by the words
 that name each class's object -- and, for the shortcut class, by the corner stamp::
 
-    from core.synth import make_cue_dataset
+    from core.lab.synth import make_cue_dataset
     info = make_cue_dataset("data/cues", n_classes=5, per_class=80)
     # data/cues/{train,val,holdout}/<class>/*.jpg and data/cues/cues.json
 
@@ -284,7 +284,7 @@ def _date_stamp(canvas: Image.Image, rng: np.random.Generator) -> list[int]:
 
 def _imagenet_names() -> dict[str, list[str]]:
     """English/Japanese ImageNet class names from the label files shipped in core.models."""
-    folder = Path(__file__).parent / "models"
+    folder = Path(__file__).resolve().parents[1] / "models"
     names: dict[str, list[str]] = {}
     for lang in ("en", "ja"):
         path = folder / f"imagenet_labels_{lang}.txt"
@@ -409,6 +409,9 @@ def make_cue_dataset(
     if not sources:
         raise DataError("backgrounds must name at least one background source")
 
+    plan = _Planting(
+        object_rate, distractor_rate, tuple(object_scale), tuple(distractor_scale), shortcut_index
+    )
     records: list[dict[str, Any]] = []
     for split in SPLITS:
         for ci, cls in enumerate(classes):
@@ -417,52 +420,18 @@ def make_cue_dataset(
             for i in range(counts[split]):
                 rng = np.random.default_rng([seed, _SPLIT_CODES[split], ci, i])
                 canvas, background = _background(rng, image_size, sources)
-                record: dict[str, Any] = {
-                    "file": f"{split}/{cls}/{i:04d}.jpg",
-                    "split": split,
-                    "label": cls,
-                    "background": background,
-                    "distractors": [],
-                    "object": None,
-                    "shortcut": None,
-                }
-                for cut in DISTRACTORS:
-                    if rng.random() < distractor_rate:
-                        box = _paste(canvas, cut, rng, distractor_scale)
-                        record["distractors"].append({"name": cut.name, "box": box})
-                if rng.random() < object_rate:
-                    record["object"] = {
-                        "name": OBJECTS[ci].name,
-                        "box": _paste(canvas, OBJECTS[ci], rng, object_scale),
-                    }
-                if ci == shortcut_index and split in SHORTCUT["present_in"]:
-                    record["shortcut"] = {"cue": SHORTCUT["cue"], "box": _date_stamp(canvas, rng)}
+                record = _plant(canvas, rng, plan, ci, split)
+                record = {"file": f"{split}/{cls}/{i:04d}.jpg", "split": split, "label": cls,
+                          "background": background, **record}  # fmt: skip
                 canvas.save(out / record["file"], quality=jpeg_quality)
                 records.append(record)
 
-    names = _imagenet_names()
     cues = {
         "format": "wordcam-cues/1",
         "seed": seed,
         "image_size": image_size,
         "counts": counts,
-        "object_rate": object_rate,
-        "object_scale": list(object_scale),
-        "distractor_rate": distractor_rate,
-        "distractor_scale": list(distractor_scale),
-        "classes": [
-            {
-                "name": cls,
-                "object": _describe(OBJECTS[ci], names),
-                "shortcut": SHORTCUT["cue"] if ci == shortcut_index else None,
-            }
-            for ci, cls in enumerate(classes)
-        ],
-        "distractors": [_describe(cut, names) for cut in DISTRACTORS],
-        "backgrounds": [{"source": s, "box": list(b) if b else None} for s, b in sources],
-        "shortcut": (
-            {"class": classes[shortcut_index], **SHORTCUT} if shortcut_index is not None else None
-        ),
+        **_cue_description(classes, plan, sources),
         "images": records,
     }
     cues_path = out / "cues.json"
@@ -475,4 +444,53 @@ def make_cue_dataset(
         "shortcut_class": classes[shortcut_index] if shortcut_index is not None else None,
         "cues": str(cues_path),
         "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+@dataclass(frozen=True)
+class _Planting:
+    """How often and how large objects are pasted, and which class carries the shortcut."""
+
+    object_rate: float
+    distractor_rate: float
+    object_scale: tuple[float, float]
+    distractor_scale: tuple[float, float]
+    shortcut_index: int | None
+
+
+def _plant(canvas: Any, rng: Any, plan: _Planting, ci: int, split: str) -> dict[str, Any]:
+    """Paste one photo's distractors, class object and shortcut; what went where."""
+    record: dict[str, Any] = {"distractors": [], "object": None, "shortcut": None}
+    for cut in DISTRACTORS:
+        if rng.random() < plan.distractor_rate:
+            box = _paste(canvas, cut, rng, plan.distractor_scale)
+            record["distractors"].append({"name": cut.name, "box": box})
+    if rng.random() < plan.object_rate:
+        box = _paste(canvas, OBJECTS[ci], rng, plan.object_scale)
+        record["object"] = {"name": OBJECTS[ci].name, "box": box}
+    if ci == plan.shortcut_index and split in SHORTCUT["present_in"]:
+        record["shortcut"] = {"cue": SHORTCUT["cue"], "box": _date_stamp(canvas, rng)}
+    return record
+
+
+def _cue_description(classes: list[str], plan: _Planting, sources: list) -> dict[str, Any]:
+    """``cues.json``'s rates, classes with their objects, distractors, backgrounds, shortcut."""
+    names = _imagenet_names()
+    shortcut = plan.shortcut_index
+    return {
+        "object_rate": plan.object_rate,
+        "object_scale": list(plan.object_scale),
+        "distractor_rate": plan.distractor_rate,
+        "distractor_scale": list(plan.distractor_scale),
+        "classes": [
+            {
+                "name": cls,
+                "object": _describe(OBJECTS[ci], names),
+                "shortcut": SHORTCUT["cue"] if ci == shortcut else None,
+            }
+            for ci, cls in enumerate(classes)
+        ],
+        "distractors": [_describe(cut, names) for cut in DISTRACTORS],
+        "backgrounds": [{"source": s, "box": list(b) if b else None} for s, b in sources],
+        "shortcut": {"class": classes[shortcut], **SHORTCUT} if shortcut is not None else None,
     }

@@ -1,4 +1,4 @@
-"""Synthetic Japanese explanations for tests and benchmarks (the text twin of :mod:`core.synth`).
+"""Synthetic Japanese explanations for tests and benchmarks (the text twin of :mod:`core.lab.synth`).
 
 Two families, each reproducing a corpus that published numbers were measured on:
 

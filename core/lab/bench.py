@@ -2,14 +2,14 @@
 
 Three parts, in one run:
 
-1. **Cue recovery** on the planted-cue demo (:func:`core.demo.run_demo`): for each ward,
+1. **Cue recovery** on the planted-cue demo (:func:`core.lab.demo.run_demo`): for each ward,
    whether a word naming its planted object is among its top-10 keywords. Goal >= 0.9.
-2. **CAM faithfulness** per method (:mod:`core.faithfulness`): deletion/insertion AUC and
+2. **CAM faithfulness** per method (:mod:`core.lab.faithfulness`): deletion/insertion AUC and
    pytorch-grad-cam's ROAD on real bundled photos with the default model, next to a random and
    a Sobel-edge map; a method that does not beat both baselines on a metric is flagged.
 3. **CAM throughput**: ``benchmarks/bench_attribution.py`` of the source tree (images/s of
    ``core.attribute`` vs plain pytorch-grad-cam vs a forward pass).
-4. **Verified words** (``verify``, :mod:`core.verify_bench`) on the same demo: the fill
+4. **Verified words** (``verify``, :mod:`core.lab.verify_bench`) on the same demo: the fill
    comparison on the planted objects' true boxes, recall of the planted objects, false
    verification of the distractor words, the date-stamp shortcut (validation vs holdout),
    and the cost per word.
@@ -32,7 +32,7 @@ from core.formatting import pct
 log = logging.getLogger(__name__)
 _pct = partial(pct, missing="-")  # the benchmark tables write "-" for an unknown share
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_PHOTOS = [
     "skimage:chelsea",
     "skimage:coffee",
@@ -49,7 +49,7 @@ def bundled_photo(name: str):
     """A real photo shipped with scikit-image (``skimage:NAME``) or scikit-learn (``sklearn:FILE``)."""
     from PIL import Image
 
-    from core.synth import source_photo
+    from core.lab.synth import source_photo
 
     return Image.fromarray(source_photo(name))
 
@@ -68,7 +68,11 @@ def load_benchmark_script(name: str):
 
 def faithfulness_part(photos: list[str] | None = None, steps: int = 24) -> dict[str, Any]:
     """Faithfulness scores of every CAM method and both baselines on bundled photos."""
-    from core.faithfulness import ANCHOR_RESNET50_GRADCAM, evaluate_faithfulness, flag_unfaithful
+    from core.lab.faithfulness import (
+        ANCHOR_RESNET50_GRADCAM,
+        evaluate_faithfulness,
+        flag_unfaithful,
+    )
     from core.models import load_model
 
     model = load_model("imagenet")
@@ -115,7 +119,7 @@ def cue_part(
     demo_dir: str | Path | None = None, reuse: bool = False, device: str = "auto"
 ) -> dict[str, Any]:
     """Run the planted-cue demo (or reuse ``demo_dir/summary.json``) and report cue recovery."""
-    from core.demo import run_demo
+    from core.lab.demo import run_demo
 
     if reuse and demo_dir and (Path(demo_dir) / "summary.json").is_file():
         summary = json.loads((Path(demo_dir) / "summary.json").read_text(encoding="utf-8"))
@@ -156,15 +160,15 @@ def cue_markdown(part: dict[str, Any]) -> str:
 
 def verify_part(demo_dir: str | Path, lang: str = "ja") -> dict[str, Any]:
     """The verification benchmark on a finished demo in ``demo_dir`` (see the module doc)."""
-    from core.demo import DEMO_VERIFY
-    from core.verify import run_verify
-    from core.verify_bench import (
+    from core.lab.demo import DEMO_VERIFY
+    from core.lab.verify_bench import (
         STAMP_WORDS,
         _names,
         distractor_check,
         fill_comparison,
         truth_tables,
     )
+    from core.verify import run_verify
 
     demo = Path(demo_dir)
     db = demo / "wordcam.duckdb"
@@ -356,7 +360,7 @@ def run_bench(
             + verify_markdown(report["verify"])
         )
     if "kinds" in parts:
-        from core.verify_bench import planted_benchmark, planted_markdown
+        from core.lab.verify_bench import planted_benchmark, planted_markdown
 
         log.info("bench: one test per kind of word on planted colour and object cues")
         work = Path(demo_dir or tempfile.mkdtemp(prefix="wordcam-kinds-")) / "kinds"

@@ -29,8 +29,8 @@ def fill_comparison(demo: Path, per_class: int = 12, fills=FILLS) -> list[dict[s
     import numpy as np
     from PIL import Image
 
+    from core.lab.synth import CROP_MARGIN
     from core.models import load_model
-    from core.synth import CROP_MARGIN
     from core.verify.fill import hide
     from core.verify.geometry import NoControl, boxes_mask, fair_control
     from core.verify.model import probabilities
@@ -82,8 +82,8 @@ def distractor_check(demo: Path, per_pair: int = 12, fill: str = DEFAULT_FILL) -
     import numpy as np
     from PIL import Image
 
+    from core.lab.synth import CROP_MARGIN
     from core.models import load_model
-    from core.synth import CROP_MARGIN
     from core.verify.fill import hide
     from core.verify.geometry import NoControl, boxes_mask, fair_control
     from core.verify.model import probabilities
@@ -148,7 +148,7 @@ def distractor_check(demo: Path, per_pair: int = 12, fill: str = DEFAULT_FILL) -
 
 def _names(cues: dict, lang: str) -> tuple[dict[str, set[str]], set[str]]:
     """Cue words per ward's object, and the words naming any distractor."""
-    from core.demo import cue_words, object_names
+    from core.lab.demo import cue_words, object_names
 
     names = object_names(lang)
     objects = {c["name"]: cue_words(names[c["object"]["name"]], lang) for c in cues["classes"]}
@@ -228,14 +228,14 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "green": (30, 160, 50),
     "yellow": (225, 195, 30),
 }
-#: (class, cut-out index in core.synth.OBJECTS, its colour or None for a random one).
+#: (class, cut-out index in core.lab.synth.OBJECTS, its colour or None for a random one).
 PLANTED = (
     ("red cup", 1, "red"),
     ("blue cup", 1, "blue"),
     ("cat", 0, None),
     ("rocket", 2, None),
 )
-DISTRACTOR = 0  # core.synth.DISTRACTORS[0]: the coins
+DISTRACTOR = 0  # core.lab.synth.DISTRACTORS[0]: the coins
 
 
 def _tinted(cut: Any, colour: tuple[int, int, int]) -> Any:
@@ -243,7 +243,7 @@ def _tinted(cut: Any, colour: tuple[int, int, int]) -> Any:
     import numpy as np
     from PIL import Image
 
-    from core.synth import _cutout_rgba
+    from core.lab.synth import _cutout_rgba
 
     rgba = _cutout_rgba(cut)
     luma = np.asarray(rgba.convert("L"), np.float32)[..., None] / 255.0
@@ -254,10 +254,10 @@ def _tinted(cut: Any, colour: tuple[int, int, int]) -> Any:
 
 
 def _paste_piece(canvas: Any, rgba: Any, rng: Any, scale_range: tuple[float, float]) -> list[int]:
-    """``rgba`` pasted at a random place and scale inside the centre crop (as core.synth)."""
+    """``rgba`` pasted at a random place and scale inside the centre crop (as core.lab.synth)."""
     from PIL import Image
 
-    from core.synth import CROP_MARGIN
+    from core.lab.synth import CROP_MARGIN
 
     size = canvas.width
     margin = round(size * CROP_MARGIN)
@@ -280,7 +280,7 @@ def make_planted_kinds(
     """Write ``out/{train,val}/<class>/*.jpg`` and ``out/truth.json``; the truth."""
     import numpy as np
 
-    from core.synth import BACKGROUNDS, DISTRACTORS, OBJECTS, _background
+    from core.lab.synth import BACKGROUNDS, DISTRACTORS, OBJECTS, _background
 
     colours = list(PALETTE)
     records = []
@@ -329,7 +329,7 @@ def planted_word_tests(truth: dict[str, Any], seed: int) -> list[dict[str, Any]]
     """
     import numpy as np
 
-    from core.synth import CROP_MARGIN
+    from core.lab.synth import CROP_MARGIN
 
     offset = round(256 * CROP_MARGIN)
     val = [r for r in truth["images"] if r["split"] == "val"]
@@ -539,7 +539,7 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-if __name__ == "__main__":  # python -m core.verify_bench WORK [seeds...]
+if __name__ == "__main__":  # python -m core.lab.verify_bench WORK [seeds...]
     import sys
 
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "data/verify_kinds")
