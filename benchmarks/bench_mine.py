@@ -50,8 +50,8 @@ def build_db(path: Path, docs: int = 30_000, seed: int = 0) -> dict:
     """Write a wordcam DB with ``docs`` explanations (done images, tokens stored) to ``path``."""
     import pandas as pd
 
-    from core.store import StoreWriter
     from core.lab.synth_text import MINE_GRAMMAR
+    from core.store import StoreWriter
     from core.text import tokenize_many
 
     rng = random.Random(seed)

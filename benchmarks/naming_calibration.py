@@ -120,8 +120,8 @@ def prepare_photos(photos: Path, model_dir: Path) -> Any:
     Grad-CAMs and predictions of the model in ``model_dir``."""
     import numpy as np
 
-    from core.models import load_model
     from core.lab.suite import BATCH, Prepared, _cams, _view
+    from core.models import load_model
 
     model = load_model(str(model_dir))
     files = sorted(p for p in photos.glob("*/*") if p.is_file())
@@ -280,7 +280,6 @@ def markdown(paths: list[str], before: str, after: str) -> str:
 
 def main(argv: list[str]) -> int:
     from core.explainers import load_explainer
-    from core.models import load_model
     from core.lab.suite import (
         QUICK,
         SuiteSettings,
@@ -290,6 +289,7 @@ def main(argv: list[str]) -> int:
         run_cell,
         summary_rows,
     )
+    from core.models import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the full grid, not --quick's")

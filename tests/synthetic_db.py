@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from core.lab.synth_text import WARD_WORDS, ward_explanation, ward_vocabulary
 from core.mining import store_default_results, write_terms
 from core.store import StoreWriter, asset_dir, reading
-from core.lab.synth_text import WARD_WORDS, ward_explanation, ward_vocabulary
 
 WARDS = WARD_WORDS  # the default classes
 HOSTILE_CLASS = "<img src=x onerror=alert(1)>区"
