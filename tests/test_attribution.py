@@ -32,6 +32,7 @@ from core.attribution import (  # noqa: E402
     default_layer,
     resolve_layer,
 )
+from core.attribution.split import get_split  # noqa: E402
 from core.models.base import Classifier, Preprocessing  # noqa: E402
 
 TOL = 1e-4
@@ -367,7 +368,7 @@ class Untraceable(torch.nn.Module):
 def test_untraceable_models_use_the_hook_fallback(method):
     model = Untraceable().eval()
     batch = images(2, 16)
-    assert A._get_split(model, "features", model.features) is None
+    assert get_split(model, "features", model.features) is None
     result = attribute_batch(model, batch, method=method, top_k=2)
     assert_maps(result.maps, (2, 2, 16, 16))
     for rank in range(2):
@@ -514,3 +515,63 @@ def test_method_registry_is_pytorch_grad_cams():
 def test_importing_attribution_does_not_import_torch():
     code = "import sys, core.attribution as a; a.METHOD_NAMES; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- a method of wordcam's own
+
+
+def test_a_method_defined_here_runs_through_attribute(resnet18, batch224):
+    """The seam: one class overriding the weight function, registered, used by name."""
+    from core.attribution import CamMethod, method_names, register_method
+
+    @register_method
+    class PositiveGradCAM(CamMethod):
+        name = "positive-grad-cam-test"
+        aliases = ("posgradtest",)
+
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            return np.maximum(grads, 0).mean(axis=(2, 3))
+
+    assert "positivegradcamtest" in method_names()
+    assert A.normalize_method("posgradtest") == "positivegradcamtest"
+    result = attribute_batch(resnet18, batch224, method="Positive-Grad-CAM-Test", top_k=2)
+    assert result.method == "positivegradcamtest"
+    assert_maps(result.maps, (2, 2, 224, 224))
+    assert_informative(result.maps)
+    # Same activations and gradients as Grad-CAM, only the weights differ: the maps are the
+    # plain pytorch-grad-cam computation with those weights, and not Grad-CAM's.
+    gradcam = attribute_batch(resnet18, batch224, method="gradcam", top_k=2)
+    np.testing.assert_array_equal(result.target_indices, gradcam.target_indices)
+    assert np.abs(result.maps - gradcam.maps).max() > 0.05
+
+    class PlainPositive(CAM_METHODS["gradcam"]):
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            return np.maximum(grads, 0).mean(axis=(2, 3))
+
+    wrapped = [ClassifierOutputTarget(int(t)) for t in result.target_indices[:, 1]]
+    with PlainPositive(model=resnet18, target_layers=[resnet18.layer4]) as cam:
+        plain = cam(input_tensor=batch224, targets=wrapped)
+    assert np.abs(result.maps[:, 1] - plain).max() <= TOL
+
+
+def test_a_taken_name_or_a_non_method_is_refused():
+    from core.attribution import CamMethod, register_method
+
+    class Imposter(CamMethod):
+        name = "gradcam"
+
+    with pytest.raises(AttributionError, match="already defined"):
+        register_method(Imposter)
+    with pytest.raises(AttributionError, match="not a CamMethod"):
+        register_method(dict)
+    with pytest.raises(AttributionError, match="unknown CAM method"):
+        A.normalize_method("nosuchcam")
+
+
+def test_built_in_methods_are_cam_method_classes():
+    from core.attribution import CamMethod, method_class
+
+    for name in METHOD_NAMES:
+        cls = method_class(name)
+        assert issubclass(cls, CamMethod) and cls.name == name
+        assert cls.reference is CAM_METHODS[name]
