@@ -575,3 +575,29 @@ def test_built_in_methods_are_cam_method_classes():
         cls = method_class(name)
         assert issubclass(cls, CamMethod) and cls.name == name
         assert cls.reference is CAM_METHODS[name]
+
+
+# --------------------------------------------------------------------------- inference copy
+
+
+@pytest.mark.parametrize("layer", ["layer4", "layer4.1.bn2", "layer4.1.conv2"])
+def test_classifier_cams_on_the_folded_copy_equal_the_original(small_classifier, layer):
+    """A Classifier's CAM runs on its inference copy (batch norm folded); a folded convolution
+    as the layer (its output changed by the fold) runs on the original module. Either way the
+    maps equal those of the original module (given as a plain module: no copy)."""
+    from core.models.fold import folded_convolutions
+
+    assert "layer4.1.conv2" in folded_convolutions(small_classifier.module)
+    batch = images(2, 64)
+    result = attribute_batch(small_classifier, batch, layer=layer, top_k=2)
+    original = attribute_batch(small_classifier.module, batch, layer=layer, top_k=2)
+    assert_informative(result.maps)
+    np.testing.assert_array_equal(result.target_indices, original.target_indices)
+    assert np.abs(result.maps - original.maps).max() <= TOL
+    assert np.abs(result.probs - original.probs).max() <= 1e-5
+    if layer != "layer4.1.bn2":  # plain pytorch-grad-cam sees the block's in-place += there
+        target = small_classifier.module.get_submodule(layer)
+        indices = result.target_indices[:, 0]
+        plain = plain_cam(small_classifier.module, target, batch, "gradcam", indices)
+        assert np.abs(result.maps[:, 0] - plain).max() <= TOL
+    assert no_hooks(small_classifier.module) and no_hooks(small_classifier.inference_module)

@@ -375,3 +375,65 @@ def test_model_dir_errors(resnet18_files, tmp_path) -> None:
             Classifier(module=torch.nn.Linear(2, 2), labels=["a", "b"], preprocess=None),  # type: ignore[arg-type]
             tmp_path / "x",
         )
+
+
+# --------------------------------------------------------------------------- inference copy
+
+
+def test_inference_copy_folds_batch_norm_and_keeps_outputs_and_names() -> None:
+    from core.models.fold import folded_convolutions, inference_module
+
+    classifier = load_imagenet()
+    original = classifier.module
+    before = {k: v.clone() for k, v in original.state_dict().items()}
+    fast = classifier.inference_module
+    assert fast is inference_module(original) and fast is not original  # cached, a copy
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert len(folded_convolutions(original)) == 49  # every conv of Lite0 had a batch norm
+    # Symmetric "same" padding is done by plain convolutions; stride-2 ones still pad themselves.
+    kinds = {type(m).__name__ for m in fast.modules() if isinstance(m, torch.nn.Conv2d)}
+    assert kinds == {"Conv2d", "Conv2dSame"}
+    for name, _ in original.named_modules():  # every layer name still resolves
+        fast.get_submodule(name)
+    x = torch.randn(3, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = original(x)
+        got = fast(x.contiguous(memory_format=torch.channels_last))
+    assert (want - got).abs().max() <= 1e-4 * want.abs().max()
+    assert torch.equal(want.argmax(1), got.argmax(1))
+    np.testing.assert_allclose(classifier.predict_proba(x), torch.softmax(want, 1), atol=1e-5)
+    assert all(torch.equal(v, original.state_dict()[k]) for k, v in before.items())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in original.modules())
+
+
+def test_inference_copy_follows_changes_of_the_original() -> None:
+    from core.models.fold import inference_module
+
+    torch.manual_seed(0)
+    module = build_module("torchvision:resnet18", num_classes=4, pretrained=False).eval()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    first = inference_module(module)
+    with torch.no_grad():
+        module.bn1.running_var.mul_(4.0)  # changed in place (as training does)
+        module.fc.bias.add_(1.0)
+    second = inference_module(module)
+    assert second is not first
+    with torch.inference_mode():
+        np.testing.assert_allclose(second(x), module(x), atol=1e-4)
+
+
+def test_untraceable_modules_are_used_as_they_are() -> None:
+    from core.models.fold import inference_module
+
+    class Untraceable(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.bn = torch.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            y = self.bn(self.conv(x))
+            return y * 0 if y.mean() > 1e6 else y  # data-dependent: fx cannot trace it
+
+    module = Untraceable().eval()
+    assert inference_module(module) is module

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 # Feed conv nets channels-last on the CPU: oneDNN's NHWC kernels are 20-30 % faster than NCHW
 # here; maps differ from an NCHW run by ~1e-6. Set to False for bit-for-bit NCHW numerics.
 CPU_CHANNELS_LAST = True
+# Run a Classifier's CAMs on its inference copy (batch norm folded into the convolutions,
+# :mod:`core.models.fold`); maps differ from the original module's by float rounding.
+USE_INFERENCE_COPY = True
 
 
 @dataclass
@@ -142,6 +145,7 @@ def _attribute(
         else:
             layer = auto_layer(module, size_hw)
     name, target_module = resolve(module, layer)
+    module, target_module = _inference_copy(model, module, name, target_module)
     reshape = ToNCHW(size_hw, name)
     size_wh = (size_hw[1], size_hw[0])
 
@@ -186,6 +190,24 @@ def _attribute(
         layer=name,
         method=method,
     )
+
+
+def _inference_copy(
+    model: Any, module: torch.nn.Module, name: str, layer: torch.nn.Module
+) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """A classifier's inference copy (batch norm folded: :mod:`core.models.fold`) and the layer
+    ``name`` in it; the module itself for a plain module, or when ``name`` is a convolution
+    whose output the fold changed (its batch norm now runs inside it)."""
+    from core.models.base import Classifier
+
+    if not (USE_INFERENCE_COPY and isinstance(model, Classifier)):
+        return module, layer
+    from core.models.fold import folded_convolutions, inference_module
+
+    if name in folded_convolutions(module):
+        return module, layer
+    fast = inference_module(module)
+    return fast, fast.get_submodule(name)
 
 
 def _drive(

@@ -207,10 +207,6 @@ class GroundedExplainer:
 
         model = self.crop_model
         size = model.preprocess.image_size
-        try:
-            device = next(model.module.parameters()).device
-        except StopIteration:
-            device = torch.device("cpu")
         chunks = []
         for start in range(0, len(crops), CROP_CHUNK):
             part = crops[start : start + CROP_CHUNK]
@@ -221,8 +217,8 @@ class GroundedExplainer:
             if padded > len(part):
                 blank = batch.new_zeros((padded - len(part), *batch.shape[1:]))
                 batch = torch.cat([batch, blank])
-            with torch.inference_mode():
-                logits = model.module(batch.to(device))[: len(part)]
+            # The inference copy (batch norm folded), channels-last on the CPU.
+            logits = model.logits(batch)[: len(part)]
             chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(chunks)
 

@@ -144,6 +144,24 @@ class Classifier:
             moved = copies[key]
         return replace(self, module=moved)
 
+    @property
+    def inference_module(self) -> torch.nn.Module:
+        """The module for inference: a cached copy with batch norm folded into the
+        convolutions, symmetric padding done by them and channels-last weights on the CPU
+        (:mod:`core.models.fold`); outputs equal ``module``'s to float rounding."""
+        from core.models.fold import inference_module
+
+        return inference_module(self.module)
+
+    def prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        """``batch`` on the module's device, channels-last on the CPU for a conv net."""
+        import torch
+
+        batch = batch.to(self.device, non_blocking=True)
+        if batch.device.type == "cpu" and batch.ndim == 4 and _has_conv2d(self.module):
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
     def to_batch(self, images: list[Image.Image]) -> torch.Tensor:
         """Preprocess a list of PIL images into one batch tensor (on the CPU)."""
         import torch
@@ -152,12 +170,12 @@ class Classifier:
 
     def logits(self, images: list[Image.Image] | torch.Tensor) -> torch.Tensor:
         """Raw logits [B, C] on the CPU for PIL images or a preprocessed batch (on any device:
-        it is moved to the module's device first)."""
+        it is moved to the module's device first), from :attr:`inference_module`."""
         import torch
 
         batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
         with torch.inference_mode():
-            logits = self.module(batch.to(self.device, non_blocking=True))
+            logits = self.inference_module(self.prepare(batch))
         return logits.cpu()
 
     def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
@@ -165,3 +183,16 @@ class Classifier:
         import torch
 
         return torch.softmax(self.logits(images).float(), dim=1).numpy()
+
+
+_CONV_NETS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_conv2d(module: torch.nn.Module) -> bool:
+    """Whether ``module`` has a 2-D convolution (cached per module)."""
+    import torch
+
+    found = _CONV_NETS.get(module)
+    if found is None:
+        found = _CONV_NETS[module] = any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
+    return found
