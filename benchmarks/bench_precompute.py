@@ -230,6 +230,7 @@ def run_job(
     batch_size: int = 16,
     sample_every: float = 1.0,
     forward_seconds: float = 5.0,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """Run one precompute job as a child process; its throughput and memory."""
     from core.jobs import read_progress
@@ -238,6 +239,8 @@ def run_job(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
+    if runtime:
+        env["WORDCAM_RUNTIME"] = runtime  # core.models.accelerate
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -317,6 +320,7 @@ def run_benchmark(
     workdir: str | Path | None = None,
     write: bool = True,
     forward_seconds: float = 5.0,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """Precompute ``sizes`` photos with ``profile``; photos/s and memory per size."""
     if profile not in PROFILES:
@@ -329,7 +333,12 @@ def run_benchmark(
         for stale in db.parent.glob(db.name + "*"):
             stale.unlink()
         row = run_job(
-            folder, db, profile=profile, batch_size=batch_size, forward_seconds=forward_seconds
+            folder,
+            db,
+            profile=profile,
+            batch_size=batch_size,
+            forward_seconds=forward_seconds,
+            runtime=runtime,
         )
         row["size"] = n
         rows.append(row)
@@ -344,6 +353,7 @@ def run_benchmark(
         "benchmark": "precompute",
         "profile": profile,
         "batch_size": batch_size,
+        "runtime": runtime or os.environ.get("WORDCAM_RUNTIME") or "torch",
         "rows": rows,
         "machine": {
             "cpus": os.cpu_count(),
@@ -366,6 +376,7 @@ def run_benchmark(
 def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"### precompute ({result['profile']} profile, batch {result['batch_size']}, "
+        f"runtime {result.get('runtime', 'torch')}, "
         f"{result['machine']['cpus']} CPUs, {result['date']})",
         "",
         "| photos | photos/s (job) | forward images/s (before / after) | forwards per photo "
@@ -432,6 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         default=5.0,
         help="time the plain forward this long before and after the job (0: skip)",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "openvino", "auto"),
+        help="inference runtime of the job (WORDCAM_RUNTIME; default: torch)",
+    )
     parser.add_argument("--workdir", help="where photo folders and DBs go (default: a temp dir)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
@@ -443,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir,
         write=not args.no_write,
         forward_seconds=args.forward_seconds,
+        runtime=args.runtime,
     )
     print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else result["markdown"])
     return 0

@@ -437,3 +437,86 @@ def test_untraceable_modules_are_used_as_they_are() -> None:
 
     module = Untraceable().eval()
     assert inference_module(module) is module
+
+
+# --------------------------------------------------------------------------- inference runtime
+
+
+@pytest.fixture
+def runtime_cache(tmp_path, monkeypatch):
+    from core.models import accelerate
+
+    monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
+    monkeypatch.delenv(accelerate.ENV, raising=False)
+    yield tmp_path
+    accelerate.set_runtime(None)
+    monkeypatch.delenv(accelerate.ENV, raising=False)
+
+
+def _small_conv_classifier() -> Classifier:
+    from core.models import Preprocessing
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 5),
+    ).eval()
+    with torch.no_grad():
+        module[1].running_mean.uniform_(-0.5, 0.5)
+        module[1].running_var.uniform_(0.5, 2.0)
+    labels = [f"c{i}" for i in range(5)]
+    return Classifier(module=module, labels=labels, preprocess=Preprocessing(image_size=32))
+
+
+def test_runtime_choice_and_errors(runtime_cache, monkeypatch) -> None:
+    from core.models import accelerate
+
+    assert accelerate.runtime() == "torch"  # the default
+    with pytest.raises(ValueError, match="unknown runtime"):
+        accelerate.set_runtime("tensorrt")
+    monkeypatch.setenv(accelerate.ENV, "auto")
+    assert accelerate.runtime() == accelerate.available_runtimes()[-1]
+    if "openvino" not in accelerate.available_runtimes():
+        with pytest.raises(ValueError, match="not installed"):
+            accelerate.set_runtime("openvino")
+
+
+def test_openvino_forward_equals_torch_and_is_cached_on_disk(runtime_cache) -> None:
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    classifier = _small_conv_classifier()
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    want = classifier.predict_proba(x)
+    accelerate.set_runtime("openvino")
+    got = classifier.predict_proba(x)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    runners = accelerate._RUNNERS[classifier.inference_module]
+    assert any(type(r).__name__ == "_OpenVinoRunner" for r in runners.values())
+    assert len(list(runtime_cache.rglob("*.xml"))) == 1
+    # Another batch size reuses the converted graph (dynamic batch).
+    np.testing.assert_allclose(classifier.predict_proba(x[:1]), want[:1], atol=1e-5)
+    assert len(list(runtime_cache.rglob("*.xml"))) == 1
+
+
+def test_a_graph_that_does_not_match_torch_falls_back_with_one_line(
+    runtime_cache, monkeypatch, caplog
+) -> None:
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    classifier = _small_conv_classifier()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    want = classifier.predict_proba(x)
+    accelerate.set_runtime("openvino")
+    monkeypatch.setattr(accelerate, "TOLERANCE", -1.0)  # nothing matches
+    with caplog.at_level("WARNING", logger=accelerate.__name__):
+        got = classifier.predict_proba(x)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "running it in torch" in warnings[0].getMessage()
+    assert set(accelerate._RUNNERS[classifier.inference_module].values()) == {None}

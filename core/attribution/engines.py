@@ -44,8 +44,10 @@ class HeadEngine:
     def __init__(self, split: Split, batch: torch.Tensor) -> None:
         import torch
 
-        with torch.no_grad():
-            activation, *extras = split.body(batch)
+        from core.models.accelerate import run
+
+        outputs = run(split.body, batch, kind=f"body:{split.name}")
+        activation, *extras = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
         if not isinstance(activation, torch.Tensor):
             raise NoSplit("the target layer does not output a tensor")
         self.split, self.activation, self.extras = split, activation, extras

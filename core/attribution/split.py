@@ -32,6 +32,7 @@ class Split:
     head: torch.nn.Module  # (activation, *extras) -> model output
     layer: torch.nn.Module  # the target submodule when the split was made
     params: tuple[int, ...]  # ids of the model's parameters then (replaced ones -> re-trace)
+    name: str = ""  # the target layer's dotted name
 
 
 _SPLITS: weakref.WeakKeyDictionary[Any, dict[str, Split | None]] = weakref.WeakKeyDictionary()
@@ -131,7 +132,7 @@ def _build_split(module: torch.nn.Module, name: str, layer: torch.nn.Module) -> 
         part.graph.lint()
         part.recompile()
         parts.append(part)
-    return Split(body=parts[0], head=parts[1], layer=layer, params=_param_ids(module))
+    return Split(body=parts[0], head=parts[1], layer=layer, params=_param_ids(module), name=name)
 
 
 def _param_ids(module: torch.nn.Module) -> tuple[int, ...]:

@@ -170,12 +170,15 @@ class Classifier:
 
     def logits(self, images: list[Image.Image] | torch.Tensor) -> torch.Tensor:
         """Raw logits [B, C] on the CPU for PIL images or a preprocessed batch (on any device:
-        it is moved to the module's device first), from :attr:`inference_module`."""
+        it is moved to the module's device first), from :attr:`inference_module` in the chosen
+        runtime (:mod:`core.models.accelerate`)."""
         import torch
 
         batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
+        from core.models.accelerate import run
+
         with torch.inference_mode():
-            logits = self.inference_module(self.prepare(batch))
+            logits = run(self.inference_module, self.prepare(batch))
         return logits.cpu()
 
     def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
