@@ -601,3 +601,23 @@ def test_classifier_cams_on_the_folded_copy_equal_the_original(small_classifier,
         plain = plain_cam(small_classifier.module, target, batch, "gradcam", indices)
         assert np.abs(result.maps[:, 0] - plain).max() <= TOL
     assert no_hooks(small_classifier.module) and no_hooks(small_classifier.inference_module)
+
+
+def test_cams_with_the_openvino_body_equal_torch(small_classifier, tmp_path, monkeypatch):
+    """The optional runtime runs the body above the target layer; the head stays in torch."""
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
+    monkeypatch.setenv(accelerate.ENV, "torch")  # restored (unset) after the test
+    batch = images(2, 64)
+    want = attribute_batch(small_classifier, batch, top_k=2)
+    try:
+        accelerate.set_runtime("openvino")
+        got = attribute_batch(small_classifier, batch, top_k=2)
+    finally:
+        accelerate.set_runtime(None)
+    assert list(tmp_path.rglob("*.xml"))  # the body was converted (and saved)
+    np.testing.assert_array_equal(got.target_indices, want.target_indices)
+    assert np.abs(got.maps - want.maps).max() <= TOL
+    assert np.abs(got.probs - want.probs).max() <= 1e-5

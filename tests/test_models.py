@@ -447,10 +447,9 @@ def runtime_cache(tmp_path, monkeypatch):
     from core.models import accelerate
 
     monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
-    monkeypatch.delenv(accelerate.ENV, raising=False)
+    monkeypatch.setenv(accelerate.ENV, "torch")  # restored (unset) after the test
     yield tmp_path
     accelerate.set_runtime(None)
-    monkeypatch.delenv(accelerate.ENV, raising=False)
 
 
 def _small_conv_classifier() -> Classifier:
@@ -520,3 +519,18 @@ def test_a_graph_that_does_not_match_torch_falls_back_with_one_line(
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "running it in torch" in warnings[0].getMessage()
     assert set(accelerate._RUNNERS[classifier.inference_module].values()) == {None}
+
+
+def test_the_inference_copy_made_in_inference_mode_still_serves_cams() -> None:
+    from core.attribution import attribute_batch
+
+    torch.manual_seed(0)
+    module = build_module("torchvision:resnet18", num_classes=3, pretrained=False).eval()
+    classifier = Classifier(
+        module=module,
+        labels=["a", "b", "c"],
+        preprocess=default_preprocessing("torchvision:resnet18"),
+    )
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    classifier.predict_proba(x)  # the copy is first made here, inside inference mode
+    assert attribute_batch(classifier, x).maps.shape == (1, 1, 64, 64)

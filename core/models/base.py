@@ -177,8 +177,9 @@ class Classifier:
         batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
         from core.models.accelerate import run
 
+        module = self.inference_module
         with torch.inference_mode():
-            logits = run(self.inference_module, self.prepare(batch))
+            logits = run(module, self.prepare(batch))
         return logits.cpu()
 
     def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:

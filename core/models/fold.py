@@ -52,7 +52,9 @@ def _entry(module: nn.Module) -> tuple[tuple, nn.Module, frozenset[str]]:
     with _LOCK:
         cached = _COPIES.get(module)
         if cached is None or cached[0] != key:
-            clone, folded = build_inference_copy(module)
+            # Normal tensors even when first asked inside inference mode: CAMs need autograd.
+            with torch.inference_mode(False), torch.no_grad():
+                clone, folded = build_inference_copy(module)
             cached = _COPIES[module] = (key, clone, folded)
         return cached
 
