@@ -478,12 +478,11 @@ def _classify(
 ):
     """Crops, CAMs of the predicted class, softmax rows and top-k indices for a batch."""
     import numpy as np
-    import torch
 
     from core.attribution import attribute_batch
 
     views = [model.preprocess.crop(im) for im in images]
-    batch = torch.stack([model.preprocess.to_tensor(v) for v in views])
+    batch = model.preprocess.batch(views)
     result = attribute_batch(model, batch, method=method, layer=layer, top_k=1)
     maps = np.asarray(result.maps, dtype=np.float32)
     probs = np.asarray(result.probs, dtype=np.float32)

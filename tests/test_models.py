@@ -534,3 +534,16 @@ def test_the_inference_copy_made_in_inference_mode_still_serves_cams() -> None:
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     classifier.predict_proba(x)  # the copy is first made here, inside inference mode
     assert attribute_batch(classifier, x).maps.shape == (1, 1, 64, 64)
+
+
+def test_a_batch_built_in_numpy_equals_stacked_tensors() -> None:
+    from core.models import Preprocessing
+
+    rng = np.random.default_rng(0)
+    views = [Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)) for _ in range(3)]
+    preprocess = Preprocessing(image_size=32, resize=32)
+    batch = preprocess.batch(views, rows=4)
+    assert batch.shape == (4, 3, 32, 32)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(batch[:3], torch.stack([preprocess.to_tensor(v) for v in views]))
+    assert not batch[3].any()

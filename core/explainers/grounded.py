@@ -210,13 +210,9 @@ class GroundedExplainer:
         chunks = []
         for start in range(0, len(crops), CROP_CHUNK):
             part = crops[start : start + CROP_CHUNK]
-            batch = torch.stack(
-                [model.preprocess.to_tensor(c.resize((size, size), _bilinear())) for c in part]
-            )
             padded = 1 << (len(part) - 1).bit_length()  # 1, 2, 4, 8 or 16
-            if padded > len(part):
-                blank = batch.new_zeros((padded - len(part), *batch.shape[1:]))
-                batch = torch.cat([batch, blank])
+            resized = [c.resize((size, size), _bilinear()) for c in part]
+            batch = model.preprocess.batch(resized, rows=padded)  # blank rows: zeros
             # The inference copy (batch norm folded), channels-last on the CPU.
             logits = model.logits(batch)[: len(part)]
             chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
