@@ -138,6 +138,9 @@ def explain_images(
     CPU threads for decoding and rendering (default :func:`io_threads_for` the model's device:
     none on the CPU).
     """
+    from core.attribution import preload
+
+    preload()  # the CAM classes import while the first photos load
     model, explainer = _resolve(model, explainer, lang)
     lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):

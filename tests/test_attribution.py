@@ -621,3 +621,13 @@ def test_cams_with_the_openvino_body_equal_torch(small_classifier, tmp_path, mon
     np.testing.assert_array_equal(got.target_indices, want.target_indices)
     assert np.abs(got.maps - want.maps).max() <= TOL
     assert np.abs(got.probs - want.probs).max() <= 1e-5
+
+
+def test_preload_imports_the_cam_classes_in_the_background():
+    code = (
+        "import sys, core.attribution as a; from core.attribution import methods; "
+        "assert 'pytorch_grad_cam' not in sys.modules; a.preload(); a.preload(); "
+        "assert len(methods._PRELOAD) == 1; methods._PRELOAD[0].join(); "
+        "assert 'core.attribution.cams' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -41,6 +41,7 @@ from core.attribution.methods import (
     method_class,
     method_names,
     normalize_method,
+    preload,
     register_method,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "method_class",
     "method_names",
     "normalize_method",
+    "preload",
     "register_method",
     "resolve_layer",
 ]

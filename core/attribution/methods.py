@@ -9,6 +9,7 @@ found by name here without importing it; a method defined elsewhere joins with
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from typing import Any
@@ -91,6 +92,32 @@ def method_class(method: str) -> Any:
         return _REGISTERED[name]
     cams = importlib.import_module("core.attribution.cams")
     return getattr(cams, _BUILTIN[name])
+
+
+_PRELOAD: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Start importing the CAM classes on a background thread (once per process).
+
+    pytorch-grad-cam's package imports torchvision, scikit-learn, OpenCV and matplotlib
+    (5-20 s on a laptop CPU, whichever classes are used); a job that calls this when it starts
+    does that while it loads its model and decodes its first photos instead of before its
+    first CAM. Importing waits for the same import where it is needed (Python's import lock).
+    """
+    with _GUARD:
+        if not _PRELOAD:
+            thread = threading.Thread(
+                target=_import_quietly, name="wordcam-cam-import", daemon=True
+            )
+            _PRELOAD.append(thread)
+            thread.start()
+
+
+def _import_quietly() -> None:
+    # A failure is raised properly by the import where the classes are needed.
+    with contextlib.suppress(Exception):
+        importlib.import_module("core.attribution.cams")
 
 
 def reference_classes() -> dict[str, type]:
