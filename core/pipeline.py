@@ -138,9 +138,7 @@ def explain_images(
     CPU threads for decoding and rendering (default :func:`io_threads_for` the model's device:
     none on the CPU).
     """
-    from core.attribution import preload
-
-    preload()  # the CAM classes import while the first photos load
+    preload_attribution()  # the CAM classes import while the first photos load
     model, explainer = _resolve(model, explainer, lang)
     lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):
@@ -162,6 +160,14 @@ def explain_images(
             previous = (done, pictures)
         if previous is not None:
             yield from _after(*previous)
+
+
+def preload_attribution() -> None:
+    """Start importing the CAM classes on a background thread (:func:`core.attribution.preload`);
+    a job calls it when it starts."""
+    from core.attribution import preload
+
+    preload()
 
 
 def io_threads_for(model: Classifier) -> int:

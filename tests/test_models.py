@@ -547,3 +547,18 @@ def test_a_batch_built_in_numpy_equals_stacked_tensors() -> None:
     assert batch.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(batch[:3], torch.stack([preprocess.to_tensor(v) for v in views]))
     assert not batch[3].any()
+
+
+def test_a_cached_graph_is_read_without_converting_again(runtime_cache, monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    import openvino as ov
+
+    from core.models import accelerate
+
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    first = _small_conv_classifier()
+    accelerate.set_runtime("openvino")
+    want = first.predict_proba(x)  # converted, checked and saved
+    monkeypatch.setattr(ov, "convert_model", lambda *a, **k: pytest.fail("converted again"))
+    second = _small_conv_classifier()  # the same weights: another process would see the same
+    np.testing.assert_allclose(second.predict_proba(x), want, atol=1e-6)

@@ -142,6 +142,9 @@ class Backends:
     def load(cls, settings: JobSettings) -> Backends:
         from core.explainers import load_explainer
         from core.models import load_model
+        from core.pipeline import preload_attribution
+
+        preload_attribution()  # the CAM classes import while the model loads
 
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         explainer = settings.explainer

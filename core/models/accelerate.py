@@ -11,12 +11,13 @@ the grounded explainer's crops, :meth:`Classifier.logits`) is one process-wide c
 Set it with :func:`set_runtime` or the ``WORDCAM_RUNTIME`` environment variable (also read by
 child processes and Ray workers). The CAM head, which needs gradients, always runs in torch.
 
-A converted graph is checked against torch on the first batch it runs: when any output differs
-by more than :data:`TOLERANCE` times the largest output magnitude (float32 conversion differs by
-about 1e-6 of it), or conversion fails (a model OpenVINO cannot convert), the module runs in
-torch and one line is logged. Converted graphs are saved per model, layer and input size in
-:func:`cache_dir` (keyed by a hash of the weights and the OpenVINO version), so a later process
-reads them instead of converting again (conversion takes 10-60 s on a laptop CPU).
+A graph is converted once and checked against torch on the batch it was converted for: when any
+output differs by more than :data:`TOLERANCE` times the largest output magnitude (float32
+conversion differs by about 1e-6 of it), or conversion fails (a model OpenVINO cannot convert),
+the module runs in torch and one line is logged. Checked graphs are saved per model, layer and
+input size in :func:`cache_dir` (keyed by a hash of the module's structure and weights and the
+torch and OpenVINO versions), so a later process reads them instead of converting and checking
+again (conversion takes 10-60 s on a laptop CPU).
 """
 
 from __future__ import annotations
@@ -115,19 +116,10 @@ def _runner(module: torch.nn.Module, batch: torch.Tensor, kind: str) -> Any:
 
 
 def _convert_checked(module: torch.nn.Module, batch: torch.Tensor, kind: str) -> Any:
-    """An OpenVINO runner for ``module`` that matched torch on ``batch``, or None."""
+    """An OpenVINO runner for ``module``: read from the cache, or converted now and checked
+    against torch on ``batch`` before it is saved; None when that fails."""
     try:
-        runner = _OpenVinoRunner(module, batch, kind)
-        with torch.inference_mode():
-            want = module(batch)
-        got = runner(batch)
-        pairs = zip(_as_tuple(want), _as_tuple(got), strict=True)
-        for a, b in pairs:
-            scale = float(a.abs().max()) if a.numel() else 0.0
-            error = float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
-            if a.shape != b.shape or error > TOLERANCE * max(scale, 1e-6):
-                raise ValueError(f"outputs differ from torch by {error:.3g} (scale {scale:.3g})")
-        return runner
+        return _OpenVinoRunner(module, batch, kind)
     except Exception as exc:  # conversion fails in many ways on models it does not support
         _log.warning(
             "cannot run %s of %s in openvino (%s); running it in torch",
@@ -138,29 +130,47 @@ def _convert_checked(module: torch.nn.Module, batch: torch.Tensor, kind: str) ->
         return None
 
 
+def _check_against_torch(module: torch.nn.Module, runner: Any, batch: torch.Tensor) -> bool:
+    """Raise when ``runner`` differs from torch on ``batch``; whether torch returns a tuple."""
+    with torch.inference_mode():
+        want = module(batch)
+    got = runner(batch)
+    for a, b in zip(_as_tuple(want), _as_tuple(got), strict=True):
+        scale = float(a.abs().max()) if a.numel() else 0.0
+        error = float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
+        if a.shape != b.shape or error > TOLERANCE * max(scale, 1e-6):
+            raise ValueError(f"outputs differ from torch by {error:.3g} (scale {scale:.3g})")
+    return isinstance(want, (tuple, list))
+
+
 class _OpenVinoRunner:
     """A module converted by OpenVINO (batch size dynamic), compiled for the CPU in float32."""
 
     def __init__(self, module: torch.nn.Module, batch: torch.Tensor, kind: str) -> None:
+        import json
+
         import openvino as ov
 
         shape = [-1, *batch.shape[1:]]
         path = cache_dir() / f"{_fingerprint(module, shape, kind)}.xml"
-        if path.exists():
-            model = ov.Core().read_model(str(path))
-        else:
-            example = batch[:1].contiguous()
-            with torch.inference_mode():
-                model = ov.convert_model(module, example_input=example, input=[shape])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.stem}.{os.getpid()}.xml")
-            ov.save_model(model, str(temporary), compress_to_fp16=False)
-            temporary.with_suffix(".bin").replace(path.with_suffix(".bin"))
-            temporary.replace(path)
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-        self.compiled = ov.Core().compile_model(model, "CPU", config)
-        self.tuple_output = len(self.compiled.outputs) > 1 or _returns_tuple(module, batch)
         self.lock = threading.Lock()
+        self.tuple_output = False
+        if path.exists() and path.with_suffix(".json").exists():  # converted and checked before
+            self.tuple_output = json.loads(path.with_suffix(".json").read_text())["tuple"]
+            self.compiled = ov.Core().compile_model(ov.Core().read_model(str(path)), "CPU", config)
+            return
+        with torch.inference_mode():
+            model = ov.convert_model(module, example_input=batch[:1].contiguous(), input=[shape])
+        self.compiled = ov.Core().compile_model(model, "CPU", config)
+        self.tuple_output = len(self.compiled.outputs) > 1
+        self.tuple_output = _check_against_torch(module, self, batch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.stem}.{os.getpid()}.xml")
+        ov.save_model(model, str(temporary), compress_to_fp16=False)
+        path.with_suffix(".json").write_text(json.dumps({"tuple": self.tuple_output}))
+        temporary.with_suffix(".bin").replace(path.with_suffix(".bin"))
+        temporary.replace(path)  # last: the .xml marks a complete entry
 
     def __call__(self, batch: torch.Tensor) -> Any:
         import numpy as np
@@ -170,11 +180,6 @@ class _OpenVinoRunner:
             result = self.compiled(array)
             outputs = [torch.from_numpy(np.array(result[o])) for o in self.compiled.outputs]
         return tuple(outputs) if self.tuple_output else outputs[0]
-
-
-def _returns_tuple(module: torch.nn.Module, batch: torch.Tensor) -> bool:
-    with torch.inference_mode():
-        return isinstance(module(batch[:1]), (tuple, list))
 
 
 def _fingerprint(module: torch.nn.Module, shape: list[int], kind: str) -> str:
