@@ -99,6 +99,7 @@ def position_name(key: str, lang: str = "ja") -> str:
 _RECENT: OrderedDict[tuple, tuple[Region, ...]] = OrderedDict()
 _RECENT_SIZE = 64
 _RECENT_LOCK = threading.Lock()
+_PENDING: dict[tuple, threading.Lock] = {}  # maps being computed now
 
 
 def find_regions(
@@ -123,11 +124,18 @@ def find_regions(
         if found is not None:
             _RECENT.move_to_end(key)
             return list(found)
-    regions = compute_regions(arr, max_regions, threshold, min_prominence, min_share)
-    with _RECENT_LOCK:
-        _RECENT[key] = tuple(regions)
-        while len(_RECENT) > _RECENT_SIZE:
-            _RECENT.popitem(last=False)
+        pending = _PENDING.setdefault(key, threading.Lock())
+    with pending:  # two threads asking for the same map (explainer, pictures): one computes
+        with _RECENT_LOCK:
+            found = _RECENT.get(key)
+        if found is not None:
+            return list(found)
+        regions = compute_regions(arr, max_regions, threshold, min_prominence, min_share)
+        with _RECENT_LOCK:
+            _RECENT[key] = tuple(regions)
+            _PENDING.pop(key, None)
+            while len(_RECENT) > _RECENT_SIZE:
+                _RECENT.popitem(last=False)
     return regions
 
 

@@ -64,3 +64,30 @@ def test_the_pipeline_finds_each_photos_regions_once(counted, tmp_path):
     results = explain_loaded(model, explainer, photos, out_dir=tmp_path)
     assert all(r.ok and r.marks_path and r.explanation.error is None for r in results)
     assert len(counted) == len(photos)
+
+
+def test_two_threads_asking_for_the_same_map_compute_it_once(monkeypatch):
+    import threading
+    import time
+
+    calls = []
+    original = regions.compute_regions
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.2)  # the second thread arrives while the first computes
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(regions, "compute_regions", slow)
+    regions._RECENT.clear()
+    cam = blob(64, 30, 30, 6)
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(regions.find_regions(cam, max_regions=4)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and answers[0] == answers[1] and answers[0]
