@@ -17,6 +17,12 @@ Profiles:
   finish in minutes on a laptop CPU. Its words are meaningless; its throughput shows the cost
   of everything around the models.
 
+Beside photos/s, the job's process measures a plain torch forward pass of the same classifier
+(its original module, channels-last, batch of ``--batch-size``, inference mode) for a few seconds
+just before and just after the job, and reports **forwards per photo**: the job's seconds per
+photo divided by one forward's seconds per image (the mean of the two measurements). On a
+shared, loaded machine this ratio is steadier than photos/s, since both halves see the same load.
+
 Run: ``.venv/bin/python benchmarks/bench_precompute.py [--sizes 500 5000] [--profile small]``;
 results go to ``benchmarks/results/precompute.json`` and ``precompute.md``.
 """
@@ -151,12 +157,37 @@ def _register_small_backends() -> None:
     register_explainer("benchgrounded", small_grounded)
 
 
+def forward_rate(model: str, batch_size: int = 16, seconds: float = 5.0) -> float:
+    """Images/s of a plain torch forward of ``model``'s own module: channels-last when it has
+    convolutions, inference mode, one batch of ``batch_size`` random images, repeated."""
+    import time
+
+    import torch
+
+    from core.models import load_model
+
+    classifier = load_model(model)
+    module = classifier.module.eval()
+    size = classifier.preprocess.image_size
+    x = torch.randn(batch_size, 3, size, size, generator=torch.Generator().manual_seed(0))
+    if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        module(x)  # warm-up
+        done, start = 0, time.perf_counter()
+        while done == 0 or time.perf_counter() - start < seconds:
+            module(x)
+            done += batch_size
+    return done / (time.perf_counter() - start)
+
+
 def _child(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder")
     parser.add_argument("db")
     parser.add_argument("--profile", choices=PROFILES, default="small")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--forward-seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
     from core.jobs import JobSettings, run_precompute
 
@@ -168,8 +199,15 @@ def _child(argv: list[str]) -> int:
     settings = JobSettings(
         model=model, explainer=explainer, batch_size=args.batch_size, progress=False
     )
+    rates = []
+    if args.forward_seconds > 0:
+        rates.append(forward_rate(model, args.batch_size, args.forward_seconds))
     summary = run_precompute(args.folder, args.db, settings=settings)
-    print("SUMMARY " + json.dumps(summary.to_dict(), ensure_ascii=False, default=str), flush=True)
+    record = summary.to_dict()
+    if args.forward_seconds > 0:
+        rates.append(forward_rate(model, args.batch_size, args.forward_seconds))
+        record["forward_images_per_s"] = [round(r, 2) for r in rates]
+    print("SUMMARY " + json.dumps(record, ensure_ascii=False, default=str), flush=True)
     return 0
 
 
@@ -187,7 +225,13 @@ def _rss_mb(pid: int) -> float | None:
 
 
 def run_job(
-    folder: Path, db: Path, profile: str = "small", batch_size: int = 16, sample_every: float = 1.0
+    folder: Path,
+    db: Path,
+    profile: str = "small",
+    batch_size: int = 16,
+    sample_every: float = 1.0,
+    forward_seconds: float = 5.0,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """Run one precompute job as a child process; its throughput and memory."""
     from core.jobs import read_progress
@@ -196,6 +240,8 @@ def run_job(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
+    if runtime:
+        env["WORDCAM_RUNTIME"] = runtime  # core.models.accelerate
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -206,7 +252,10 @@ def run_job(
         profile,
         "--batch-size",
         str(batch_size),
+        "--forward-seconds",
+        str(forward_seconds),
     ]
+    load_before = os.getloadavg()
     t0 = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
@@ -235,6 +284,9 @@ def run_job(
     n = summary["done"] + summary["failed"]
     job_s = float(summary["elapsed"])
     peak_mb = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
+    rates = summary.get("forward_images_per_s") or []
+    forward_s = sum(1.0 / r for r in rates) / len(rates) if rates else None
+    photo_s = job_s / n if n else None
     return {
         "photos": n,
         "done": summary["done"],
@@ -245,6 +297,9 @@ def run_job(
         "peak_rss_mb": round(peak_mb, 1),
         "rss_mb_at": _rss_profile(samples, n),
         "db_mb": round(db.stat().st_size / 2**20, 1),
+        "forward_images_per_s": rates,
+        "forwards_per_photo": round(photo_s / forward_s, 2) if photo_s and forward_s else None,
+        "load_avg": [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -265,6 +320,8 @@ def run_benchmark(
     batch_size: int = 16,
     workdir: str | Path | None = None,
     write: bool = True,
+    forward_seconds: float = 5.0,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """Precompute ``sizes`` photos with ``profile``; photos/s and memory per size."""
     if profile not in PROFILES:
@@ -276,11 +333,20 @@ def run_benchmark(
         db = workdir / f"{profile}_{n}.duckdb"
         for stale in db.parent.glob(db.name + "*"):
             stale.unlink()
-        row = run_job(folder, db, profile=profile, batch_size=batch_size)
+        row = run_job(
+            folder,
+            db,
+            profile=profile,
+            batch_size=batch_size,
+            forward_seconds=forward_seconds,
+            runtime=runtime,
+        )
         row["size"] = n
         rows.append(row)
         print(
-            f"{profile} {n} photos: {row['photos_per_s']} photos/s, peak RSS "
+            f"{profile} {n} photos: {row['photos_per_s']} photos/s, "
+            f"{row['forwards_per_photo']} forwards/photo (forward {row['forward_images_per_s']} "
+            f"images/s, load {row['load_avg']}), peak RSS "
             f"{row['peak_rss_mb']} MB, RSS at {row['rss_mb_at']}",
             file=sys.stderr,
         )
@@ -288,6 +354,7 @@ def run_benchmark(
         "benchmark": "precompute",
         "profile": profile,
         "batch_size": batch_size,
+        "runtime": runtime or os.environ.get("WORDCAM_RUNTIME") or "torch",
         "rows": rows,
         "machine": {
             "cpus": os.cpu_count(),
@@ -310,16 +377,23 @@ def run_benchmark(
 def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"### precompute ({result['profile']} profile, batch {result['batch_size']}, "
+        f"runtime {result.get('runtime', 'torch')}, "
         f"{result['machine']['cpus']} CPUs, {result['date']})",
         "",
-        "| photos | photos/s (job) | job s | wall s (incl. start) | peak RSS MB | RSS MB at 10% / 50% / 90% | DB MB |",
-        "|---:|---:|---:|---:|---:|---|---:|",
+        "| photos | photos/s (job) | forward images/s (before / after) | forwards per photo "
+        "| job s | wall s (incl. start) | peak RSS MB | RSS MB at 10% / 50% / 90% | DB MB "
+        "| load 1/5/15 min (start, end) |",
+        "|---:|---:|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in result["rows"]:
         at = " / ".join(str(r["rss_mb_at"].get(k, "-")) for k in ("10%", "50%", "90%"))
+        forward = " / ".join(str(x) for x in r.get("forward_images_per_s") or []) or "-"
+        load = r.get("load_avg") or []
+        load_text = f"{load[:3]}, {load[3:]}" if load else "-"
         lines.append(
-            f"| {r['photos']} | {r['photos_per_s']} | {r['job_s']} | {r['wall_s']} | "
-            f"{r['peak_rss_mb']} | {at} | {r['db_mb']} |"
+            f"| {r['photos']} | {r['photos_per_s']} | {forward} | "
+            f"{r.get('forwards_per_photo') or '-'} | {r['job_s']} | {r['wall_s']} | "
+            f"{r['peak_rss_mb']} | {at} | {r['db_mb']} | {load_text} |"
         )
     if "peak_rss_ratio_largest_vs_smallest" in result:
         lines += [
@@ -364,12 +438,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500])
     parser.add_argument("--profile", choices=PROFILES, default="small")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--forward-seconds",
+        type=float,
+        default=5.0,
+        help="time the plain forward this long before and after the job (0: skip)",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "openvino", "auto"),
+        help="inference runtime of the job (WORDCAM_RUNTIME; default: torch)",
+    )
     parser.add_argument("--workdir", help="where photo folders and DBs go (default: a temp dir)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     args = parser.parse_args(argv)
     result = run_benchmark(
-        tuple(args.sizes), args.profile, args.batch_size, args.workdir, write=not args.no_write
+        tuple(args.sizes),
+        args.profile,
+        args.batch_size,
+        args.workdir,
+        write=not args.no_write,
+        forward_seconds=args.forward_seconds,
+        runtime=args.runtime,
     )
     print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else result["markdown"])
     return 0

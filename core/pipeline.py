@@ -7,8 +7,9 @@ stops the others.
 
 On a GPU the photos are decoded and the pictures rendered on CPU worker threads
 (:data:`IO_THREADS`): the next batch is decoded and the previous batch's pictures written
-while the device computes. On the CPU everything runs in the calling thread, as it always did:
-the cores are busy with the network already, and extra threads would only slow a batch down.
+while the device computes. On the CPU the photos are decoded in the calling thread, and a
+batch's pictures are drawn on one thread while its explainer computes
+(:data:`PICTURES_BESIDE_COMPUTE`); every picture is written when the batch's call returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ THUMB_SIZE = 256
 # CPU threads decoding photos and rendering pictures when the model is on a GPU (at most this
 # many, and at most the CPUs this process may use); 0 on the CPU.
 IO_THREADS = 8
+# On the CPU, draw a batch's pictures on one thread while its explainer computes.
+PICTURES_BESIDE_COMPUTE = True
 
 
 @dataclass
@@ -134,6 +138,7 @@ def explain_images(
     CPU threads for decoding and rendering (default :func:`io_threads_for` the model's device:
     none on the CPU).
     """
+    preload_attribution()  # the CAM classes import while the first photos load
     model, explainer = _resolve(model, explainer, lang)
     lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):
@@ -155,6 +160,14 @@ def explain_images(
             previous = (done, pictures)
         if previous is not None:
             yield from _after(*previous)
+
+
+def preload_attribution() -> None:
+    """Start importing the CAM classes on a background thread (:func:`core.attribution.preload`);
+    a job calls it when it starts."""
+    from core.attribution import preload
+
+    preload()
 
 
 def io_threads_for(model: Classifier) -> int:
@@ -310,13 +323,25 @@ def _explain_batch(
             r.error = str(exc)
         return []
     requests = _requests(model, results, views, cams, probs, top, lang, mode)
-    _attach_explanations(model, explainer, results, requests)
     if out_dir is None:
+        _attach_explanations(model, explainer, results, requests)
         return []
     if pool is not None:
+        _attach_explanations(model, explainer, results, requests)
         return [pool.submit(_write_or_fail, r, out_dir) for r in results]
-    for r in results:
-        _write_or_fail(r, out_dir)
+    if not PICTURES_BESIDE_COMPUTE:
+        _attach_explanations(model, explainer, results, requests)
+        for r in results:
+            _write_or_fail(r, out_dir)
+        return []
+    # The CPU path: the pictures are drawn on one thread while the explainer computes (its
+    # model passes release the GIL), and are all written when this call returns.
+    pictures = [_picture_thread().submit(_write_or_fail, r, out_dir) for r in results]
+    try:
+        _attach_explanations(model, explainer, results, requests)
+    finally:
+        for future in pictures:
+            future.result()
     return []
 
 
@@ -365,6 +390,18 @@ def _attach_explanations(model, explainer, results, requests) -> None:
         ]
     for r, explanation in zip(results, explanations, strict=True):
         r.explanation = explanation
+
+
+_PICTURES: list[Executor] = []
+_PICTURES_LOCK = threading.Lock()
+
+
+def _picture_thread() -> Executor:
+    """The one thread drawing pictures beside the CPU path's computation (made on first use)."""
+    with _PICTURES_LOCK:
+        if not _PICTURES:
+            _PICTURES.append(ThreadPoolExecutor(1, "wordcam-pictures"))
+        return _PICTURES[0]
 
 
 def _write_or_fail(result: ImageResult, out_dir: str | Path) -> None:
@@ -450,12 +487,11 @@ def _classify(
 ):
     """Crops, CAMs of the predicted class, softmax rows and top-k indices for a batch."""
     import numpy as np
-    import torch
 
     from core.attribution import attribute_batch
 
     views = [model.preprocess.crop(im) for im in images]
-    batch = torch.stack([model.preprocess.to_tensor(v) for v in views])
+    batch = model.preprocess.batch(views)
     result = attribute_batch(model, batch, method=method, layer=layer, top_k=1)
     maps = np.asarray(result.maps, dtype=np.float32)
     probs = np.asarray(result.probs, dtype=np.float32)

@@ -29,7 +29,7 @@ fi
 
 if [ "$DEV" = 1 ]; then
   echo "setup: installing wordcam (editable) with test tools"
-  "${PIP[@]}" -e ".[dev,ray]"
+  "${PIP[@]}" -e ".[dev,ray,fast]"
   # Browser tests drive Debian's chromium; Japanese text in screenshots needs a CJK font.
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
@@ -44,7 +44,7 @@ if [ "$DEV" = 1 ]; then
     fi
   fi
 else
-  echo "setup: installing wordcam (editable)"
-  "${PIP[@]}" -e .
+  echo "setup: installing wordcam (editable) with the fast CPU runtime"
+  "${PIP[@]}" -e ".[fast]"
 fi
 echo "setup: done ($(.venv/bin/wordcam --version 2>/dev/null || echo wordcam))"

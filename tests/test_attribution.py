@@ -32,6 +32,7 @@ from core.attribution import (  # noqa: E402
     default_layer,
     resolve_layer,
 )
+from core.attribution.split import get_split  # noqa: E402
 from core.models.base import Classifier, Preprocessing  # noqa: E402
 
 TOL = 1e-4
@@ -367,7 +368,7 @@ class Untraceable(torch.nn.Module):
 def test_untraceable_models_use_the_hook_fallback(method):
     model = Untraceable().eval()
     batch = images(2, 16)
-    assert A._get_split(model, "features", model.features) is None
+    assert get_split(model, "features", model.features) is None
     result = attribute_batch(model, batch, method=method, top_k=2)
     assert_maps(result.maps, (2, 2, 16, 16))
     for rank in range(2):
@@ -513,4 +514,120 @@ def test_method_registry_is_pytorch_grad_cams():
 
 def test_importing_attribution_does_not_import_torch():
     code = "import sys, core.attribution as a; a.METHOD_NAMES; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- a method of wordcam's own
+
+
+def test_a_method_defined_here_runs_through_attribute(resnet18, batch224):
+    """The seam: one class overriding the weight function, registered, used by name."""
+    from core.attribution import CamMethod, method_names, register_method
+
+    @register_method
+    class PositiveGradCAM(CamMethod):
+        name = "positive-grad-cam-test"
+        aliases = ("posgradtest",)
+
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            return np.maximum(grads, 0).mean(axis=(2, 3))
+
+    assert "positivegradcamtest" in method_names()
+    assert A.normalize_method("posgradtest") == "positivegradcamtest"
+    result = attribute_batch(resnet18, batch224, method="Positive-Grad-CAM-Test", top_k=2)
+    assert result.method == "positivegradcamtest"
+    assert_maps(result.maps, (2, 2, 224, 224))
+    assert_informative(result.maps)
+    # Same activations and gradients as Grad-CAM, only the weights differ: the maps are the
+    # plain pytorch-grad-cam computation with those weights, and not Grad-CAM's.
+    gradcam = attribute_batch(resnet18, batch224, method="gradcam", top_k=2)
+    np.testing.assert_array_equal(result.target_indices, gradcam.target_indices)
+    assert np.abs(result.maps - gradcam.maps).max() > 0.05
+
+    class PlainPositive(CAM_METHODS["gradcam"]):
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            return np.maximum(grads, 0).mean(axis=(2, 3))
+
+    wrapped = [ClassifierOutputTarget(int(t)) for t in result.target_indices[:, 1]]
+    with PlainPositive(model=resnet18, target_layers=[resnet18.layer4]) as cam:
+        plain = cam(input_tensor=batch224, targets=wrapped)
+    assert np.abs(result.maps[:, 1] - plain).max() <= TOL
+
+
+def test_a_taken_name_or_a_non_method_is_refused():
+    from core.attribution import CamMethod, register_method
+
+    class Imposter(CamMethod):
+        name = "gradcam"
+
+    with pytest.raises(AttributionError, match="already defined"):
+        register_method(Imposter)
+    with pytest.raises(AttributionError, match="not a CamMethod"):
+        register_method(dict)
+    with pytest.raises(AttributionError, match="unknown CAM method"):
+        A.normalize_method("nosuchcam")
+
+
+def test_built_in_methods_are_cam_method_classes():
+    from core.attribution import CamMethod, method_class
+
+    for name in METHOD_NAMES:
+        cls = method_class(name)
+        assert issubclass(cls, CamMethod) and cls.name == name
+        assert cls.reference is CAM_METHODS[name]
+
+
+# --------------------------------------------------------------------------- inference copy
+
+
+@pytest.mark.parametrize("layer", ["layer4", "layer4.1.bn2", "layer4.1.conv2"])
+def test_classifier_cams_on_the_folded_copy_equal_the_original(small_classifier, layer):
+    """A Classifier's CAM runs on its inference copy (batch norm folded); a folded convolution
+    as the layer (its output changed by the fold) runs on the original module. Either way the
+    maps equal those of the original module (given as a plain module: no copy)."""
+    from core.models.fold import folded_convolutions
+
+    assert "layer4.1.conv2" in folded_convolutions(small_classifier.module)
+    batch = images(2, 64)
+    result = attribute_batch(small_classifier, batch, layer=layer, top_k=2)
+    original = attribute_batch(small_classifier.module, batch, layer=layer, top_k=2)
+    assert_informative(result.maps)
+    np.testing.assert_array_equal(result.target_indices, original.target_indices)
+    assert np.abs(result.maps - original.maps).max() <= TOL
+    assert np.abs(result.probs - original.probs).max() <= 1e-5
+    if layer != "layer4.1.bn2":  # plain pytorch-grad-cam sees the block's in-place += there
+        target = small_classifier.module.get_submodule(layer)
+        indices = result.target_indices[:, 0]
+        plain = plain_cam(small_classifier.module, target, batch, "gradcam", indices)
+        assert np.abs(result.maps[:, 0] - plain).max() <= TOL
+    assert no_hooks(small_classifier.module) and no_hooks(small_classifier.inference_module)
+
+
+def test_cams_with_the_openvino_body_equal_torch(small_classifier, tmp_path, monkeypatch):
+    """The optional runtime runs the body above the target layer; the head stays in torch."""
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
+    monkeypatch.setenv(accelerate.ENV, "torch")  # restored (unset) after the test
+    batch = images(2, 64)
+    want = attribute_batch(small_classifier, batch, top_k=2)
+    try:
+        accelerate.set_runtime("openvino")
+        got = attribute_batch(small_classifier, batch, top_k=2)
+    finally:
+        accelerate.set_runtime(None)
+    assert list(tmp_path.rglob("*.xml"))  # the body was converted (and saved)
+    np.testing.assert_array_equal(got.target_indices, want.target_indices)
+    assert np.abs(got.maps - want.maps).max() <= TOL
+    assert np.abs(got.probs - want.probs).max() <= 1e-5
+
+
+def test_preload_imports_the_cam_classes_in_the_background():
+    code = (
+        "import sys, core.attribution as a; from core.attribution import methods; "
+        "assert 'pytorch_grad_cam' not in sys.modules; a.preload(); a.preload(); "
+        "assert len(methods._PRELOAD) == 1; methods._PRELOAD[0].join(); "
+        "assert 'core.attribution.cams' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

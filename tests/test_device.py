@@ -169,3 +169,18 @@ def test_gpu_maps_pipeline_and_job_agree_with_the_cpu() -> None:
     report = check.run_check("cuda", count=32)
     print(check.to_markdown(report))
     assert report["ok"], check.to_markdown(report)
+
+
+def test_runtime_flag_chooses_the_runtime_for_the_process_and_its_workers(monkeypatch) -> None:
+    from core.cli import build_parser
+    from core.models import accelerate
+
+    monkeypatch.setenv(accelerate.ENV, "auto")  # restored after the test
+    try:
+        args = build_parser().parse_args(["precompute", "photos", "--runtime", "torch"])
+        assert args.runtime == "torch" and accelerate.runtime() == "torch"
+        assert os.environ[accelerate.ENV] == "torch"  # Ray workers and children follow
+    finally:
+        accelerate.set_runtime(None)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["precompute", "photos", "--runtime", "tensorrt"])

@@ -176,7 +176,7 @@ def test_crop_passes_use_few_fixed_batch_sizes(tiny_crop_model):
     cam = blob(96, 25, 20, 8) + 0.7 * blob(96, 70, 75, 8)
     requests = [request(image, cam if i % 2 else cam[::-1].copy()) for i in range(11)]
     sizes: list[int] = []
-    hook = tiny_crop_model.module.register_forward_pre_hook(
+    hook = tiny_crop_model.inference_module.register_forward_pre_hook(
         lambda _module, args: sizes.append(int(args[0].shape[0]))
     )
     try:

@@ -375,3 +375,190 @@ def test_model_dir_errors(resnet18_files, tmp_path) -> None:
             Classifier(module=torch.nn.Linear(2, 2), labels=["a", "b"], preprocess=None),  # type: ignore[arg-type]
             tmp_path / "x",
         )
+
+
+# --------------------------------------------------------------------------- inference copy
+
+
+def test_inference_copy_folds_batch_norm_and_keeps_outputs_and_names() -> None:
+    from core.models.fold import folded_convolutions, inference_module
+
+    classifier = load_imagenet()
+    original = classifier.module
+    before = {k: v.clone() for k, v in original.state_dict().items()}
+    fast = classifier.inference_module
+    assert fast is inference_module(original) and fast is not original  # cached, a copy
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert len(folded_convolutions(original)) == 49  # every conv of Lite0 had a batch norm
+    # Symmetric "same" padding is done by plain convolutions; stride-2 ones still pad themselves.
+    kinds = {type(m).__name__ for m in fast.modules() if isinstance(m, torch.nn.Conv2d)}
+    assert kinds == {"Conv2d", "Conv2dSame"}
+    for name, _ in original.named_modules():  # every layer name still resolves
+        fast.get_submodule(name)
+    x = torch.randn(3, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = original(x)
+        got = fast(x.contiguous(memory_format=torch.channels_last))
+    assert (want - got).abs().max() <= 1e-4 * want.abs().max()
+    assert torch.equal(want.argmax(1), got.argmax(1))
+    np.testing.assert_allclose(classifier.predict_proba(x), torch.softmax(want, 1), atol=1e-5)
+    assert all(torch.equal(v, original.state_dict()[k]) for k, v in before.items())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in original.modules())
+
+
+def test_inference_copy_follows_changes_of_the_original() -> None:
+    from core.models.fold import inference_module
+
+    torch.manual_seed(0)
+    module = build_module("torchvision:resnet18", num_classes=4, pretrained=False).eval()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    first = inference_module(module)
+    with torch.no_grad():
+        module.bn1.running_var.mul_(4.0)  # changed in place (as training does)
+        module.fc.bias.add_(1.0)
+    second = inference_module(module)
+    assert second is not first
+    with torch.inference_mode():
+        np.testing.assert_allclose(second(x), module(x), atol=1e-4)
+
+
+def test_untraceable_modules_are_used_as_they_are() -> None:
+    from core.models.fold import inference_module
+
+    class Untraceable(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.bn = torch.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            y = self.bn(self.conv(x))
+            return y * 0 if y.mean() > 1e6 else y  # data-dependent: fx cannot trace it
+
+    module = Untraceable().eval()
+    assert inference_module(module) is module
+
+
+# --------------------------------------------------------------------------- inference runtime
+
+
+@pytest.fixture
+def runtime_cache(tmp_path, monkeypatch):
+    from core.models import accelerate
+
+    monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
+    monkeypatch.setenv(accelerate.ENV, "torch")  # restored (unset) after the test
+    yield tmp_path
+    accelerate.set_runtime(None)
+
+
+def _small_conv_classifier() -> Classifier:
+    from core.models import Preprocessing
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 5),
+    ).eval()
+    with torch.no_grad():
+        module[1].running_mean.uniform_(-0.5, 0.5)
+        module[1].running_var.uniform_(0.5, 2.0)
+    labels = [f"c{i}" for i in range(5)]
+    return Classifier(module=module, labels=labels, preprocess=Preprocessing(image_size=32))
+
+
+def test_runtime_choice_and_errors(runtime_cache, monkeypatch) -> None:
+    from core.models import accelerate
+
+    assert accelerate.runtime() == "torch"  # the default
+    with pytest.raises(ValueError, match="unknown runtime"):
+        accelerate.set_runtime("tensorrt")
+    monkeypatch.setenv(accelerate.ENV, "auto")
+    assert accelerate.runtime() == accelerate.available_runtimes()[-1]
+    if "openvino" not in accelerate.available_runtimes():
+        with pytest.raises(ValueError, match="not installed"):
+            accelerate.set_runtime("openvino")
+
+
+def test_openvino_forward_equals_torch_and_is_cached_on_disk(runtime_cache) -> None:
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    classifier = _small_conv_classifier()
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    want = classifier.predict_proba(x)
+    accelerate.set_runtime("openvino")
+    got = classifier.predict_proba(x)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    runners = accelerate._RUNNERS[classifier.inference_module]
+    assert any(type(r).__name__ == "_OpenVinoRunner" for r in runners.values())
+    assert len(list(runtime_cache.rglob("*.xml"))) == 1
+    # Another batch size reuses the converted graph (dynamic batch).
+    np.testing.assert_allclose(classifier.predict_proba(x[:1]), want[:1], atol=1e-5)
+    assert len(list(runtime_cache.rglob("*.xml"))) == 1
+
+
+def test_a_graph_that_does_not_match_torch_falls_back_with_one_line(
+    runtime_cache, monkeypatch, caplog
+) -> None:
+    pytest.importorskip("openvino")
+    from core.models import accelerate
+
+    classifier = _small_conv_classifier()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    want = classifier.predict_proba(x)
+    accelerate.set_runtime("openvino")
+    monkeypatch.setattr(accelerate, "TOLERANCE", -1.0)  # nothing matches
+    with caplog.at_level("WARNING", logger=accelerate.__name__):
+        got = classifier.predict_proba(x)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "running it in torch" in warnings[0].getMessage()
+    assert set(accelerate._RUNNERS[classifier.inference_module].values()) == {None}
+
+
+def test_the_inference_copy_made_in_inference_mode_still_serves_cams() -> None:
+    from core.attribution import attribute_batch
+
+    torch.manual_seed(0)
+    module = build_module("torchvision:resnet18", num_classes=3, pretrained=False).eval()
+    classifier = Classifier(
+        module=module,
+        labels=["a", "b", "c"],
+        preprocess=default_preprocessing("torchvision:resnet18"),
+    )
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    classifier.predict_proba(x)  # the copy is first made here, inside inference mode
+    assert attribute_batch(classifier, x).maps.shape == (1, 1, 64, 64)
+
+
+def test_a_batch_built_in_numpy_equals_stacked_tensors() -> None:
+    from core.models import Preprocessing
+
+    rng = np.random.default_rng(0)
+    views = [Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)) for _ in range(3)]
+    preprocess = Preprocessing(image_size=32, resize=32)
+    batch = preprocess.batch(views, rows=4)
+    assert batch.shape == (4, 3, 32, 32)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(batch[:3], torch.stack([preprocess.to_tensor(v) for v in views]))
+    assert not batch[3].any()
+
+
+def test_a_cached_graph_is_read_without_converting_again(runtime_cache, monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    import openvino as ov
+
+    from core.models import accelerate
+
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    first = _small_conv_classifier()
+    accelerate.set_runtime("openvino")
+    want = first.predict_proba(x)  # converted, checked and saved
+    monkeypatch.setattr(ov, "convert_model", lambda *a, **k: pytest.fail("converted again"))
+    second = _small_conv_classifier()  # the same weights: another process would see the same
+    np.testing.assert_allclose(second.predict_proba(x), want, atol=1e-6)

@@ -65,8 +65,29 @@ def device_arg(text: str) -> str:
 
 
 def add_device_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``--device auto|cpu|cuda[:N]`` (explain, precompute, bench, demo, train, eval)."""
+    """``--device auto|cpu|cuda[:N]`` and ``--runtime`` (explain, precompute, bench, demo, train,
+    eval)."""
     parser.add_argument("--device", default="auto", type=device_arg, help=DEVICE_HELP)
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "openvino", "auto"),
+        action=_RuntimeAction,
+        help="what runs the CPU forward passes: torch (default), openvino (pip install "
+        "'wordcam[fast]') or auto (the fastest installed); also WORDCAM_RUNTIME",
+    )
+
+
+class _RuntimeAction(argparse.Action):
+    """``--runtime``: chosen for this process and its workers (core.models.accelerate)."""
+
+    def __call__(self, parser: Any, namespace: Any, value: Any, option: Any = None) -> None:
+        from core.models.accelerate import set_runtime
+
+        try:
+            set_runtime(value)
+        except ValueError as exc:
+            parser.error(str(exc))
+        setattr(namespace, self.dest, value)
 
 
 def batch_size_for(args: argparse.Namespace, cpu: int) -> int:

@@ -239,22 +239,14 @@ class GroundedExplainer:
 
         model = self.crop_model
         size = model.preprocess.image_size
-        try:
-            device = next(model.module.parameters()).device
-        except StopIteration:
-            device = torch.device("cpu")
         chunks = []
         for start in range(0, len(crops), CROP_CHUNK):
             part = crops[start : start + CROP_CHUNK]
-            batch = torch.stack(
-                [model.preprocess.to_tensor(c.resize((size, size), _bilinear())) for c in part]
-            )
             padded = 1 << (len(part) - 1).bit_length()  # 1, 2, 4, 8 or 16
-            if padded > len(part):
-                blank = batch.new_zeros((padded - len(part), *batch.shape[1:]))
-                batch = torch.cat([batch, blank])
-            with torch.inference_mode():
-                logits = model.module(batch.to(device))[: len(part)]
+            resized = [c.resize((size, size), _bilinear()) for c in part]
+            batch = model.preprocess.batch(resized, rows=padded)  # blank rows: zeros
+            # The inference copy (batch norm folded), channels-last on the CPU.
+            logits = model.logits(batch)[: len(part)]
             chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(chunks)
 

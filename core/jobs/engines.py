@@ -45,7 +45,9 @@ class Backends:
         """Load the model on ``settings.device`` and the explainer (``shared``: more options)."""
         from core.explainers import check_explainer, load_explainer
         from core.models import load_model
+        from core.pipeline import preload_attribution
 
+        preload_attribution()  # the CAM classes import while the model loads
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         if settings.layer:
             from core.attribution import resolve_layer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,26 @@ class Preprocessing:
         arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
         arr = (arr - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+    def batch(self, images: Sequence[Image.Image], rows: int | None = None) -> torch.Tensor:
+        """Already cropped RGB images -> one normalised batch ``[rows, 3, S, S]``, channels-last.
+
+        The same values as stacking :meth:`to_tensor`, built in numpy (one pass, no torch
+        threads) and handed to torch as a channels-last view without a copy. ``rows`` pads
+        the batch with zeros (blank images) to that many rows.
+        """
+        import numpy as np
+        import torch
+
+        first = np.asarray(images[0].convert("RGB"))
+        out = np.zeros((max(rows or 0, len(images)), *first.shape), dtype=np.float32)
+        for i, image in enumerate(images):
+            out[i] = np.asarray(image.convert("RGB"), dtype=np.float32)
+        used = out[: len(images)]
+        used /= 255.0
+        used -= np.asarray(self.mean, np.float32)
+        used /= np.asarray(self.std, np.float32)
+        return torch.from_numpy(out).permute(0, 3, 1, 2)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         """PIL image (any size) -> normalised tensor [3, image_size, image_size]."""
@@ -144,6 +165,24 @@ class Classifier:
             moved = copies[key]
         return replace(self, module=moved)
 
+    @property
+    def inference_module(self) -> torch.nn.Module:
+        """The module for inference: a cached copy with batch norm folded into the
+        convolutions, symmetric padding done by them and channels-last weights on the CPU
+        (:mod:`core.models.fold`); outputs equal ``module``'s to float rounding."""
+        from core.models.fold import inference_module
+
+        return inference_module(self.module)
+
+    def prepare(self, batch: torch.Tensor) -> torch.Tensor:
+        """``batch`` on the module's device, channels-last on the CPU for a conv net."""
+        import torch
+
+        batch = batch.to(self.device, non_blocking=True)
+        if batch.device.type == "cpu" and batch.ndim == 4 and _has_conv2d(self.module):
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
     def to_batch(self, images: list[Image.Image]) -> torch.Tensor:
         """Preprocess a list of PIL images into one batch tensor (on the CPU)."""
         import torch
@@ -152,12 +191,16 @@ class Classifier:
 
     def logits(self, images: list[Image.Image] | torch.Tensor) -> torch.Tensor:
         """Raw logits [B, C] on the CPU for PIL images or a preprocessed batch (on any device:
-        it is moved to the module's device first)."""
+        it is moved to the module's device first), from :attr:`inference_module` in the chosen
+        runtime (:mod:`core.models.accelerate`)."""
         import torch
 
         batch = images if isinstance(images, torch.Tensor) else self.to_batch(images)
+        from core.models.accelerate import run
+
+        module = self.inference_module
         with torch.inference_mode():
-            logits = self.module(batch.to(self.device, non_blocking=True))
+            logits = run(module, self.prepare(batch))
         return logits.cpu()
 
     def predict_proba(self, images: list[Image.Image] | torch.Tensor) -> np.ndarray:
@@ -165,3 +208,16 @@ class Classifier:
         import torch
 
         return torch.softmax(self.logits(images).float(), dim=1).numpy()
+
+
+_CONV_NETS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_conv2d(module: torch.nn.Module) -> bool:
+    """Whether ``module`` has a 2-D convolution (cached per module)."""
+    import torch
+
+    found = _CONV_NETS.get(module)
+    if found is None:
+        found = _CONV_NETS[module] = any(isinstance(m, torch.nn.Conv2d) for m in module.modules())
+    return found

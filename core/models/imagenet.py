@@ -73,6 +73,26 @@ class Conv2dSame(nn.Conv2d):
         before = total // 2
         self._same_pad = (before, total - before, before, total - before)
 
+    def as_plain_conv(self) -> nn.Conv2d | None:
+        """The same convolution with the padding done by ``nn.Conv2d`` itself (faster: no
+        separate pad), when it is symmetric; None when TensorFlow pads one side more."""
+        left, right, top, bottom = self._same_pad
+        if left != right or top != bottom:
+            return None
+        conv = nn.Conv2d(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=(top, left),
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias is not None,
+        ).to(self.weight.device)
+        conv.weight = self.weight
+        conv.bias = self.bias
+        return conv
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(self._same_pad):
             x = F.pad(x, self._same_pad)

@@ -76,14 +76,9 @@ def probabilities(model: Classifier, batch: list[torch.Tensor], chunk: int = 32)
     import numpy as np
     import torch
 
-    try:
-        device = next(model.module.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
     out = []
     for start in range(0, len(batch), chunk):
-        x = torch.stack(batch[start : start + chunk]).to(device)
-        with torch.inference_mode():
-            logits = model.module(x)
+        # The inference copy in the chosen runtime (Classifier.logits), channels-last.
+        logits = model.logits(torch.stack(batch[start : start + chunk]))
         out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.num_classes), np.float32)
