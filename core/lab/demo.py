@@ -203,7 +203,7 @@ def make_dataset(out: Path, s: DemoSettings) -> dict[str, Any]:
     """Step 1: the planted-cue photos (:func:`core.lab.synth.make_cue_dataset`)."""
     from core.lab.synth import make_cue_dataset
 
-    log.info("demo: 1/5 generating the planted-cue dataset in %s", out / "dataset")
+    log.info("demo: 1/6 generating the planted-cue dataset in %s", out / "dataset")
     return make_cue_dataset(
         out / "dataset",
         n_classes=s.n_classes,
@@ -219,7 +219,7 @@ def train_model(out: Path, s: DemoSettings, wards: int) -> dict[str, Any]:
     from core.train import train
 
     log.info(
-        "demo: 2/5 training a head on the default backbone (EfficientNet-Lite0) for %s wards",
+        "demo: 2/6 training a head on the default backbone (EfficientNet-Lite0) for %s wards",
         wards,
     )
     return train(
@@ -246,7 +246,7 @@ def evaluate_holdout(out: Path, s: DemoSettings) -> dict[str, Any]:
     """Step 3: the model on held-out photos, where the shortcut cue is absent."""
     from core.evaluation import evaluate
 
-    log.info("demo: 3/5 evaluating on held-out photos (the shortcut cue is absent there)")
+    log.info("demo: 3/6 evaluating on held-out photos (the shortcut cue is absent there)")
     return evaluate(
         out / "model",
         out / "dataset" / "holdout",
@@ -260,7 +260,7 @@ def precompute(out: Path, db: Path, s: DemoSettings) -> dict[str, Any]:
     """Step 4: blind ``grounded`` explanations of the validation photos into ``db``."""
     from core.jobs import JobSettings, run_precompute
 
-    log.info("demo: 4/5 explaining the validation photos blind (grounded) into %s", db)
+    log.info("demo: 4/6 explaining the validation photos blind (grounded) into %s", db)
     job = JobSettings(
         model=str(out / "model"),
         explainer="grounded",
@@ -274,7 +274,9 @@ def precompute(out: Path, db: Path, s: DemoSettings) -> dict[str, Any]:
 
 def verify_words(db: Path, progress: bool) -> dict[str, Any]:
     """Step 5: the top words verified on the model (:func:`verify_step`)."""
-    log.info("demo: 5/6 verifying the top words on the model (hiding their regions)")
+    log.info(
+        "demo: 5/6 verifying the top words on the model (each by its own test: hiding, colour, moving)"
+    )
     return verify_step(db, progress)
 
 
