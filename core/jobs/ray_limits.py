@@ -138,10 +138,6 @@ class RemoteCache:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    @property
-    def active(self) -> bool:
-        return self.warning is None
-
     def get(self, key: str):
         import ray
 
