@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "colours": set(),
     "text": {"colours", "errors", "languages", "regions"},
     "store": {"errors"},
-    "mining": {"errors", "export", "store", "text"},
+    "mining": {"errors", "export", "languages", "store", "text"},
     "jobs": {
         "attribution",
         "errors",

@@ -61,11 +61,20 @@ def _row(i: int, cls: str) -> ResultRow:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("table") / "table.duckdb", "en")
+
+
+@pytest.fixture(scope="module")
+def ja_db(tmp_path_factory) -> Path:
+    """The same run, recorded as a Japanese one: its table is written in Japanese."""
+    return _build(tmp_path_factory.mktemp("table_ja") / "table.duckdb", "ja")
+
+
+def _build(path: Path, lang: str) -> Path:
     from core.mining import store_default_results
 
-    path = tmp_path_factory.mktemp("table") / "table.duckdb"
     with StoreWriter(path) as w:
-        run_id = create_run(w.con, RunRecord("images", "/p", lang="en"), list(PLANTED))
+        run_id = create_run(w.con, RunRecord("images", "/p", lang=lang), list(PLANTED))
         rows = [_row(i, cls) for cls in PLANTED for i in range(12)]
         write_rows(w.con, run_id, rows, ExplanationSource("grounded", "blind", "en"))
         write_terms(w.con, run_id)
@@ -245,3 +254,48 @@ def test_word_rows_give_the_pages_one_definition(db):
     )
     assert red["cell"] == table.keyword("cafe", "red").cell(True)
     assert table.keyword("cafe", "nothing") is None
+
+
+ENGLISH_FOOTER = ("text accuracy", "image accuracy", "baseline", "documents", "skipped")
+ENGLISH_FOOTER += ("words: ranked", "verified words", "region of", "not tested", "n/a")
+
+
+@pytest.mark.parametrize("extra", [(), ("--stopwords", "tree")])  # stored table, then a fit
+def test_a_japanese_run_prints_its_table_in_japanese(ja_db, extra):
+    """Issue 23: one language at a time: a ja run's cells and footers are Japanese."""
+    md = _cli(ja_db, *extra)
+    assert "red(12/14) — cupの領域 色: 未検証" in md and "cup(12/12) 隠す +0.50✓" in md
+    for said in ("単語 → ラベルの正解率", "画像モデルの正解率", "多数派ベースライン", "文書数"):
+        assert said in md
+    assert "単語: n/m の95% Wilson 区間の下端で順位付け" in md and "検証済みの語" in md
+    assert not [w for w in ENGLISH_FOOTER if w in md], md
+    csv_text = _cli(ja_db, "--format", "csv", *extra)
+    assert "red(12/14) — cupの領域 色: 未検証" in csv_text and "region of" not in csv_text
+    data = json.loads(_cli(ja_db, "--format", "json", *extra))  # JSON stays for programs
+    red = next(w for w in data["classes"]["cafe"] if w["word"] == "red")
+    cup = next(w for w in data["classes"]["cafe"] if w["word"] == "cup")
+    assert (red["verdict"], cup["verdict"], cup["test"]) == ("not tested", "causal", "hide")
+
+
+def test_an_english_run_and_lang_en_print_english(db, ja_db):
+    md = _cli(db)
+    assert "red(12/14) — region of cup colour: not tested" in md and "hide +0.50✓" in md
+    assert "text accuracy" in md and "words: ranked by" in md and "verified words" in md
+    assert "の領域" not in md and "文書数" not in md
+    assert _cli(ja_db, "--lang", "en") == md  # --lang asks for the table's language
+    assert "cupの領域" in _cli(db, "--lang", "ja")
+
+
+def test_examples_follow_the_runs_language(db, ja_db):
+    assert "- [cafe / 予測 cafe]" in _cli(ja_db, "--examples", "cup", "--limit", "1")
+    assert "- [cafe / predicted cafe]" in _cli(db, "--examples", "cup", "--limit", "1")
+
+
+def test_the_tables_catalogue_has_every_key_in_both_languages():
+    from core.mining.strings import STRINGS, text
+
+    assert set(STRINGS["ja"]) == set(STRINGS["en"])
+    with pytest.raises(KeyError, match="no text"):
+        text("no such key", "ja")
+    with pytest.raises(ValueError, match="unknown language"):
+        text("documents", "fr", n=1)

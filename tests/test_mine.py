@@ -106,7 +106,8 @@ def test_large_corpora_use_fewer_folds(planted, monkeypatch):
     monkeypatch.setattr(core.mining.fit, "LARGE_CORPUS_DOCS", 100)
     result = mine(planted[1], top=1, cv=5)
     assert result.folds == core.mining.fit.LARGE_CORPUS_FOLDS == 3
-    assert "(3-fold CV)" in result.summary()
+    assert "(3 分割交差検証)" in result.summary()  # a Japanese corpus: its language
+    assert "(3-fold CV)" in result.in_lang("en").summary()
 
 
 def test_outputs(planted):
@@ -115,7 +116,7 @@ def test_outputs(planted):
     assert list(result.classes) == ["港区", "新宿区"] and result.text_accuracy is None
     md = result.to_markdown()
     assert md.splitlines()[0] == "| rank | 港区 | 新宿区 |"
-    assert "タワー(" in md and "documents 240" in md and "skipped 1" in md
+    assert "タワー(" in md and "文書数 240" in md and "除外 1" in md  # the corpus's language
     rows = list(csv.reader(result.to_csv().splitlines()))
     assert rows[0] == ["rank", "港区", "新宿区"] and len(rows) == 4
     data = json.loads(result.to_json())
@@ -344,7 +345,7 @@ def test_cli_mine_formats_and_errors(tmp_path, capsys):
     code, out, err = wordcam("--db", str(db), "--min-df", "1", "--top", "2", "--cv", "2")
     assert code == 0, err
     assert out.startswith("| rank |") and "倉庫(3/3)" in out
-    assert "text accuracy" in out and "skipped 2" in out
+    assert "単語 → ラベルの正解率" in out and "除外 2" in out  # the run's language (issue 23)
     data = json.loads(wordcam("--db", str(db), "--min-df", "1", "--format", "json")[1])
     assert data["documents"] == 12
     code, out, _ = wordcam("--db", str(db), "--examples", "倉庫", "--class", "江東区")
@@ -459,7 +460,7 @@ def test_cli_mine_answers_stored_table_without_scikit_learn(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False 0")
-    assert "| 1 |" in out.stdout and "(5-fold CV)" in out.stdout
+    assert "| 1 |" in out.stdout and "(5 分割交差検証)" in out.stdout  # a ja run (issue 23)
     refit = subprocess.run(
         [sys.executable, "-m", "core", "mine", "--db", str(db), "--min-df", "3", "--top", "3"],
         capture_output=True,
@@ -494,7 +495,7 @@ def test_image_accuracy_is_the_runs_in_the_miner_the_stored_table_and_the_cli(tm
         assert store_default_results(store.con, 1) == ["true", "predicted"]
     assert mine_source(db).image_accuracy == expected  # answered from the stored table
     assert main(["mine", "--db", str(db)]) == 0
-    assert f"image accuracy {expected:.3f}" in capsys.readouterr().out
+    assert f"画像モデルの正解率 {expected:.3f}" in capsys.readouterr().out  # a ja run
     assert main(["mine", "--db", str(db), "--min-df", "1", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["image_accuracy"] == expected
 

@@ -225,7 +225,7 @@ def test_cli_json_shape_and_mine_shows_effects(verified_db, tmp_path, capsys):
     numbered = [
         f"{w['effect']:+.2f}" for w in judged if w["verdict"] in ("causal", "no effect shown")
     ]
-    assert "verified words" in table and all(e in table for e in numbered)
+    assert "検証済みの語" in table and all(e in table for e in numbered)  # a ja run (issue 23)
     assert main(["mine", "--db", str(db), "--top", "2", "--format", "csv"]) == 0
     csv_text = capsys.readouterr().out
     assert not numbered or any(c in csv_text for c in ("+0.", "-0.", ",0.", ",-0."))

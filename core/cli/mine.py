@@ -76,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--lang",
         choices=LANGUAGES,
-        help="language of a FILE corpus (default ja; a DB run records its own)",
+        help="language of a FILE corpus and of the table's text (default: a DB run's own "
+        "language, else ja)",
     )
     return p
 
@@ -138,15 +139,6 @@ def read_stopwords(spec: str | None) -> list[str]:
     return [w for w in spec.replace("、", ",").replace(",", " ").split() if w]
 
 
-EXAMPLE_WORDS = {
-    "en": {
-        "none": "no explanation contains {word}",
-        "line": "- [{label} / predicted {pred}] {where}",
-    },
-    "ja": {"none": "{word} を含む説明文はありません", "line": "- [{label} / 予測 {pred}] {where}"},
-}
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``wordcam mine``."""
     from core.errors import DataError
@@ -177,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             result = keyword_table(source, args.run_id, settings, classes=args.classes, lang=lang)
         except DataError as exc:
             raise still_starting(source, args.run_id) or exc from None
+        if args.lang:  # the text in the language asked for (a DB run's table is in its own)
+            result = result.in_lang(args.lang)
         _write(out, result, args.format)
         return 0
 
@@ -200,12 +194,14 @@ def run(args: argparse.Namespace) -> int:
             )
             write_csv(out, [header, *rows])
         else:
-            words = EXAMPLE_WORDS.get(lang, EXAMPLE_WORDS["en"])  # follows --lang (issue 23)
+            from core.mining.strings import text
+
+            said = args.lang or corpus.lang  # the run's language, or --lang (issue 23)
             if not found:
-                out.write(words["none"].format(word=repr(args.examples)) + "\n")
+                out.write(text("examples_none", said, word=repr(args.examples)) + "\n")
             for e in found:
                 where = e.path or e.doc_id
-                line = words["line"].format(label=e.label, pred=e.pred_label, where=where)
+                line = text("examples_line", said, label=e.label, pred=e.pred_label, where=where)
                 out.write(f"{line}\n  {e.sentence}\n")
         return 0
 

@@ -64,7 +64,7 @@ def mine(
         vocabulary=int(mat.X.shape[1]),
         class_counts={c: int(n) for c, n in zip(mat.class_names, class_counts, strict=True)},
         dropped_classes=mat.dropped,
-    )
+    ).in_lang(corpus.lang)  # the table's text in the corpus's language
 
 
 def _top_words(

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import DataError
+from core.languages import DEFAULT_LANG
 from core.mining.effects import NOT_TESTED, OWN_TEST, own_verification, row_test, state_of
 from core.mining.fit import MIN_CLASS_DOCS
+from core.mining.strings import STRINGS, text
 
 EFFECT_KEYS = ("effect", "ci_low", "ci_high", "verdict")
 #: Marks a verified word in the table cells (``wordcam verify``).
@@ -27,6 +29,8 @@ class Keyword:
     as that object's attribute ("赤 — region of エスプレッソ"), never as a cause of its own.
     ``rank`` is the word's place in the class's ranking (1 = best; the table lists object
     words first, so it need not be the row): :meth:`MiningResult.select` keeps ranks 1..top.
+    ``lang`` is the language its :meth:`cell` is written in: its table's
+    (:meth:`MiningResult.in_lang` sets both).
 
     ``tests``: the stored verifications of this (class, word), one per test (:mod:`core.verify`,
     attached by :func:`core.mining.effects.attach_effects`), () when none covers it.
@@ -44,6 +48,7 @@ class Keyword:
     kind: str | None = None
     attribute_of: str | None = None
     rank: int | None = None
+    lang: str = DEFAULT_LANG
 
     @property
     def precision(self) -> float:
@@ -96,18 +101,21 @@ class Keyword:
         """``word(n/m)``, ``— region of OBJECT`` for an attribute, and the word's own test's
         verdict when anything is stored for it (or always, with ``states``: a table of a
         verified run): ``hide +0.74✓``, ``colour +0.05``, ``colour: not tested``, ``move: too
-        few photos``, ``not tested``."""
-        text = f"{self.word}({self.n}/{self.m})"
+        few photos``, ``not tested``; in :attr:`lang` (``赤(26/32) — エスプレッソの領域 色:
+        未検証`` in Japanese)."""
+        cell = f"{self.word}({self.n}/{self.m})"
         if self.attribute_of:
-            text += f" — region of {self.attribute_of}"
+            cell += " — " + text("region_of", self.lang, obj=self.attribute_of)
         if not self.tests and not states:
-            return text
+            return cell
         own = self.test or OWN_TEST.get(self.kind or "")
+        test = _said("test", own, self.lang) if own else None
         state = self.state
         if self.effect is not None and state in ("causal", "no effect shown"):
             mark = CAUSAL_MARK if state == "causal" else ""
-            return f"{text} {own} {self.effect:+.2f}{mark}"
-        return f"{text} {own}: {state}" if own else f"{text} {state}"
+            return f"{cell} {test} {self.effect:+.2f}{mark}"
+        shown = _said("state", state, self.lang)
+        return f"{cell} {test}: {shown}" if test else f"{cell} {shown}"
 
     def to_dict(self, effects: bool) -> dict[str, Any]:
         """``word, n, m, weight, precision_low, kind, attribute_of``; with ``effects`` also
@@ -160,6 +168,13 @@ class MiningResult:
     dropped_classes: list[str] = field(default_factory=list)
     verification: dict[str, Any] | None = None
     ranking: dict[str, Any] | None = None
+    lang: str = DEFAULT_LANG
+
+    def in_lang(self, lang: str) -> MiningResult:
+        """The same result written in ``lang`` (its words' cells and its summary; the run's
+        language, set by :func:`core.mining.keyword_table`); JSON is the same in every one."""
+        classes = {c: [replace(k, lang=lang) for k in kws] for c, kws in self.classes.items()}
+        return replace(self, classes=classes, lang=lang)
 
     @property
     def has_effects(self) -> bool:
@@ -223,32 +238,26 @@ class MiningResult:
         ]
 
     def summary(self) -> str:
-        """One line: text accuracy, image accuracy, baseline, documents, skipped."""
+        """One line: text accuracy, image accuracy, baseline, documents, skipped (in
+        :attr:`lang`); then how the words were ranked and what a verified word means."""
+        lang = self.lang
         parts = [
-            f"text accuracy {_fmt(self.text_accuracy)}"
-            + (f" ({self.folds}-fold CV)" if self.folds else ""),
-            f"image accuracy {_fmt(self.image_accuracy)}",
-            f"baseline {_fmt(self.baseline)}",
-            f"documents {self.documents}",
-            f"skipped {self.skipped}",
+            text("text_accuracy", lang, value=_fmt(self.text_accuracy, lang))
+            + (text("folds", lang, folds=self.folds) if self.folds else ""),
+            text("image_accuracy", lang, value=_fmt(self.image_accuracy, lang)),
+            text("baseline", lang, value=_fmt(self.baseline, lang)),
+            text("documents", lang, n=self.documents),
+            text("skipped", lang, n=self.skipped),
         ]
         if self.dropped_classes:
-            parts.append(
-                f"left out (< {MIN_CLASS_DOCS} documents): " + ", ".join(self.dropped_classes)
-            )
+            dropped = text("list_sep", lang).join(self.dropped_classes)
+            parts.append(text("left_out", lang, min=MIN_CLASS_DOCS, classes=dropped))
         line = " · ".join(parts)
         if self.ranking:
-            line += "\n" + ranking_line(self.ranking)
+            line += "\n" + ranking_line(self.ranking, lang)
         if self.has_effects:
-            v = self.verification or {}
-            line += (
-                "\nverified words: each word by its own test (hide: an object word's regions "
-                "hidden; colour: their colour taken away; move: their content moved), the drop "
-                "of the class probability minus that of the same change to a control "
-                f"({v.get('fill', '?')} fill); {CAUSAL_MARK} causal (95% interval above zero "
-                "after Benjamini-Hochberg); a colour or position word shown as an object's "
-                "attribute carries its own test's verdict, never the region's"
-            )
+            fill = (self.verification or {}).get("fill", "?")
+            line += "\n" + text("verified", lang, fill=fill, mark=CAUSAL_MARK)
         return line
 
     def to_markdown(self) -> str:
@@ -323,18 +332,18 @@ def _first(words: list[Keyword], top: int) -> list[Keyword]:
     return [k for k in words if k.rank <= top]
 
 
-def ranking_line(ranking: dict[str, Any]) -> str:
-    """How the words were chosen and ordered, in one line (``MiningResult.ranking``)."""
-    by = (
-        "ranked by the lower end of the 95% Wilson interval of n/m"
-        if ranking.get("rank") == "precision"
-        else "ranked by logistic-regression weight"
-    )
-    return (
-        f"words: {by}; words in fewer than {ranking.get('min_m')} documents left out; "
-        "object words first, colour and position words on an object's regions shown as its "
-        "attribute"
-    )
+def ranking_line(ranking: dict[str, Any], lang: str = DEFAULT_LANG) -> str:
+    """How the words were chosen and ordered, in one line (``MiningResult.ranking``), in
+    ``lang``."""
+    by = text("rank_precision" if ranking.get("rank") == "precision" else "rank_weight", lang)
+    return text("ranking", lang, by=by, min_m=ranking.get("min_m"))
+
+
+def _said(group: str, value: str, lang: str) -> str:
+    """A test name or a state (``group``) in ``lang``; a value no catalogue names (a test
+    added later) as it is stored."""
+    key = f"{group}.{value}"
+    return text(key, lang) if key in STRINGS["en"] else value
 
 
 def _test_dict(row: Any) -> dict[str, Any]:
@@ -362,5 +371,5 @@ def md_cell(text: Any) -> str:
     return re.sub(r"([|\\`*_\[\]<>])", r"\\\1", str(text)).replace("\n", " ")
 
 
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
+def _fmt(x: float | None, lang: str = DEFAULT_LANG) -> str:
+    return text("n_a", lang) if x is None else f"{x:.3f}"

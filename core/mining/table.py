@@ -48,7 +48,8 @@ def keyword_table(
     """Per class the ``settings.top`` words of run ``run_id`` (the latest), verified or not.
 
     ``source`` is a wordcam DB (a path, or a connection already open on one) or a corpus file
-    (``lang`` is its language; a file has no verifications). ``classes`` narrows the columns
+    (``lang`` is its language; a file has no verifications). The table's text
+    (:attr:`MiningResult.lang`) is in the run's recorded language, else ``lang``. ``classes`` narrows the columns
     shown. The stored table answers when it can; otherwise the corpus is loaded (``corpus``:
     a caller's own loader, e.g. a memoized one) and fit, with cross-validation unless
     ``cv_on_fit`` is False (a caller computing the accuracy elsewhere). Every word carries the
@@ -89,8 +90,15 @@ def _db_table(
             by, kinds = settings.label_source, word_kinds(settings.kinds or None)
             loaded = load_db_corpus(con, path, run_id, by, lang, kinds)
         result = fit_table(loaded, settings, classes, cv_on_fit)
-    result = _arranged(con, run_id, result, settings)
+    result = _arranged(con, run_id, result, settings).in_lang(_run_lang(con, run_id, lang))
     return attach_effects(result, *stored_effects(con, run_id, result.by))
+
+
+def _run_lang(con: duckdb.DuckDBPyConnection, run_id: int, lang: str) -> str:
+    """The language the run records (its table is written in it), else ``lang``."""
+    from core.store.corpus import run_lang
+
+    return run_lang(con, run_id)[1] or lang
 
 
 def _arranged(
