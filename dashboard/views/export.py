@@ -62,7 +62,7 @@ if result is not None:
     note = t("ex.note", top=settings.top, min_df=settings.min_df, by=value("by", settings.by)) + (
         t("ex.note_stopwords", n=len(settings.stopwords)) if settings.stopwords else ""
     )
-    wide = tables.keywords_table(result, settings.top)
+    wide = tables.keywords_table(result.in_lang(ctx.ui), settings.top)  # the screen's language
     offer(
         t("ex.table"),
         wide.rename(columns=ctx.name).rename_axis(t("rp.rank")),

@@ -238,7 +238,7 @@ def keyword_table(result, settings: MiningSettings, wards: list[str], image_accu
     if result.verification is not None:
         effect_table(frame, result, settings.by)
         return
-    table = tables.keywords_table(result, settings.top, wards)
+    table = tables.keywords_table(result.in_lang(ctx.ui), settings.top, wards)  # issue 23
     shown_wards = list(table.columns)
     table = table.rename(columns=ctx.name).rename_axis(t("rp.rank"))
     event = st.dataframe(
@@ -330,7 +330,8 @@ def side_by_side(result, settings: MiningSettings, wards: list[str]) -> None:
     except Exception as exc:  # the other run cannot be mined with these settings
         st.warning(escape_markdown(t("kw.no_keywords", reason=fmt.describe(exc))))
         return
-    frame = side_by_side_frame(result, theirs, settings.top, wards, (ctx.run_id, other), ctx.name)
+    ours, theirs = result.in_lang(ctx.ui), theirs.in_lang(ctx.ui)  # the screen's language
+    frame = side_by_side_frame(ours, theirs, settings.top, wards, (ctx.run_id, other), ctx.name)
     frame = frame.rename_axis(t("rp.rank"))
     st.dataframe(frame, width="stretch")
     widgets.csv_button(frame, f"keywords_run{ctx.run_id}_vs_run{other}.csv", "kw_vs_csv", True)
