@@ -224,7 +224,7 @@ def test_the_report_carries_the_layout_and_each_words_own_verdict(db):
         "cup",
         None,
         "not tested",
-        "",  # no ✓ taken from the region's hiding test
+        "not tested",  # its state named (1380982), no ✓ taken from the region's hiding test
     )
     assert "red — region of cup" in render_html(report)
     assert "red — cupの領域" in render_html(build_report(db, lang="ja", top=5, photos=0))
