@@ -2,7 +2,7 @@
 report and the dashboard all read them here.
 
 One rule for text catalogues (the dashboard's :mod:`dashboard.catalogue`, the report's
-:mod:`core.report.strings`): every key exists in every language (tests check both), so a
+:mod:`core.report.strings`, ``wordcam mine``'s tables' :mod:`core.mining.strings`): every key exists in every language (tests check both), so a
 lookup of a missing key is a bug and raises a :class:`KeyError` that names the key and the
 language; nothing falls back silently to another language. An unknown language is an error
 too (:func:`normalise`).

@@ -7,6 +7,7 @@ import pytest
 
 from core import languages
 from core.languages import DEFAULT_LANG, LANGUAGES, lookup, normalise
+from core.mining import strings as mining_strings
 from core.report import strings as report_strings
 from dashboard import i18n
 from dashboard.catalogue import CATALOGUE
@@ -20,13 +21,16 @@ def test_the_one_list_is_what_every_room_uses():
     assert DEFAULT_LANG in LANGUAGES
     assert prompt_langs is LANGUAGES and text_langs is LANGUAGES and i18n.LANGS is LANGUAGES
     assert set(CATALOGUE) == set(LANGUAGES) == set(report_strings.STRINGS)
+    assert set(mining_strings.STRINGS) == set(LANGUAGES)
     assert set(languages.LANGUAGE_NAMES) == set(LANGUAGES)
     args = build_parser().parse_args(["explain", "photo.jpg"])
     assert args.lang == DEFAULT_LANG
 
 
 @pytest.mark.parametrize(
-    "catalogue", [CATALOGUE, report_strings.STRINGS], ids=["dashboard", "report"]
+    "catalogue",
+    [CATALOGUE, report_strings.STRINGS, mining_strings.STRINGS],
+    ids=["dashboard", "report", "mine"],
 )
 def test_every_key_is_in_every_language(catalogue):
     keys = {lang: set(catalogue[lang]) for lang in LANGUAGES}

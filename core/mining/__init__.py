@@ -17,7 +17,8 @@ One concern per module:
   which kinds a run stores).
 * :mod:`~core.mining.fit`: the document-term matrix, the logistic regression, CV.
 * :mod:`~core.mining.keywords`: :func:`mine`; :mod:`~core.mining.result`: its answer and
-  its Markdown/CSV/JSON forms.
+  its Markdown/CSV/JSON forms, written in the run's language (:mod:`~core.mining.strings`,
+  the tables' text in both languages; JSON stays English).
 * :mod:`~core.mining.compare` (:func:`contrast`) and :mod:`~core.mining.sentences`
   (:func:`examples`): two classes or two words side by side; the sentences around a word.
   (No module is named like a function it exports: the package's names are lazy.)
