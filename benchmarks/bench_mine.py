@@ -161,7 +161,7 @@ def run_benchmark(
         "refit_wall_s": refit_runs["wall_s"],
         "refit_median_s": refit_runs["median_s"],
         "refit_cpu_s": refit_runs["cpu_s"],
-        "refit_summary": _last_line(refit_runs["output"]),
+        "refit_summary": _summary_line(refit_runs["output"]),
         "tokens_only_s": None if tokens_path_s is None else round(tokens_path_s, 3),
         "job_finish_s": round(finish_s, 3),
         "stored_label_sources": stored,
@@ -169,7 +169,7 @@ def run_benchmark(
         "help_s": round(help_s, 3),
         "python_import_sklearn_s": [round(x, 3) for x in sklearn_import],
         "stages_s": stages,
-        "summary": _last_line(output),
+        "summary": _summary_line(output),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -180,8 +180,12 @@ def run_benchmark(
     return result
 
 
-def _last_line(output: str) -> str:
-    return output.strip().splitlines()[-1] if output.strip() else ""
+def _summary_line(output: str) -> str:
+    """The accuracy line under the table (the first line after its last row)."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    after = [i for i, line in enumerate(lines) if line.startswith("|")]
+    rest = lines[after[-1] + 1 :] if after else lines
+    return rest[0] if rest else ""
 
 
 def _time_runs(command: list[str], repeat: int) -> dict:

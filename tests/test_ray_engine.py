@@ -517,7 +517,7 @@ def counted(self, items):
     time.sleep(float(os.environ.get("WORDCAM_TEST_DELAY", "0")) * len(items))
     rows = real(self, items)
     for r in rows:
-        (Path({counts!r}) / uuid.uuid4().hex).write_text(f"{{r.cls}}|{{r.word}}|{{r.image_id}}")
+        (Path({counts!r}) / uuid.uuid4().hex).write_text(f"{{r.cls}}|{{r.word}}|{{r.test}}|{{r.image_id}}")
     return rows
 measure.Measurer.measure = counted
 """
@@ -662,7 +662,7 @@ def test_killed_verify_driver_resumes_without_measuring_stored_words(
     assert done.summary.status == "done" and done.summary.failed == 0
     assert done.report.resumed >= len(stored)
     measured = [p.read_text() for p in counts.iterdir()]
-    keys = {f"{row[2]}|{row[3]}|{row[4]}" for row in stored}  # class, word, image_id
+    keys = {f"{row[2]}|{row[3]}|{row[4]}|{row[5]}" for row in stored}  # class, word, test, image
     assert all(measured.count(k) == 1 for k in keys)  # stored photo-words never measured again
     # Only the batches in flight at the kill (one per actor) may have been measured twice.
     assert len(measured) - len(set(measured)) <= 2
