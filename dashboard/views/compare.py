@@ -20,6 +20,9 @@ PARAMS = [
 ]
 
 
+ctx = context.load_ctx()
+
+
 def word_picker(options: list[str]) -> tuple[list[str], str]:
     """The words multiselect and the label source; words of a link the run lacks are named."""
     known = set(options)
@@ -228,7 +231,6 @@ def contrast(by: str) -> None:
     )
 
 
-ctx = context.load_ctx()
 st.title(t("page.compare"))
 vocab = data.q_vocabulary(*ctx.key, 1)
 if vocab.empty:

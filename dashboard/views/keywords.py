@@ -28,6 +28,9 @@ MAX_DEFAULT_WARDS = 12  # every ward of a typical run; a 1000-class model shows 
 SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords", "kw_kinds")
 
 
+ctx = context.load_ctx()
+
+
 def kinds_filter(slot, kinds_present: dict[str, int]) -> None:
     """Mine only some kinds of word (e.g. objects); a run without stored kinds says why not."""
     if not kinds_present:
@@ -337,7 +340,6 @@ def side_by_side(result, settings: MiningSettings, wards: list[str]) -> None:
     widgets.csv_button(frame, f"keywords_run{ctx.run_id}_vs_run{other}.csv", "kw_vs_csv", True)
 
 
-ctx = context.load_ctx()
 st.title(t("page.keywords"))
 problem = miner.mining_error()
 if problem:

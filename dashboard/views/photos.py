@@ -31,6 +31,9 @@ PARAMS = [
 FILTER_KEYS = [p.key for p in PARAMS if p.key not in ("ph_page", "ph_true")]
 
 
+ctx = context.load_ctx()
+
+
 def apply_request() -> None:
     """Arrival from another page (``nav.go_to_photos``): its filters, the others reset."""
     request = st.session_state.pop("photos_request", None)
@@ -297,7 +300,6 @@ def page_buttons(page: int, pages: int) -> None:
 
 
 PER_ROW = 2
-ctx = context.load_ctx()
 st.title(t("page.photos"))
 apply_request()
 urlstate.restore("photos", PARAMS)

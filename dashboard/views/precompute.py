@@ -73,6 +73,13 @@ DEFAULTS = {
 ENGINE_DEFAULTS = {"pc_engine": "local", "pc_ray_address": "", "pc_actors": 0}
 
 
+db = state.db_path()
+st.title(t("page.precompute"))
+urlstate.publish("precompute", [])
+st.caption(t("pc.caption"))
+ctx = context.load_ctx(stop=False)
+
+
 def run_values(info: dict) -> dict:
     """The form's values for a stored run (its folder, model, explainer ... options)."""
     stored = info.get("settings") if isinstance(info.get("settings"), dict) else {}
@@ -264,11 +271,6 @@ def verify_section(ctx: context.Ctx | None) -> None:
         st.caption(t("verify.finished", rc=finished.returncode))
 
 
-db = state.db_path()
-st.title(t("page.precompute"))
-urlstate.publish("precompute", [])
-st.caption(t("pc.caption"))
-ctx = context.load_ctx(stop=False)
 stored = prefill(ctx)
 job = running_job(db)
 with st.container(border=True):
