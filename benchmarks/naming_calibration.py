@@ -48,8 +48,7 @@ RULES: dict[str, NamingRule] = {
 def record(prepared: Any, explainer: Any) -> list[tuple[Any, list[Any], list[Any]]]:
     """``(request, region facts, per-region view probabilities)`` of every photo."""
     import core.explainers.grounded as grounded
-    from core.explainers.base import ExplainRequest
-    from core.lab.suite import BATCH
+    from core.lab.suite import BATCH, batch_requests
 
     probs: list[Any] = []
     composed: list[tuple[Any, list[Any]]] = []
@@ -66,17 +65,7 @@ def record(prepared: Any, explainer: Any) -> list[tuple[Any, list[Any], list[Any
     grounded.name_region, explainer._compose = name_region, compose
     try:
         for start in range(0, len(prepared.views), BATCH):
-            requests = [
-                ExplainRequest(
-                    image=view,
-                    cam=prepared.cams[i].astype("float32"),
-                    predictions=[],
-                    label=None,
-                    task="",
-                    key=str(i),
-                )
-                for i, view in enumerate(prepared.views[start : start + BATCH], start)
-            ]
+            requests = batch_requests(prepared, start)
             explainer.explain_batch(requests)
     finally:
         grounded.name_region, explainer._compose = real_name, real_compose

@@ -332,21 +332,9 @@ def explain(prepared: Prepared, explainers: dict[str, Any]) -> dict[str, list[An
     Each batch goes to every language's explainer in turn, so a crop model shared through
     :func:`shared_crop_model` classifies each batch's crops once for all languages.
     """
-    from core.explainers.base import ExplainRequest
-
     texts: dict[str, list[Any]] = {lang: [] for lang in explainers}
     for start in range(0, len(prepared.views), BATCH):
-        requests = [
-            ExplainRequest(
-                image=view,
-                cam=prepared.cams[i].astype("float32"),
-                predictions=[],
-                label=None,
-                task="",
-                key=str(i),
-            )
-            for i, view in enumerate(prepared.views[start : start + BATCH], start)
-        ]
+        requests = batch_requests(prepared, start)
         for lang, explainer in explainers.items():
             texts[lang] += explainer.explain_batch(requests)
     return texts
@@ -637,3 +625,21 @@ def _num(x: float | None) -> str:
 
 def _count(x: int | None) -> str:
     return "-" if x is None else str(x)
+
+
+def batch_requests(prepared: Prepared, start: int) -> list[Any]:
+    """Blind explain requests (no predictions, no label) for the ``BATCH`` views of
+    ``prepared`` from ``start``, each keyed by its index."""
+    from core.explainers.base import ExplainRequest
+
+    return [
+        ExplainRequest(
+            image=view,
+            cam=prepared.cams[i].astype("float32"),
+            predictions=[],
+            label=None,
+            task="",
+            key=str(i),
+        )
+        for i, view in enumerate(prepared.views[start : start + BATCH], start)
+    ]
