@@ -145,6 +145,11 @@ class FailFast:
 
 
 def _asset_dir(db: Path, run_id: int) -> Path:
+    """The run's picture folder ``<db>_assets/run<N>``, made here with no link on its way (a
+    linked folder would take the job's pictures elsewhere): refused in one line before the
+    first photo; each picture in it is then opened new, never through a link."""
     from core.store import asset_dir
+    from core.store.nofollow import folder_no_follow
 
-    return asset_dir(db) / f"run{run_id}"
+    root = asset_dir(db)
+    return folder_no_follow(root / f"run{run_id}", below=root.parent)
