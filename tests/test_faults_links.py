@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -209,4 +210,55 @@ def test_verify_pictures_never_written_through_a_link(
     assert main(["verify", "--db", str(db), *VERIFY]) == 1
     err = capsys.readouterr().err
     assert "link" in err and len(err.strip().splitlines()) == 1, err
+    assert list(elsewhere.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- Ray's shards
+
+
+def test_a_linked_shard_folder_is_refused_before_ray_starts(job, tmp_path: Path) -> None:  # noqa: F811
+    """The Ray engine's shard folder (``<db>_assets/run1.shards``) as a link would send the
+    actors' shards elsewhere and merge whatever lies there: refused in one line, before Ray."""
+    photos, db = job
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = asset_dir(db) / "run1.shards"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(DataError, match="symbolic link") as raised:
+        run_precompute(photos, db, **{**JOB, "engine": "ray"})
+    assert "\n" not in str(raised.value) and str(link) in str(raised.value)
+    assert list(elsewhere.iterdir()) == [] and link.is_symlink()
+    ray = sys.modules.get("ray")
+    assert ray is None or not ray.is_initialized(), "Ray was started before the refusal"
+    assert_published_complete(db)
+
+
+def test_a_linked_verify_shard_folder_is_refused_in_one_line(
+    verified_db,  # noqa: F811
+    tmp_path: Path,
+    capsys,
+) -> None:
+    """The same for ``wordcam verify --engine ray``'s shard folder (``verify-<key>.shards``)."""
+    from core.store.nofollow import folder_no_follow
+
+    db = tmp_path / "wc.duckdb"
+    shutil.copyfile(verified_db, db)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = folder_no_follow
+
+    def plant(path, below):  # the shard folder is named by the settings' key: plant it then
+        if Path(path).name.endswith(".shards"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).symlink_to(elsewhere, target_is_directory=True)
+        return real(path, below)
+
+    import core.store.nofollow as nofollow
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nofollow, "folder_no_follow", plant)
+        assert main(["verify", "--db", str(db), *VERIFY, "--engine", "ray"]) == 1
+    err = capsys.readouterr().err
+    assert "symbolic link" in err and len(err.strip().splitlines()) == 1, err
     assert list(elsewhere.iterdir()) == []

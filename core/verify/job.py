@@ -205,7 +205,8 @@ def _engine(run: RunModel, settings: VerifySettings, engine: EngineOptions, writ
     plan = Plan(run, settings.seed, settings.fill, key, records, str(pictures or "") or None)
     if engine.engine == "ray":
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-        return RayEngine(plan, engine, folder / f"verify-{digest}.shards")
+        shards = folder_no_follow(folder / f"verify-{digest}.shards", asset_dir(writer.db).parent)
+        return RayEngine(plan, engine, shards)
     return LocalEngine(plan, engine.device)
 
 
