@@ -416,6 +416,7 @@ def write_pictures(result: ImageResult, out_dir: str | Path) -> None:
     """Write ``<stem>_overlay.png``, ``_panel.png``, ``_marks.png`` and ``_thumb.jpg``."""
     from core import render
     from core.regions import find_regions
+    from core.store.nofollow import open_no_follow
 
     if result.view is None or result.cam is None:
         return
@@ -434,10 +435,11 @@ def write_pictures(result: ImageResult, out_dir: str | Path) -> None:
     }
     for attr, (path, draw) in targets.items():
         picture = draw()
-        if path.suffix == ".jpg":
-            picture.save(path, quality=88)
-        else:
-            picture.save(path, compress_level=1)  # fast: these are working files
+        with open_no_follow(path, "wb", new=True) as fh:  # a link in its place is replaced
+            if path.suffix == ".jpg":
+                picture.save(fh, "JPEG", quality=88)
+            else:
+                picture.save(fh, "PNG", compress_level=1)  # fast: these are working files
         setattr(result, attr, str(path))
 
 

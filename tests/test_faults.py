@@ -49,7 +49,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     photos = make_photos(base / "photos", per_class=2, broken=False)
     db = base / "template.duckdb"
     summary = run_precompute(photos, db, limit=FIRST, **JOB)
-    assert summary["done"] == FIRST and summary["status"] == "done"
+    assert summary.done == FIRST and summary.status == "done"
     return photos, db
 
 
@@ -79,9 +79,9 @@ def assert_published_complete(db: Path, at_least: int = FIRST) -> None:
 def assert_rerun_exact(photos: Path, db: Path) -> None:
     """A rerun without faults finishes the run: every photo exactly once, nothing left over."""
     summary = run_precompute(photos, db, **JOB)
-    assert summary["status"] == "done" and summary["failed"] == 0
-    assert summary["done"] + summary["skipped_existing"] == ALL
-    assert summary["skipped_existing"] >= FIRST, "the published photos were not recomputed"
+    assert summary.status == "done" and summary.failed == 0
+    assert summary.done + summary.skipped_existing == ALL
+    assert summary.skipped_existing >= FIRST, "the published photos were not recomputed"
     with connect_read(db) as con:
         assert con.execute(
             "SELECT count(*), count(DISTINCT path), count(*) FILTER (WHERE status = 'done')"
@@ -465,7 +465,7 @@ def test_db_through_a_link_writes_the_real_file(job, tmp_path: Path) -> None:
     link.parent.mkdir()
     link.symlink_to(real)
     summary = run_precompute(photos, link, **JOB)
-    assert summary["status"] == "done"
+    assert summary.status == "done"
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert_published_complete(real, ALL)
     assert not work_path(link).exists() and not work_path(real).exists()
@@ -490,9 +490,9 @@ def test_db_inside_the_photo_folder_does_not_eat_its_own_outputs(tmp_path: Path)
     photos = make_photos(tmp_path / "inside", per_class=1, broken=False)
     db = photos / "w.duckdb"
     first = run_precompute(photos, db, **JOB)
-    assert first["done"] == 3 and any(asset_dir(db).rglob("*.png")), "no outputs to eat"
+    assert first.done == 3 and any(asset_dir(db).rglob("*.png")), "no outputs to eat"
     second = run_precompute(photos, db, **JOB)
-    assert second["done"] == 0 and second["skipped_existing"] == 3
+    assert second.done == 0 and second.skipped_existing == 3
     with connect_read(db) as con:
         labels = {r[0] for r in con.execute("SELECT DISTINCT true_label FROM images").fetchall()}
     assert labels == {"猫", "コーヒー", "ロケット"}

@@ -212,3 +212,51 @@ def test_corrupt_weights_are_one_line_and_never_run_code(tmp_path: Path, kind: s
         read_state_dict(weights)
     assert "\n" not in str(raised.value) and str(weights) in str(raised.value)
     assert not marker.exists(), "a pickle was executed"
+
+
+# ----------------------------------------------------------------------------- the VLM cache
+
+OFFLINE_SETTINGS = (
+    "SELECT current_setting('autoinstall_known_extensions'),"
+    " current_setting('autoload_known_extensions')"
+)
+
+
+def test_vlm_cache_connections_are_offline(tmp_path: Path, monkeypatch) -> None:
+    """The VLM call cache's writing and reading connections use the store's offline settings
+    (no DuckDB extension installed or auto-loaded), as the DB's connections do."""
+    import core.store.vlm_calls as vlm_calls
+    from core.explainers.vlm_cache import VLMCache, usage_summary
+
+    path = tmp_path / "vlm_cache.duckdb"
+    with VLMCache(path) as cache:
+        assert cache.warning is None
+        assert cache._con.execute(OFFLINE_SETTINGS).fetchone() == (False, False)
+    seen = []
+    real = vlm_calls.usage_by_model
+
+    def spy(con, since_days=None):
+        seen.append(con.execute(OFFLINE_SETTINGS).fetchone())
+        return real(con, since_days)
+
+    monkeypatch.setattr(vlm_calls, "usage_by_model", spy)
+    assert usage_summary(path=path)["total"]["calls"] == 0
+    assert seen == [(False, False)]
+
+
+def test_a_sqlite_file_as_the_vlm_cache_is_one_line_without_a_download(tmp_path: Path) -> None:
+    """A SQLite file where the cache should be: caching is off with a one-line warning and
+    ``wordcam usage`` is one line; DuckDB's sqlite extension is never fetched or loaded."""
+    from core.errors import DataError
+    from core.explainers.vlm_cache import VLMCache, usage_summary
+
+    path = foreign_db(tmp_path / "vlm_cache.duckdb", "sqlite")
+    before = path.read_bytes()
+    cache = VLMCache(path)
+    cache.open()
+    assert cache._con is None and cache.get("key") is None
+    assert "a SQLite database" in cache.warning and "\n" not in cache.warning
+    with pytest.raises(DataError, match="a SQLite database") as raised:
+        usage_summary(path=path)
+    assert "\n" not in str(raised.value) and "move it away" in str(raised.value)
+    assert path.read_bytes() == before

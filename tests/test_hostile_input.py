@@ -49,17 +49,17 @@ def test_links_resolved_once_by_the_rule(tmp_path: Path, photos: Path) -> None:
     summary = run_precompute(photos, db, **JOB)
 
     rows = stored_paths(db)
-    assert summary["status"] == "done" and len(rows) == 6  # 3 + 1 broken + outside + class
+    assert summary.status == "done" and len(rows) == 6  # 3 + 1 broken + outside + class
     linked = str(photos.resolve() / "猫" / "from_outside.jpg")
     assert rows[linked][:3] == ("猫/from_outside.jpg", "猫", "done"), "the path as listed"
     assert rows[str(photos.resolve() / "linked_class" / "rocket_0.jpg")][1] == "linked_class"
-    skipped = dict(summary["skipped_inputs"])
+    skipped = dict(summary.skipped_inputs)
     assert skipped[str(photos.resolve() / "猫" / "again.jpg")].startswith("same file as")
     assert skipped[str(photos.resolve() / "コーヒー" / "hard.png")].startswith("same file as")
     assert skipped[str(photos.resolve() / "ロケット" / "loop")].startswith("link loop")
     assert skipped[str(photos.resolve() / "猫" / "gone.png")] == "broken link"
     again = run_precompute(photos, db, **JOB)  # every rerun works too
-    assert again["skipped_existing"] == 5 and len(stored_paths(db)) == 6
+    assert again.skipped_existing == 5 and len(stored_paths(db)) == 6
 
 
 def test_unreadable_folder_is_skipped_and_named(
@@ -261,7 +261,7 @@ def test_pixel_budget_closes_batches_early(tmp_path: Path, photos: Path, monkeyp
     monkeypatch.setattr(images.Backends, "explain", explain)
     db = tmp_path / "wc.duckdb"
     summary = run_precompute(photos, db, batch_size=16, batch_pixels=250_000, **JOB)
-    assert summary["done"] == 6 and sum(sizes) == 7
+    assert summary.done == 6 and sum(sizes) == 7
     assert max(sizes) < 7, "16 photos fit the batch size, not the pixel budget"
     listed = [p for p, _ in images.list_photos(photos).photos]
     pixels = [images.header_pixels(p) for p in listed]

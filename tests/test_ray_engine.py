@@ -440,17 +440,59 @@ def test_an_actors_wordcam_error_is_raised_as_itself(ray_local, tmp_path: Path) 
 def test_openai_rate_and_cache_hold_for_the_whole_job(
     ray_local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two actors share the job's one rate limit and one call cache, checked without timing
+    the machine (load only delays a request, so only lower bounds are asserted):
+
+    - every request the local server received took a start from the job's one rate-limit
+      actor (its starts are recorded there), and those starts are ``60 / rpm`` apart;
+    - no request reached the server before its start: the k-th arrival is no earlier than
+      the first start plus k intervals, so the server never saw the job's rate exceeded;
+    - the same job into another DB asks the server nothing and takes no start.
+
+    A limiter per actor would leave the job's actor without starts; a broken spacing or a
+    request sent before its start fails the bounds.
+    """
     import duckdb
+
+    import core.jobs.ray_limits as ray_limits
 
     sys.path.insert(0, str(HERE.parent))
     from vlm_server import FakeVLMServer, Reply
 
     from core.store import connect_read
 
+    class RecordingRateLimit(ray_limits.RateLimit):
+        """The job's rate limit, also keeping each start it hands out (monotonic clock)."""
+
+        def __init__(self, rpm: float | None) -> None:
+            super().__init__(rpm)
+            self.starts: list[float] = []
+            self._recording = ray_limits.threading.Lock()
+
+        def reserve(self) -> float:
+            with self._recording:  # so _next is this call's: start + interval
+                delay = super().reserve()
+                self.starts.append(self._next - self.interval)
+            return delay
+
+        def recorded(self) -> list[float]:
+            return list(self.starts)
+
+    starts_per_job: list[list[float]] = []
+    real_stop = ray_limits.JobLimits.stop
+
+    def stop(limits: ray_limits.JobLimits) -> None:
+        starts_per_job.append(ray.get(limits.rate_limit.recorded.remote()))
+        real_stop(limits)
+
+    monkeypatch.setattr(ray_limits, "RateLimit", RecordingRateLimit)
+    monkeypatch.setattr(ray_limits.JobLimits, "stop", stop)
     monkeypatch.setenv("WORDCAM_CACHE_DIR", str(tmp_path / "cache"))
     photos = make_photos(tmp_path / "photos", per_class=2)
+    rpm = 120
+    interval = 60 / rpm
     with EngineLog() as handler, FakeVLMServer(default=Reply("赤い屋根が見えます。")) as server:
-        options = {"base_url": server.base_url, "rpm": 120, "concurrency": 2}
+        options = {"base_url": server.base_url, "rpm": rpm, "concurrency": 2}
         first = job(photos, tmp_path / "a.duckdb", explainer="openai:m", explainer_options=options)
         calls = list(server.chat_requests)
         # The same job into another DB: every answer comes from the one cache.
@@ -458,10 +500,14 @@ def test_openai_rate_and_cache_hold_for_the_whole_job(
         assert len(server.chat_requests) == len(calls)
     assert first.done == again.done == len(calls) == 6  # one call per photo...
     assert len(handler.reports[0]["actors"]) == 2  # ...over two actors
-    starts = sorted(r.started for r in calls)
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    # 120 rpm for the whole job: starts 0.5 s apart (per actor, the span would be half).
-    assert min(gaps) > 0.3 and starts[-1] - starts[0] > 0.5 * (len(starts) - 1) - 0.2
+    granted, granted_again = (sorted(s) for s in starts_per_job)
+    assert len(granted) == len(calls), "a request did not take its start from the job's limit"
+    assert granted_again == [], "a cached answer took a start"
+    assert all(b - a >= interval * (1 - 1e-9) for a, b in zip(granted, granted[1:], strict=False))
+    arrivals = sorted(r.started for r in calls)
+    slack = 0.02 * interval  # the clocks are one (CLOCK_MONOTONIC); only sleep's granularity
+    assert all(a >= s - slack for a, s in zip(arrivals, granted, strict=True)), (arrivals, granted)
+    assert all(a - granted[0] >= k * interval - slack for k, a in enumerate(arrivals))
     with connect_read(tmp_path / "b.duckdb") as con:
         texts = con.execute("SELECT DISTINCT text FROM explanations WHERE error IS NULL").fetchall()
     assert texts == [("赤い屋根が見えます。",)]

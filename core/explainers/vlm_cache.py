@@ -7,7 +7,9 @@ A row with status ``ok`` also serves as the cached answer for its ``cache_key``,
 (model, base URL, prompt, image bytes, parameters). The API key is never part of the key or
 of any stored value.
 
-DuckDB allows one writing process: the explainer opens the cache for the duration of a batch
+Its connections are offline like the DB's (:mod:`core.store.connect`: no DuckDB extension
+downloaded or loaded, a file that is not DuckDB's refused). DuckDB allows one writing
+process: the explainer opens the cache for the duration of a batch
 and serialises its worker threads with a lock. If another process holds the file, caching is
 switched off for that batch with a one-line warning.
 
@@ -192,7 +194,8 @@ def usage_summary(
     import duckdb
 
     from core.errors import DataError
-    from core.store.vlm_calls import usage_by_model
+    from core.store.connect import foreign_file
+    from core.store.vlm_calls import read_cache, usage_by_model
 
     db = Path(path) if path else cache_path()
     result: dict[str, Any] = {"cache": str(db), "since_days": since_days, "models": [], "total": {}}
@@ -202,13 +205,13 @@ def usage_summary(
         result["total"] = empty_total
         return result
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        con = read_cache(db)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"cannot read the VLM cache {db} ({first[:120]}); a job may be writing it, try again "
-            "when it finishes"
-        ) from None
+        hint = "a job may be writing it, try again when it finishes"
+        if foreign_file(db) is not None:
+            hint = "move it away (wordcam makes a new cache)"
+        raise DataError(f"cannot read the VLM cache {db} ({first[:120]}); {hint}") from None
     try:
         rows = usage_by_model(con, since_days)
     finally:

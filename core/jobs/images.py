@@ -92,7 +92,7 @@ def _explain_all(
     run_id = runs.start(session.con, run, session.run_id, labels)
     session.start(run_id)
     if engine is not None:
-        out_dir = _asset_dir(session.writer.db, run_id)
+        out_dir = _asset_dir(session.writer.db, run_id, shards=settings.engine == "ray")
         batches = pixel_batches(todo, settings.batch_size, settings.batch_pixels)
         _save_batches(session, engine, engine.row_batches(batches, root, out_dir), labels)
     session.finish()
@@ -144,7 +144,17 @@ class FailFast:
             )
 
 
-def _asset_dir(db: Path, run_id: int) -> Path:
+def _asset_dir(db: Path, run_id: int, shards: bool = False) -> Path:
+    """The run's picture folder ``<db>_assets/run<N>`` (and, for Ray, its shard folder
+    ``run<N>.shards``), made here with no link on its way: a linked folder would take the
+    job's pictures elsewhere, or feed it shards from elsewhere. Refused in one line before the
+    first photo; each picture in it is then opened new, never through a link."""
+    from core.jobs.ray_engine import shard_dir_of
     from core.store import asset_dir
+    from core.store.nofollow import folder_no_follow
 
-    return asset_dir(db) / f"run{run_id}"
+    root = asset_dir(db)
+    out_dir = folder_no_follow(root / f"run{run_id}", below=root.parent)
+    if shards:
+        folder_no_follow(shard_dir_of(out_dir), below=root.parent)
+    return out_dir

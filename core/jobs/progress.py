@@ -2,8 +2,10 @@
 the dashboard.
 
 One JSON record beside the DB (``<db>.progress.json``), replaced atomically (temporary file +
-rename) so a reader never sees half a record. Standard library only at import time: the
-dashboard reads it without loading torch or DuckDB.
+rename) so a reader never sees half a record, and never written through a link planted under
+its name or its temporary file's (:mod:`core.store.nofollow`). Standard library and
+wordcam's own light modules only at import time: the dashboard reads it without loading torch
+or DuckDB.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from core.errors import DataError
+from core.store.nofollow import open_no_follow
 
 log = logging.getLogger(__name__)
 
@@ -118,23 +123,25 @@ class ProgressFile:
             "db": str(self.db),
             "job": self.job,
         }
-        text = json.dumps(record, ensure_ascii=False)
+        text = json.dumps(record, ensure_ascii=False).encode("utf-8")
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:  # progress is a courtesy; never fail the job for it
+            with open_no_follow(tmp, "wb", new=True) as fh:
+                fh.write(text)
+            os.replace(tmp, self.path)  # replaces a link in its place, never writes through it
+        except (OSError, DataError) as exc:  # progress is a courtesy; never fail the job for it
             tmp.unlink(missing_ok=True)
             log.debug("cannot write %s: %s", self.path, exc)
             self._rewrite_in_place(text)
 
-    def _rewrite_in_place(self, text: str) -> None:
-        """Overwrite the record where it is (a full disk refuses the new file, not its block)."""
+    def _rewrite_in_place(self, text: bytes) -> None:
+        """Overwrite the record where it is (a full disk refuses the new file, not its block);
+        a link in its place is left alone (:mod:`core.store.nofollow`)."""
         try:
-            with open(self.path, "r+", encoding="utf-8") as fh:
+            with open_no_follow(self.path, "r+") as fh:
                 fh.truncate()
                 fh.write(text)
-        except OSError as exc:
+        except (OSError, DataError) as exc:
             log.debug("cannot rewrite %s: %s", self.path, exc)
 
     def close(self) -> None:

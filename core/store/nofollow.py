@@ -4,11 +4,15 @@ The lock file, the work file's copies and the snapshot copy have names anyone wh
 the folder can guess, so a link planted under one of those names (``ln -s victim.txt
 data/wc.duckdb.lock``) would make the job write into the link's target. Every such file is
 opened here with ``O_NOFOLLOW``; a file the job makes new is created with ``O_EXCL`` after
-the name is removed (removing a link removes the link, never its target).
+the name is removed (removing a link removes the link, never its target). The same holds for
+the progress file (:mod:`core.jobs.progress`) and the pictures in ``<db>_assets``: its
+folders are made by :func:`folder_no_follow`, which refuses a folder that is a link, and each
+picture is opened here new.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from pathlib import Path
@@ -54,6 +58,28 @@ def open_no_follow(path: str | Path, mode: str = "r+", *, new: bool = False) -> 
     except BaseException:
         os.close(fd)
         raise
+
+
+def folder_no_follow(path: str | Path, below: str | Path) -> Path:
+    """Make the folder ``path`` and its parents up to the existing folder ``below``, none of
+    them through a link: a link (or a file) in the place of any folder from ``below`` down to
+    ``path`` is refused with one line. ``below`` itself is the user's (it may be reached
+    through links). Returns ``path``.
+    """
+    path, below = Path(path), Path(below)
+    current = below
+    for part in path.relative_to(below).parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            current.mkdir()
+        if current.is_symlink():
+            raise DataError(
+                f"{current} is a symbolic link; wordcam does not write through links in its own "
+                "folders: remove it and rerun"
+            )
+        if not current.is_dir():
+            raise DataError(f"{current} is not a folder; remove it or move it away and rerun")
+    return path
 
 
 def is_link(path: str | Path) -> bool:

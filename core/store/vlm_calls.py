@@ -5,7 +5,8 @@ caching logic: keys, locking, what to store). Its schema follows numbered migrat
 (:data:`CACHE_MIGRATIONS`, the mechanism of :mod:`core.store.migrations`), recorded in the
 file's own ``schema_migrations``: :func:`open_cache` applies the pending ones, so a cache made
 before they were recorded (its ``vlm_calls`` table is migration 1) is adopted and upgraded in
-place. Readers (:func:`usage_by_model`) read a cache as it is.
+place. Readers (:func:`read_cache`, :func:`usage_by_model`) read a cache as it is. Both
+connections are offline (:mod:`core.store.connect`), as the DB's are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from core.store.connect import connect
 from core.store.migrations import Migration, migrate, register
 
 if TYPE_CHECKING:
@@ -69,16 +71,23 @@ CACHE_VERSION = CACHE_MIGRATIONS[-1].version
 
 
 def open_cache(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open (and create) the cache file for writing, its pending migrations applied."""
-    import duckdb
+    """Open (and create) the cache file for writing, its pending migrations applied.
 
-    con = duckdb.connect(str(path))
+    Offline like every store connection (:func:`core.store.connect.connect`: no extension
+    downloaded or loaded; a file that is not DuckDB's refused with ``duckdb.Error``).
+    """
+    con = connect(path)
     try:
         migrate(con, CACHE_MIGRATIONS)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def read_cache(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """The cache file read-only, as it is (no migration), offline like :func:`open_cache`."""
+    return connect(path, read_only=True)
 
 
 class Answer(NamedTuple):

@@ -193,19 +193,20 @@ def _engine(run: RunModel, settings: VerifySettings, engine: EngineOptions, writ
     import hashlib
 
     from core.store import asset_dir
+    from core.store.nofollow import folder_no_follow
 
     key = settings.key()
     folder = asset_dir(writer.db) / f"run{run.run_id}"
     pictures = None
     if settings.save_pictures:
-        pictures = folder / "verify"
-        pictures.mkdir(parents=True, exist_ok=True)
+        pictures = folder_no_follow(folder / "verify", below=asset_dir(writer.db).parent)
         pictures = pictures.resolve()
     records = photo_records(writer.con, run.run_id, sorted({i.photo.image_id for i in items}))
     plan = Plan(run, settings.seed, settings.fill, key, records, str(pictures or "") or None)
     if engine.engine == "ray":
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-        return RayEngine(plan, engine, folder / f"verify-{digest}.shards")
+        shards = folder_no_follow(folder / f"verify-{digest}.shards", asset_dir(writer.db).parent)
+        return RayEngine(plan, engine, shards)
     return LocalEngine(plan, engine.device)
 
 

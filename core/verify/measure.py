@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import WordcamError
 from core.store.effects import PhotoEffect
+from core.store.nofollow import open_no_follow
 from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
 from core.verify.fill import hide
 from core.verify.geometry import NoControl, boxes_mask, displacement, fair_control
@@ -149,7 +150,8 @@ class Measurer:
             digest = hashlib.sha1(ident.encode()).hexdigest()
             for name, picture in (("hidden", hidden_pic), ("control", control_pic)):
                 path = self.pictures / f"{photo.image_id}-{digest[:12]}-{name}.jpg"
-                picture.save(path, quality=85)
+                with open_no_follow(path, "wb", new=True) as fh:  # never through a link
+                    picture.save(fh, "JPEG", quality=85)
                 paths[f"{name}_path"] = str(path.resolve())
         return {**plan, **paths}
 
