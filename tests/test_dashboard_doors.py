@@ -160,3 +160,91 @@ def test_precompute_writes_the_output_database_named_on_the_page(db, tmp_path, m
     assert not at.button(key="pc_start").disabled
     at.button(key="pc_start").click().run()
     assert not at.exception and started == [other.resolve()]
+
+
+def _formats(node) -> list[str]:
+    """Every ``format`` a Vega-Lite spec sets (axes, legends, tooltips, text)."""
+    if isinstance(node, dict):
+        own = [node["format"]] if isinstance(node.get("format"), str) else []
+        return own + [f for v in node.values() for f in _formats(v)]
+    if isinstance(node, list):
+        return [f for v in node for f in _formats(v)]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame", "options"),
+    [
+        ("recall", pd.DataFrame({"label": ["a"], "recall": [0.5]} | {"correct": [1]}), {}),
+        (
+            "confusion",
+            pd.DataFrame({"true_label": ["a"], "pred_label": ["b"], "n": [5], "share": [0.5]}),
+            {},
+        ),
+        (
+            "keywords",
+            pd.DataFrame(
+                {"ward": ["a"], "word": ["w"], "rank": [1], "weight": [1.0], "precision": [0.5]}
+                | {"nm": ["1/2"], "effect": [0.1], "verified": [""]}
+            ),
+            {},
+        ),
+        (
+            "scatter",
+            pd.DataFrame(
+                {"ward": ["A"], "ward_key": ["a"], "word": ["w"], "weight": [1.0]}
+                | {"precision": [0.5], "n": [1], "m": [2]}
+            ),
+            {},
+        ),
+        (
+            "compare",
+            pd.DataFrame(
+                {"label": ["A"], "word": ["w"], "n": [1], "m": [2], "docs": [3]}
+                | {"precision": [0.5], "doc_share": [0.3]}
+            ),
+            {"field": "precision", "title": "p"},
+        ),
+        (
+            "contrast",
+            pd.DataFrame({"side": ["A"], "word": ["w"], "z": [2.0]}),
+            {"a": "A", "b": "B"},
+        ),
+    ],
+)
+def test_every_chart_formats_numbers_from_the_one_table(kind, frame, options):
+    """Charts take their d3 formats from dashboard.fmt (issue 23: one formatting function)."""
+    from dashboard import fmt
+
+    used = _formats(charts.spec_for(kind, frame, lang="en", **options))
+    assert used and set(used) <= set(fmt.VEGA_FORMATS.values()) | set(fmt.AXIS_FORMATS.values())
+
+
+def test_no_chart_writes_its_own_number_format():
+    source = (Path(charts.__file__)).read_text(encoding="utf-8")
+    assert 'format="' not in source and "format='" not in source
+
+
+def test_the_scatter_names_only_each_wards_top_words():
+    """Dense clouds: the text layer keeps the SCATTER_LABELS strongest words of each ward."""
+    frame = pd.DataFrame(
+        {"ward": ["A"], "ward_key": ["a"], "word": ["w"], "weight": [1.0]}
+        | {"precision": [0.5], "n": [1], "m": [2]}
+    )
+    names = charts.spec_for("scatter", frame, lang="en")["layer"][1]
+    window, keep = names["transform"]
+    assert window["groupby"] == ["ward_key"]
+    assert window["sort"] == [{"field": "weight", "order": "descending"}]
+    assert keep["filter"] == f"datum.label_rank <= {charts.SCATTER_LABELS}"
+
+
+def test_tables_show_shares_as_the_tiles_do_and_keep_their_numbers():
+    """Streamlit's "percent" column format writes 21.74%; the tables use fmt.number (21.7%)."""
+    from dashboard import fmt
+
+    frame = pd.DataFrame({"p": [0.2174, None], "e": [0.5, -0.25], "w": ["x", "y"]})
+    styler = fmt.styled(frame, {"p": "share", "e": "effect", "missing": "z"})
+    text = styler.to_string()
+    assert "21.7%" in text and "21.74" not in text and "—" in text
+    assert "+0.500" in text and "-0.250" in text
+    assert styler.data["p"].iloc[0] == pytest.approx(0.2174)  # sorting and CSV stay numeric
