@@ -248,3 +248,26 @@ def test_tables_show_shares_as_the_tiles_do_and_keep_their_numbers():
     assert "21.7%" in text and "21.74" not in text and "—" in text
     assert "+0.500" in text and "-0.250" in text
     assert styler.data["p"].iloc[0] == pytest.approx(0.2174)  # sorting and CSV stay numeric
+
+
+def test_a_link_to_keywords_opens_on_a_run_with_word_kinds(tmp_path, monkeypatch):
+    """A door into Keywords (``?ward=``) on a run that stores word kinds (every demo run).
+
+    The URL restore reset the kinds filter to its default, ``None``, and the kinds multiselect
+    raised "'NoneType' object is not iterable": found by the browser walk on the demo DB.
+    """
+    import duckdb
+
+    db = make_db(tmp_path / "kinds.duckdb", n_images=200)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "UPDATE tokens SET kinds = list_transform(tokens, lambda t:"
+        " CASE WHEN t IN ('橋', '川') THEN 'object' ELSE 'other' END)"
+    )
+    con.close()
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"lang": "en", "ward": "港区"})
+    at.switch_page("views/keywords.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="w_kw_kinds").value == []

@@ -22,7 +22,7 @@ PARAMS = [
     Param("stop", "kw_stopwords", ""),
     Param("ward", "kw_wards", None, "list"),
     Param("vs", "kw_vs", 0, "int"),
-    Param("kind", "kw_kinds", None, "list"),
+    Param("kind", "kw_kinds", [], "list"),  # [] (all kinds): a link without it resets to []
 ]
 MAX_DEFAULT_WARDS = 12  # every ward of a typical run; a 1000-class model shows the first 12
 SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords", "kw_kinds")
