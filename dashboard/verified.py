@@ -24,8 +24,9 @@ import streamlit as st
 from dashboard.data import asset_image
 from dashboard.fmt import number  # issue 23: every number through one function
 from dashboard.i18n import t
-from dashboard.labels import verdict_label
+from dashboard.labels import skip_reason, verdict_label
 from dashboard.state import cursor
+from dashboard.text import escape_markdown
 
 # ----------------------------------------------------------------------------- reads
 
@@ -100,6 +101,11 @@ def show_comparison(
         help=t("verify.effect_help"),
     )
     e = photo_effects[int(choice)]
+    if e.skipped:  # verify sampled the photo but could not measure it (no fair control, ...)
+        st.caption(
+            t("verify.photo_skipped", word=escape_markdown(e.word), reason=skip_reason(e.skipped))
+        )
+        return
     pictures = (
         (original, t("verify.photo_original", p=number(e.p_before))),
         (e.hidden_path, t("verify.photo_hidden", word=e.word, p=number(e.p_hidden))),

@@ -299,3 +299,33 @@ def test_verify_starts_through_the_one_job_runner(dbs, monkeypatch):
     assert command[3:] == ["verify", f"--db={Path('w.duckdb').resolve()}", "--no-progress",
                            "--run=1", "--engine=ray"]  # fmt: skip
     assert job.log_path(Path("w.duckdb"), "verify").name == "w.duckdb.verify.log"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "did not count in the test of “{word}”: no area of the same size"),
+        ("ja", "「{word}」の検証に数えられていません: 対照に使える同じ大きさ"),
+    ],
+)
+def test_a_photo_verify_could_not_measure_says_why(tmp_path, monkeypatch, lang, expected):
+    """A sampled photo with no fair control has no pictures and no probabilities: the panel
+    said "Photo · —", "hidden · —" (seen on the demo DB); it now says why, in the UI language."""
+    db = make_db(tmp_path / "skipped.duckdb", n_images=200)
+    with reading(db) as con:
+        f = queries.PhotoFilter(labels=(WARD,))
+        image_id = int(queries.ordered_photos(con, 1, f, "id", limit=1)["image_id"][0])
+    skipped = PhotoEffect(
+        WARD, "川", image_id, [1], True, None, None, None, None, None, None, False,
+        skipped="no area of the same size and place elsewhere in the photo",
+    )  # fmt: skip
+    with StoreWriter(db) as w:
+        write_effect(w.con, 1, KEY, _effect("川", 0))
+        write_photos(w.con, 1, KEY, [skipped])
+    at = _app(db, monkeypatch, run="1", q=Path(_rel_path(db, image_id)).name)
+    at.query_params["lang"] = lang
+    at.switch_page("views/photos.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(expected.format(word="川") in c for c in captions), captions
+    assert not [c for c in captions if "· —" in c]

@@ -385,4 +385,8 @@ EN: dict[str, str] = {
     "value.image_mode.pair": "photo + overlay (two images)",
     "value.image_mode.panel": "side-by-side panel",
     "value.image_mode.marks": "numbered-marks overlay",
+    "verify.photo_skipped": "This photo did not count in the test of “{word}”: {reason}.",
+    "verify.skip_no_control": "no area of the same size and place elsewhere in the photo for the control",
+    "verify.skip_no_room": "no free place to move the word's regions to",
+    "verify.skip_covers": "the word's regions cover {share} of the photo",
 }

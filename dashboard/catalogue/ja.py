@@ -362,4 +362,8 @@ JA: dict[str, str] = {
     "value.image_mode.pair": "写真 + オーバーレイ(2 枚)",
     "value.image_mode.panel": "横並びの 1 枚",
     "value.image_mode.marks": "番号つき領域のオーバーレイ",
+    "verify.photo_skipped": "この写真は「{word}」の検証に数えられていません: {reason}。",
+    "verify.skip_no_control": "対照に使える同じ大きさ・同じ位置の領域が写真のほかの場所にない",
+    "verify.skip_no_room": "語の領域を動かせる空いた場所がない",
+    "verify.skip_covers": "語の領域が写真の {share} を占める",
 }
