@@ -329,3 +329,23 @@ def test_a_photo_verify_could_not_measure_says_why(tmp_path, monkeypatch, lang, 
     captions = [c.value for c in at.caption]
     assert any(expected.format(word="川") in c for c in captions), captions
     assert not [c for c in captions if "· —" in c]
+
+
+def test_photos_look_the_verification_up_once_not_per_card(dbs, monkeypatch):
+    """Each Photos card asks for its photo's verified words; the latest verification is found
+    once per snapshot, and a run without one asks nothing per card (the lookups were a third
+    of a Photos rerun on the 300,000-photo benchmark)."""
+    from dashboard import verified
+
+    opened = []
+    real = verified.cursor
+    monkeypatch.setattr(verified, "cursor", lambda *a: opened.append(a) or real(*a))
+    plain = str(dbs["plain"])
+    mtime = dbs["plain"].stat().st_mtime_ns
+    assert [verified.q_photo_effects(plain, mtime, 1, i) for i in range(1, 13)] == [[]] * 12
+    assert len(opened) == 1
+    db, image_id = str(dbs["db"]), dbs["image_id"]
+    mtime = dbs["db"].stat().st_mtime_ns
+    assert [e.word for e in verified.q_photo_effects(db, mtime, 1, image_id)] == dbs["words"][:2]
+    verified.q_photo_effects(db, mtime, 1, image_id + 1)
+    assert len(opened) == 1 + 3  # the key once, then one read per photo
