@@ -337,6 +337,8 @@ def test_photos_look_the_verification_up_once_not_per_card(dbs, monkeypatch):
     of a Photos rerun on the 300,000-photo benchmark)."""
     from dashboard import verified
 
+    verified.q_effects_key.clear()  # earlier tests of this module read the same snapshots
+    verified._q_photo_effects.clear()
     opened = []
     real = verified.cursor
     monkeypatch.setattr(verified, "cursor", lambda *a: opened.append(a) or real(*a))
