@@ -22,7 +22,8 @@ from dashboard.i18n import text
 from dashboard.labels import verdict_label
 
 WORD_SELECTION = "word_pick"  # every chart's click selection (its fields differ per chart)
-SCATTER_LABELS = 3  # the scatter names each ward's top words by coefficient, no more
+SCATTER_LABELS = 3  # the scatter names at most this many words per ward (its strongest)
+SCATTER_HEIGHT = 380
 
 
 def _titles(lang: str):
@@ -144,9 +145,8 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
 def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
     """Precision vs coefficient of the shown keywords, one colour per ward.
 
-    Only each ward's :data:`SCATTER_LABELS` strongest words are named on the plot (Vega places
-    no point labels, so naming every point piles the names up where points are dense); every
-    point still has its tooltip.
+    Points are named by ``frame["label"]`` (:func:`scatter_labels`: a few strong words per
+    ward, never two names on top of each other); every point keeps its tooltip and its click.
 
     A click selects the point's word and ward (``word_pick``: fields ``word``, ``ward_key``).
     """
@@ -188,14 +188,11 @@ def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         .add_params(pick)
     )
     names = (
-        base.transform_window(
-            label_rank="rank()", groupby=["ward_key"], sort=[alt.SortField("weight", "descending")]
-        )
-        .transform_filter(f"datum.label_rank <= {SCATTER_LABELS}")
-        .mark_text(align="left", dx=7, dy=-6, fontSize=10, color="#333")
-        .encode(text="word:N")
+        base.transform_filter("datum.label != ''")
+        .mark_text(align="left", baseline="middle", dx=7, fontSize=10, color="#333")
+        .encode(text="label:N")
     )
-    return alt.layer(points, names).properties(height=380)
+    return alt.layer(points, names).properties(height=SCATTER_HEIGHT)
 
 
 def word_compare_bars(
@@ -272,6 +269,36 @@ def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.
         .add_params(pick)
         .properties(height=alt.Step(20))
     )
+
+
+def scatter_labels(
+    frame: pd.DataFrame, width: float = 700.0, per_ward: int = SCATTER_LABELS
+) -> pd.Series:
+    """The names :func:`precision_scatter` writes beside its points ("" = none).
+
+    Vega-Lite places no labels for points, and naming every point piled the names up where
+    points are dense (issue 23). Each ward's ``per_ward`` strongest words (by coefficient) are
+    candidates, strongest first; a name is kept only if its box (10 px text right of the point,
+    on a ``width`` x :data:`SCATTER_HEIGHT` plot) overlaps no name kept before.
+    """
+    labels = pd.Series("", index=frame.index, dtype=object)
+    if frame.empty:
+        return labels
+    x, y = frame["weight"].astype(float), frame["precision"].astype(float)
+    lo, hi = min(0.0, float(x.min())), max(float(x.max()), 1e-9)
+    px = (x - lo) / (hi - lo or 1.0) * width
+    py = (1.0 - y / 1.05) * SCATTER_HEIGHT  # the y domain is [0, 1.05]
+    strongest = frame.sort_values("weight", ascending=False).groupby("ward_key").head(per_ward)
+    kept: list[tuple[float, float, float, float]] = []
+    for i in strongest.sort_values("weight", ascending=False).index:
+        word = str(frame.at[i, "word"])
+        chars = sum(10 if ord(c) > 0x2E7F else 6 for c in word)
+        box = (px[i] + 7, py[i] - 7, px[i] + 9 + chars, py[i] + 7)
+        if any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in kept):
+            continue
+        kept.append(box)
+        labels[i] = word
+    return labels
 
 
 def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:

@@ -225,17 +225,32 @@ def test_no_chart_writes_its_own_number_format():
     assert 'format="' not in source and "format='" not in source
 
 
-def test_the_scatter_names_only_each_wards_top_words():
-    """Dense clouds: the text layer keeps the SCATTER_LABELS strongest words of each ward."""
+def test_the_scatter_names_a_few_strong_words_and_never_two_on_top_of_each_other():
+    """Dense clouds (issue 23): the scatter names at most SCATTER_LABELS words per ward, the
+    strongest first, and leaves out a name whose box would overlap a kept one."""
+    words = ["スペースシャトル", "マッチ棒", "飛翔体", "青", "トラ猫", "far"]
     frame = pd.DataFrame(
-        {"ward": ["A"], "ward_key": ["a"], "word": ["w"], "weight": [1.0]}
-        | {"precision": [0.5], "n": [1], "m": [2]}
+        {
+            "ward_key": ["a", "a", "a", "a", "b", "b"],
+            "word": words,
+            "weight": [1.00, 1.01, 0.50, 0.10, 0.99, 2.5],
+            "precision": [1.0, 1.0, 0.5, 0.2, 1.0, 0.3],
+        }
     )
-    names = charts.spec_for("scatter", frame, lang="en")["layer"][1]
-    window, keep = names["transform"]
-    assert window["groupby"] == ["ward_key"]
-    assert window["sort"] == [{"field": "weight", "order": "descending"}]
-    assert keep["filter"] == f"datum.label_rank <= {charts.SCATTER_LABELS}"
+    labels = charts.scatter_labels(frame).tolist()
+    # マッチ棒 (strongest of a) is kept; スペースシャトル and トラ猫 sit on it: left out
+    assert labels == ["", "マッチ棒", "飛翔体", "", "", "far"]
+    spread = frame.assign(precision=[1.0, 0.5, 0.0, 0.2, 0.25, 0.75])
+    assert charts.scatter_labels(spread).tolist()[:4] == [
+        "スペースシャトル",
+        "マッチ棒",
+        "飛翔体",
+        "",
+    ]
+    names = charts.spec_for("scatter", frame.assign(ward="A", n=1, m=2, label=labels), lang="en")
+    text = names["layer"][1]
+    assert text["encoding"]["text"]["field"] == "label"
+    assert text["transform"] == [{"filter": "datum.label != ''"}]
 
 
 def test_tables_show_shares_as_the_tiles_do_and_keep_their_numbers():

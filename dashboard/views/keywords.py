@@ -192,6 +192,7 @@ def scatter(frame: pd.DataFrame, by: str) -> None:
     """Precision against coefficient, each ward's top words named; a click opens the photos."""
     st.subheader(t("kw.scatter"))
     shown = frame.assign(ward_key=frame["ward"], ward=frame["ward"].map(ctx.name))
+    shown["label"] = charts.scatter_labels(shown)
     event = charts.show(
         "scatter",
         shown,
