@@ -16,11 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from core.mining.effects import NOT_TESTED
+from dashboard import fmt
 from dashboard.i18n import lang as screen_lang
 from dashboard.i18n import text
 from dashboard.labels import verdict_label
 
 WORD_SELECTION = "word_pick"  # every chart's click selection (its fields differ per chart)
+SCATTER_LABELS = 3  # the scatter names at most this many words per ward (its strongest)
+SCATTER_HEIGHT = 380
 
 
 def _titles(lang: str):
@@ -40,16 +43,16 @@ def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
                 "recall:Q",
                 title=T("recall"),
                 scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%"),
+                axis=alt.Axis(format=fmt.axis("share")),
             ),
             color=alt.Color(
                 "recall:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None
             ),
             tooltip=[
                 alt.Tooltip("label:N", title=T("class")),
-                alt.Tooltip("recall:Q", title=T("recall"), format=".1%"),
-                alt.Tooltip("correct:Q", title=T("correct")),
-                alt.Tooltip("support:Q", title=T("support")),
+                alt.Tooltip("recall:Q", title=T("recall"), format=fmt.vega("share")),
+                alt.Tooltip("correct:Q", title=T("correct"), format=fmt.vega("count")),
+                alt.Tooltip("support:Q", title=T("support"), format=fmt.vega("count")),
             ],
         )
         .properties(height=alt.Step(22))
@@ -60,7 +63,7 @@ def recall_bars(recall: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         .encode(
             y=alt.Y("label:N", sort="-x"),
             x=alt.X("recall:Q"),
-            text=alt.Text("recall:Q", format=".1%"),
+            text=alt.Text("recall:Q", format=fmt.vega("share")),
         )
     )
     return bars + labels
@@ -82,13 +85,13 @@ def confusion_heatmap(conf: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         tooltip=[
             alt.Tooltip("true_label:N", title=T("true")),
             alt.Tooltip("pred_label:N", title=T("predicted")),
-            alt.Tooltip("n:Q", title=T("photos")),
-            alt.Tooltip("share:Q", title=T("row_share"), format=".1%"),
+            alt.Tooltip("n:Q", title=T("photos"), format=fmt.vega("count")),
+            alt.Tooltip("share:Q", title=T("row_share"), format=fmt.vega("share")),
         ],
     )
     cells = cells.add_params(pick)
     label = base.mark_text(fontSize=10).encode(
-        text="n:Q",
+        text=alt.Text("n:Q", format=fmt.vega("count")),
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
     )
     return (cells + label).properties(height=alt.Step(26), width=alt.Step(30))
@@ -111,10 +114,10 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         tooltip=[
             alt.Tooltip("ward:N", title=T("ward")),
             alt.Tooltip("word:N", title=T("word")),
-            alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
+            alt.Tooltip("weight:Q", title=T("coefficient"), format=fmt.vega("coef")),
             alt.Tooltip("nm:N", title=T("precision_nm")),
-            alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
-            alt.Tooltip("effect:Q", title=T("effect"), format="+.3f"),
+            alt.Tooltip("precision:Q", title=T("precision"), format=fmt.vega("share")),
+            alt.Tooltip("effect:Q", title=T("effect"), format=fmt.vega("effect")),
             alt.Tooltip("verified:N", title=T("verified")),
         ],
     )
@@ -127,7 +130,7 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
                 "precision:Q",
                 title=T("precision"),
                 scale=alt.Scale(scheme="teals", domain=[0, 1]),
-                legend=alt.Legend(format="%", orient="bottom", gradientLength=120),
+                legend=alt.Legend(format=fmt.axis("share"), orient="bottom", gradientLength=120),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
         )
@@ -140,7 +143,10 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
 
 
 def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
-    """Precision vs coefficient of the shown keywords, one colour per ward, each point named.
+    """Precision vs coefficient of the shown keywords, one colour per ward.
+
+    Points are named by ``frame["label"]`` (:func:`scatter_labels`: a few strong words per
+    ward, never two names on top of each other); every point keeps its tooltip and its click.
 
     A click selects the point's word and ward (``word_pick``: fields ``word``, ``ward_key``).
     """
@@ -151,7 +157,7 @@ def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
         y=alt.Y(
             "precision:Q",
             title=T("precision_nm"),
-            axis=alt.Axis(format="%"),
+            axis=alt.Axis(format=fmt.axis("share")),
             scale=alt.Scale(domain=[0, 1.05]),
         ),
     )
@@ -173,18 +179,20 @@ def precision_scatter(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             tooltip=[
                 alt.Tooltip("ward:N", title=T("ward")),
                 alt.Tooltip("word:N", title=T("word")),
-                alt.Tooltip("weight:Q", title=T("coefficient"), format=".3f"),
-                alt.Tooltip("n:Q", title="n"),
-                alt.Tooltip("m:Q", title="m"),
-                alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
+                alt.Tooltip("weight:Q", title=T("coefficient"), format=fmt.vega("coef")),
+                alt.Tooltip("n:Q", title="n", format=fmt.vega("count")),
+                alt.Tooltip("m:Q", title="m", format=fmt.vega("count")),
+                alt.Tooltip("precision:Q", title=T("precision"), format=fmt.vega("share")),
             ],
         )
         .add_params(pick)
     )
-    names = base.mark_text(align="left", dx=7, dy=-6, fontSize=10, color="#333").encode(
-        text="word:N"
+    names = (
+        base.transform_filter("datum.label != ''")
+        .mark_text(align="left", baseline="middle", dx=7, fontSize=10, color="#333")
+        .encode(text="label:N")
     )
-    return alt.layer(points, names).properties(height=380)
+    return alt.layer(points, names).properties(height=SCATTER_HEIGHT)
 
 
 def word_compare_bars(
@@ -199,7 +207,7 @@ def word_compare_bars(
     base = alt.Chart(stats).encode(
         y=alt.Y("label:N", title=None, axis=alt.Axis(labelLimit=200)),
         yOffset=alt.YOffset("word:N"),
-        x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format="%")),
+        x=alt.X(f"{field}:Q", title=title, axis=alt.Axis(format=fmt.axis("share"))),
     )
     bars = (
         base.mark_bar(cursor="pointer")
@@ -208,17 +216,17 @@ def word_compare_bars(
             tooltip=[
                 alt.Tooltip("label:N", title=T("ward")),
                 alt.Tooltip("word:N", title=T("word")),
-                alt.Tooltip("n:Q", title="n"),
-                alt.Tooltip("m:Q", title="m"),
-                alt.Tooltip("docs:Q", title=T("documents")),
-                alt.Tooltip("precision:Q", title=T("precision"), format=".1%"),
-                alt.Tooltip("doc_share:Q", title=T("doc_share"), format=".1%"),
+                alt.Tooltip("n:Q", title="n", format=fmt.vega("count")),
+                alt.Tooltip("m:Q", title="m", format=fmt.vega("count")),
+                alt.Tooltip("docs:Q", title=T("documents"), format=fmt.vega("count")),
+                alt.Tooltip("precision:Q", title=T("precision"), format=fmt.vega("share")),
+                alt.Tooltip("doc_share:Q", title=T("doc_share"), format=fmt.vega("share")),
             ],
         )
         .add_params(pick)
     )
     values = base.mark_text(align="left", dx=2, fontSize=9, color="#444").encode(
-        text=alt.Text(f"{field}:Q", format=".1%")
+        text=alt.Text(f"{field}:Q", format=fmt.vega("share"))
     )
     return alt.layer(bars, values).properties(height=alt.Step(14))
 
@@ -253,14 +261,44 @@ def contrast_bars(frame: pd.DataFrame, a: str, b: str, lang: str = "en") -> alt.
             tooltip=[
                 alt.Tooltip("side:N", title=T("marks")),
                 alt.Tooltip("word:N", title=T("word")),
-                alt.Tooltip("n_a:Q", title=T("docs_first")),
-                alt.Tooltip("n_b:Q", title=T("docs_second")),
-                alt.Tooltip("z:Q", title=T("z"), format=".2f"),
+                alt.Tooltip("n_a:Q", title=T("docs_first"), format=fmt.vega("count")),
+                alt.Tooltip("n_b:Q", title=T("docs_second"), format=fmt.vega("count")),
+                alt.Tooltip("z:Q", title=T("z"), format=fmt.vega("z")),
             ],
         )
         .add_params(pick)
         .properties(height=alt.Step(20))
     )
+
+
+def scatter_labels(
+    frame: pd.DataFrame, width: float = 700.0, per_ward: int = SCATTER_LABELS
+) -> pd.Series:
+    """The names :func:`precision_scatter` writes beside its points ("" = none).
+
+    Vega-Lite places no labels for points, and naming every point piled the names up where
+    points are dense (issue 23). Each ward's ``per_ward`` strongest words (by coefficient) are
+    candidates, strongest first; a name is kept only if its box (10 px text right of the point,
+    on a ``width`` x :data:`SCATTER_HEIGHT` plot) overlaps no name kept before.
+    """
+    labels = pd.Series("", index=frame.index, dtype=object)
+    if frame.empty:
+        return labels
+    x, y = frame["weight"].astype(float), frame["precision"].astype(float)
+    lo, hi = min(0.0, float(x.min())), max(float(x.max()), 1e-9)
+    px = (x - lo) / (hi - lo or 1.0) * width
+    py = (1.0 - y / 1.05) * SCATTER_HEIGHT  # the y domain is [0, 1.05]
+    strongest = frame.sort_values("weight", ascending=False).groupby("ward_key").head(per_ward)
+    kept: list[tuple[float, float, float, float]] = []
+    for i in strongest.sort_values("weight", ascending=False).index:
+        word = str(frame.at[i, "word"])
+        chars = sum(10 if ord(c) > 0x2E7F else 6 for c in word)
+        box = (px[i] + 7, py[i] - 7, px[i] + 9 + chars, py[i] + 7)
+        if any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in kept):
+            continue
+        kept.append(box)
+        labels[i] = word
+    return labels
 
 
 def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:

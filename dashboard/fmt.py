@@ -3,7 +3,8 @@
 One rule for the whole screen (issue 23): a share (accuracy, precision, probability, recall) is
 a percentage to one decimal (``84.7%``), never ``0.847``; a coefficient three decimals; an effect
 or a z-score signed; a count with thousands separators; a time to the second, local, without
-microseconds. Charts use the same rule through :data:`VEGA_FORMATS`.
+microseconds. Charts use the same rule through :func:`vega` and :func:`axis`, tables through
+:func:`styled`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,28 @@ FORMATS: dict[str, tuple[str, str]] = {
     "count": ("{:,.0f}", ",.0f"),  # photos, documents
 }
 VEGA_FORMATS = {kind: vega for kind, (_, vega) in FORMATS.items()}
-COLUMN_FORMATS = {"share": "percent", "coef": "%.3f", "effect": "%+.3f", "z": "%+.2f"}
+# an axis or legend lets Vega choose the decimals from the tick step ("%": 0%, 20%, ...)
+AXIS_FORMATS = {"share": "%"}
+
+
+def vega(kind: str) -> str:
+    """The d3 format a chart's text and tooltips give a number of ``kind`` (as :func:`number`)."""
+    return VEGA_FORMATS[kind]
+
+
+def axis(kind: str) -> str:
+    """The d3 format of an axis or legend of ``kind`` (ticks: no fixed decimals)."""
+    return AXIS_FORMATS.get(kind, VEGA_FORMATS[kind])
+
+
+def styled(frame, kinds: dict[str, str]):
+    """``frame`` for ``st.dataframe`` with the columns of ``kinds`` shown through :func:`number`.
+
+    The cells keep their numbers (sorting and the CSV stay numeric); only what the table
+    shows is the text of :func:`number` (Streamlit's own ``"percent"`` shows ``21.74%``).
+    """
+    shown = {c: (lambda v, k=kind: number(v, k)) for c, kind in kinds.items() if c in frame}
+    return frame.style.format(shown)
 
 
 def number(value: object, kind: str = "share") -> str:

@@ -63,3 +63,23 @@ def verdict_label(state: object, lang: str | None = None) -> str:
     if test is None:
         return verdict
     return text("verify.with_test", lang, verdict=verdict, test=text(f"verify.test_{test}", lang))
+
+
+_SKIPS = (
+    (re.compile(r"^no area of the same size and place elsewhere in the photo$"), "no_control"),
+    (re.compile(r"^no free place to move the word's regions to$"), "no_room"),
+    (re.compile(r"^the word's regions cover (?P<share>\d+%) of the photo$"), "covers"),
+)
+
+
+def skip_reason(raw: object) -> str:
+    """Why verify did not count a photo (stored in English by ``core.verify``), in the screen's
+    language; a reason this table does not know is shown as stored (Markdown-escaped)."""
+    from dashboard.i18n import t
+    from dashboard.text import escape_markdown
+
+    for pattern, key in _SKIPS:
+        found = pattern.match(str(raw or "").strip())
+        if found:
+            return t(f"verify.skip_{key}", **found.groupdict())
+    return escape_markdown(str(raw or ""))

@@ -27,3 +27,29 @@ def test_mine_examples_follow_the_language(tmp_path, capsys):
         main(["mine", "--db", str(db), "--examples", "密集", "--limit", "2", "--lang", "en"]) == 0
     )
     assert "/ predicted " in capsys.readouterr().out
+
+
+def test_demo_reports_its_verification_when_some_photos_did_not_count(monkeypatch, capsys):
+    """A verification's ``skipped`` is a count of photos that did not count; the demo printed
+    "verification skipped: 311" (read as the reason it did not run) instead of the result."""
+    import core.lab.demo
+
+    summary = {
+        "table_markdown": "| 順位 |",
+        "cue_recovery": 1.0,
+        "cue_verified": 1.0,
+        "verification": {"words": [{}] * 4, "causal": 3, "fill": "mean", "skipped": 311},
+        "cue_recovery_per_class": {},
+        "db": "w.duckdb",
+    } | dict.fromkeys(
+        ("image_accuracy", "text_accuracy", "baseline", "validation_top1", "holdout_top1")
+        + ("seconds_before_dashboard",),
+        0.5,
+    )
+    monkeypatch.setattr(core.lab.demo, "run_demo", lambda *a, **k: summary)
+    assert main(["demo", "--no-dashboard", "--out", "unused"]) == 0
+    out = capsys.readouterr().out
+    assert "verification skipped" not in out and "3 of 4 words causal" in out
+    summary["verification"] = {"skipped": "no word regions"}
+    assert main(["demo", "--no-dashboard", "--out", "unused"]) == 0
+    assert "verification skipped: no word regions" in capsys.readouterr().out

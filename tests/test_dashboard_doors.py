@@ -160,3 +160,129 @@ def test_precompute_writes_the_output_database_named_on_the_page(db, tmp_path, m
     assert not at.button(key="pc_start").disabled
     at.button(key="pc_start").click().run()
     assert not at.exception and started == [other.resolve()]
+
+
+def _formats(node) -> list[str]:
+    """Every ``format`` a Vega-Lite spec sets (axes, legends, tooltips, text)."""
+    if isinstance(node, dict):
+        own = [node["format"]] if isinstance(node.get("format"), str) else []
+        return own + [f for v in node.values() for f in _formats(v)]
+    if isinstance(node, list):
+        return [f for v in node for f in _formats(v)]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame", "options"),
+    [
+        ("recall", pd.DataFrame({"label": ["a"], "recall": [0.5]} | {"correct": [1]}), {}),
+        (
+            "confusion",
+            pd.DataFrame({"true_label": ["a"], "pred_label": ["b"], "n": [5], "share": [0.5]}),
+            {},
+        ),
+        (
+            "keywords",
+            pd.DataFrame(
+                {"ward": ["a"], "word": ["w"], "rank": [1], "weight": [1.0], "precision": [0.5]}
+                | {"nm": ["1/2"], "effect": [0.1], "verified": [""]}
+            ),
+            {},
+        ),
+        (
+            "scatter",
+            pd.DataFrame(
+                {"ward": ["A"], "ward_key": ["a"], "word": ["w"], "weight": [1.0]}
+                | {"precision": [0.5], "n": [1], "m": [2]}
+            ),
+            {},
+        ),
+        (
+            "compare",
+            pd.DataFrame(
+                {"label": ["A"], "word": ["w"], "n": [1], "m": [2], "docs": [3]}
+                | {"precision": [0.5], "doc_share": [0.3]}
+            ),
+            {"field": "precision", "title": "p"},
+        ),
+        (
+            "contrast",
+            pd.DataFrame({"side": ["A"], "word": ["w"], "z": [2.0]}),
+            {"a": "A", "b": "B"},
+        ),
+    ],
+)
+def test_every_chart_formats_numbers_from_the_one_table(kind, frame, options):
+    """Charts take their d3 formats from dashboard.fmt (issue 23: one formatting function)."""
+    from dashboard import fmt
+
+    used = _formats(charts.spec_for(kind, frame, lang="en", **options))
+    assert used and set(used) <= set(fmt.VEGA_FORMATS.values()) | set(fmt.AXIS_FORMATS.values())
+
+
+def test_no_chart_writes_its_own_number_format():
+    source = (Path(charts.__file__)).read_text(encoding="utf-8")
+    assert 'format="' not in source and "format='" not in source
+
+
+def test_the_scatter_names_a_few_strong_words_and_never_two_on_top_of_each_other():
+    """Dense clouds (issue 23): the scatter names at most SCATTER_LABELS words per ward, the
+    strongest first, and leaves out a name whose box would overlap a kept one."""
+    words = ["スペースシャトル", "マッチ棒", "飛翔体", "青", "トラ猫", "far"]
+    frame = pd.DataFrame(
+        {
+            "ward_key": ["a", "a", "a", "a", "b", "b"],
+            "word": words,
+            "weight": [1.00, 1.01, 0.50, 0.10, 0.99, 2.5],
+            "precision": [1.0, 1.0, 0.5, 0.2, 1.0, 0.3],
+        }
+    )
+    labels = charts.scatter_labels(frame).tolist()
+    # マッチ棒 (strongest of a) is kept; スペースシャトル and トラ猫 sit on it: left out
+    assert labels == ["", "マッチ棒", "飛翔体", "", "", "far"]
+    spread = frame.assign(precision=[1.0, 0.5, 0.0, 0.2, 0.25, 0.75])
+    assert charts.scatter_labels(spread).tolist()[:4] == [
+        "スペースシャトル",
+        "マッチ棒",
+        "飛翔体",
+        "",
+    ]
+    names = charts.spec_for("scatter", frame.assign(ward="A", n=1, m=2, label=labels), lang="en")
+    text = names["layer"][1]
+    assert text["encoding"]["text"]["field"] == "label"
+    assert text["transform"] == [{"filter": "datum.label != ''"}]
+
+
+def test_tables_show_shares_as_the_tiles_do_and_keep_their_numbers():
+    """Streamlit's "percent" column format writes 21.74%; the tables use fmt.number (21.7%)."""
+    from dashboard import fmt
+
+    frame = pd.DataFrame({"p": [0.2174, None], "e": [0.5, -0.25], "w": ["x", "y"]})
+    styler = fmt.styled(frame, {"p": "share", "e": "effect", "missing": "z"})
+    text = styler.to_string()
+    assert "21.7%" in text and "21.74" not in text and "—" in text
+    assert "+0.500" in text and "-0.250" in text
+    assert styler.data["p"].iloc[0] == pytest.approx(0.2174)  # sorting and CSV stay numeric
+
+
+def test_a_link_to_keywords_opens_on_a_run_with_word_kinds(tmp_path, monkeypatch):
+    """A door into Keywords (``?ward=``) on a run that stores word kinds (every demo run).
+
+    The URL restore reset the kinds filter to its default, ``None``, and the kinds multiselect
+    raised "'NoneType' object is not iterable": found by the browser walk on the demo DB.
+    """
+    import duckdb
+
+    db = make_db(tmp_path / "kinds.duckdb", n_images=200)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "UPDATE tokens SET kinds = list_transform(tokens, lambda t:"
+        " CASE WHEN t IN ('橋', '川') THEN 'object' ELSE 'other' END)"
+    )
+    con.close()
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update({"lang": "en", "ward": "港区"})
+    at.switch_page("views/keywords.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="w_kw_kinds").value == []

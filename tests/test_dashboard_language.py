@@ -23,22 +23,9 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
 ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
 # the language switch names each language in itself
 LANGUAGE_NAMES = {"日本語", "English"}
-# values the CLI takes as they are (model specs, CAM methods, modes): shown as the flag's value
-CLI_VALUES = {
-    "blind",
-    "informed",
-    "gradcam",
-    "hirescam",
-    "xgradcam",
-    "layercam",
-    "eigencam",
-    "scorecam",
-    "marks",
-    "pair",
-    "panel",
-    "grounded",
-    "imagenet",
-}
+# values the CLI takes as they are, typed into text fields (model and explainer specs); the
+# choices (mode, CAM method, image mode) are named in the UI language (issue 23)
+CLI_VALUES = {"grounded", "imagenet"}
 # Elements that carry the dashboard's own words (not data cells, sentences or code)
 CHROME = ("title", "header", "subheader", "caption", "info", "warning", "error", "success")
 WIDGETS = (
@@ -86,7 +73,7 @@ def _texts(at: AppTest) -> list[tuple[str, str]]:
                 value = getattr(proto, field, None)
                 if value:
                     out.append((f"{kind}.{field}", str(value)))
-            if kind in ("radio", "segmented_control"):
+            if kind in ("radio", "segmented_control", "selectbox"):
                 out += [(f"{kind}.option", str(o)) for o in el.options]
             if kind == "metric":
                 out.append(("metric.value", str(proto.body)))

@@ -299,3 +299,55 @@ def test_verify_starts_through_the_one_job_runner(dbs, monkeypatch):
     assert command[3:] == ["verify", f"--db={Path('w.duckdb').resolve()}", "--no-progress",
                            "--run=1", "--engine=ray"]  # fmt: skip
     assert job.log_path(Path("w.duckdb"), "verify").name == "w.duckdb.verify.log"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "did not count in the test of “{word}”: no area of the same size"),
+        ("ja", "「{word}」の検証に数えられていません: 対照に使える同じ大きさ"),
+    ],
+)
+def test_a_photo_verify_could_not_measure_says_why(tmp_path, monkeypatch, lang, expected):
+    """A sampled photo with no fair control has no pictures and no probabilities: the panel
+    said "Photo · —", "hidden · —" (seen on the demo DB); it now says why, in the UI language."""
+    db = make_db(tmp_path / "skipped.duckdb", n_images=200)
+    with reading(db) as con:
+        f = queries.PhotoFilter(labels=(WARD,))
+        image_id = int(queries.ordered_photos(con, 1, f, "id", limit=1)["image_id"][0])
+    skipped = PhotoEffect(
+        WARD, "川", image_id, [1], True, None, None, None, None, None, None, False,
+        skipped="no area of the same size and place elsewhere in the photo",
+    )  # fmt: skip
+    with StoreWriter(db) as w:
+        write_effect(w.con, 1, KEY, _effect("川", 0))
+        write_photos(w.con, 1, KEY, [skipped])
+    at = _app(db, monkeypatch, run="1", q=Path(_rel_path(db, image_id)).name)
+    at.query_params["lang"] = lang
+    at.switch_page("views/photos.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert any(expected.format(word="川") in c for c in captions), captions
+    assert not [c for c in captions if "· —" in c]
+
+
+def test_photos_look_the_verification_up_once_not_per_card(dbs, monkeypatch):
+    """Each Photos card asks for its photo's verified words; the latest verification is found
+    once per snapshot, and a run without one asks nothing per card (the lookups were a third
+    of a Photos rerun on the 300,000-photo benchmark)."""
+    from dashboard import verified
+
+    verified.q_effects_key.clear()  # earlier tests of this module read the same snapshots
+    verified._q_photo_effects.clear()
+    opened = []
+    real = verified.cursor
+    monkeypatch.setattr(verified, "cursor", lambda *a: opened.append(a) or real(*a))
+    plain = str(dbs["plain"])
+    mtime = dbs["plain"].stat().st_mtime_ns
+    assert [verified.q_photo_effects(plain, mtime, 1, i) for i in range(1, 13)] == [[]] * 12
+    assert len(opened) == 1
+    db, image_id = str(dbs["db"]), dbs["image_id"]
+    mtime = dbs["db"].stat().st_mtime_ns
+    assert [e.word for e in verified.q_photo_effects(db, mtime, 1, image_id)] == dbs["words"][:2]
+    verified.q_photo_effects(db, mtime, 1, image_id + 1)
+    assert len(opened) == 1 + 3  # the key once, then one read per photo

@@ -115,10 +115,11 @@ def test_outputs(planted):
     result = mine(corpus, top=3, classes=["港区", "新宿区"], cv=0)
     assert list(result.classes) == ["港区", "新宿区"] and result.text_accuracy is None
     md = result.to_markdown()
-    assert md.splitlines()[0] == "| rank | 港区 | 新宿区 |"
+    assert md.splitlines()[0] == "| 順位 | 港区 | 新宿区 |"  # headers in the corpus's language
+    assert result.in_lang("en").to_markdown().splitlines()[0] == "| rank | 港区 | 新宿区 |"
     assert "タワー(" in md and "文書数 240" in md and "除外 1" in md  # the corpus's language
     rows = list(csv.reader(result.to_csv().splitlines()))
-    assert rows[0] == ["rank", "港区", "新宿区"] and len(rows) == 4
+    assert rows[0] == ["順位", "港区", "新宿区"] and len(rows) == 4
     data = json.loads(result.to_json())
     assert set(data) >= {
         "classes",
@@ -344,14 +345,20 @@ def test_cli_mine_formats_and_errors(tmp_path, capsys):
 
     code, out, err = wordcam("--db", str(db), "--min-df", "1", "--top", "2", "--cv", "2")
     assert code == 0, err
-    assert out.startswith("| rank |") and "倉庫(3/3)" in out
+    assert out.startswith("| 順位 |") and "倉庫(3/3)" in out  # the run's language (issue 23)
     assert "単語 → ラベルの正解率" in out and "除外 2" in out  # the run's language (issue 23)
+    code, out, err = wordcam("--db", str(db), "--min-df", "1", "--cv", "0", "--lang", "en")
+    assert code == 0 and out.startswith("| rank |"), err
     data = json.loads(wordcam("--db", str(db), "--min-df", "1", "--format", "json")[1])
     assert data["documents"] == 12
     code, out, _ = wordcam("--db", str(db), "--examples", "倉庫", "--class", "江東区")
     assert code == 0 and "倉庫が見える。" in out
     code, out, _ = wordcam("--db", str(db), "--min-df", "1", "--contrast", "タワー", "倉庫")
-    assert code == 0 and "precision" in out
+    assert code == 0 and out.startswith("| クラス | 文書数 | タワー n/m | タワー 適合率 |")
+    code, out, _ = wordcam("--db", str(db), "--contrast", "タワー", "倉庫", "--lang", "en")
+    assert code == 0 and out.startswith("| class | documents | タワー n/m | タワー precision |")
+    code, out, _ = wordcam("--db", str(db), "--min-df", "1", "--contrast", "港区", "江東区")
+    assert code == 0 and out.startswith("| 側 | 単語 | 港区(") and "文書中)" in out
     stop = tmp_path / "stop.txt"
     stop.write_text("倉庫  # a comment\n", encoding="utf-8")
     code, out, _ = wordcam("--db", str(db), "--min-df", "1", "--stopwords", str(stop), "--cv", "0")

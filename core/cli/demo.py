@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         f"(a word naming each ward's planted object among its top-10 words)"
     )
     verification = summary.get("verification") or {}
-    if "skipped" in verification:
+    if isinstance(verification.get("skipped"), str):  # why it did not run (else: a count)
         print(f"verification skipped: {verification['skipped']}")
     else:
         print(

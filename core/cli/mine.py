@@ -213,7 +213,10 @@ def run(args: argparse.Namespace) -> int:
         min_df=args.min_df,
         stopwords=stopwords,
     )
-    _write(out, result, args.format)
+    from dataclasses import replace
+
+    # headers in --lang, else the run's language (issue 23: one language at a time)
+    _write(out, replace(result, lang=args.lang or corpus.lang), args.format)
     return 0
 
 

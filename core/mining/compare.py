@@ -14,6 +14,7 @@ from core.mining.corpus import Corpus, find_word
 from core.mining.fit import document_matrix
 from core.mining.result import md_cell
 from core.mining.settings import DEFAULTS
+from core.mining.strings import text
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ContrastResult:
     rows: list[dict[str, Any]]
     docs_a: int = 0
     docs_b: int = 0
+    lang: str = "en"  # the language of the table's headers (``wordcam mine``: --lang or the run's)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -41,10 +43,10 @@ class ContrastResult:
     def _table(self) -> tuple[list[str], list[list[str]]]:
         if self.kind == "classes":
             header = [
-                "side",
-                "word",
-                f"{self.a} (of {self.docs_a})",
-                f"{self.b} (of {self.docs_b})",
+                text("head.side", self.lang),
+                text("head.word", self.lang),
+                text("head.of", self.lang, label=self.a, n=self.docs_a),
+                text("head.of", self.lang, label=self.b, n=self.docs_b),
                 "z",
             ]
             body = [
@@ -53,12 +55,12 @@ class ContrastResult:
             ]
         else:
             header = [
-                "class",
-                "documents",
-                f"{self.a} n/m",
-                f"{self.a} precision",
-                f"{self.b} n/m",
-                f"{self.b} precision",
+                text("head.class", self.lang),
+                text("head.documents", self.lang),
+                text("head.nm", self.lang, word=self.a),
+                text("head.precision", self.lang, word=self.a),
+                text("head.nm", self.lang, word=self.b),
+                text("head.precision", self.lang, word=self.b),
             ]
             body = [
                 [

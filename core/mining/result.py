@@ -261,10 +261,13 @@ class MiningResult:
         return line
 
     def to_markdown(self) -> str:
-        """The table (rows = rank, columns = classes, cells ``word(n/m)``) and a summary line."""
+        """The table (rows = rank, columns = classes, cells ``word(n/m)``) and a summary line,
+        headers and summary in :attr:`lang`."""
         names = list(self.classes)
         lines = [
-            "| rank | " + " | ".join(md_cell(c) for c in names) + " |",
+            f"| {md_cell(text('head.rank', self.lang))} | "
+            + " | ".join(md_cell(c) for c in names)
+            + " |",
             "|---:|" + "---|" * len(names),
         ]
         for row in self.table_rows():
@@ -272,11 +275,11 @@ class MiningResult:
         return "\n".join(lines) + "\n\n" + self.summary() + "\n"
 
     def to_csv(self) -> str:
-        """The same table as CSV (header ``rank,CLASS...``)."""
+        """The same table as CSV (header ``rank,CLASS...``, in :attr:`lang`)."""
         from core.export import csv_text
 
         rows = ([row["rank"], *(row[c] for c in self.classes)] for row in self.table_rows())
-        return csv_text([["rank", *self.classes], *rows])
+        return csv_text([[text("head.rank", self.lang), *self.classes], *rows])
 
     def to_json(self) -> str:
         """``{"classes": {LABEL: [{"word","n","m","weight"}...]}, "text_accuracy", ...}``."""

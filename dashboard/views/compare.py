@@ -212,13 +212,10 @@ def contrast(by: str) -> None:
     )
     st.session_state["cmp_last_contrast"] = shown.drop(columns=["side_key"])
     event = st.dataframe(
-        shown,
+        fmt.styled(shown, {t("chart.z"): "z"}),
         hide_index=True,
         width="stretch",
-        column_config={
-            t("chart.z"): st.column_config.NumberColumn(format="%.2f"),
-            "side_key": None,
-        },
+        column_config={"side_key": None},
         on_select="rerun",
         selection_mode="single-row",
         key="cmp_contrast_table",

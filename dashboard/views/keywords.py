@@ -22,7 +22,7 @@ PARAMS = [
     Param("stop", "kw_stopwords", ""),
     Param("ward", "kw_wards", None, "list"),
     Param("vs", "kw_vs", 0, "int"),
-    Param("kind", "kw_kinds", None, "list"),
+    Param("kind", "kw_kinds", [], "list"),  # [] (all kinds): a link without it resets to []
 ]
 MAX_DEFAULT_WARDS = 12  # every ward of a typical run; a 1000-class model shows the first 12
 SETTING_KEYS = ("kw_top", "kw_min_df", "kw_by", "kw_stopwords", "kw_kinds")
@@ -189,9 +189,10 @@ def shared_domain(weights: pd.Series) -> list[float]:
 
 
 def scatter(frame: pd.DataFrame, by: str) -> None:
-    """Precision against coefficient, every point named; a click opens the word's photos."""
+    """Precision against coefficient, each ward's top words named; a click opens the photos."""
     st.subheader(t("kw.scatter"))
     shown = frame.assign(ward_key=frame["ward"], ward=frame["ward"].map(ctx.name))
+    shown["label"] = charts.scatter_labels(shown)
     event = charts.show(
         "scatter",
         shown,
@@ -274,17 +275,19 @@ def effect_table(frame: pd.DataFrame, result, by: str) -> None:
     """
     by_effect = st.toggle(t("verify.sort_by_effect"), key="kw_sort_effect")
     table = tables.keyword_effects_frame(frame, result, ctx.name, t, by_effect)
-    number = st.column_config.NumberColumn
+    kinds = {
+        t("chart.precision"): "share",
+        t("chart.coefficient"): "coef",
+        t("verify.effect_column"): "effect",
+        t("tab.ci_low"): "effect",
+        t("tab.ci_high"): "effect",
+    }
     event = st.dataframe(
-        table,
+        fmt.styled(table, kinds),
         hide_index=True,
         width="stretch",
         column_config={
-            t("chart.precision"): number(format="percent"),
-            t("chart.coefficient"): number(format="%.3f"),
-            t("verify.effect_column"): number(format="%+.3f", help=t("verify.effect_help")),
-            t("tab.ci_low"): number(format="%+.3f"),
-            t("tab.ci_high"): number(format="%+.3f"),
+            t("verify.effect_column"): st.column_config.NumberColumn(help=t("verify.effect_help")),
             "ward_key": None,
         },
         on_select="rerun",

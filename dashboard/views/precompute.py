@@ -19,7 +19,7 @@ from core.attribution import METHOD_NAMES as CAM_METHOD_NAMES
 from core.jobs.progress import EXIT_SOME_FAILED, read_progress
 from core.languages import LANGUAGES
 from dashboard import context, data, fmt, labels, state, target, urlstate, widgets
-from dashboard.i18n import t
+from dashboard.i18n import LANG_NAMES, t
 from dashboard.job import (
     engine_options,
     log_tail,
@@ -124,16 +124,42 @@ def prefill(ctx: context.Ctx | None) -> dict | None:
     return values
 
 
+IMAGE_MODES = ("pair", "panel", "marks")  # --image-mode's choices (core.cli.common)
+
+
+def _named_map(field: str, values) -> dict[str, str]:
+    """``value -> its name in the screen's language`` (read now: AppTest calls a format_func
+    outside the script run, where the screen's language is unknown)."""
+    return {v: labels.value(field, v) for v in values}
+
+
+def _named(field: str, values):
+    return _named_map(field, values).get
+
+
 def form() -> dict:
     """The job's settings as widgets; returns their values by key."""
     st.text_input(t("pc.folder"), key="pc_folder", placeholder=t("pc.folder_placeholder"))
     c1, c2, c3 = st.columns(3)
     c1.text_input(t("pc.model"), key="pc_model", help=t("pc.model_help"))
     c2.text_input(t("pc.explainer"), key="pc_explainer", help=t("pc.explainer_help"))
-    c3.selectbox(t("pc.mode"), ["blind", "informed"], key="pc_mode", help=t("pc.mode_help"))
+    c3.selectbox(
+        t("pc.mode"),
+        ["blind", "informed"],
+        key="pc_mode",
+        help=t("pc.mode_help"),
+        format_func=_named("mode", ["blind", "informed"]),
+    )
     c4, c5, c6 = st.columns(3)
-    c4.selectbox(t("pc.method"), CAM_METHOD_NAMES, key="pc_method")
-    c5.selectbox(t("pc.lang"), list(LANGUAGES), key="pc_lang")
+    c4.selectbox(
+        t("pc.method"),
+        CAM_METHOD_NAMES,
+        key="pc_method",
+        format_func=_named("method", CAM_METHOD_NAMES),
+    )
+    c5.selectbox(
+        t("pc.lang"), list(LANGUAGES), key="pc_lang", format_func=lambda v: LANG_NAMES.get(v, v)
+    )
     c6.number_input(t("pc.limit"), 0, 10_000_000, step=100, key="pc_limit")
     engine_fields()
     with st.expander(t("pc.options"), icon=":material/tune:"):
@@ -147,14 +173,9 @@ def form() -> dict:
         o1.text_input(t("pc.prompt_template"), key="pc_prompt_template")
         o2.selectbox(
             t("pc.image_mode"),
-            ["", "pair", "panel", "marks"],
+            ["", *IMAGE_MODES],
             key="pc_image_mode",
-            format_func={
-                "": t("pc.default"),
-                "pair": "pair",
-                "panel": "panel",
-                "marks": "marks",
-            }.get,
+            format_func={**_named_map("image_mode", IMAGE_MODES), "": t("pc.default")}.get,
         )
         o3.number_input(
             t("pc.max_side"), 0, 4096, step=64, key="pc_max_side", help=t("pc.max_side_help")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import context, nav, urlstate, widgets
+from dashboard import context, fmt, nav, urlstate, widgets
 from dashboard.i18n import lang, t
 from dashboard.text import escape_markdown
 from dashboard.urlstate import Param
@@ -39,7 +39,7 @@ def preview(report) -> None:
     if not frame[t("verify.effect_column")].astype(bool).any():
         frame = frame.drop(columns=[t("verify.effect_column")])
     event = st.dataframe(
-        frame,
+        fmt.styled(frame, {t("rp.coefficient"): "coef"}),
         hide_index=True,
         width="stretch",
         column_config={"ward_key": None},
