@@ -29,6 +29,30 @@ def test_mine_examples_follow_the_language(tmp_path, capsys):
     assert "/ predicted " in capsys.readouterr().out
 
 
+def test_mine_examples_list_the_most_confident_photos_first(tmp_path, capsys):
+    """Issue 23: ``--examples`` listed photos in file order without probabilities."""
+    import csv
+    import io
+
+    import duckdb
+
+    db = make_db(tmp_path / "w.duckdb", n_images=120)
+    assert main(["mine", "--db", str(db), "--examples", "密集", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    probs = [float(r["pred_prob"]) for r in rows]
+    assert len(probs) >= 3 and probs == sorted(probs, reverse=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = dict(
+            con.execute("SELECT CAST(image_id AS VARCHAR), pred_prob FROM images").fetchall()
+        )
+    assert all(abs(stored[r["doc_id"]] - float(r["pred_prob"])) < 1e-9 for r in rows)
+    assert [int(r["doc_id"]) for r in rows] != sorted(int(r["doc_id"]) for r in rows)
+    assert (
+        main(["mine", "--db", str(db), "--examples", "密集", "--limit", "1", "--lang", "en"]) == 0
+    )
+    assert f"{probs[0]:.1%}" in capsys.readouterr().out
+
+
 def test_demo_reports_its_verification_when_some_photos_did_not_count(monkeypatch, capsys):
     """A verification's ``skipped`` is a count of photos that did not count; the demo printed
     "verification skipped: 311" (read as the reason it did not run) instead of the result."""

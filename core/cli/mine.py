@@ -187,13 +187,14 @@ def run(args: argparse.Namespace) -> int:
         elif args.format == "csv":
             from core.export import write_csv
 
-            header = ["doc_id", "label", "pred_label", "path", "sentence"]
+            header = ["doc_id", "label", "pred_label", "pred_prob", "path", "sentence"]
             rows = (
-                [e.doc_id, e.label or "", e.pred_label or "", e.path or "", e.sentence]
+                [e.doc_id, e.label or "", e.pred_label or "", e.pred_prob, e.path or "", e.sentence]
                 for e in found
             )
             write_csv(out, [header, *rows])
         else:
+            from core.formatting import pct
             from core.mining.strings import text
 
             said = args.lang or corpus.lang  # the run's language, or --lang (issue 23)
@@ -201,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
                 out.write(text("examples_none", said, word=repr(args.examples)) + "\n")
             for e in found:
                 where = e.path or e.doc_id
-                line = text("examples_line", said, label=e.label, pred=e.pred_label, where=where)
+                prob = pct(e.pred_prob)
+                line = text(
+                    "examples_line", said, label=e.label, pred=e.pred_label, prob=prob, where=where
+                )
                 out.write(f"{line}\n  {e.sentence}\n")
         return 0
 

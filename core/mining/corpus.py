@@ -59,6 +59,9 @@ class Corpus:
     run_id: int | None = None
     image_accuracy: float | None = None
     baseline: float | None = None
+    #: The model's probability of its predicted label per document (``None`` where unknown:
+    #: files, failed rows).
+    pred_probs: list[float | None] | None = None
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -211,6 +214,7 @@ def load_db_corpus(
         run_id=run_id,
         image_accuracy=image_accuracy(con, run_id),
         baseline=majority_baseline(con, run_id)[1] if by == "true" else None,
+        pred_probs=_float_list(docs.columns["pred_prob"]),
     )
 
 
@@ -324,6 +328,17 @@ class _DbTexts(Sequence[str]):
 
     def __getitem__(self, index):  # type: ignore[override]
         return self._load()[index]
+
+
+def _float_list(values: Any) -> list[float | None]:
+    """Floats of a DB column, ``None`` for NULL or NaN values."""
+    out: list[float | None] = []
+    for v in values:
+        if v is None or v is np.ma.masked or np.isnan(float(v)):
+            out.append(None)
+        else:
+            out.append(float(v))
+    return out
 
 
 def _str_list(values: Any) -> list[str | None]:

@@ -21,6 +21,8 @@ class Example:
     pred_label: str | None
     sentence: str
     text: str
+    #: The model's probability of its predicted label (``None`` where the source has none).
+    pred_prob: float | None = None
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+|\n+")
@@ -42,17 +44,19 @@ def _sentence_with(text: str, word: str, lang: str) -> str:
 
 
 def examples(corpus: Corpus, word: str, cls: str | None = None, limit: int = 20) -> list[Example]:
-    """Documents whose tokens contain ``word`` (optionally of class ``cls``), in corpus order."""
+    """Documents whose tokens contain ``word`` (optionally of class ``cls``), the model's most
+    confident first (then corpus order; documents without a probability last)."""
     if cls is not None and cls not in corpus.classes:
         raise DataError(f"unknown class {cls!r}; the classes are {', '.join(corpus.classes)}")
     term = find_word(corpus, word)
     if term is None:
         return []
     lemma = str(corpus.vocab[term])
+    probs = corpus.pred_probs or [None] * len(corpus)
+    docs = [d for d in corpus.docs_with(term) if cls is None or corpus.labels[d] == cls]
+    docs.sort(key=lambda d: (probs[d] is None, -(probs[d] or 0.0)))
     out: list[Example] = []
-    for d in corpus.docs_with(term):
-        if cls is not None and corpus.labels[d] != cls:
-            continue
+    for d in map(int, docs[:limit]):
         text = corpus.texts[d]
         out.append(
             Example(
@@ -64,8 +68,7 @@ def examples(corpus: Corpus, word: str, cls: str | None = None, limit: int = 20)
                 pred_label=corpus.pred_labels[d],
                 sentence=_sentence_with(text, word if word in text else lemma, corpus.lang),
                 text=text,
+                pred_prob=probs[d],
             )
         )
-        if len(out) >= limit:
-            break
     return out

@@ -41,7 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "causal (95% interval above zero after Benjamini-Hochberg); a colour or position word "
         "shown as an object's attribute carries its own test's verdict, never the region's",
         "examples_none": "no explanation contains {word}",
-        "examples_line": "- [{label} / predicted {pred}] {where}",
+        "examples_line": "- [{label} / predicted {pred}] {prob} {where}",
         "head.rank": "rank",
         "head.side": "side",
         "head.word": "word",
@@ -79,7 +79,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "補正後も95%区間が0より上)。物体の属性として表示した色や位置の語は、領域のではなくその語"
         "自身のテストの判定を示す",
         "examples_none": "{word} を含む説明文はありません",
-        "examples_line": "- [{label} / 予測 {pred}] {where}",
+        "examples_line": "- [{label} / 予測 {pred}] {prob} {where}",
         "head.rank": "順位",
         "head.side": "側",
         "head.word": "単語",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _DOCS = """
 CREATE OR REPLACE TEMP TABLE _mine_docs AS
 SELECT (row_number() OVER (ORDER BY i.image_id) - 1)::INTEGER AS d, i.image_id,
-    i.path, i.true_label, i.pred_label, t.image_id IS NOT NULL AS has_tokens
+    i.path, i.true_label, i.pred_label, i.pred_prob, t.image_id IS NOT NULL AS has_tokens
 FROM images i JOIN explanations e ON e.image_id = i.image_id
 LEFT JOIN tokens t ON t.image_id = i.image_id AND t.run_id = i.run_id
 WHERE i.run_id = $run AND i.status = 'done' AND e.text IS NOT NULL
@@ -75,7 +75,7 @@ WHERE kind IS NOT NULL GROUP BY kind
 class RunDocuments:
     """The documents of a run, in image order, and their (document, term) presence pairs.
 
-    ``columns`` holds ``image_id``, ``path``, ``true_label``, ``pred_label`` and
+    ``columns`` holds ``image_id``, ``path``, ``true_label``, ``pred_label``, ``pred_prob`` and
     ``has_tokens`` arrays (one entry per document); ``vocab[term_index[p]]`` occurs in
     document ``doc_index[p]`` (``vocab`` is in DuckDB's order, not necessarily Python's).
     ``skipped`` counts the run's images that are not documents; ``without_kinds`` the
@@ -108,7 +108,8 @@ def run_documents(
     ``kinds``, only the words of those kinds."""
     con.execute(_DOCS, {"run": run_id})
     columns = con.execute(
-        "SELECT image_id, path, true_label, pred_label, has_tokens FROM _mine_docs ORDER BY d"
+        "SELECT image_id, path, true_label, pred_label, pred_prob, has_tokens FROM _mine_docs"
+        " ORDER BY d"
     ).fetchnumpy()
     # images are unique per (run, path); one explanation per image
     skipped = int(con.execute(_SKIPPED, [run_id]).fetchone()[0])
