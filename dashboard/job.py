@@ -110,8 +110,11 @@ def _start(db: Path, job: str, command: list[str]) -> subprocess.Popen:
 
 
 def spawn(command: list[str], log: Path) -> subprocess.Popen:
-    """Start ``command`` in its own session (it outlives the script run), output to ``log``."""
-    out = open(log, "wb")  # noqa: SIM115 - handed to the child, closed below
+    """Start ``command`` in its own session (it outlives the script run), output to ``log``
+    (made anew beside the DB, never through a link: see core.store.nofollow)."""
+    from core.store.nofollow import open_no_follow
+
+    out = open_no_follow(log, "wb", new=True)
     try:
         return subprocess.Popen(
             command,

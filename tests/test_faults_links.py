@@ -262,3 +262,43 @@ def test_a_linked_verify_shard_folder_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert "symbolic link" in err and len(err.strip().splitlines()) == 1, err
     assert list(elsewhere.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- report and job logs
+
+
+def test_markdown_report_pictures_never_written_through_a_link(tmp_path: Path) -> None:
+    """``report.md``'s pictures have guessable names beside it (``report_images/NNN.png``): a
+    planted file link is replaced (its target untouched), a linked folder refused in one line."""
+    from synthetic_db import make_db
+
+    db = make_db(tmp_path / "report.duckdb", n_images=200)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    victim = victim_file(tmp_path)
+    (out_dir / "report_images").mkdir()
+    (out_dir / "report_images" / "001.png").symlink_to(victim)
+    assert main(["report", "--db", str(db), "--out", str(out_dir / "report.md")]) == 0
+    assert untouched(victim)
+    assert not (out_dir / "report_images" / "001.png").is_symlink()
+
+    shutil.rmtree(out_dir / "report_images")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out_dir / "report_images").symlink_to(elsewhere, target_is_directory=True)
+    assert main(["report", "--db", str(db), "--out", str(out_dir / "report.md")]) != 0
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_dashboard_job_log_never_written_through_a_link(tmp_path: Path) -> None:
+    """The dashboard's job log lies beside the DB under a guessable name: made anew, never
+    through a planted link."""
+    from dashboard.job import spawn
+
+    victim = victim_file(tmp_path)
+    log = tmp_path / "w.duckdb.precompute.log"
+    log.symlink_to(victim)
+    process = spawn([sys.executable, "-c", "print('job output')"], log)
+    assert process.wait(timeout=60) == 0
+    assert untouched(victim)
+    assert not log.is_symlink() and "job output" in log.read_text(encoding="utf-8")

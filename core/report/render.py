@@ -156,11 +156,15 @@ def write_report(report: Report, out: str | Path) -> Path:
     if suffix in (".html", ".htm"):
         body = render_html(report)
     elif suffix == ".md":
+        from core.store.nofollow import folder_no_follow, open_no_follow
+
         folder = f"{out.stem}_{IMAGE_FOLDER}"
         body, files = markdown_bundle(report, folder)
-        for path, blob in files.items():
-            (out.parent / path).parent.mkdir(parents=True, exist_ok=True)
-            (out.parent / path).write_bytes(blob)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for path, blob in files.items():  # guessable names beside the report: never via a link
+            folder_no_follow((out.parent / path).parent, out.parent)
+            with open_no_follow(out.parent / path, "wb", new=True) as f:
+                f.write(blob)
     else:
         raise WordcamError(f"cannot write a report as {out.name}; use a .html or .md file name")
     out.parent.mkdir(parents=True, exist_ok=True)
