@@ -63,6 +63,34 @@ RULES: dict[str, NamingRule] = {
         broad_min=0.4,
         broad_side_only=True,
     ),
+    "h.4 r.5 sb.5": NamingRule(
+        min_heat=0.4, sure_prob=0.4, second_ratio=0.5, broad_min=0.5, broad_side_only=True
+    ),
+    "h.4 r.5 sb.4 a.2": NamingRule(
+        min_heat=0.4,
+        sure_prob=0.4,
+        second_ratio=0.5,
+        broad_min=0.4,
+        broad_side_only=True,
+        agree_below=0.2,
+    ),
+    "h.4 r.5 sb.4 a.3": NamingRule(
+        min_heat=0.4,
+        sure_prob=0.4,
+        second_ratio=0.5,
+        broad_min=0.4,
+        broad_side_only=True,
+        agree_below=0.3,
+    ),
+    "h.4 a.2": NamingRule(min_heat=0.4, sure_prob=0.4, agree_below=0.2),
+    "h.4 a.3": NamingRule(min_heat=0.4, sure_prob=0.4, agree_below=0.3),
+    "h.4 a.3 sb.5": NamingRule(
+        min_heat=0.4, sure_prob=0.4, agree_below=0.3, broad_min=0.5, broad_side_only=True
+    ),
+    "h.4 a.3 b.5": NamingRule(min_heat=0.4, sure_prob=0.4, agree_below=0.3, broad_min=0.5),
+    "h.4 r.5 b.4 a.3": NamingRule(
+        min_heat=0.4, sure_prob=0.4, second_ratio=0.5, broad_min=0.4, agree_below=0.3
+    ),
     "h.3 agree sb.4": NamingRule(
         min_heat=0.3, sure_prob=0.4, side_agree=True, broad_min=0.4, broad_side_only=True
     ),
@@ -249,7 +277,7 @@ def recorded_setting(setting: Any, suite: Any, args: Any, explainer: Any) -> tup
 
     from core.lab.suite import prepare
 
-    cache = Path(args.out) / f"recorded-{setting.label()}.pickle"
+    cache = Path(args.cache or args.out) / f"recorded-{setting.label()}.pickle"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     prepared = prepare(setting, suite, Path(args.work))
@@ -307,7 +335,7 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     cues = json.loads((demo / "dataset" / "cues.json").read_text(encoding="utf-8"))
     lang = args.lang
     explainer = load_explainer("grounded", lang=lang, crop_model=load_model("imagenet"))
-    cache = Path(args.out) / f"recorded-demo-{lang}.pickle"
+    cache = Path(args.cache or args.out) / f"recorded-demo-{lang}.pickle"
     if cache.is_file():
         prepared, recorded = pickle.loads(cache.read_bytes())
     else:
@@ -330,18 +358,23 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
         tops = {cls: [kw.word for kw in kws[:10]] for cls, kws in result.classes.items()}
         wrong = wrong_names(tops, cues, vocabulary, given, lang)
         recovery = cue_recovery(result, cues, names, top=10, lang=lang)
+        splits = cv_accuracy(prepared, explained, lang, args.cv_seeds)
         report[key] = {
             "text_accuracy": result.text_accuracy,
+            "cv_text_accuracy": sum(splits) / len(splits),
+            "cv_splits": splits,
             "wrong_top_names": wrong,
             "cue_recovery": recovery["cue_recovery"],
             "top_words": tops,
         }
         listed = ", ".join(w for words in wrong.values() for w in words)
         print(
-            f"{key:16s} demo {lang} words->label {result.text_accuracy:.3f} wrong-top10 "
+            f"{key:16s} demo {lang} words->label {result.text_accuracy:.3f} "
+            f"cv-mean {report[key]['cv_text_accuracy']:.3f} wrong-top10 "
             f"{sum(map(len, wrong.values()))} ({listed}) recovery {recovery['cue_recovery']:.2f}",
             flush=True,
         )
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"demo-{lang}.json").write_text(
         json.dumps(
             {"load_average": os.getloadavg(), "rules": report}, ensure_ascii=False, indent=1
@@ -367,13 +400,15 @@ def markdown(paths: list[str], before: str, after: str) -> str:
         "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     totals = {k: [0.0, 0, 0] for k in cells}
+    # words -> label: the mean over the CV splits where the run recorded several
+    accuracy = "cv_text_accuracy" if "cv_text_accuracy" in cells[after][0] else "text_accuracy"
     for old, new in zip(cells[before], cells[after], strict=True):
         st = new["setting"]
 
         def pair(name: str, old: dict = old, new: dict = new) -> str:
             a, b = old[name], new[name]
             fmt = (
-                (lambda x: "-" if x is None else f"{x:.2f}")
+                (lambda x: "-" if x is None else f"{x:.{3 if name == accuracy else 2}f}")
                 if name != "names_given" and name != "wrong_top_names"
                 else str
             )
@@ -383,7 +418,7 @@ def markdown(paths: list[str], before: str, after: str) -> str:
             f"| {st['background']} | {round(st['size'] * 100)}% "
             f"| {'on' if st['distractors'] else 'off'} | {new['lang']} | {pair('cue_recovery')} "
             f"| {pair('naming_accuracy')} | {pair('naming_precision')} | {pair('names_given')} "
-            f"| {pair('wrong_top_names')} | {pair('text_accuracy')} |"
+            f"| {pair('wrong_top_names')} | {pair(accuracy)} |"
         )
         for key, cell in ((before, old), (after, new)):
             totals[key][0] += (cell["naming_precision"] or 0.0) * cell["names_given"]
@@ -393,7 +428,7 @@ def markdown(paths: list[str], before: str, after: str) -> str:
     mean = {
         k: {
             m: sum(c[m] or 0.0 for c in v) / n
-            for m in ("cue_recovery", "naming_accuracy", "text_accuracy")
+            for m in ("cue_recovery", "naming_accuracy", accuracy)
         }
         for k, v in cells.items()
     }
@@ -402,7 +437,7 @@ def markdown(paths: list[str], before: str, after: str) -> str:
         f"| {mean[before]['naming_accuracy']:.2f} -> {mean[after]['naming_accuracy']:.2f} "
         f"| {totals[before][0] / max(1, totals[before][1]):.2f} -> {totals[after][0] / max(1, totals[after][1]):.2f} "
         f"| {totals[before][1]} -> {totals[after][1]} | {totals[before][2]} -> {totals[after][2]} "
-        f"| {mean[before]['text_accuracy']:.2f} -> {mean[after]['text_accuracy']:.2f} |"
+        f"| {mean[before][accuracy]:.3f} -> {mean[after][accuracy]:.3f} |"
     )
     lines.append(f"\nload averages at the end of each run: {loads}")
     return "\n".join(lines)
@@ -441,6 +476,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--before", default="legacy")
     parser.add_argument("--after", help="with --markdown: the rule chosen")
     parser.add_argument("--model", help="with --photos: the model trained on its classes")
+    parser.add_argument("--cache", help="where the recorded probabilities are (default: --out)")
     parser.add_argument("--demo", help="a finished `wordcam demo --out DIR` instead of the suite")
     parser.add_argument("--lang", default="ja", help="with --demo: the language")
     parser.add_argument(
