@@ -1,6 +1,9 @@
 """Choose the grounded explainer's naming rule on the planted-cue suite (docs/terms.md).
 
     python benchmarks/naming_calibration.py [--full] [--work data/suite] [--out DIR]
+        [--cache DIR] [--cv-seeds 5] [--rules A,B] [--settings FROM:TO]
+    python benchmarks/naming_calibration.py --demo data/demo [--lang ja]   # a finished demo
+    python benchmarks/naming_calibration.py --photos data/tux/val --model data/tux_model
 
 Each setting of the suite (``--quick`` grid by default) is explained once, recording every
 region's per-view crop-model probabilities; each candidate :class:`NamingRule` then names the
@@ -8,6 +11,10 @@ regions again from those numbers (no second crop pass) and the cells are mined a
 as ``wordcam bench --suite`` does (:func:`core.lab.suite.run_cell`). Writes ``calibration.json``
 (every rule, every cell) and prints one line per rule: naming precision, names given, wrong
 names in top 10, cue recovery, naming accuracy and words -> label accuracy, over all cells.
+Words -> label is also averaged over ``--cv-seeds`` CV splits, and each rule's cells are counted
+as up / held / down against the legacy rule (held: within one document of its mean;
+docs/terms.md). The recorded probabilities are cached per setting in ``--cache`` (default
+``--out``), so a new rule costs only the mining.
 """
 
 from __future__ import annotations
@@ -84,6 +91,16 @@ RULES: dict[str, NamingRule] = {
     ),
     "h.4 a.2": NamingRule(min_heat=0.4, sure_prob=0.4, agree_below=0.2),
     "h.4 a.3": NamingRule(min_heat=0.4, sure_prob=0.4, agree_below=0.3),
+    "a.2": NamingRule(agree_below=0.2),
+    "h.3 sb.5": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.5, broad_side_only=True),
+    "h.35": NamingRule(min_heat=0.35, sure_prob=0.4),
+    "h.3 a.2": NamingRule(min_heat=0.3, sure_prob=0.4, agree_below=0.2),
+    "h.4 a.2 sb.4": NamingRule(
+        min_heat=0.4, sure_prob=0.4, agree_below=0.2, broad_min=0.4, broad_side_only=True
+    ),
+    "h.4 a.2 sb.5": NamingRule(
+        min_heat=0.4, sure_prob=0.4, agree_below=0.2, broad_min=0.5, broad_side_only=True
+    ),
     "h.4 a.3 sb.5": NamingRule(
         min_heat=0.4, sure_prob=0.4, agree_below=0.3, broad_min=0.5, broad_side_only=True
     ),
@@ -177,7 +194,17 @@ def prepare_photos(photos: Path, model_dir: Path) -> Any:
     return Prepared(views, np.concatenate(cams), labels, predicted, [True] * len(files), {})
 
 
-def photo_result(prepared: Any, explained: list[Any], lang: str, top: int = 10) -> Any:
+def cv_accuracy_terms(prepared: Any, explained: list[Any], lang: str, seeds: int) -> list[float]:
+    """:func:`cv_accuracy` with terms as the precompute job stores them."""
+    return [
+        photo_result(prepared, explained, lang, 10, seed).text_accuracy or 0.0
+        for seed in range(seeds)
+    ]
+
+
+def photo_result(
+    prepared: Any, explained: list[Any], lang: str, top: int = 10, seed: int = 0
+) -> Any:
     """The keyword table of a photo folder's explanations, with terms as the precompute job
     stores them (:func:`core.text.evidence.document_terms`)."""
     from core.mining import Corpus, mine
@@ -200,10 +227,12 @@ def photo_result(prepared: Any, explained: list[Any], lang: str, top: int = 10) 
         term_index=term_index,
         lang=lang,
     )
-    return mine(corpus, top=top)
+    return mine(corpus, top=top, seed=seed)
 
 
-def photo_cell(prepared: Any, explained: list[Any], lang: str, top: int) -> dict[str, Any]:
+def photo_cell(
+    prepared: Any, explained: list[Any], lang: str, top: int, seeds: int = 5
+) -> dict[str, Any]:
     """Words -> label accuracy (terms as the precompute job stores them), each class's top
     words, and the category-level naming precision of a real photo folder."""
     from core.explainers.naming import CATEGORIES, class_categories
@@ -225,8 +254,11 @@ def photo_cell(prepared: Any, explained: list[Any], lang: str, top: int) -> dict
             for candidate in region.get("candidates") or []:
                 given += 1
                 right += classes_of.get(candidate["label"], {-1}) <= expected
+    splits = cv_accuracy_terms(prepared, explained, lang, seeds)
     return {
         "text_accuracy": result.text_accuracy,
+        "cv_text_accuracy": sum(splits) / len(splits),
+        "cv_splits": splits,
         "naming_precision": right / given if given else None,
         "names_given": given,
         "top_words": {c: [kw.word for kw in kws[:top]] for c, kws in result.classes.items()},
@@ -243,20 +275,21 @@ def main_photos(args: Any, rules: dict[str, NamingRule]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {}
+    cache = out / "recorded.pickle"  # the photos' CAMs and crop probabilities (any language)
+    if cache.is_file():
+        prepared, recorded = pickle.loads(cache.read_bytes())
+    else:
+        prepared = prepare_photos(Path(args.photos), Path(args.model))
+        recorded = record(prepared, load_explainer("grounded", lang="en", crop_model=model))
+        cache.write_bytes(pickle.dumps((prepared, recorded)))
     for lang in ("en", "ja"):
         explainer = load_explainer("grounded", lang=lang, crop_model=model)
-        cache = out / f"recorded-{lang}.pickle"  # the photos' CAMs and crop probabilities
-        if cache.is_file():
-            prepared, recorded = pickle.loads(cache.read_bytes())
-        else:
-            prepared = prepare_photos(Path(args.photos), Path(args.model))
-            recorded = record(prepared, explainer)
-            cache.write_bytes(pickle.dumps((prepared, recorded)))
         for key, rule in rules.items():
-            cell = photo_cell(prepared, replay(recorded, explainer, rule), lang, 10)
+            cell = photo_cell(prepared, replay(recorded, explainer, rule), lang, 10, args.cv_seeds)
             report[f"{key} {lang}"] = cell
             print(
-                f"{key:16s} {lang} words->label {cell['text_accuracy']:.3f} category precision "
+                f"{key:16s} {lang} words->label {cell['text_accuracy']:.3f} "
+                f"cv-mean {cell['cv_text_accuracy']:.3f} category precision "
                 f"{cell['naming_precision']:.3f} names {cell['names_given']}",
                 flush=True,
             )
@@ -358,7 +391,7 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
         tops = {cls: [kw.word for kw in kws[:10]] for cls, kws in result.classes.items()}
         wrong = wrong_names(tops, cues, vocabulary, given, lang)
         recovery = cue_recovery(result, cues, names, top=10, lang=lang)
-        splits = cv_accuracy(prepared, explained, lang, args.cv_seeds)
+        splits = cv_accuracy_terms(prepared, explained, lang, args.cv_seeds)
         report[key] = {
             "text_accuracy": result.text_accuracy,
             "cv_text_accuracy": sum(splits) / len(splits),
@@ -451,6 +484,51 @@ def held_counts(changes: list[float], docs: list[int]) -> tuple[int, int, int]:
     return up, len(changes) - up - down, down
 
 
+def rule_report(
+    key: str,
+    rule: NamingRule,
+    cells: dict[str, list[Any]],
+    cvs: dict[str, list[Any]],
+    spread: dict[str, list[list[float]]],
+    docs: dict[str, list[int]],
+) -> dict[str, Any]:
+    """One rule's totals over the cells, its cells, and its cells up / held / down."""
+    from core.lab.suite import summary_rows
+
+    group = cells[key]
+    given = sum(c.names_given for c in group)
+    right = sum((c.naming_precision or 0.0) * c.names_given for c in group)
+    out: dict[str, Any] = {
+        "rule": rule.__dict__,
+        "naming_precision": right / given if given else None,
+        "names_given": given,
+        "wrong_top_names": sum(c.wrong_top_names for c in group),
+        "cue_recovery": sum(c.cue_recovery for c in group) / len(group),
+        "naming_accuracy": sum(c.naming_accuracy for c in group) / len(group),
+        "text_accuracy": sum(c.text_accuracy or 0.0 for c in group) / len(group),
+        "min_text_accuracy_change": None,
+        "rows": summary_rows(group),
+        "cells": [c.to_dict() for c in group],
+    }
+    for cell, mean, splits in zip(out["cells"], cvs[key], spread[key], strict=True):
+        cell["cv_text_accuracy"], cell["cv_splits"] = mean, splits
+    out["cv_text_accuracy"] = sum(v or 0.0 for v in cvs[key]) / len(group)
+    base = cvs.get("legacy")
+    if base:
+        changes = [(c or 0.0) - (b or 0.0) for c, b in zip(cvs[key], base, strict=True)]
+        out["min_text_accuracy_change"] = min(changes)
+        out["cells_up_held_down"] = held_counts(changes, docs[key])
+    print(
+        f"{key:16s} precision {out['naming_precision']:.3f} names {given:5d} "
+        f"wrong-top10 {out['wrong_top_names']:3d} recovery {out['cue_recovery']:.3f} "
+        f"naming-acc {out['naming_accuracy']:.3f} words->label {out['text_accuracy']:.3f} "
+        f"cv-mean {out['cv_text_accuracy']:.3f} worst cell {out['min_text_accuracy_change']} "
+        f"up/held/down {out.get('cells_up_held_down')}",
+        flush=True,
+    )
+    return out
+
+
 def main(argv: list[str]) -> int:
     from core.explainers import load_explainer
     from core.lab.suite import (
@@ -459,7 +537,6 @@ def main(argv: list[str]) -> int:
         photo_vocabulary,
         planted_names,
         run_cell,
-        summary_rows,
     )
     from core.models import load_model
 
@@ -522,40 +599,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    report = {}
-    for key, rule in rules.items():
-        group = cells[key]
-        given = sum(c.names_given for c in group)
-        right = sum((c.naming_precision or 0.0) * c.names_given for c in group)
-        report[key] = {
-            "rule": rule.__dict__,
-            "naming_precision": right / given if given else None,
-            "names_given": given,
-            "wrong_top_names": sum(c.wrong_top_names for c in group),
-            "cue_recovery": sum(c.cue_recovery for c in group) / len(group),
-            "naming_accuracy": sum(c.naming_accuracy for c in group) / len(group),
-            "text_accuracy": sum(c.text_accuracy or 0.0 for c in group) / len(group),
-            "min_text_accuracy_change": None,
-            "rows": summary_rows(group),
-            "cells": [c.to_dict() for c in group],
-        }
-        for cell, mean, splits in zip(report[key]["cells"], cvs[key], spread[key], strict=True):
-            cell["cv_text_accuracy"], cell["cv_splits"] = mean, splits
-        report[key]["cv_text_accuracy"] = sum(v or 0.0 for v in cvs[key]) / len(group)
-        base = cvs.get("legacy")
-        if base:
-            changes = [(c or 0.0) - (b or 0.0) for c, b in zip(cvs[key], base, strict=True)]
-            report[key]["min_text_accuracy_change"] = min(changes)
-            report[key]["cells_up_held_down"] = held_counts(changes, docs[key])
-        r = report[key]
-        print(
-            f"{key:16s} precision {r['naming_precision']:.3f} names {given:5d} "
-            f"wrong-top10 {r['wrong_top_names']:3d} recovery {r['cue_recovery']:.3f} "
-            f"naming-acc {r['naming_accuracy']:.3f} words->label {r['text_accuracy']:.3f} "
-            f"cv-mean {r['cv_text_accuracy']:.3f} worst cell {r['min_text_accuracy_change']} "
-            f"up/held/down {r.get('cells_up_held_down')}",
-            flush=True,
-        )
+    report = {key: rule_report(key, rule, cells, cvs, spread, docs) for key, rule in rules.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(
