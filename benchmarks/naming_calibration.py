@@ -94,6 +94,9 @@ RULES: dict[str, NamingRule] = {
     "a.2": NamingRule(agree_below=0.2),
     "h.3 sb.5": NamingRule(min_heat=0.3, sure_prob=0.4, broad_min=0.5, broad_side_only=True),
     "h.35": NamingRule(min_heat=0.35, sure_prob=0.4),
+    "h.4 s.3": NamingRule(min_heat=0.4, sure_prob=0.3),
+    "h.4 s.25": NamingRule(min_heat=0.4, sure_prob=0.25),
+    "h.5 s.3": NamingRule(min_heat=0.5, sure_prob=0.3),
     "h.3 a.2": NamingRule(min_heat=0.3, sure_prob=0.4, agree_below=0.2),
     "h.4 a.2 sb.4": NamingRule(
         min_heat=0.4, sure_prob=0.4, agree_below=0.2, broad_min=0.4, broad_side_only=True
