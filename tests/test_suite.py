@@ -215,3 +215,17 @@ def test_the_demo_counts_wrong_object_names_in_each_wards_top_words(monkeypatch)
     wrong = demo.wrong_top_names(result, cues, "en", top=3)
     assert wrong == {"A": ["nematode"], "B": ["matchstick"]}  # red is no object name
     assert demo.wrong_top_names(result, cues, "en", top=1) == {"A": [], "B": []}
+
+
+def test_the_calibration_counts_a_cell_as_held_within_one_document():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "naming_calibration.py"
+    spec = importlib.util.spec_from_file_location("naming_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    one = 1 / 60
+    changes = [0.0, -one, one, -one - 0.001, one + 0.001, -0.05]
+    assert module.held_counts(changes, [60] * 6) == (1, 3, 2)
+    assert module.held_counts([-0.01], [150]) == (0, 0, 1)  # 1.5 documents of 150
