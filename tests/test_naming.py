@@ -193,6 +193,35 @@ def test_a_side_region_gets_a_class_name_only_when_the_class_is_sure():
     assert sure.specific[0][0] == TABBY
 
 
+def test_a_runner_up_far_below_the_best_is_not_a_second_name():
+    # the cup read as espresso 0.5 and consomme 0.15: consomme is a second guess at the cup
+    views = _views({ESPRESSO: 0.5, MUG: 0.15})
+    assert [k for k, _ in name_region(views, LEGACY_RULE, CATS).specific] == [ESPRESSO, MUG]
+    rule = NamingRule(second_ratio=0.5)
+    assert [k for k, _ in name_region(views, rule, CATS).specific] == [ESPRESSO]
+    close = _views({ESPRESSO: 0.4, MUG: 0.3})  # two near-equal readings both stay
+    assert [k for k, _ in name_region(close, rule, CATS).specific] == [ESPRESSO, MUG]
+
+
+def test_broader_words_only_for_side_regions():
+    rule = NamingRule(min_prob=0.35, min_heat=0.4, sure_prob=0.4, broad_min=0.5)
+    side_only = NamingRule(**{**rule.__dict__, "broad_side_only": True})
+    weak = _views({NEMATODE: 0.2, FLATWORM: 0.2, TABBY: 0.3})
+    assert name_region(weak, rule, CATS, heat_share=0.6).broader[0] == "animal"
+    assert name_region(weak, side_only, CATS, heat_share=0.6) == Naming()  # hot: unnamed
+    assert name_region(weak, side_only, CATS, heat_share=0.1).broader[0] == "animal"
+
+
+def test_a_side_region_keeps_a_name_both_views_agree_on():
+    rule = NamingRule(min_heat=0.4, sure_prob=0.4, side_agree=True)
+    agreed = _views({TABBY: 0.3}, {TABBY: 0.2})
+    split = _views({TABBY: 0.3}, {MOPED: 0.2, TABBY: 0.1})
+    assert name_region(agreed, rule, CATS, heat_share=0.1).specific[0][0] == TABBY
+    assert name_region(split, rule, CATS, heat_share=0.1).specific == ()
+    without = NamingRule(min_heat=0.4, sure_prob=0.4)
+    assert name_region(agreed, without, CATS, heat_share=0.1).specific == ()
+
+
 def test_the_explainer_passes_each_regions_heat_to_the_rule():
     model = _imagenet_like(_views({NEMATODE: 0.25, MOPED: 0.05})[0])
     yy, xx = np.mgrid[0:96, 0:96]

@@ -185,3 +185,47 @@ def test_wrong_names_in_the_top_words_name_neither_the_object_nor_a_distractor()
     assert wrong_top_names(details, per_class, prepared, vocabulary, "en") == 3
     assert per_class["A"]["wrong_top_names"] == ["nematode"]
     assert per_class["B"]["wrong_top_names"] == ["tabby", "nematode"]
+
+
+def test_the_demo_counts_wrong_object_names_in_each_wards_top_words(monkeypatch):
+    from types import SimpleNamespace
+
+    import core.lab.suite as suite
+    from core.lab import demo
+
+    cues = {
+        "classes": [
+            {"name": "A", "object": {"name": "cat"}},
+            {"name": "B", "object": {"name": "rocket"}},
+        ],
+        "distractors": [{"name": "flag"}],
+    }
+
+    def kw(word, kind):
+        return SimpleNamespace(word=word, kind=kind)
+
+    result = SimpleNamespace(
+        classes={
+            "A": [kw("tabby", "object"), kw("red", "colour"), kw("nematode", "object")],
+            "B": [kw("missile", "object"), kw("matchstick", "object"), kw("flagpole", "object")],
+        }
+    )
+    vocabulary = {"cat": {"tabby"}, "rocket": {"missile"}, "flag": {"flagpole"}}
+    monkeypatch.setattr(suite, "photo_vocabulary", lambda lang: vocabulary)
+    wrong = demo.wrong_top_names(result, cues, "en", top=3)
+    assert wrong == {"A": ["nematode"], "B": ["matchstick"]}  # red is no object name
+    assert demo.wrong_top_names(result, cues, "en", top=1) == {"A": [], "B": []}
+
+
+def test_the_calibration_counts_a_cell_as_held_within_one_document():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "naming_calibration.py"
+    spec = importlib.util.spec_from_file_location("naming_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    one = 1 / 60
+    changes = [0.0, -one, one, -one - 0.001, one + 0.001, -0.05]
+    assert module.held_counts(changes, [60] * 6) == (1, 3, 2)
+    assert module.held_counts([-0.01], [150]) == (0, 0, 1)  # 1.5 documents of 150

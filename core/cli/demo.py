@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
                     "baseline",
                     "validation_top1",
                     "holdout_top1",
+                    "wrong_top_names",
                     "seconds_before_dashboard",
                 )
             },

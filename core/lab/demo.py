@@ -107,6 +107,18 @@ def cue_recovery(
     }
 
 
+def wrong_top_names(
+    result: Any, cues: dict[str, Any], lang: str = DEFAULT_LANG, top: int = 10
+) -> dict[str, list[str]]:
+    """Per ward, the object words among its ``top`` keywords that name neither its planted
+    object nor a distractor (:func:`core.lab.suite.wrong_names`; docs/terms.md)."""
+    from core.lab.suite import photo_vocabulary, wrong_names
+
+    objects = {kw.word for kws in result.classes.values() for kw in kws if kw.kind == "object"}
+    tops = {cls: [kw.word for kw in kws[:top]] for cls, kws in result.classes.items()}
+    return wrong_names(tops, cues, photo_vocabulary(lang), objects, lang)
+
+
 def verify_step(db: Path, progress: bool) -> dict[str, Any]:
     """Verify the demo's top words (:data:`DEMO_VERIFY`); a DB without word regions is
     reported (``skipped``), not fatal."""
@@ -301,9 +313,12 @@ def write_summary(
     cues = json.loads((out / "dataset" / "cues.json").read_text(encoding="utf-8"))
     recovery = cue_recovery(result, cues, object_names(s.lang), top=10, lang=s.lang)
     holdout = parts["holdout"]
+    wrong = wrong_top_names(result, cues, s.lang)
     summary = {
         "cue_recovery": recovery["cue_recovery"],
         "cue_recovery_per_class": recovery["per_class"],
+        "wrong_top_names": sum(len(w) for w in wrong.values()),
+        "wrong_top_names_per_class": wrong,
         "cue_verified": recovery["cue_verified"],
         "verification": verification,
         "image_accuracy": parts["pre"].image_accuracy,

@@ -422,26 +422,47 @@ def wrong_top_names(
     """How many of the classes' top words are object names given in the cell that name
     neither the class's planted object nor a distractor; each class's list goes into
     ``per_class[cls]["wrong_top_names"]``."""
-    from core.lab.demo import cue_words
-
     given = {
         c["label"]
         for d in details
         for region in d.get("regions") or []
         for c in region.get("candidates") or []
     }
+    top = {cls: v.get("top_words", []) for cls, v in per_class.items()}
+    found = wrong_names(top, prepared.cues, vocabulary, given, lang)
+    for cls, words in found.items():
+        per_class[cls]["wrong_top_names"] = words
+    return sum(len(w) for w in found.values())
+
+
+def wrong_names(
+    top_words: dict[str, list[str]],
+    cues: dict[str, Any],
+    vocabulary: dict[str, set[str]],
+    object_words: set[str],
+    lang: str,
+) -> dict[str, list[str]]:
+    """Per class, its top words that are object names (``object_words``: the names the
+    explainer gave) naming neither the class's planted object nor any distractor.
+
+    The rule (docs/terms.md, "Wrong names"): a name is right when it is one of
+    :func:`photo_vocabulary`'s names of the class's planted object or of a distractor (its own
+    name, the ImageNet classes its clean cut-out gets, their broader words), wherever its
+    region lies; any other object name is wrong. The backgrounds (textures, scene photos) are
+    no object a class has in common, so a name they get is wrong too.
+    """
+    from core.lab.demo import cue_words
+
     distractors = set().union(
-        *(vocabulary.get(d["name"], set()) for d in prepared.cues.get("distractors") or [])
+        *(vocabulary.get(d["name"], set()) for d in cues.get("distractors") or [])
     )
-    total = 0
-    for entry in prepared.cues["classes"]:
+    out: dict[str, list[str]] = {}
+    for entry in cues["classes"]:
         cls = entry["name"]
         allowed = vocabulary.get(entry["object"]["name"], set()) | distractors
-        wrong = cue_words(sorted(given - allowed), lang) - cue_words(sorted(allowed), lang)
-        found = [w for w in per_class[cls].get("top_words", []) if w in wrong]
-        per_class[cls]["wrong_top_names"] = found
-        total += len(found)
-    return total
+        wrong = cue_words(sorted(object_words - allowed), lang) - cue_words(sorted(allowed), lang)
+        out[cls] = [w for w in top_words.get(cls, []) if w in wrong]
+    return out
 
 
 def run_cell(
