@@ -67,7 +67,7 @@ def test_demo_reports_its_verification_when_some_photos_did_not_count(monkeypatc
         "db": "w.duckdb",
     } | dict.fromkeys(
         ("image_accuracy", "text_accuracy", "baseline", "validation_top1", "holdout_top1")
-        + ("seconds_before_dashboard",),
+        + ("wrong_top_names", "seconds_before_dashboard"),
         0.5,
     )
     monkeypatch.setattr(core.lab.demo, "run_demo", lambda *a, **k: summary)
