@@ -15,9 +15,12 @@ from test_verify import verified_db  # noqa: F401  (the module's fixture)
 from core.verify.changes import chroma, decolour, moved
 from core.verify.changes import tests_for as kind_tests
 from core.verify.geometry import (
+    MAX_OVERLAP,
+    PLACE_TOL,
     NoControl,
     Region,
     boxes_mask,
+    congruent,
     displacement,
     fair_control,
     place,
@@ -93,7 +96,8 @@ def test_a_hot_word_gets_another_hot_region_not_a_cold_mirror():
     hidden = boxes_mask([regions[0].box], size)
     control = fair_control(hidden, regions, [1])
     assert not isinstance(control, NoControl)
-    assert control.kind == "region-2" and control.heat > 0.15
+    # region 2 rescaled, or a congruent copy of the word's box shifted onto it: hot either way
+    assert not control.kind.startswith("mirror") and control.heat > 0.15
     assert abs(int(control.mask.sum()) - int(hidden.sum())) <= 0.1 * hidden.sum()
     assert not (control.mask & hidden).any()
 
@@ -120,12 +124,34 @@ def test_no_fair_control_is_no_control_never_a_corner():
     assert isinstance(empty, NoControl) and "no pixels" in empty.reason
 
 
+def test_congruent_copies_keep_size_shape_and_place_exactly():
+    hidden = boxes_mask([(31, 41, 131, 90), (50, 90, 80, 160)], (224, 224))  # an L shape
+    copies = congruent(hidden)
+    assert [k for k, _ in copies][3:] == ["rotate-90", "rotate-270", "transpose", "anti-transpose"]
+    for _, mask in copies:
+        assert mask.sum() == hidden.sum()
+        assert place(mask) == pytest.approx(place(hidden))
+    assert len(congruent(np.zeros((100, 120), bool))) == 3  # a non-square view: mirrors only
+
+
+def test_a_large_object_whose_mirrors_overlap_it_gets_a_fair_shifted_copy():
+    # version 2 had no control here (its mirrors overlapped the box by more than 10%, no other
+    # region): the photo did not count. A copy moved along the border keeps the place.
+    box = (31, 41, 131, 135)
+    hidden = boxes_mask([box], (224, 224))
+    control = fair_control(hidden, [Region(1, box, 0.6)], [1])
+    assert not isinstance(control, NoControl) and control.kind.endswith("+shift")
+    assert control.mask.sum() == hidden.sum() and control.overlap <= MAX_OVERLAP
+    (c, b), (c0, b0) = place(control.mask), place(hidden)
+    assert abs(c - c0) <= PLACE_TOL and abs(b - b0) <= PLACE_TOL
+
+
 def test_the_colour_control_needs_colour_too():
     size = (64, 64)
     value = np.zeros((64, 64))
-    value[:32, :32] = 0.5  # colour in the upper left only
+    value[:22, :22] = 0.5  # colour around the word's box only
     hidden = boxes_mask([(4, 4, 20, 20)], size)
-    assert isinstance(fair_control(hidden, value=value), NoControl)  # mirrors land on grey
+    assert isinstance(fair_control(hidden, value=value), NoControl)  # copies land on grey
     value[32:, 32:] = 0.4
     assert not isinstance(fair_control(hidden, value=value), NoControl)
 

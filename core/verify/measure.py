@@ -143,6 +143,7 @@ class Measurer:
     def _save(self, item: Item, photo: Photo, plan: dict) -> dict:
         """The plan's numbers, and its two pictures written (when a folder is set)."""
         hidden_pic, control_pic = plan.pop("pictures")
+        plan.pop("control", None)  # the Control itself (its mask and heat) is not stored
         paths: dict[str, str | None] = {"hidden_path": None, "control_path": None}
         if self.pictures is not None:
             ident = f"{self.key}\x1f{item.cls}\x1f{item.word}\x1f{item.test}"
@@ -215,6 +216,7 @@ def plan_change(
         "pictures": pictures,
         "hidden_share": round(float(mask.mean()), 4),
         "control_kind": control.kind,
+        "control": control,
         "control_overlap": control.overlap,
         "fallback": False,
     }
