@@ -58,6 +58,11 @@ SHIFT_MAX = 0.5
 SHIFT_SAMPLE = 400
 SHIFT_MARGIN = 0.03
 SHIFT_KEEP = 3
+#: The colour test's control holds at least this share of the word's heat (less HEAT_ABS):
+#: with HEAT_RATIO its heat is within a factor 2 of the word's either way. Decolouring the hot
+#: object of a photo changes the model more than decolouring a cold area, whatever the colour
+#: (docs/verify.md: the object's colour of an object cue came out above zero without it).
+COLOUR_MIN_HEAT = 0.5
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,7 @@ def _judge(target: _Target, kind: str, mask: np.ndarray) -> Control | None:
     if target.heat is not None and h is not None:
         if h > HEAT_RATIO * target.heat + HEAT_ABS:  # never hotter than the word: not its object
             return None
-        if h < target.min_heat * target.heat:  # (the colour test) not much colder either
+        if h < target.min_heat * target.heat - HEAT_ABS:  # (colour test) not much colder
             return None
         mismatch += HEAT_WEIGHT * abs(h - target.heat) / (max(h, target.heat) + HEAT_ABS)
     if target.wanted is not None and target.value is not None:
@@ -256,7 +261,7 @@ def _shifted(target: _Target, copies: list[tuple[str, np.ndarray]]) -> list[tupl
         if target.heat is not None and target.heat_map is not None:
             heat = target.heat_map[yy, xx].mean(1) * target.area
             ok &= heat <= HEAT_RATIO * target.heat + HEAT_ABS + SHIFT_MARGIN
-            ok &= heat >= target.min_heat * target.heat - SHIFT_MARGIN
+            ok &= heat >= target.min_heat * target.heat - HEAT_ABS - SHIFT_MARGIN
             score = score + HEAT_WEIGHT * abs(heat - target.heat) / (
                 np.maximum(heat, target.heat) + HEAT_ABS
             )

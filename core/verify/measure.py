@@ -22,7 +22,13 @@ from core.errors import WordcamError
 from core.store.effects import PhotoEffect
 from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
 from core.verify.fill import hide
-from core.verify.geometry import NoControl, boxes_mask, displacement, fair_control
+from core.verify.geometry import (
+    COLOUR_MIN_HEAT,
+    NoControl,
+    boxes_mask,
+    displacement,
+    fair_control,
+)
 from core.verify.photos import Photo, load_photo, region_boxes
 from core.verify.sampling import Candidate
 from core.verify.stats import word_seed
@@ -192,7 +198,8 @@ def plan_change(
     value = chroma(view) if test == "colour" else None
     if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
         return {"skipped": "the word's regions are grey: no colour to take away"}
-    control = fair_control(mask, regions, word_regions, value)
+    min_heat = COLOUR_MIN_HEAT if test == "colour" else 0.0
+    control = fair_control(mask, regions, word_regions, value, min_heat)
     if isinstance(control, NoControl):
         return {"skipped": control.reason}
     pp = preprocess
