@@ -18,11 +18,15 @@ differ from it only in what the word names, so it matches the word's area in
 * optionally a **value** map (the colour test's chroma): a similar mean (within a factor
   :data:`VALUE_RATIO`), so that the control has colour to take away too;
 
-and overlaps it by at most :data:`MAX_OVERLAP`. The candidates are the word's mask mirrored
-(left-right, up-down, both: size and place kept exactly) and every other stored region of the
-photo, its box rescaled about its centre to the word's area. The fair candidate with the
-smallest mismatch is the control; when none is fair there is **no control** and the photo
-does not count for that word-test (its reason is kept). There is no fallback to a corner.
+and overlaps it by at most :data:`MAX_OVERLAP`. The candidates are the word's mask under the
+symmetries of the square view (:func:`congruent`: mirrored, rotated by 90 degrees, reflected
+on a diagonal; size, shape and place kept exactly), every other stored region of the photo
+rescaled about its centre to the word's area, and, when none of those is fair or the best is
+a poor match, copies of the word's mask and of its congruent copies shifted on a grid
+(:func:`_shifted`, judged by the same rules). The fair candidate with the smallest mismatch
+is the control; when none is fair there is **no control** and the photo does not count for
+that word-test (its reason is kept). There is no fallback to a corner. ``min_heat`` (off by
+default, :data:`COLOUR_MIN_HEAT`) also keeps out controls much colder than the word.
 """
 
 from __future__ import annotations
@@ -59,9 +63,9 @@ SHIFT_SAMPLE = 400
 SHIFT_MARGIN = 0.03
 SHIFT_KEEP = 3
 #: The colour test's control holds at least this share of the word's heat (less HEAT_ABS).
-#: 0: any colder control. Measured and not adopted (docs/verify.md, "The colour test's
-#: heat"): at 0.5 the colour test's bias goes, but 4 of 125 demo photo-words and none of the
-#: planted colour cues' photos keep a control: a photo's hot object has no hot twin.
+#: 0: any colder control. Measured and not adopted (docs/verify.md, the planted benchmark):
+#: at 0.5 the colour test's bias goes, but only 4 of 125 demo photo-words keep a control, and
+#: 0 and 6 of the 64 photos of the two planted colour cues: a photo's hot object has no twin.
 COLOUR_MIN_HEAT = 0.0
 
 
@@ -229,7 +233,7 @@ def _shifted(target: _Target, copies: list[tuple[str, np.ndarray]]) -> list[tupl
 
     Every shift on a grid of :data:`SHIFT_STEP` of the side, up to :data:`SHIFT_MAX` of the
     half side, that keeps the copy inside the view is screened on a sample of its pixels
-    (overlap, place, heat, value, with a margin); the :data:`SHIFT_KEEP` best of each copy
+    (overlap, place and heat, with a margin); the :data:`SHIFT_KEEP` best of each copy
     are returned to be judged exactly."""
     h, w = target.hidden.shape
     half = min(h, w) / 2.0
