@@ -399,7 +399,7 @@ def measure_planted(
     rows = []
     for t in tests:
         started = time.perf_counter()
-        inputs, kept, skipped = [], [], 0
+        inputs, kept, skipped, heats = [], [], 0, []
         for i, (file, box) in enumerate(t["photos"]):
             if file not in views:
                 view = pp.crop(Image.open(root / file).convert("RGB"))
@@ -418,10 +418,12 @@ def measure_planted(
                 before[file] = probabilities(model, [pp.to_tensor(view)])[0]
             inputs += [plan["hidden_x"], plan["control_x"]]
             kept.append(file)
+            heats.append(_heats(mask, plan, list(regions.values())) + [plan["control_kind"]])
         label = model.labels.index(t["class"])
         p = probabilities(model, inputs)[:, label] if inputs else []
         b = [before[f][label] for f in kept]
         e = effect_of(b, p[0::2], p[1::2]) if inputs else effect_of([], [], [])
+        diffs = [float(p[2 * i + 1] - p[2 * i]) for i in range(len(kept))]
         spent = cost.setdefault(t["test"], [0.0, 0])
         spent[0] += time.perf_counter() - started
         spent[1] += len(t["photos"])
@@ -429,6 +431,7 @@ def measure_planted(
             {k: t[k] for k in ("group", "class", "word", "test")}
             | {"n": e.n, "skipped": skipped, "effect": e.effect, "ci_low": e.ci_low}
             | {"ci_high": e.ci_high, "p_value": e.p_value}
+            | {"photos": [[round(d, 4), *h] for d, h in zip(diffs, heats, strict=True)]}
         )
     k = min_photos()
     family = [r for r in rows if r["n"] >= k]
@@ -438,6 +441,14 @@ def measure_planted(
         r["verdict"] = verdict(r.get("q_value"), r["ci_low"], n=r["n"])
     rate = {t: round(n / s, 2) if s else None for t, (s, n) in cost.items()}
     return {"rows": rows, "photo_words_per_s": rate, "family": len(family)}
+
+
+def _heats(mask: Any, plan: dict[str, Any], regions: list[Any]) -> list[float | None]:
+    """The word's and the control's heat (CAM share estimated from the regions)."""
+    from core.verify.geometry import heat_of
+
+    word, control = heat_of(mask, regions), plan["control"].heat
+    return [None if h is None else round(h, 4) for h in (word, control)]
 
 
 def _covered(box: tuple[int, int, int, int], mask: Any) -> float:
@@ -460,7 +471,7 @@ GOALS = {
 
 
 def planted_benchmark(
-    work: Path, seeds: tuple[int, ...] = (0, 1), per_class: int = 40, val_per_class: int = 32
+    work: Path, seeds: tuple[int, ...] = (0, 1), per_class: int = 40, val_per_class: int = 64
 ) -> dict[str, Any]:
     """Build, train and measure the planted kinds benchmark for each seed; the summary."""
     from core.train import train

@@ -23,7 +23,13 @@ from core.store.effects import PhotoEffect
 from core.store.nofollow import open_no_follow
 from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
 from core.verify.fill import hide
-from core.verify.geometry import NoControl, boxes_mask, displacement, fair_control
+from core.verify.geometry import (
+    COLOUR_MIN_HEAT,
+    NoControl,
+    boxes_mask,
+    displacement,
+    fair_control,
+)
 from core.verify.photos import Photo, load_photo, region_boxes
 from core.verify.sampling import Candidate
 from core.verify.stats import word_seed
@@ -144,6 +150,7 @@ class Measurer:
     def _save(self, item: Item, photo: Photo, plan: dict) -> dict:
         """The plan's numbers, and its two pictures written (when a folder is set)."""
         hidden_pic, control_pic = plan.pop("pictures")
+        plan.pop("control", None)  # the Control itself (its mask and heat) is not stored
         paths: dict[str, str | None] = {"hidden_path": None, "control_path": None}
         if self.pictures is not None:
             ident = f"{self.key}\x1f{item.cls}\x1f{item.word}\x1f{item.test}"
@@ -193,7 +200,8 @@ def plan_change(
     value = chroma(view) if test == "colour" else None
     if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
         return {"skipped": "the word's regions are grey: no colour to take away"}
-    control = fair_control(mask, regions, word_regions, value)
+    min_heat = COLOUR_MIN_HEAT if test == "colour" else 0.0
+    control = fair_control(mask, regions, word_regions, value, min_heat)
     if isinstance(control, NoControl):
         return {"skipped": control.reason}
     pp = preprocess
@@ -217,6 +225,7 @@ def plan_change(
         "pictures": pictures,
         "hidden_share": round(float(mask.mean()), 4),
         "control_kind": control.kind,
+        "control": control,
         "control_overlap": control.overlap,
         "fallback": False,
     }

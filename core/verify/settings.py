@@ -18,7 +18,9 @@ from core.verify.stats import ALPHA, DRAWS, EXACT_MAX
 
 #: Bump when the measurement changes, so that older effects are not mixed with new ones.
 #: 2 (issue 21): one test per kind (hide, colour, move), fair controls, the sign-flip test.
-VERIFY_VERSION = 2
+#: 3: the fair control is searched among all congruent copies of the word's area (rotations,
+#: diagonal reflections) and shifted copies, and a rescaled region is moved inside the view.
+VERIFY_VERSION = 3
 #: The control: the same change to an area of the same size and place, closest in heat
 #: (see core.verify.geometry; no fallback).
 CONTROL = "fair"
