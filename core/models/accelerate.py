@@ -153,7 +153,12 @@ class _OpenVinoRunner:
 
         shape = [-1, *batch.shape[1:]]
         path = cache_dir() / f"{_fingerprint(module, shape, kind)}.xml"
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32",
+            # as many threads as torch may use (``--threads``, torch.set_num_threads)
+            "INFERENCE_NUM_THREADS": max(1, torch.get_num_threads()),
+        }
         self.lock = threading.Lock()
         self.tuple_output = False
         if path.exists() and path.with_suffix(".json").exists():  # converted and checked before
