@@ -45,7 +45,8 @@ def test_a_map_whose_hot_pixels_touch_every_edge_splits_as_before():
     assert sum(r.heat_share for r in regions) == pytest.approx(0.993, abs=1e-3)
 
 
-def test_views_from_one_shared_blurred_photo_equal_views_made_alone():
+def test_views_from_one_shared_blurred_photo_equal_views_made_alone(monkeypatch):
+    from core.explainers import grounded
     from core.explainers.grounded import blurred_image, region_views
     from core.regions import find_regions
 
@@ -54,7 +55,51 @@ def test_views_from_one_shared_blurred_photo_equal_views_made_alone():
     cam = _map(5)
     regions = find_regions(cam, max_regions=4, min_prominence=0.05)
     shared = blurred_image(image, cam)
-    for region in regions:
-        alone = region_views(image, cam, region)
-        together = region_views(image, cam, region, blurred=shared)
-        assert [v.tobytes() for v in alone] == [v.tobytes() for v in together]
+    alone = [region_views(image, cam, region) for region in regions]
+    calls = []
+    monkeypatch.setattr(grounded, "blurred_image", lambda *a: calls.append(a))
+    together = [region_views(image, cam, region, blurred=shared) for region in regions]
+    assert calls == []  # the shared picture is used, not blurred again per region
+    for a, b in zip(alone, together, strict=True):
+        assert [v.tobytes() for v in a] == [v.tobytes() for v in b]
+
+
+def test_the_explainer_blurs_each_photo_once(monkeypatch):
+    from core.explainers import grounded
+
+    calls = []
+    real = grounded.blurred_image
+    monkeypatch.setattr(grounded, "blurred_image", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(4)
+    image = Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
+    cam = np.zeros((96, 128), dtype=np.float32)
+    cam[10:30, 10:30] = 1.0
+    cam[60:90, 80:120] = 0.9  # two regions
+    explainer = grounded.GroundedExplainer(crop_model=_tiny_crop_model())
+    from core.explainers.base import ExplainRequest
+
+    request = ExplainRequest(image=image, cam=cam, predictions=[], label=None, task="")
+    out = explainer.explain_batch([request])
+    assert out[0].error is None
+    assert len(calls) == 1
+
+
+def _tiny_crop_model():
+    import torch
+
+    from core.models import Classifier, Preprocessing
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, stride=4),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 3),
+    ).eval()
+    return Classifier(
+        module=module,
+        labels=["a", "b", "c"],
+        preprocess=Preprocessing(image_size=32),
+        spec="tiny-crop",
+        target_layer="0",
+    )

@@ -348,7 +348,6 @@ def region_views(
     x0, y0, x1, y1 = region.bbox
     px, py = region_peak(cam, region)
     longest = max(x1 - x0, y1 - y0)
-    blurred = None
     out = []
     for scale, blur in views:
         side = int(round(min(max(scale * longest, MIN_VIEW_FRACTION * min(w, h)), min(w, h))))
