@@ -103,3 +103,68 @@ def _tiny_crop_model():
         spec="tiny-crop",
         target_layer="0",
     )
+
+
+@pytest.fixture
+def openvino_runtime(tmp_path, monkeypatch):
+    pytest.importorskip("openvino")
+    import torch
+
+    from core.models import accelerate
+
+    monkeypatch.setenv("WORDCAM_CACHE", str(tmp_path))
+    monkeypatch.setenv(accelerate.ENV, "torch")  # restored (unset) after the test
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # two streams
+    accelerate.set_runtime("openvino")
+    yield accelerate
+    accelerate.set_runtime(None)
+    torch.set_num_threads(threads)
+
+
+def _conv_net(extra: bool = False):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 6, 3, padding=1)
+            self.head = torch.nn.Linear(6, 4)
+
+        def forward(self, x):
+            out = self.head(self.conv(x).relu().mean((2, 3)))
+            # a second output without a batch axis: the batch cannot be split and joined
+            return (out, self.head.bias * 2) if extra else out
+
+    torch.manual_seed(0)
+    return Net().eval()
+
+
+def test_a_batch_split_over_the_streams_equals_torch_for_every_size(openvino_runtime):
+    import torch
+
+    module = _conv_net()
+    x = torch.randn(5, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    for rows in (5, 4, 2, 1):
+        with torch.no_grad():
+            want = module(x[:rows])
+        got = openvino_runtime.run(module, x[:rows])
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    runner = openvino_runtime._RUNNERS[module][("forward", (3, 16, 16))]
+    assert runner is not None and len(runner.requests) == 2  # one request per stream
+
+
+def test_an_output_without_a_batch_axis_keeps_the_batch_in_one_request(openvino_runtime):
+    import torch
+
+    module = _conv_net(extra=True)
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = module(x)
+    got = openvino_runtime.run(module, x)
+    assert isinstance(got, tuple) and got[1].shape == want[1].shape == (4,)
+    torch.testing.assert_close(got[0], want[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got[1], want[1], atol=1e-5, rtol=1e-5)
+    runner = openvino_runtime._RUNNERS[module][("forward", (3, 16, 16))]
+    assert runner is not None and len(runner.requests) == 1
