@@ -168,3 +168,40 @@ def test_an_output_without_a_batch_axis_keeps_the_batch_in_one_request(openvino_
     torch.testing.assert_close(got[1], want[1], atol=1e-5, rtol=1e-5)
     runner = openvino_runtime._RUNNERS[module][("forward", (3, 16, 16))]
     assert runner is not None and len(runner.requests) == 1
+
+
+def test_without_openvino_auto_runs_torch_and_openvino_is_refused(tmp_path):
+    # OpenVINO "not installed": a sitecustomize that makes every import of it fail.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['openvino'] = None\n")
+    script = (
+        "import torch\n"
+        "from core.models import accelerate\n"
+        "print(accelerate.available_runtimes(), accelerate.runtime())\n"
+        "net = torch.nn.Conv2d(3, 2, 3).eval()\n"
+        "print(tuple(accelerate.run(net, torch.zeros(2, 3, 8, 8)).shape))\n"
+        "try:\n"
+        "    accelerate.set_runtime('openvino')\n"
+        "except ValueError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)]),
+        "WORDCAM_RUNTIME": "auto",
+        "WORDCAM_CACHE": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "('torch',) torch"
+    assert lines[1] == "(2, 2, 6, 6)"
+    assert lines[2].startswith("refused: runtime 'openvino' is not installed")
+    assert not (tmp_path / "cache").exists()  # nothing converted
