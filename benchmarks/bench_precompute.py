@@ -23,8 +23,18 @@ just before and just after the job, and reports **forwards per photo**: the job'
 photo divided by one forward's seconds per image (the mean of the two measurements). On a
 shared, loaded machine this ratio is steadier than photos/s, since both halves see the same load.
 
+The same figures in CPU seconds (all threads of the process: the job's against the reference
+forward's per image) are steadier still on a loaded machine, and ``--threads 1`` makes them
+steadier again. "After the first batch" divides only the photos and seconds after the progress
+file first counted a batch (the job without its imports and model load). After the job the
+child verifies its run (``wordcam verify --by predicted``, ``--verify-top`` words per class,
+default 10 with the imagenet profile, ``--verify-per-word`` photos each) and reports
+photo-words/s and forwards per photo-word the same way; ``--demo`` also times ``wordcam demo
+--no-dashboard`` as a whole; ``--code DIR`` runs another checkout's job (an older commit).
+
 Run: ``.venv/bin/python benchmarks/bench_precompute.py [--sizes 500 5000] [--profile small]``;
-results go to ``benchmarks/results/precompute.json`` and ``precompute.md``.
+results go to ``benchmarks/results/precompute.json`` and ``precompute.md``. The quiet-machine
+figure of the README: ``--sizes 96 --profile imagenet --runtime openvino --demo``.
 """
 
 from __future__ import annotations
