@@ -169,23 +169,66 @@ def make_photos(folder: Path, count: int) -> Path:
     return folder
 
 
+def forward_rate(device: str, batch_size: int, seconds: float = 3.0) -> float:
+    """Images/s of a plain forward of the default model's own module on ``device`` (inference
+    mode, one batch of random images, repeated; channels-last on the CPU): the reference that
+    ``benchmarks/bench_precompute.py`` divides by, so both report forwards per photo."""
+    import torch
+
+    from core.models import load_model
+
+    classifier = load_model("imagenet")
+    module = classifier.module.eval().to(device)
+    size = classifier.preprocess.image_size
+    x = torch.randn(batch_size, 3, size, size, generator=torch.Generator().manual_seed(0))
+    x = x.to(device)
+    if device == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def sync() -> None:
+        if device != "cpu":
+            torch.cuda.synchronize(device)
+
+    with torch.inference_mode():
+        module(x)  # warm-up
+        sync()
+        done, start = 0, time.perf_counter()
+        while done == 0 or time.perf_counter() - start < seconds:
+            module(x)
+            done += batch_size
+        sync()
+    return done / (time.perf_counter() - start)
+
+
+def forwards_per_item(items: int, seconds: float, rates: Sequence[float]) -> float | None:
+    """Seconds per item over seconds per reference image (the mean of ``rates``' inverses)."""
+    if not items or not rates:
+        return None
+    return round((seconds / items) / (sum(1.0 / r for r in rates) / len(rates)), 2)
+
+
 def job_speed(device: str, folder: Path, work: Path, batch_size: int | None) -> dict[str, Any]:
-    """Photos/s of the precompute job (grounded, blind) on ``device``, after a warm-up job."""
+    """Photos/s of the precompute job (grounded, blind) on ``device``, after a warm-up job, and
+    its cost in plain forwards of the same model measured just before and after it."""
     from core.jobs import JobSettings, run_precompute
     from core.runtime import default_batch_size
 
     size = batch_size or default_batch_size(device, 16)
     settings = JobSettings(device=device, batch_size=size, progress=False)
     run_precompute(folder, work / "warmup.duckdb", settings=settings, limit=size)
+    rates = [forward_rate(device, size)]
     started = time.perf_counter()
     summary = run_precompute(folder, work / "job.duckdb", settings=settings)
     seconds = time.perf_counter() - started
+    rates.append(forward_rate(device, size))
     return {
         "photos": summary.done,
         "failed": summary.failed,
         "batch_size": size,
         "seconds": round(seconds, 2),
         "photos_per_s": round(summary.done / seconds, 2),
+        "forward_images_per_s": [round(r, 2) for r in rates],
+        "forwards_per_photo": forwards_per_item(summary.done, seconds, rates),
         "ok": summary.failed == 0 and summary.done > 0,
     }
 
@@ -200,12 +243,14 @@ def check_verify(device: str, folder: Path, work: Path) -> dict[str, Any]:
     db = work / "job.duckdb"
     if not db.exists():
         run_precompute(folder, db, settings=JobSettings(device=device, progress=False), limit=32)
-    found = {}
+    found, rates = {}, {}
     for name, on in (("reference", "cpu"), ("device", device)):
         copy = shutil.copyfile(db, work / f"verify-{name}.duckdb")
+        rates[name] = [forward_rate(on, 16)]
         started = time.perf_counter()
         done = verify(copy, by="predicted", top=3, per_word=10, progress=False, device=on)
         found[name] = (done, time.perf_counter() - started)
+        rates[name].append(forward_rate(on, 16))
     (cpu, cpu_s), (dev, dev_s) = found["reference"], found["device"]
     a = {(w.cls, w.word): w for w in cpu.report.words}
     b = {(w.cls, w.word): w for w in dev.report.words}
@@ -223,6 +268,10 @@ def check_verify(device: str, folder: Path, work: Path) -> dict[str, Any]:
         "max_effect_diff": max(diffs, default=0.0),
         "photo_words_per_s": round(dev.summary.done / dev_s, 2),
         "cpu_photo_words_per_s": round(cpu.summary.done / cpu_s, 2),
+        "forwards_per_photo_word": forwards_per_item(dev.summary.done, dev_s, rates["device"]),
+        "cpu_forwards_per_photo_word": forwards_per_item(
+            cpu.summary.done, cpu_s, rates["reference"]
+        ),
         "ok": same
         and dev.summary.failed == 0
         and dev.summary.done > 0
@@ -301,14 +350,18 @@ def to_markdown(report: dict[str, Any]) -> str:
     if j := report.get("job"):
         lines.append(
             f"\nPrecompute job on {env['device']}: {j['photos']} photos in {j['seconds']} s = "
-            f"**{j['photos_per_s']} photos/s** (batch {j['batch_size']}, grounded, blind)."
+            f"**{j['photos_per_s']} photos/s** (batch {j['batch_size']}, grounded, blind); "
+            f"**{j.get('forwards_per_photo')} forwards per photo** (a plain forward of the "
+            f"model: {j.get('forward_images_per_s')} images/s before / after)."
         )
     if v := report.get("verify"):
         lines.append(
             f"\nVerify on {env['device']} against the CPU: {v['words']} words, "
             f"{v['photo_words']} photo-words ({v['failed']} failed), same words and counts: "
             f"{'yes' if v['same_words'] else 'NO'}, max effect diff {v['max_effect_diff']:.2e}; "
-            f"{v['photo_words_per_s']} photo-words/s (CPU {v['cpu_photo_words_per_s']})."
+            f"{v['photo_words_per_s']} photo-words/s (CPU {v['cpu_photo_words_per_s']}); "
+            f"{v.get('forwards_per_photo_word')} forwards per photo-word "
+            f"(CPU {v.get('cpu_forwards_per_photo_word')})."
         )
     return "\n".join(lines)
 

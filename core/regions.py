@@ -177,11 +177,8 @@ def compute_regions(
     labels = _split_peaks(norm, components, count, min_prominence)
 
     regions: list[tuple[float, Region]] = []
-    ids = np.unique(labels)
-    ids = ids[ids > 0]
-    slices = ndimage.find_objects(labels)
-    for region_id in ids:
-        sl = slices[region_id - 1]
+    slices = ndimage.find_objects(labels)  # None for an id no pixel has
+    for region_id, sl in enumerate(slices, start=1):
         if sl is None:
             continue
         inside = labels[sl] == region_id
@@ -242,10 +239,29 @@ def _split_peaks(norm: np.ndarray, components: np.ndarray, count: int, min_promi
     ``min_prominence`` above the saddle joining them (the peak's *dynamic*).
     """
     import numpy as np
-    from scipy import ndimage
 
     if count == 0:
         return components
+    # Only the hot pixels' bounding box and a one-pixel margin matter (every 3x3 neighbourhood
+    # of a hot pixel lies inside it; at the map's edge the box's edge is the map's): the same
+    # labels as on the whole map, for a fraction of the pixels.
+    ys, xs = np.nonzero(components)
+    box = (
+        slice(max(int(ys.min()) - 1, 0), int(ys.max()) + 2),
+        slice(max(int(xs.min()) - 1, 0), int(xs.max()) + 2),
+    )
+    labels = _split_box(norm[box], components[box], min_prominence)
+    if labels is None:
+        return components
+    out = np.zeros(components.shape, dtype=labels.dtype)
+    out[box] = labels
+    return out
+
+
+def _split_box(norm: np.ndarray, components: np.ndarray, min_prominence: float):
+    """:func:`_split_peaks` on a box holding every hot pixel; None when nothing splits."""
+    import numpy as np
+    from scipy import ndimage
     from skimage.segmentation import watershed
 
     hot = components > 0
@@ -254,10 +270,11 @@ def _split_peaks(norm: np.ndarray, components: np.ndarray, count: int, min_promi
     eight = np.ones((3, 3), dtype=bool)
     markers, n_markers = ndimage.label(peaks, structure=eight)
     if n_markers <= 1:
-        return components
+        return None
     basins = watershed(-levels, markers, mask=hot, connectivity=2)
-    peak_of = np.zeros(n_markers + 1, dtype=np.int64)
-    np.maximum.at(peak_of, basins.ravel(), levels.ravel())
+    peak_of = np.zeros(n_markers + 1, dtype=np.int64)  # each basin's highest level
+    found = ndimage.maximum(levels, basins, np.arange(1, n_markers + 1))
+    peak_of[1:] = np.maximum(np.asarray(found, dtype=np.int64), 0)
 
     # Saddle between two touching basins: the highest min(level) over their touching pixel pairs.
     firsts, seconds, values = [], [], []

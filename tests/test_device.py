@@ -184,3 +184,18 @@ def test_runtime_flag_chooses_the_runtime_for_the_process_and_its_workers(monkey
         accelerate.set_runtime(None)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["precompute", "photos", "--runtime", "tensorrt"])
+
+
+def test_gpu_check_reports_forwards_per_photo_like_the_precompute_benchmark() -> None:
+    check = _gpu_check()
+    # 0.2 s per photo against 0.1 s per reference image (10 images/s before and after).
+    assert check.forwards_per_item(10, 2.0, [10.0, 10.0]) == 2.0
+    assert check.forwards_per_item(10, 2.0, [5.0, 20.0]) == pytest.approx(1.6)
+    assert check.forwards_per_item(0, 2.0, [10.0]) is None
+    assert check.forward_rate("cpu", 2, seconds=0.01) > 0
+    job = {
+        "photos": 8, "seconds": 2.0, "photos_per_s": 4.0, "batch_size": 16,
+        "forward_images_per_s": [10.0, 10.0], "forwards_per_photo": 2.5, "ok": True,
+    }  # fmt: skip
+    report = {"environment": check.environment("cpu"), "tolerance": 1e-3, "job": job, "ok": True}
+    assert "**2.5 forwards per photo**" in check.to_markdown(report)

@@ -176,7 +176,11 @@ class GroundedExplainer:
                     cam, max_regions=self.max_regions, threshold=REGION_THRESHOLD
                 )
                 facts[i] = [RegionFacts(r, dominant_colours(image, cam, r)) for r in regions]
-                crops.extend((i, j, region_views(image, cam, r)) for j, r in enumerate(regions))
+                blurred = blurred_image(image, cam) if regions else None  # once per photo
+                crops.extend(
+                    (i, j, region_views(image, cam, r, blurred=blurred))
+                    for j, r in enumerate(regions)
+                )
             except Exception as exc:  # one bad request must not sink the batch
                 results[i] = Explanation(text="", error=_one_line(exc))
 
@@ -330,29 +334,36 @@ def region_views(
     cam: np.ndarray,
     region: Region,
     views: Sequence[tuple[float, bool]] = VIEWS,
+    blurred: Image.Image | None = None,
 ) -> list[Image.Image]:
     """The crop model's views of ``region`` (:data:`VIEWS`): squares around its hottest pixel.
 
     A view's side is its multiple of the region's longer bbox side (at least
     :data:`MIN_VIEW_FRACTION` of the short image side); a blurred view keeps the region's hot
     pixels sharp and blurs the rest, with a soft edge (heat 0.2 -> 0.5 of the map's maximum).
+    ``blurred``: :func:`blurred_image` of ``image`` and ``cam`` when already made (it is the
+    same for every region of a photo).
     """
-    from PIL import ImageFilter
-
     w, h = image.size
     x0, y0, x1, y1 = region.bbox
     px, py = region_peak(cam, region)
     longest = max(x1 - x0, y1 - y0)
-    blurred = None
     out = []
     for scale, blur in views:
         side = int(round(min(max(scale * longest, MIN_VIEW_FRACTION * min(w, h)), min(w, h))))
         box = _square(w, h, px, py, side)
         if blur and blurred is None:
-            radius = max(1.0, BLUR_FRACTION * max(w, h))
-            blurred = _keep_hot(image, image.filter(ImageFilter.GaussianBlur(radius)), cam)
+            blurred = blurred_image(image, cam)
         out.append((blurred if blur else image).crop(box))
     return out
+
+
+def blurred_image(image: Image.Image, cam: np.ndarray) -> Image.Image:
+    """``image`` blurred where ``cam`` is cold (:func:`_keep_hot`): the blurred views' source."""
+    from PIL import ImageFilter
+
+    radius = max(1.0, BLUR_FRACTION * max(image.size))
+    return _keep_hot(image, image.filter(ImageFilter.GaussianBlur(radius)), cam)
 
 
 def region_peak(cam: np.ndarray, region: Region) -> tuple[float, float]:
