@@ -210,26 +210,12 @@ def photo_result(
 ) -> Any:
     """The keyword table of a photo folder's explanations, with terms as the precompute job
     stores them (:func:`core.text.evidence.document_terms`)."""
-    from core.mining import Corpus, mine
-    from core.mining.corpus import build_pairs
+    from core.lab.suite import cell_corpus
+    from core.mining import mine
     from core.text.evidence import document_terms
 
     tokens = [document_terms(e.text, e.details, lang).tokens for e in explained]
-    vocab, doc_index, term_index = build_pairs(tokens)
-    n = len(tokens)
-    corpus = Corpus(
-        doc_ids=[str(i) for i in range(n)],
-        texts=[e.text for e in explained],
-        labels=list(prepared.labels),
-        true_labels=list(prepared.labels),
-        pred_labels=list(prepared.predicted),
-        paths=[None] * n,
-        image_ids=[None] * n,
-        vocab=vocab,
-        doc_index=doc_index,
-        term_index=term_index,
-        lang=lang,
-    )
+    corpus = cell_corpus(prepared, [e.text for e in explained], tokens, lang)
     return mine(corpus, top=top, seed=seed)
 
 
@@ -327,27 +313,12 @@ def cv_accuracy(prepared: Any, explained: list[Any], lang: str, seeds: int) -> l
     """Words -> label accuracy (``wordcam bench --suite``'s tokens) of ``seeds``
     cross-validation splits: one split's accuracy moves by whole documents with the split
     alone, so a rule is compared with another on the mean (docs/terms.md, "noise")."""
-    from core.mining import Corpus, mine
-    from core.mining.corpus import build_pairs
+    from core.lab.suite import cell_corpus
+    from core.mining import mine
     from core.text import tokenize_many
 
     texts = [e.text for e in explained]
-    tokens = tokenize_many(texts, lang=lang, workers=1)
-    vocab, doc_index, term_index = build_pairs(tokens)
-    n = len(texts)
-    corpus = Corpus(
-        doc_ids=[str(i) for i in range(n)],
-        texts=texts,
-        labels=list(prepared.labels),
-        true_labels=list(prepared.labels),
-        pred_labels=list(prepared.predicted),
-        paths=[None] * n,
-        image_ids=[None] * n,
-        vocab=vocab,
-        doc_index=doc_index,
-        term_index=term_index,
-        lang=lang,
-    )
+    corpus = cell_corpus(prepared, texts, tokenize_many(texts, lang=lang, workers=1), lang)
     return [mine(corpus, top=10, seed=seed).text_accuracy or 0.0 for seed in range(seeds)]
 
 

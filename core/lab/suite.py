@@ -369,19 +369,15 @@ class RememberingModule(torch.nn.Module):
         return self.memory[key]
 
 
-def measure(
-    prepared: Prepared, texts: list[str], names: dict[str, list[str]], lang: str, top: int
-) -> tuple[float, float, dict[str, Any], float | None]:
-    """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell."""
-    from core.lab.demo import cue_recovery, cue_words
-    from core.mining import Corpus, mine
+def cell_corpus(prepared: Prepared, texts: list[str], tokens: list[list[str]], lang: str) -> Any:
+    """The :class:`~core.mining.Corpus` of one cell's explanations (``texts``, already tokenized
+    into ``tokens``), labelled with the cell's true and predicted labels."""
+    from core.mining import Corpus
     from core.mining.corpus import build_pairs
-    from core.text import tokenize_many
 
-    tokens = tokenize_many(texts, lang=lang, workers=1)
     vocab, doc_index, term_index = build_pairs(tokens)
     n = len(texts)
-    corpus = Corpus(
+    return Corpus(
         doc_ids=[str(i) for i in range(n)],
         texts=texts,
         labels=list(prepared.labels),
@@ -394,6 +390,18 @@ def measure(
         term_index=term_index,
         lang=lang,
     )
+
+
+def measure(
+    prepared: Prepared, texts: list[str], names: dict[str, list[str]], lang: str, top: int
+) -> tuple[float, float, dict[str, Any], float | None]:
+    """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell."""
+    from core.lab.demo import cue_recovery, cue_words
+    from core.mining import mine
+    from core.text import tokenize_many
+
+    tokens = tokenize_many(texts, lang=lang, workers=1)
+    corpus = cell_corpus(prepared, texts, tokens, lang)
     result = mine(corpus, top=top)
     recovery = cue_recovery(result, prepared.cues, names, top=top, lang=lang)
     per_class = recovery["per_class"]
