@@ -155,6 +155,28 @@ def test_a_batch_split_over_the_streams_equals_torch_for_every_size(openvino_run
     assert runner is not None and len(runner.requests) == 2  # one request per stream
 
 
+def test_every_model_shares_one_openvino_core(openvino_runtime, monkeypatch):
+    """A new ``Core`` per model (two per model before) is what other projects found to crash a
+    process after many models; every runner now compiles through the process's one ``Core``."""
+    import openvino as ov
+    import torch
+
+    made = []
+
+    class CountingCore(ov.Core):
+        def __init__(self, *args, **kwargs) -> None:
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(ov, "Core", CountingCore)
+    monkeypatch.setattr(openvino_runtime, "_CORE", [], raising=False)
+    x = torch.randn(2, 3, 16, 16)
+    for seed in range(3):  # three different models, each converted and compiled
+        torch.manual_seed(seed)
+        openvino_runtime.run(torch.nn.Conv2d(3, 4, 3).eval(), x)
+    assert len(made) == 1
+
+
 def test_an_output_without_a_batch_axis_keeps_the_batch_in_one_request(openvino_runtime):
     import torch
 

@@ -157,6 +157,23 @@ def _config() -> dict[str, Any]:
     }
 
 
+_CORE: list[Any] = []
+_CORE_GUARD = threading.Lock()
+
+
+def _core() -> Any:
+    """The process's one OpenVINO ``Core``, made on first use and shared by every model. Other
+    projects report segfaults when a process makes a new ``Core`` for each of many models (as
+    wordcam did, two per model, dropped while the compiled models lived on); a test run of this
+    project once died of a segfault without a traceback after many OpenVINO models."""
+    import openvino as ov
+
+    with _CORE_GUARD:
+        if not _CORE:
+            _CORE.append(ov.Core())
+        return _CORE[0]
+
+
 class _OpenVinoRunner:
     """A module converted by OpenVINO (batch size dynamic), compiled for the CPU in float32."""
 
@@ -172,11 +189,12 @@ class _OpenVinoRunner:
         self.tuple_output = False
         if path.exists() and path.with_suffix(".json").exists():  # converted and checked before
             self.tuple_output = json.loads(path.with_suffix(".json").read_text())["tuple"]
-            self.compiled = ov.Core().compile_model(ov.Core().read_model(str(path)), "CPU", config)
+            core = _core()
+            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
             return
         with torch.inference_mode():
             model = ov.convert_model(module, example_input=batch[:1].contiguous(), input=[shape])
-        self.compiled = ov.Core().compile_model(model, "CPU", config)
+        self.compiled = _core().compile_model(model, "CPU", config)
         self.tuple_output = len(self.compiled.outputs) > 1
         self.tuple_output = _check_against_torch(module, self, batch)
         path.parent.mkdir(parents=True, exist_ok=True)
