@@ -104,8 +104,12 @@ def register_test_backends() -> None:
 register_test_backends()
 
 # A subprocess that registers the test backends, then runs `wordcam ARGS...`.
+# The job is started as a terminal would start it: Ctrl-C raises KeyboardInterrupt even when the
+# test run itself was launched with SIGINT ignored (a background job of a shell without job
+# control, such as `nohup ... &` in a subshell), whose children inherit the ignored signal.
 CLI_SCRIPT = f"""
-import importlib.util, sys
+import importlib.util, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 spec = importlib.util.spec_from_file_location("precompute_test_backends", {str(HERE)!r})
 module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
 from core.cli import main
