@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from core.cli.common import add_device_argument
+from core.files import replace_text
 
 PARTS = ("cues", "faithfulness", "throughput", "verify", "kinds")
 
@@ -63,16 +64,9 @@ def run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(
-        json.dumps(
-            {k: v for k, v in report.items() if k != "markdown"},
-            ensure_ascii=False,
-            indent=1,
-            default=str,
-        ),
-        encoding="utf-8",
-    )
-    (out / "bench.md").write_text(report["markdown"] + "\n", encoding="utf-8")
+    record = {k: v for k, v in report.items() if k != "markdown"}
+    replace_text(out / "bench.json", json.dumps(record, ensure_ascii=False, indent=1, default=str))
+    replace_text(out / "bench.md", report["markdown"] + "\n")
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     else:
@@ -89,10 +83,8 @@ def run_suite(args: argparse.Namespace) -> int:
     markdown = suite_markdown(report, before=before)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "suite.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
-    )
-    (out / "suite.md").write_text(markdown + "\n", encoding="utf-8")
+    replace_text(out / "suite.json", json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    replace_text(out / "suite.md", markdown + "\n")
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     else:

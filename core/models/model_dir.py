@@ -12,12 +12,11 @@ Layout::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
+from core.files import replace_file, replace_text
 from core.models.base import DEFAULT_TASK, Classifier, Preprocessing
 
 FORMAT = "wordcam-model/1"
@@ -64,9 +63,9 @@ def save_model_dir(
     }
     info.update(extra or {})
     state = {k: v.detach().cpu().contiguous() for k, v in classifier.module.state_dict().items()}
-    _atomic_write(out / WEIGHTS_FILE, lambda fh: torch.save(state, fh))
+    replace_file(out / WEIGHTS_FILE, lambda fh: torch.save(state, fh))
     text = json.dumps(info, ensure_ascii=False, indent=2) + "\n"
-    _atomic_write(out / INFO_FILE, lambda fh: fh.write(text.encode("utf-8")))
+    replace_text(out / INFO_FILE, text)
     return out
 
 
@@ -188,15 +187,3 @@ def check_model_dir_labels(path: str | Path) -> None:
             f"({heads[-1]}) has {state[heads[-1]].shape[0]} outputs; the labels do not belong to "
             f"these weights (restore the labels or retrain)"
         )
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    """Write via a temporary file in the same directory, then rename over ``target``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.files import replace_file, replace_text
 from core.render.fonts import find_japanese_font, font_at
 
 if TYPE_CHECKING:
@@ -34,12 +35,13 @@ def save_confusion_png(metrics: dict[str, Any], path: str | Path) -> dict[str, A
     font_path = None if ascii_only else find_japanese_font()
     names_drawn = ascii_only or font_path is not None
     shown = [f"{i} {n}" if names_drawn else str(i) for i, n in enumerate(labels)]
-    draw_confusion(metrics["confusion_matrix"], shown, font_path).save(path)
+    picture = draw_confusion(metrics["confusion_matrix"], shown, font_path)
+    replace_file(path, lambda fh: picture.save(fh, "PNG"))
 
     legend = None
     if not names_drawn:
         legend = path.with_name(f"{path.stem}_labels.txt")
-        legend.write_text("".join(f"{i}\t{n}\n" for i, n in enumerate(labels)), encoding="utf-8")
+        replace_text(legend, "".join(f"{i}\t{n}\n" for i, n in enumerate(labels)))
         log.info(
             "no Japanese font installed (fc-list :lang=ja found none): %s shows class "
             "indices; %s maps them to names",

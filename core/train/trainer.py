@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from core.datasets import PhotoDataset, Sample, make_loader, scan_labelled_folder
 from core.errors import DataError, ModelError
 from core.evaluation.metrics import classification_metrics, summary_line
+from core.files import replace_text
 from core.models.base import DEFAULT_TASK
 from core.models.model_dir import INFO_FILE
 from core.render import save_confusion_png
@@ -475,9 +476,7 @@ class Trainer:
             metrics["confusion_image"] = save_confusion_png(
                 metrics, self.out / "confusion_matrix.png"
             )
-        (self.out / "metrics.json").write_text(
-            json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
+        replace_text(self.out / "metrics.json", json.dumps(metrics, ensure_ascii=False, indent=1))
         log.info("saved %s (best epoch %d): %s", self.out, self.best_epoch, summary_line(metrics))
         return metrics
 
