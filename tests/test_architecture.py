@@ -62,7 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"datasets", "errors", "models", "registry", "runtime"},
     "train": {"datasets", "errors", "evaluation", "files", "models", "render", "runtime"},
     "export": set(),
-    "report": {"errors", "explainers", "formatting", "languages", "mining", "store"},
+    "report": {"errors", "explainers", "files", "formatting", "languages", "mining", "store"},
     "verify": {
         "attribution",
         "errors",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError
+from core.files import replace_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -435,7 +436,7 @@ def make_cue_dataset(
         "images": records,
     }
     cues_path = out / "cues.json"
-    cues_path.write_text(json.dumps(cues, ensure_ascii=False, indent=1), encoding="utf-8")
+    replace_text(cues_path, json.dumps(cues, ensure_ascii=False, indent=1))
     return {
         "out_dir": str(out),
         "classes": classes,

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.files import replace_text
 from core.store.effects import WordEffect
 from core.verify.fill import DEFAULT_FILL, FILLS
 from core.verify.report import VerifyReport
@@ -303,7 +304,7 @@ def make_planted_kinds(
                 canvas.save(out / rec["file"], quality=92)
                 records.append(rec)
     truth = {"classes": [c for c, _, _ in PLANTED], "seed": seed, "images": records}
-    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    replace_text(out / "truth.json", json.dumps(truth, ensure_ascii=False))
     return truth
 
 
@@ -492,7 +493,7 @@ def planted_benchmark(
         trained = time.perf_counter() - t0
         result = measure_planted(root, planted_word_tests(truth, seed), seed)
         result |= {"seed": seed, "val_top1": metrics.get("top1"), "train_s": round(trained, 1)}
-        (root / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        replace_text(root / "result.json", json.dumps(result, indent=1))
         per_seed.append(result)
     return {"seeds": per_seed, "groups": planted_groups(per_seed), "loadavg": _load()}
 
@@ -556,5 +557,5 @@ if __name__ == "__main__":  # python -m core.lab.verify_bench WORK [seeds...]
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "data/verify_kinds")
     seeds = tuple(int(x) for x in sys.argv[2:]) or (0, 1)
     summary = planted_benchmark(work, seeds)
-    (work / "kinds.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    replace_text(work / "kinds.json", json.dumps(summary, indent=1))
     print(planted_markdown(summary))

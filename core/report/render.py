@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from core.errors import WordcamError
+from core.files import replace_text
 from core.formatting import pct as _pct
 from core.report.collect import Report, Segments
 
@@ -168,5 +169,4 @@ def write_report(report: Report, out: str | Path) -> Path:
     else:
         raise WordcamError(f"cannot write a report as {out.name}; use a .html or .md file name")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(body, encoding="utf-8")
-    return out
+    return replace_text(out, body)
