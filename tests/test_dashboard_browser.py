@@ -477,7 +477,6 @@ def test_the_analysts_day(page, server, tmp_path, lang):
     """Keywords -> click a bar -> Photos (most confident first) -> Compare two words and two
     wards -> click a contrast bar -> Overview -> click a confusion cell -> export each table and
     read it with ``csv`` -> the report; and no request to any host but the dashboard's own."""
-    import csv
 
     base, _ = server
     pg = page
@@ -523,16 +522,7 @@ def test_the_analysts_day(page, server, tmp_path, lang):
 
     pg.goto(f"{base}/export?lang={lang}")
     h1(pg, words["ex"])
-    buttons = pg.get_by_test_id("stDownloadButton")
-    for i in range(buttons.count()):
-        with pg.expect_download() as info:
-            buttons.nth(i).click()
-        raw = Path(info.value.path()).read_bytes()
-        assert raw.startswith(BOM)
-        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
-        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
-        # no cell a spreadsheet would read as a date (n/m) or a formula
-        assert not [c for r in rows for c in r if re.fullmatch(r"\d+/\d+|[=+@].*", c)]
+    assert download_every_export(pg, lang) >= 1
     no_errors(pg)
 
     pg.goto(f"{base}/report?lang={lang}")
@@ -541,3 +531,25 @@ def test_the_analysts_day(page, server, tmp_path, lang):
         pg.get_by_test_id("stDownloadButton").first.click()
     assert Path(info.value.path()).read_bytes().startswith(b"<!")
     assert _own_host_only(requests, base) == []
+
+
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def download_every_export(pg, lang: str) -> int:
+    """On the Export page: download every table, read it with ``csv`` and check it (a BOM, a
+    rectangle, no cell a spreadsheet reads as a date (n/m) or a formula, headers in the UI
+    language: the first header is never a ward name); returns how many."""
+    import csv
+
+    buttons = pg.get_by_test_id("stDownloadButton")
+    for i in range(buttons.count()):
+        with pg.expect_download() as info:
+            buttons.nth(i).click()
+        raw = Path(info.value.path()).read_bytes()
+        assert raw.startswith(BOM)
+        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+        assert not [c for r in rows for c in r if re.fullmatch(r"\d+/\d+|[=+@].*", c)]
+        assert bool(CJK.search(rows[0][0])) == (lang == "ja"), rows[0]
+    return buttons.count()

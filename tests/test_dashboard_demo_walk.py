@@ -15,7 +15,6 @@ none to a host but the dashboard's own. Run with ``-m browser`` (or ``-o addopts
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -24,11 +23,10 @@ from pathlib import Path
 
 import pytest
 import test_dashboard_browser as browser  # noqa: I001 - skips the module without chromium
-from test_dashboard_browser import BOM, h1, no_errors, settle, shot
+from test_dashboard_browser import download_every_export, h1, no_errors, settle, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 PAGES = {
     "ja": {"kw": "キーワード", "ph": "写真", "ov": "概要", "cmp": "単語の比較", "ex": "書き出し"},
     "en": {"kw": "Keywords", "ph": "Photos", "ov": "Overview", "cmp": "Compare words"}
@@ -188,20 +186,9 @@ def export_every_table(pg, base: str, lang: str) -> int:
     """Download every table of the Export page and read it with ``csv``; returns how many."""
     pg.goto(f"{base}/export?lang={lang}")
     h1(pg, PAGES[lang]["ex"])
-    buttons = pg.get_by_test_id("stDownloadButton")
-    for i in range(buttons.count()):
-        with pg.expect_download() as info:
-            buttons.nth(i).click()
-        raw = Path(info.value.path()).read_bytes()
-        assert raw.startswith(BOM)
-        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
-        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
-        # no cell a spreadsheet would read as a date (n/m) or a formula
-        assert not [c for r in rows for c in r if re.fullmatch(r"\d+/\d+|[=+@].*", c)]
-        # headers follow the UI language (the first header is never a ward name)
-        assert bool(CJK.search(rows[0][0])) == (lang == "ja"), rows[0]
+    count = download_every_export(pg, lang)
     no_errors(pg)
-    return buttons.count()
+    return count
 
 
 def report(pg, base: str, lang: str, demo: Path, tmp_path: Path) -> None:
