@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.explainers.naming import LEGACY_RULE, NamingRule
+from core.explainers.naming import HEDGED_RULE, LEGACY_RULE, NamingRule
 
 RULES: dict[str, NamingRule] = {
     "legacy": LEGACY_RULE,
@@ -114,6 +114,8 @@ RULES: dict[str, NamingRule] = {
     "h.3 agree sb.4": NamingRule(
         min_heat=0.3, sure_prob=0.4, side_agree=True, broad_min=0.4, broad_side_only=True
     ),
+    # issue 21.4, third round: the rule decides what is shown; the legacy names stay as guesses
+    "h.4 hedge": HEDGED_RULE,
 }
 
 
@@ -158,6 +160,7 @@ def replay(recorded: list[Any], explainer: Any, rule: NamingRule) -> list[Any]:
         for fact, p in zip(facts, probs, strict=True):
             naming = name_region(p, rule, explainer.categories, fact.region.heat_share)
             fact.candidate_ids, fact.broader = list(naming.specific), naming.broader
+            fact.hedged_ids = list(naming.hedged)
         out.append(explainer._compose(request, facts))
     return out
 
@@ -198,7 +201,10 @@ def prepare_photos(photos: Path, model_dir: Path) -> Any:
 
 
 def cv_accuracy_terms(prepared: Any, explained: list[Any], lang: str, seeds: int) -> list[float]:
-    """:func:`cv_accuracy` with terms as the precompute job stores them."""
+    """Words -> label accuracy of ``seeds`` cross-validation splits, with terms as the
+    precompute job stores them (``wordcam bench --suite``'s): one split's accuracy moves by
+    whole documents with the split alone, so a rule is compared with another on the mean
+    (docs/terms.md, "noise")."""
     return [
         photo_result(prepared, explained, lang, 10, seed).text_accuracy or 0.0
         for seed in range(seeds)
@@ -219,6 +225,17 @@ def photo_result(
     return mine(corpus, top=top, seed=seed)
 
 
+def shown_table(prepared: Any, explained: list[Any], lang: str) -> Any:
+    """The default table (:func:`core.mining.arrange.arrange` with the stored candidates,
+    ``min_m``, the precision bound's ranking and the terms' kinds: hedged names hidden)."""
+    from core.mining.arrange import arrange
+    from core.mining.settings import DEFAULTS, STORED_TOP
+    from core.text.evidence import document_terms, majority_kinds
+
+    kinds = majority_kinds(document_terms(e.text, e.details, lang) for e in explained)
+    return arrange(photo_result(prepared, explained, lang, STORED_TOP), DEFAULTS, kinds)
+
+
 def photo_cell(
     prepared: Any, explained: list[Any], lang: str, top: int, seeds: int = 5
 ) -> dict[str, Any]:
@@ -227,7 +244,7 @@ def photo_cell(
     from core.explainers.naming import CATEGORIES, class_categories
     from core.models import load_model
 
-    result = photo_result(prepared, explained, lang, top)
+    result = shown_table(prepared, explained, lang)
     imagenet = load_model("imagenet")
     categories = class_categories(imagenet.labels)
     keys = [c.key for c in CATEGORIES]
@@ -309,19 +326,6 @@ def recorded_setting(setting: Any, suite: Any, args: Any, explainer: Any) -> tup
     return prepared, recorded
 
 
-def cv_accuracy(prepared: Any, explained: list[Any], lang: str, seeds: int) -> list[float]:
-    """Words -> label accuracy (``wordcam bench --suite``'s tokens) of ``seeds``
-    cross-validation splits: one split's accuracy moves by whole documents with the split
-    alone, so a rule is compared with another on the mean (docs/terms.md, "noise")."""
-    from core.lab.suite import cell_corpus
-    from core.mining import mine
-    from core.text import tokenize_many
-
-    texts = [e.text for e in explained]
-    corpus = cell_corpus(prepared, texts, tokenize_many(texts, lang=lang, workers=1), lang)
-    return [mine(corpus, top=10, seed=seed).text_accuracy or 0.0 for seed in range(seeds)]
-
-
 def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     """The demo's validation photos (a finished ``wordcam demo --out DIR``) named by each
     rule: words -> label (5-fold CV, terms as the precompute job stores them), wrong names in
@@ -334,8 +338,6 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     from core.explainers import load_explainer
     from core.lab.demo import cue_recovery, object_names
     from core.lab.suite import photo_vocabulary, wrong_names
-    from core.mining.arrange import arrange
-    from core.mining.settings import DEFAULTS, STORED_TOP
     from core.models import load_model
 
     demo = Path(args.demo)
@@ -354,8 +356,7 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     report = {}
     for key, rule in rules.items():
         explained = replay(recorded, explainer, rule)
-        # the demo's table: the stored candidates, min_m and the precision bound's ranking
-        result = arrange(photo_result(prepared, explained, lang, STORED_TOP), DEFAULTS)
+        result = shown_table(prepared, explained, lang)
         given = {
             c["label"]
             for e in explained
@@ -564,7 +565,7 @@ def main(argv: list[str]) -> int:
                     prepared, setting, lang, explained, names[lang], suite.top, vocabulary[lang]
                 )
                 cells[key].append(cell)
-                splits = cv_accuracy(prepared, explained, lang, args.cv_seeds)
+                splits = cv_accuracy_terms(prepared, explained, lang, args.cv_seeds)
                 cvs[key].append(sum(splits) / len(splits))
                 spread[key].append(splits)
                 docs[key].append(len(explained))

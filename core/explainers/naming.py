@@ -16,6 +16,13 @@ nothing there is a nematode. :func:`name_region` decides per region:
   category whose sum reaches :attr:`NamingRule.broad_min` is named (鳥, 果物, 動物, 乗り物 ...);
 * else **unnamed** (the sentence says no object is clear).
 
+With :attr:`NamingRule.hedge` the names :data:`LEGACY_RULE` would have given a region and this
+rule does not are kept as **hedged** names (:attr:`Naming.hedged`): the sentence mentions them
+as a guess ("no object is clear (perhaps a nematode)") and the terms give them the kind
+``guess`` (:mod:`core.text.evidence`), which the default keyword table does not show. The rule
+then decides what is *shown*, not what is *kept*: the words of an explanation are the legacy
+rule's (docs/terms.md, "Hedged names").
+
 Which class belongs to which category comes from data, not from a hand-written list: each
 ImageNet class is a WordNet 3.0 noun synset, and ``imagenet_hypernyms.tsv`` (written by
 ``scripts/imagenet_hierarchy.py`` from Debian's WordNet and timm's class list) holds every
@@ -118,6 +125,8 @@ class NamingRule:
             same thing, not a second object).
         side_agree: a side region keeps a class name below ``sure_prob`` when every view's
             best class is that class (two views agreeing are evidence the heat alone is not).
+        hedge: keep the names :data:`LEGACY_RULE` would give and this rule does not, as
+            hedged names (:attr:`Naming.hedged`).
     """
 
     min_prob: float = 0.10
@@ -130,6 +139,7 @@ class NamingRule:
     broad_side_only: bool = False
     second_ratio: float = 0.0
     side_agree: bool = False
+    hedge: bool = False
 
 
 #: The rule before issue 21 (any class at 0.10): kept for the before/after measurements.
@@ -148,6 +158,10 @@ LEGACY_RULE = NamingRule()
 #: ``second_ratio``, ``side_agree``, ``agree_below``) held more cells without adding wrong names
 #: to the demo, so the rule is unchanged.
 DEFAULT_RULE = NamingRule(min_heat=0.4, sure_prob=0.4)
+#: The default rule with hedged names (docs/terms.md, "Hedged names"): a region it leaves
+#: unnamed mentions the legacy rule's names as a guess, so an explanation keeps the legacy
+#: rule's words while the default table shows only the names given.
+HEDGED_RULE = NamingRule(min_heat=0.4, sure_prob=0.4, hedge=True)
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,9 @@ class Naming:
 
     specific: tuple[tuple[int, float], ...] = ()
     broader: tuple[str, float] | None = None
+    #: The legacy rule's names this rule did not give (:attr:`NamingRule.hedge`): shown as a
+    #: guess, tokenized as ``guess`` words.
+    hedged: tuple[tuple[int, float], ...] = ()
 
 
 def name_region(
@@ -170,6 +187,19 @@ def name_region(
     ``categories`` (:func:`class_categories`: classes x :data:`CATEGORIES` membership) gives
     the broader words; without it none is given.
     """
+    naming = _name_region(view_probs, rule, categories, heat_share)
+    if not rule.hedge:
+        return naming
+    given = {k for k, _ in naming.specific}
+    legacy = _name_region(view_probs, LEGACY_RULE, None, heat_share).specific
+    hedged = tuple((k, p) for k, p in legacy if k not in given)
+    return Naming(naming.specific, naming.broader, hedged) if hedged else naming
+
+
+def _name_region(
+    view_probs: np.ndarray, rule: NamingRule, categories: np.ndarray | None, heat_share: float
+) -> Naming:
+    """:func:`name_region` without the hedged names."""
     import numpy as np
 
     probs = np.asarray(view_probs, dtype=np.float64).reshape(-1, np.shape(view_probs)[-1])

@@ -4,8 +4,10 @@
 words of largest positive weight, as fit or as stored) into the table shown
 (``docs/table.md``):
 
-1. words found in fewer than ``min_m`` documents are left out (the fit and its accuracy are
-   unchanged: only the table leaves them out);
+1. words found in fewer than ``min_m`` documents are left out, and so are words of a hidden
+   kind (:data:`~core.text.evidence.HIDDEN_KINDS`: ``guess``, a name the explainer only
+   hedged) unless ``settings.kinds`` picks that kind (the fit and its accuracy are unchanged:
+   only the table leaves them out);
 2. the rest are ranked by the lower end of the 95% Wilson score interval of their precision
    n/m (``rank="precision"``, the default: 2/2 ranks below 24/24 and below 21/37) or by
    weight (``rank="weight"``), ties by weight, then word;
@@ -84,7 +86,11 @@ def arrange(
     still names the objects of the unfiltered table.
     """
     kinds = kinds or {}
-    ranks = {c: ranked(kws, settings) for c, kws in result.classes.items()}
+    hidden = hidden_kinds(settings)
+    ranks = {
+        c: ranked([k for k in kws if kinds.get(k.word) not in hidden], settings)
+        for c, kws in result.classes.items()
+    }
     shown = {
         c: [
             replace(k, kind=kinds.get(k.word), rank=r) for r, k in enumerate(kws[: settings.top], 1)
@@ -106,6 +112,14 @@ def arrange(
     classes = {c: _layout(c, kws, owners) for c, kws in shown.items()}
     ranking = {"rank": settings.rank, "min_m": settings.min_m}
     return replace(result, classes=classes, ranking=ranking)
+
+
+def hidden_kinds(settings: MiningSettings) -> frozenset[str]:
+    """The kinds whose words the table leaves out: :data:`~core.text.evidence.HIDDEN_KINDS`
+    less those the kind filter picks."""
+    from core.text.evidence import HIDDEN_KINDS
+
+    return frozenset(k for k in HIDDEN_KINDS if k not in settings.kinds)
 
 
 def _layout(cls: str, words: list[Keyword], owners: Mapping[tuple[str, str], Any]) -> list:

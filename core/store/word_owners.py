@@ -1,7 +1,7 @@
 """What the keyword table reads to place its words: each word's kind, and whose region it is.
 
-:func:`term_kinds`: the kind (object, colour, position, other) the run's tokens give a word
-most often. :func:`attribute_owners`: for a colour or position word of a class, the object
+:func:`term_kinds`: the kind (object, colour, position, other, guess) the run's tokens give a
+word most often (as :func:`core.text.evidence.majority_kinds` does for terms in memory). :func:`attribute_owners`: for a colour or position word of a class, the object
 word of that class whose (document, region) pairs it shares most, from ``word_regions``
 (localized rows only: an unlocalized row lists every described region, which says nothing
 about whose region a word is). :mod:`core.mining.arrange` turns both into the table's layout.
@@ -17,8 +17,9 @@ from core.store.schema import has_column, has_table
 if TYPE_CHECKING:
     import duckdb
 
-#: Display order of the kinds, used to break a tie between two kinds of a word.
-_KIND_ORDER = {"object": 0, "colour": 1, "position": 2, "other": 3}
+#: Display order of the kinds, used to break a tie between two kinds of a word: the order of
+#: ``core.text.evidence.KINDS`` (the store imports no other room; a test checks they agree).
+_KIND_ORDER = {"object": 0, "colour": 1, "position": 2, "other": 3, "guess": 4}
 
 _KINDS = """
 SELECT term, kind, count(*) FROM (
@@ -32,7 +33,7 @@ GROUP BY term, kind
 
 def term_kinds(con: duckdb.DuckDBPyConnection, run_id: int, words: Sequence[str]) -> dict[str, str]:
     """``{word: kind}``: the kind the run's finished documents give each word most often
-    (ties in object, colour, position, other order); words without stored kinds (a DB from
+    (ties in object, colour, position, other, guess order); words without stored kinds (a DB from
     before them, a corpus file) are left out."""
     if not words or not has_column(con, "tokens", "kinds"):
         return {}

@@ -1,0 +1,208 @@
+"""Hedged names (issue 21.4, docs/terms.md "Hedged names"): the naming rule decides what is
+shown, not what is kept. A name the default rule drops stays in the explanation as a guess,
+a ``guess`` term that words -> label keeps and the default keyword table hides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.explainers.grounded import GroundedExplainer, RegionFacts
+from core.explainers.naming import DEFAULT_RULE, HEDGED_RULE, LEGACY_RULE, name_region
+from core.mining.arrange import arrange
+from core.mining.result import Keyword, MiningResult
+from core.mining.settings import DEFAULTS, MiningSettings
+from core.models.base import Classifier, Preprocessing
+from core.models.imagenet import imagenet_labels
+from core.regions import Region
+from core.text import tokenize
+from core.text.evidence import KINDS, document_terms, majority_kinds
+
+NEMATODE, FLATWORM, TABBY, TIGER_CAT = 111, 110, 281, 282
+
+
+def _views(*rows: dict[int, float]) -> np.ndarray:
+    out = np.zeros((len(rows), 1000))
+    for v, row in enumerate(rows):
+        out[v] = (1.0 - sum(row.values())) / (1000 - len(row))
+        for k, p in row.items():
+            out[v, k] = p
+    return out
+
+
+class _Uniform(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(x.shape[0], 1000)
+
+
+@pytest.fixture(scope="module")
+def imagenet_names() -> Classifier:
+    labels = imagenet_labels()
+    return Classifier(
+        module=_Uniform(),
+        labels=list(labels["en"]),
+        preprocess=Preprocessing(image_size=32, resize=37),
+        spec="names",
+        localized_labels={k: list(v) for k, v in labels.items()},
+    )
+
+
+def _explain(model: Classifier, rule, lang: str, recorded):
+    """Explanations composed from recorded per-view probabilities, as the calibration's replay
+    does (``benchmarks/naming_calibration.py``)."""
+    from core.explainers.base import ExplainRequest
+    from PIL import Image
+
+    explainer = GroundedExplainer(crop_model=model, lang=lang, naming=rule)
+    request = ExplainRequest(
+        image=Image.new("RGB", (8, 8)), cam=np.zeros((8, 8)), predictions=[], label=None,
+        task="", key="k",
+    )  # fmt: skip
+    out = []
+    for regions in recorded:
+        facts = []
+        for region, probs in regions:
+            naming = name_region(probs, rule, None, region.heat_share)
+            fact = RegionFacts(region, [("grey", 1.0)], list(naming.specific))
+            fact.hedged_ids = list(naming.hedged)
+            facts.append(fact)
+        out.append(explainer._compose(request, facts))
+    return out
+
+
+def _recorded(seed: int = 0, photos: int = 60):
+    """Photos of 1-4 regions of random heat, each with two views' probabilities: a few peaked
+    classes at 0.05-0.6 over a flat rest (weak texture readings and sure objects alike)."""
+    rng = np.random.default_rng(seed)
+    positions = ["upper-left", "middle-center", "lower-right", "upper-right"]
+    out = []
+    for _ in range(photos):
+        n = int(rng.integers(1, 5))
+        shares = rng.dirichlet(np.ones(n))
+        regions = []
+        for i, share in enumerate(sorted(shares, reverse=True)):
+            region = Region(i + 1, (0, 0, 4, 4), (2.0, 2.0), float(share), 16, positions[i])
+            peaks = rng.choice(1000, size=3, replace=False)
+            rows = [
+                {int(k): float(rng.uniform(0.02, 0.3)) for k in peaks}
+                for _ in range(2)
+            ]  # fmt: skip
+            regions.append((region, _views(*rows)))
+        out.append(regions)
+    return out
+
+
+def test_a_dropped_name_is_kept_as_a_guess():
+    weak = _views({NEMATODE: 0.2, FLATWORM: 0.12})
+    side = name_region(weak, HEDGED_RULE, None, heat_share=0.1)
+    assert side.specific == () and [k for k, _ in side.hedged] == [NEMATODE, FLATWORM]
+    assert name_region(weak, DEFAULT_RULE, None, heat_share=0.1).hedged == ()
+    hot = name_region(weak, HEDGED_RULE, None, heat_share=0.6)  # named: nothing to hedge
+    assert [k for k, _ in hot.specific] == [NEMATODE, FLATWORM] and hot.hedged == ()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_explanation_keeps_the_legacy_rules_words(imagenet_names, lang):
+    recorded = _recorded()
+    legacy = _explain(imagenet_names, LEGACY_RULE, lang, recorded)
+    hedged = _explain(imagenet_names, HEDGED_RULE, lang, recorded)
+    default = _explain(imagenet_names, DEFAULT_RULE, lang, recorded)
+    guesses = 0
+    for old, new, shown in zip(legacy, hedged, default, strict=True):
+        old_terms = document_terms(old.text, old.details, lang)
+        new_terms = document_terms(new.text, new.details, lang)
+        shown_terms = document_terms(shown.text, shown.details, lang)
+        assert set(new_terms.tokens) == set(old_terms.tokens)  # words -> label keeps them
+        # what is shown (every kind but guess) is the default rule's
+        assert [t for t in new_terms.terms if t.kind != "guess"] == shown_terms.terms
+        guesses += sum(t.kind == "guess" for t in new_terms.terms)
+        # read as free text: every legacy word is kept, and the hedge adds no filler term
+        # (the only other words are the unnamed template's own: 特定, 物体 / object)
+        free_old, free_new = set(tokenize(old.text, lang=lang)), set(tokenize(new.text, lang=lang))
+        assert free_old <= free_new
+        assert free_new - free_old <= set(tokenize(shown.text, lang=lang))
+    assert guesses > 20  # the random regions do exercise the hedge
+
+
+def test_the_hedged_sentence_reads_as_a_guess(imagenet_names):
+    region = Region(1, (0, 0, 4, 4), (2.0, 2.0), 0.2, 16, "upper-left")
+    recorded = [[(region, _views({NEMATODE: 0.2, FLATWORM: 0.12}))]]
+    (ja,) = _explain(imagenet_names, HEDGED_RULE, "ja", recorded)
+    (en,) = _explain(imagenet_names, HEDGED_RULE, "en", recorded)
+    assert "特定の物体ははっきりしません（もしかすると線虫やヒラムシ）。" in ja.text
+    assert "shows no clearly recognisable object, perhaps a nematode or a flatworm." in en.text
+    assert en.details["regions"][0]["candidates"] == []
+    assert [h["label"] for h in en.details["regions"][0]["hedged"]] == ["nematode", "flatworm"]
+    assert tokenize(en.text, lang="en")[-2:] == ["nematode", "flatworm"]
+    # a region named and hedged at once (a rule that drops a second name)
+    both = RegionFacts(region, [], [(TABBY, 0.5)])
+    both.hedged_ids = [(TIGER_CAT, 0.15)]
+    explainer = GroundedExplainer(crop_model=imagenet_names, lang="en")
+    from core.explainers.base import ExplainRequest
+    from PIL import Image
+
+    request = ExplainRequest(Image.new("RGB", (8, 8)), np.zeros((8, 8)), [], None, "", "k")
+    assert (
+        "looks like a tabby, perhaps also a tiger cat." in explainer._compose(request, [both]).text
+    )
+
+
+def test_a_rule_without_hedge_writes_no_hedged_key(imagenet_names):
+    region = Region(1, (0, 0, 4, 4), (2.0, 2.0), 0.2, 16, "upper-left")
+    recorded = [[(region, _views({NEMATODE: 0.2}))]]
+    (out,) = _explain(imagenet_names, DEFAULT_RULE, "en", recorded)
+    assert "hedged" not in out.details["regions"][0]  # stored details unchanged
+
+
+def test_guess_is_a_kind_of_its_own_and_the_majority_decides():
+    assert KINDS[-1] == "guess"
+    details = {
+        "explainer": "grounded",
+        "regions": [
+            {"index": 1, "position": "upper-left", "colors": [], "candidates": [],
+             "hedged": [{"label": "Nematode", "prob": 0.2}]},
+            {"index": 2, "position": "lower-right", "colors": [],
+             "candidates": [{"label": "nematode", "prob": 0.5}], "hedged": []},
+        ],
+    }  # fmt: skip
+    terms = document_terms("x", details, "en")
+    assert [(t.term, t.kind, t.regions) for t in terms.terms if t.kind in ("object", "guess")] == [
+        ("nematode", "guess", (1,)),
+        ("nematode", "object", (2,)),
+    ]
+    # one each: a tie goes to the kind listed first (object)
+    assert majority_kinds([terms])["nematode"] == "object"
+    assert (
+        majority_kinds(
+            [terms, document_terms("x", {**details, "regions": details["regions"][:1]}, "en")]
+        )["nematode"]
+        == "guess"
+    )
+
+
+def test_the_stores_tie_order_is_the_kinds_order():
+    from core.store.word_owners import _KIND_ORDER
+
+    assert sorted(_KIND_ORDER, key=_KIND_ORDER.get) == list(KINDS)
+
+
+def test_the_default_table_hides_guesses_unless_the_filter_picks_them():
+    words = [
+        Keyword("線虫", 6, 7, 2.0),
+        Keyword("エジプト猫", 20, 24, 1.5),
+        Keyword("茶色", 9, 30, 1.0),
+    ]
+    result = MiningResult({"中央区": words}, 0.8, None, None, 60, 0)
+    kinds = {"線虫": "guess", "エジプト猫": "object", "茶色": "colour"}
+    shown = arrange(result, DEFAULTS, kinds)
+    assert [k.word for k in shown.classes["中央区"]] == ["エジプト猫", "茶色"]
+    assert shown.text_accuracy == 0.8  # the fit, with the guess, is unchanged
+    picked = arrange(result, MiningSettings(kinds=("object", "guess")), kinds)
+    assert "線虫" in [k.word for k in picked.classes["中央区"]]
+
+
+def test_a_guess_word_is_tested_by_hiding():
+    from core.verify.changes import tests_for
+
+    assert tests_for("guess") == ("hide",)
