@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from core.explainers.base import ExplainRequest
 from core.explainers.grounded import GroundedExplainer, RegionFacts
 from core.explainers.naming import DEFAULT_RULE, HEDGED_RULE, LEGACY_RULE, name_region
 from core.mining.arrange import arrange
@@ -51,9 +53,6 @@ def imagenet_names() -> Classifier:
 def _explain(model: Classifier, rule, lang: str, recorded):
     """Explanations composed from recorded per-view probabilities, as the calibration's replay
     does (``benchmarks/naming_calibration.py``)."""
-    from core.explainers.base import ExplainRequest
-    from PIL import Image
-
     explainer = GroundedExplainer(crop_model=model, lang=lang, naming=rule)
     request = ExplainRequest(
         image=Image.new("RGB", (8, 8)), cam=np.zeros((8, 8)), predictions=[], label=None,
@@ -139,9 +138,6 @@ def test_the_hedged_sentence_reads_as_a_guess(imagenet_names):
     both = RegionFacts(region, [], [(TABBY, 0.5)])
     both.hedged_ids = [(TIGER_CAT, 0.15)]
     explainer = GroundedExplainer(crop_model=imagenet_names, lang="en")
-    from core.explainers.base import ExplainRequest
-    from PIL import Image
-
     request = ExplainRequest(Image.new("RGB", (8, 8)), np.zeros((8, 8)), [], None, "", "k")
     assert (
         "looks like a tabby, perhaps also a tiger cat." in explainer._compose(request, [both]).text
