@@ -133,6 +133,7 @@ EN: dict[str, str] = {
     "kw.side_by_side": "Side by side with another run",
     "kw.vs_run": "Compare with run",
     "kw.vs_none": "(none)",
+    "kind.guess": "guessed names (hidden unless chosen)",
     # compare
     "cmp.no_tokens": "This run has no tokenized explanations yet.",
     "cmp.words": "Words",

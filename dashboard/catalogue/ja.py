@@ -122,6 +122,7 @@ JA: dict[str, str] = {
     "kw.side_by_side": "別の実行と並べて比較",
     "kw.vs_run": "比較する実行",
     "kw.vs_none": "(なし)",
+    "kind.guess": "推測の名前(選んだときだけ表示)",
     "cmp.no_tokens": "この実行にはまだトークン化された説明文がありません。",
     "cmp.words": "単語",
     "cmp.words_placeholder": "2 語以上選んでください",
