@@ -3,7 +3,7 @@
 A wordcam DuckDB gives the documents of one run (tokens stored once per explanation by the
 precompute job; the SQL is :mod:`core.store.corpus`); a corpus file (:mod:`core.mining.files`)
 is tokenized on the fly. ``kinds=`` keeps only the words of those kinds (object, colour,
-position, other: :mod:`core.text.evidence`), e.g. to mine object words alone.
+position, other, guess: :mod:`core.text.evidence`), e.g. to mine object words alone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from core.store.metrics import image_accuracy, image_accuracy_of, majority_basel
 if TYPE_CHECKING:
     import duckdb
 
-_KIND_ALIASES = {"color": "colour", "objects": "object", "colours": "colour", "colors": "colour"}
+_KIND_ALIASES = {
+    "color": "colour",
+    "objects": "object",
+    "colours": "colour",
+    "colors": "colour",
+    "guesses": "guess",
+}
 
 
 @dataclass
