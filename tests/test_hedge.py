@@ -202,3 +202,83 @@ def test_a_guess_word_is_tested_by_hiding():
     from core.verify.changes import tests_for
 
     assert tests_for("guess") == ("hide",)
+
+
+# ------------------------------------------------------------------ on a stored run
+
+
+def _hedged_row(i: int, cls: str):
+    from core.store.results import ResultRow
+
+    obj = {"cafe": "cup", "street": "car", "park": "bench"}[cls]
+    tokens, kinds = [obj, "grey"], ["object", "colour"]
+    if cls == "street" and i < 3:  # thresher named twice, guessed once: m = 3, but 2 named
+        tokens.append("thresher")
+        kinds.append("object" if i < 2 else "guess")
+    if cls == "park" and i < 8:  # nematode: guessed in 7 photos, named in 1
+        tokens.append("nematode")
+        kinds.append("object" if i == 0 else "guess")
+    if cls == "cafe" and i < 4:  # espresso: named in 4, guessed besides in 2 of them
+        tokens += ["espresso"] + (["espresso"] if i < 2 else [])
+        kinds += ["object"] + (["guess"] if i < 2 else [])
+    return ResultRow(
+        path=f"/p/{cls}/{i}.jpg",
+        rel_path=f"{cls}/{i}.jpg",
+        true_label=cls,
+        status="done",
+        pred_label=cls,
+        text=" ".join(tokens),
+        tokens=tokens,
+        kinds=kinds,
+        word_regions={t: ([1], True) for t in tokens},
+    )
+
+
+@pytest.fixture(scope="module")
+def hedged_db(tmp_path_factory):
+    from core.mining import store_default_results
+    from core.store import StoreWriter
+    from core.store.results import ExplanationSource, write_rows
+    from core.store.runs import RunRecord, create_run
+    from core.store.terms import write_terms
+
+    path = tmp_path_factory.mktemp("hedged") / "hedged.duckdb"
+    with StoreWriter(path) as w:
+        run_id = create_run(w.con, RunRecord("images", "/p", lang="en"), ["cafe", "street", "park"])
+        rows = [_hedged_row(i, c) for c in ("cafe", "street", "park") for i in range(12)]
+        write_rows(w.con, run_id, rows, ExplanationSource("grounded", "blind", "en"))
+        write_terms(w.con, run_id)
+        store_default_results(w.con, run_id)
+    return path
+
+
+def test_the_stored_table_shows_names_given_with_their_own_counts(hedged_db):
+    from core.mining import keyword_table
+
+    table = keyword_table(hedged_db, settings=MiningSettings(min_m=1))
+    words = {c: {k.word: k for k in kws} for c, kws in table.classes.items()}
+    assert "nematode" not in words["park"]  # mostly a guess: hidden
+    assert (words["street"]["thresher"].n, words["street"]["thresher"].m) == (2, 2)  # not 3
+    assert (words["cafe"]["espresso"].n, words["cafe"]["espresso"].m) == (4, 4)
+    assert "thresher" not in {k.word for k in keyword_table(hedged_db).classes["street"]}  # m<3
+    picked = keyword_table(hedged_db, settings=MiningSettings(kinds=("guess",), min_m=1))
+    assert "nematode" in {k.word for k in picked.classes["park"]}
+    assert table.text_accuracy == keyword_table(hedged_db, settings=MiningSettings()).text_accuracy
+
+
+def test_the_store_and_the_replay_count_guessed_documents_alike(hedged_db):
+    from core.mining.arrange import guessed_only as in_memory
+    from core.store import reading
+    from core.store.word_owners import guessed_only
+    from core.text.evidence import DocumentTerms, Term
+
+    rows = [_hedged_row(i, c) for c in ("cafe", "street", "park") for i in range(12)]
+    docs = [
+        DocumentTerms([Term(t, k) for t, k in zip(r.tokens, r.kinds, strict=True)]) for r in rows
+    ]
+    expected = in_memory(docs, [r.true_label for r in rows])
+    assert expected == {"thresher": (1, {"street": 1}), "nematode": (7, {"park": 7})}
+    with reading(hedged_db) as con:
+        words = ["thresher", "nematode", "espresso", "cup"]
+        assert guessed_only(con, 1, "true", words, ["guess"]) == expected
+        assert guessed_only(con, 1, "true", words, []) == {}
