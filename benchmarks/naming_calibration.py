@@ -227,13 +227,16 @@ def photo_result(
 
 def shown_table(prepared: Any, explained: list[Any], lang: str) -> Any:
     """The default table (:func:`core.mining.arrange.arrange` with the stored candidates,
-    ``min_m``, the precision bound's ranking and the terms' kinds: hedged names hidden)."""
-    from core.mining.arrange import arrange
+    ``min_m``, the precision bound's ranking and the terms' kinds: hedged names hidden, n/m
+    of the documents that say a word as shown)."""
+    from core.mining.arrange import arrange, guessed_only
     from core.mining.settings import DEFAULTS, STORED_TOP
     from core.text.evidence import document_terms, majority_kinds
 
-    kinds = majority_kinds(document_terms(e.text, e.details, lang) for e in explained)
-    return arrange(photo_result(prepared, explained, lang, STORED_TOP), DEFAULTS, kinds)
+    terms = [document_terms(e.text, e.details, lang) for e in explained]
+    guessed = guessed_only(terms, list(prepared.labels))
+    result = photo_result(prepared, explained, lang, STORED_TOP)
+    return arrange(result, DEFAULTS, majority_kinds(terms), guessed=guessed)
 
 
 def photo_cell(
