@@ -454,6 +454,32 @@ def markdown(paths: list[str], before: str, after: str) -> str:
     return "\n".join(lines)
 
 
+def table_measures(
+    prepared: Any, explained: list[Any], lang: str, names: Any, vocabulary: Any, top: int
+) -> dict[str, Any]:
+    """Wrong names and cue recovery in the top ``top`` of the default table
+    (:func:`shown_table`: ``min_m``, the precision bound, hedged names hidden, n/m of the
+    documents that say a word as shown), where the suite's own measures rank by weight."""
+    from core.lab.demo import cue_recovery
+    from core.lab.suite import wrong_names
+
+    table = shown_table(prepared, explained, lang)
+    tops = {c: [k.word for k in kws[:top]] for c, kws in table.classes.items()}
+    given = {
+        c["label"]
+        for e in explained
+        for region in (e.details or {}).get("regions") or []
+        for c in region.get("candidates") or []
+    }
+    wrong = wrong_names(tops, prepared.cues, vocabulary, given, lang)
+    recovery = cue_recovery(table, prepared.cues, names, top=top, lang=lang)
+    return {
+        "wrong_top_names": sum(map(len, wrong.values())),
+        "wrong": wrong,
+        "cue_recovery": recovery["cue_recovery"],
+    }
+
+
 def held_counts(changes: list[float], docs: list[int]) -> tuple[int, int, int]:
     """Cells whose words -> label (the mean over the CV splits) rose by more than one
     document, held within one document either way, and fell by more than one document."""
@@ -469,6 +495,7 @@ def rule_report(
     cvs: dict[str, list[Any]],
     spread: dict[str, list[list[float]]],
     docs: dict[str, list[int]],
+    tables: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """One rule's totals over the cells, its cells, and its cells up / held / down."""
     from core.lab.suite import summary_rows
@@ -485,11 +512,15 @@ def rule_report(
         "naming_accuracy": sum(c.naming_accuracy for c in group) / len(group),
         "text_accuracy": sum(c.text_accuracy or 0.0 for c in group) / len(group),
         "min_text_accuracy_change": None,
+        "table_wrong_top_names": sum(t["wrong_top_names"] for t in tables[key]),
+        "table_cue_recovery": sum(t["cue_recovery"] for t in tables[key]) / len(group),
         "rows": summary_rows(group),
         "cells": [c.to_dict() for c in group],
     }
-    for cell, mean, splits in zip(out["cells"], cvs[key], spread[key], strict=True):
-        cell["cv_text_accuracy"], cell["cv_splits"] = mean, splits
+    for cell, mean, splits, table in zip(
+        out["cells"], cvs[key], spread[key], tables[key], strict=True
+    ):
+        cell["cv_text_accuracy"], cell["cv_splits"], cell["table"] = mean, splits, table
     out["cv_text_accuracy"] = sum(v or 0.0 for v in cvs[key]) / len(group)
     base = cvs.get("legacy")
     if base:
@@ -501,7 +532,8 @@ def rule_report(
         f"wrong-top10 {out['wrong_top_names']:3d} recovery {out['cue_recovery']:.3f} "
         f"naming-acc {out['naming_accuracy']:.3f} words->label {out['text_accuracy']:.3f} "
         f"cv-mean {out['cv_text_accuracy']:.3f} worst cell {out['min_text_accuracy_change']} "
-        f"up/held/down {out.get('cells_up_held_down')}",
+        f"up/held/down {out.get('cells_up_held_down')} default table: wrong-top10 "
+        f"{out['table_wrong_top_names']} recovery {out['table_cue_recovery']:.3f}",
         flush=True,
     )
     return out
@@ -557,6 +589,7 @@ def main(argv: list[str]) -> int:
     cvs: dict[str, list[Any]] = {k: [] for k in rules}
     docs: dict[str, list[int]] = {k: [] for k in rules}
     spread: dict[str, list[list[float]]] = {k: [] for k in rules}
+    tables: dict[str, list[dict[str, Any]]] = {k: [] for k in rules}
     started = time.perf_counter()
     start, _, stop = (args.settings or ":").partition(":")
     for setting in suite.grid()[int(start or 0) : int(stop) if stop else None]:
@@ -566,6 +599,11 @@ def main(argv: list[str]) -> int:
                 explained = replay(recorded, explainers[lang], rule)
                 cell = run_cell(
                     prepared, setting, lang, explained, names[lang], suite.top, vocabulary[lang]
+                )
+                tables[key].append(
+                    table_measures(
+                        prepared, explained, lang, names[lang], vocabulary[lang], suite.top
+                    )
                 )
                 cells[key].append(cell)
                 splits = cv_accuracy_terms(prepared, explained, lang, args.cv_seeds)
@@ -577,7 +615,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    report = {key: rule_report(key, rule, cells, cvs, spread, docs) for key, rule in rules.items()}
+    report = {
+        key: rule_report(key, rule, cells, cvs, spread, docs, tables) for key, rule in rules.items()
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(
