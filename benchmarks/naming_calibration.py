@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.explainers.naming import HEDGED_RULE, LEGACY_RULE, NamingRule
+from core.explainers.naming import DEFAULT_RULE, LEGACY_RULE, NamingRule
 
 RULES: dict[str, NamingRule] = {
     "legacy": LEGACY_RULE,
@@ -115,7 +115,7 @@ RULES: dict[str, NamingRule] = {
         min_heat=0.3, sure_prob=0.4, side_agree=True, broad_min=0.4, broad_side_only=True
     ),
     # issue 21.4, third round: the rule decides what is shown; the legacy names stay as guesses
-    "h.4 hedge": HEDGED_RULE,
+    "h.4 hedge": DEFAULT_RULE,
 }
 
 

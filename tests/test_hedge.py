@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.explainers.base import ExplainRequest
 from core.explainers.grounded import GroundedExplainer, RegionFacts
-from core.explainers.naming import DEFAULT_RULE, HEDGED_RULE, LEGACY_RULE, name_region
+from core.explainers.naming import CALIBRATED_RULE, DEFAULT_RULE, LEGACY_RULE, name_region
 from core.mining.arrange import arrange
 from core.mining.result import Keyword, MiningResult
 from core.mining.settings import DEFAULTS, MiningSettings
@@ -94,10 +94,10 @@ def _recorded(seed: int = 0, photos: int = 60):
 
 def test_a_dropped_name_is_kept_as_a_guess():
     weak = _views({NEMATODE: 0.2, FLATWORM: 0.12})
-    side = name_region(weak, HEDGED_RULE, None, heat_share=0.1)
+    side = name_region(weak, DEFAULT_RULE, None, heat_share=0.1)
     assert side.specific == () and [k for k, _ in side.hedged] == [NEMATODE, FLATWORM]
-    assert name_region(weak, DEFAULT_RULE, None, heat_share=0.1).hedged == ()
-    hot = name_region(weak, HEDGED_RULE, None, heat_share=0.6)  # named: nothing to hedge
+    assert name_region(weak, CALIBRATED_RULE, None, heat_share=0.1).hedged == ()
+    hot = name_region(weak, DEFAULT_RULE, None, heat_share=0.6)  # named: nothing to hedge
     assert [k for k, _ in hot.specific] == [NEMATODE, FLATWORM] and hot.hedged == ()
 
 
@@ -105,8 +105,8 @@ def test_a_dropped_name_is_kept_as_a_guess():
 def test_every_explanation_keeps_the_legacy_rules_words(imagenet_names, lang):
     recorded = _recorded()
     legacy = _explain(imagenet_names, LEGACY_RULE, lang, recorded)
-    hedged = _explain(imagenet_names, HEDGED_RULE, lang, recorded)
-    default = _explain(imagenet_names, DEFAULT_RULE, lang, recorded)
+    hedged = _explain(imagenet_names, DEFAULT_RULE, lang, recorded)
+    default = _explain(imagenet_names, CALIBRATED_RULE, lang, recorded)
     guesses = 0
     for old, new, shown in zip(legacy, hedged, default, strict=True):
         old_terms = document_terms(old.text, old.details, lang)
@@ -127,8 +127,8 @@ def test_every_explanation_keeps_the_legacy_rules_words(imagenet_names, lang):
 def test_the_hedged_sentence_reads_as_a_guess(imagenet_names):
     region = Region(1, (0, 0, 4, 4), (2.0, 2.0), 0.2, 16, "upper-left")
     recorded = [[(region, _views({NEMATODE: 0.2, FLATWORM: 0.12}))]]
-    (ja,) = _explain(imagenet_names, HEDGED_RULE, "ja", recorded)
-    (en,) = _explain(imagenet_names, HEDGED_RULE, "en", recorded)
+    (ja,) = _explain(imagenet_names, DEFAULT_RULE, "ja", recorded)
+    (en,) = _explain(imagenet_names, DEFAULT_RULE, "en", recorded)
     assert "特定の物体ははっきりしません（もしかすると線虫やヒラムシ）。" in ja.text
     assert "shows no clearly recognisable object, perhaps a nematode or a flatworm." in en.text
     assert en.details["regions"][0]["candidates"] == []
@@ -147,7 +147,7 @@ def test_the_hedged_sentence_reads_as_a_guess(imagenet_names):
 def test_a_rule_without_hedge_writes_no_hedged_key(imagenet_names):
     region = Region(1, (0, 0, 4, 4), (2.0, 2.0), 0.2, 16, "upper-left")
     recorded = [[(region, _views({NEMATODE: 0.2}))]]
-    (out,) = _explain(imagenet_names, DEFAULT_RULE, "en", recorded)
+    (out,) = _explain(imagenet_names, CALIBRATED_RULE, "en", recorded)
     assert "hedged" not in out.details["regions"][0]  # stored details unchanged
 
 
@@ -282,3 +282,10 @@ def test_the_store_and_the_replay_count_guessed_documents_alike(hedged_db):
         words = ["thresher", "nematode", "espresso", "cup"]
         assert guessed_only(con, 1, "true", words, ["guess"]) == expected
         assert guessed_only(con, 1, "true", words, []) == {}
+
+
+def test_the_explainers_default_is_the_calibrated_rule_with_hedged_names():
+    from dataclasses import replace
+
+    assert replace(CALIBRATED_RULE, hedge=True) == DEFAULT_RULE
+    assert GroundedExplainer(crop_model=object()).rule == DEFAULT_RULE
