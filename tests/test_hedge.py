@@ -4,6 +4,8 @@ a ``guess`` term that words -> label keeps and the default keyword table hides."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -289,3 +291,34 @@ def test_the_explainers_default_is_the_calibrated_rule_with_hedged_names():
 
     assert replace(CALIBRATED_RULE, hedge=True) == DEFAULT_RULE
     assert GroundedExplainer(crop_model=object()).rule == DEFAULT_RULE
+
+
+def test_the_ward_contrast_leaves_guesses_out(tmp_path, monkeypatch):
+    """The Compare page's ward contrast hides the guesses as the Keywords table does."""
+    import duckdb
+    from streamlit.testing.v1 import AppTest
+
+    from core.mining import shown_kinds
+    from tests.synthetic_db import make_db
+
+    assert shown_kinds(["object", "colour"]) == ()  # a run without guesses: no filter
+    assert shown_kinds(["object", "other", "guess"]) == ("object", "other")
+    db = make_db(tmp_path / "guess.duckdb", n_images=300)
+    con = duckdb.connect(str(db))
+    words = [r[0] for r in con.execute("SELECT DISTINCT unnest(tokens) FROM tokens").fetchall()]
+    guesses = sorted(words)[::2]  # every other word is only ever guessed
+    con.execute(
+        "UPDATE tokens SET kinds = list_transform(tokens, lambda t:"
+        " CASE WHEN list_contains(?, t) THEN 'guess' ELSE 'object' END)",
+        [guesses],
+    )
+    con.close()
+    monkeypatch.setenv("WORDCAM_DB", str(db))
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"))
+    app.query_params["lang"] = "en"
+    app.run(timeout=90)
+    app.switch_page("views/compare.py").run(timeout=90)
+    assert not app.exception, [e.value for e in app.exception]
+    contrast = app.dataframe[-1].value
+    assert len(contrast) and not set(contrast["word"]) & set(guesses)
+    assert any("only guessed" in c.value for c in app.caption)

@@ -129,6 +129,19 @@ def run_word_kinds(source: str | Path, run_id: int | None = None) -> dict[str, i
     return {k: counts[k] for k in KINDS if k in counts}
 
 
+def shown_kinds(present: Sequence[str]) -> tuple[str, ...]:
+    """The kinds a default view loads from a run storing the kinds ``present``
+    (:func:`run_word_kinds`): all of them but the hidden ones
+    (:data:`~core.text.evidence.HIDDEN_KINDS`: guesses) when the run has any, else ``()`` (no
+    filter). The default table is fit on every kind and hides guesses as it lays them out
+    (:mod:`core.mining.arrange`); a view without that layout (the ward contrast) loads this."""
+    from core.text.evidence import HIDDEN_KINDS
+
+    if not any(k in HIDDEN_KINDS for k in present):
+        return ()
+    return tuple(k for k in present if k not in HIDDEN_KINDS)
+
+
 def find_word(corpus: Corpus, word: str) -> int | None:
     """Term id of ``word``, also trying its tokenized (dictionary) form: 面し -> 面す."""
     term = corpus.term_id(word)

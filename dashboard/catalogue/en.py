@@ -159,6 +159,7 @@ EN: dict[str, str] = {
     "cmp.pick_two": "Pick two different wards.",
     "cmp.cannot": "Cannot contrast: {reason}",
     "cmp.documents": "documents: {a:,} vs {b:,}",
+    "cmp.guesses_hidden": "Names the explainer only guessed are left out, as in the Keywords table (pick them there with the kind filter).",
     # photos
     "ph.word": "Word",
     "ph.word_placeholder": "any word",

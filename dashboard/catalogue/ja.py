@@ -146,6 +146,7 @@ JA: dict[str, str] = {
     "cmp.pick_two": "異なる 2 つの区を選んでください。",
     "cmp.cannot": "対比できません: {reason}",
     "cmp.documents": "文書数: {a:,} 対 {b:,}",
+    "cmp.guesses_hidden": "説明器が推測として挙げただけの名前は、キーワードの表と同じく除いています(キーワードの種類の絞り込みで選べます)。",
     "ph.word": "単語",
     "ph.word_placeholder": "すべての単語",
     "ph.word_help": "説明文がこの単語(トークン)を含む写真",
