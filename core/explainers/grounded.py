@@ -6,7 +6,9 @@ and what it looks like: object candidates from an ImageNet classifier run on vie
 region (:func:`region_views`: a tight square around its hottest pixel and a wider one with the
 surroundings blurred; a candidate's probability is its mean over the views; all views of a
 request batch in a few fixed-size passes). Whether a region gets a class name, a broader word
-(動物, 乗り物 ...) or none is :mod:`core.explainers.naming`'s rule. In informed mode a last sentence
+(動物, 乗り物 ...) or none, and which names it mentions only as a guess (「もしかすると線虫」,
+"perhaps a nematode": ``details["regions"][i]["hedged"]``), is :mod:`core.explainers.naming`'s
+rule. In informed mode a last sentence
 says whether those regions support the predicted label; in blind mode (``label is None``) the
 request's label and predictions are never read, so no class label of the explained model can
 enter the text except through what the crop model itself recognises in the pixels.
