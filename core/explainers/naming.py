@@ -18,7 +18,7 @@ nothing there is a nematode. :func:`name_region` decides per region:
 
 With :attr:`NamingRule.hedge` the names :data:`LEGACY_RULE` would have given a region and this
 rule does not are kept as **hedged** names (:attr:`Naming.hedged`): the sentence mentions them
-as a guess ("no object is clear (perhaps a nematode)") and the terms give them the kind
+as a guess ("shows no clearly recognisable object, perhaps a nematode") and the terms give them the kind
 ``guess`` (:mod:`core.text.evidence`), which the default keyword table does not show. The rule
 then decides what is *shown*, not what is *kept*: the words of an explanation are the legacy
 rule's (docs/terms.md, "Hedged names").

@@ -9,8 +9,9 @@ them and as ``explanations`` stores them) into :class:`DocumentTerms`: the terms
   candidates are ``object`` terms, its colours ``colour`` terms, its position name a
   ``position`` term, all tied to that region; the names it mentions only as a guess
   (``details["regions"][i]["hedged"]``, :attr:`core.explainers.naming.NamingRule.hedge`) are
-  ``guess`` terms, which the default keyword table does not show. The templates' filler (mainly, upper, evidence,
-  モデル, 領域, 注目...) therefore never becomes a term in either language, with no stop list.
+  ``guess`` terms, which the default keyword table does not show. The templates' filler
+  (mainly, upper, evidence, モデル, 領域, 注目...) therefore never becomes a term in either
+  language, with no stop list.
   The terms are the words as the text writes them (English lowercased, like the tokenizer's).
 * ``openai:`` structured answers (``details["objects"]``: ``{object, feature, region}``): the
   object's words are ``object`` terms, the region's position name a ``position`` term, the
