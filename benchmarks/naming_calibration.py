@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.explainers.naming import LEGACY_RULE, NamingRule
+from core.explainers.naming import DEFAULT_RULE, LEGACY_RULE, NamingRule
 
 RULES: dict[str, NamingRule] = {
     "legacy": LEGACY_RULE,
@@ -114,6 +114,8 @@ RULES: dict[str, NamingRule] = {
     "h.3 agree sb.4": NamingRule(
         min_heat=0.3, sure_prob=0.4, side_agree=True, broad_min=0.4, broad_side_only=True
     ),
+    # issue 21.4, third round: the rule decides what is shown; the legacy names stay as guesses
+    "h.4 hedge": DEFAULT_RULE,
 }
 
 
@@ -158,6 +160,7 @@ def replay(recorded: list[Any], explainer: Any, rule: NamingRule) -> list[Any]:
         for fact, p in zip(facts, probs, strict=True):
             naming = name_region(p, rule, explainer.categories, fact.region.heat_share)
             fact.candidate_ids, fact.broader = list(naming.specific), naming.broader
+            fact.hedged_ids = list(naming.hedged)
         out.append(explainer._compose(request, facts))
     return out
 
@@ -198,7 +201,10 @@ def prepare_photos(photos: Path, model_dir: Path) -> Any:
 
 
 def cv_accuracy_terms(prepared: Any, explained: list[Any], lang: str, seeds: int) -> list[float]:
-    """:func:`cv_accuracy` with terms as the precompute job stores them."""
+    """Words -> label accuracy of ``seeds`` cross-validation splits, with terms as the
+    precompute job stores them (``wordcam bench --suite``'s): one split's accuracy moves by
+    whole documents with the split alone, so a rule is compared with another on the mean
+    (docs/terms.md, "noise")."""
     return [
         photo_result(prepared, explained, lang, 10, seed).text_accuracy or 0.0
         for seed in range(seeds)
@@ -219,6 +225,20 @@ def photo_result(
     return mine(corpus, top=top, seed=seed)
 
 
+def shown_table(prepared: Any, explained: list[Any], lang: str) -> Any:
+    """The default table (:func:`core.mining.arrange.arrange` with the stored candidates,
+    ``min_m``, the precision bound's ranking and the terms' kinds: hedged names hidden, n/m
+    of the documents that say a word as shown)."""
+    from core.mining.arrange import arrange, guessed_only
+    from core.mining.settings import DEFAULTS, STORED_TOP
+    from core.text.evidence import document_terms, majority_kinds
+
+    terms = [document_terms(e.text, e.details, lang) for e in explained]
+    guessed = guessed_only(terms, list(prepared.labels))
+    result = photo_result(prepared, explained, lang, STORED_TOP)
+    return arrange(result, DEFAULTS, majority_kinds(terms), guessed=guessed)
+
+
 def photo_cell(
     prepared: Any, explained: list[Any], lang: str, top: int, seeds: int = 5
 ) -> dict[str, Any]:
@@ -227,7 +247,7 @@ def photo_cell(
     from core.explainers.naming import CATEGORIES, class_categories
     from core.models import load_model
 
-    result = photo_result(prepared, explained, lang, top)
+    result = shown_table(prepared, explained, lang)
     imagenet = load_model("imagenet")
     categories = class_categories(imagenet.labels)
     keys = [c.key for c in CATEGORIES]
@@ -309,19 +329,6 @@ def recorded_setting(setting: Any, suite: Any, args: Any, explainer: Any) -> tup
     return prepared, recorded
 
 
-def cv_accuracy(prepared: Any, explained: list[Any], lang: str, seeds: int) -> list[float]:
-    """Words -> label accuracy (``wordcam bench --suite``'s tokens) of ``seeds``
-    cross-validation splits: one split's accuracy moves by whole documents with the split
-    alone, so a rule is compared with another on the mean (docs/terms.md, "noise")."""
-    from core.lab.suite import cell_corpus
-    from core.mining import mine
-    from core.text import tokenize_many
-
-    texts = [e.text for e in explained]
-    corpus = cell_corpus(prepared, texts, tokenize_many(texts, lang=lang, workers=1), lang)
-    return [mine(corpus, top=10, seed=seed).text_accuracy or 0.0 for seed in range(seeds)]
-
-
 def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     """The demo's validation photos (a finished ``wordcam demo --out DIR``) named by each
     rule: words -> label (5-fold CV, terms as the precompute job stores them), wrong names in
@@ -334,8 +341,6 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     from core.explainers import load_explainer
     from core.lab.demo import cue_recovery, object_names
     from core.lab.suite import photo_vocabulary, wrong_names
-    from core.mining.arrange import arrange
-    from core.mining.settings import DEFAULTS, STORED_TOP
     from core.models import load_model
 
     demo = Path(args.demo)
@@ -354,8 +359,7 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     report = {}
     for key, rule in rules.items():
         explained = replay(recorded, explainer, rule)
-        # the demo's table: the stored candidates, min_m and the precision bound's ranking
-        result = arrange(photo_result(prepared, explained, lang, STORED_TOP), DEFAULTS)
+        result = shown_table(prepared, explained, lang)
         given = {
             c["label"]
             for e in explained
@@ -450,6 +454,32 @@ def markdown(paths: list[str], before: str, after: str) -> str:
     return "\n".join(lines)
 
 
+def table_measures(
+    prepared: Any, explained: list[Any], lang: str, names: Any, vocabulary: Any, top: int
+) -> dict[str, Any]:
+    """Wrong names and cue recovery in the top ``top`` of the default table
+    (:func:`shown_table`: ``min_m``, the precision bound, hedged names hidden, n/m of the
+    documents that say a word as shown), where the suite's own measures rank by weight."""
+    from core.lab.demo import cue_recovery
+    from core.lab.suite import wrong_names
+
+    table = shown_table(prepared, explained, lang)
+    tops = {c: [k.word for k in kws[:top]] for c, kws in table.classes.items()}
+    given = {
+        c["label"]
+        for e in explained
+        for region in (e.details or {}).get("regions") or []
+        for c in region.get("candidates") or []
+    }
+    wrong = wrong_names(tops, prepared.cues, vocabulary, given, lang)
+    recovery = cue_recovery(table, prepared.cues, names, top=top, lang=lang)
+    return {
+        "wrong_top_names": sum(map(len, wrong.values())),
+        "wrong": wrong,
+        "cue_recovery": recovery["cue_recovery"],
+    }
+
+
 def held_counts(changes: list[float], docs: list[int]) -> tuple[int, int, int]:
     """Cells whose words -> label (the mean over the CV splits) rose by more than one
     document, held within one document either way, and fell by more than one document."""
@@ -465,6 +495,7 @@ def rule_report(
     cvs: dict[str, list[Any]],
     spread: dict[str, list[list[float]]],
     docs: dict[str, list[int]],
+    tables: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """One rule's totals over the cells, its cells, and its cells up / held / down."""
     from core.lab.suite import summary_rows
@@ -481,11 +512,15 @@ def rule_report(
         "naming_accuracy": sum(c.naming_accuracy for c in group) / len(group),
         "text_accuracy": sum(c.text_accuracy or 0.0 for c in group) / len(group),
         "min_text_accuracy_change": None,
+        "table_wrong_top_names": sum(t["wrong_top_names"] for t in tables[key]),
+        "table_cue_recovery": sum(t["cue_recovery"] for t in tables[key]) / len(group),
         "rows": summary_rows(group),
         "cells": [c.to_dict() for c in group],
     }
-    for cell, mean, splits in zip(out["cells"], cvs[key], spread[key], strict=True):
-        cell["cv_text_accuracy"], cell["cv_splits"] = mean, splits
+    for cell, mean, splits, table in zip(
+        out["cells"], cvs[key], spread[key], tables[key], strict=True
+    ):
+        cell["cv_text_accuracy"], cell["cv_splits"], cell["table"] = mean, splits, table
     out["cv_text_accuracy"] = sum(v or 0.0 for v in cvs[key]) / len(group)
     base = cvs.get("legacy")
     if base:
@@ -497,7 +532,8 @@ def rule_report(
         f"wrong-top10 {out['wrong_top_names']:3d} recovery {out['cue_recovery']:.3f} "
         f"naming-acc {out['naming_accuracy']:.3f} words->label {out['text_accuracy']:.3f} "
         f"cv-mean {out['cv_text_accuracy']:.3f} worst cell {out['min_text_accuracy_change']} "
-        f"up/held/down {out.get('cells_up_held_down')}",
+        f"up/held/down {out.get('cells_up_held_down')} default table: wrong-top10 "
+        f"{out['table_wrong_top_names']} recovery {out['table_cue_recovery']:.3f}",
         flush=True,
     )
     return out
@@ -553,6 +589,7 @@ def main(argv: list[str]) -> int:
     cvs: dict[str, list[Any]] = {k: [] for k in rules}
     docs: dict[str, list[int]] = {k: [] for k in rules}
     spread: dict[str, list[list[float]]] = {k: [] for k in rules}
+    tables: dict[str, list[dict[str, Any]]] = {k: [] for k in rules}
     started = time.perf_counter()
     start, _, stop = (args.settings or ":").partition(":")
     for setting in suite.grid()[int(start or 0) : int(stop) if stop else None]:
@@ -563,8 +600,13 @@ def main(argv: list[str]) -> int:
                 cell = run_cell(
                     prepared, setting, lang, explained, names[lang], suite.top, vocabulary[lang]
                 )
+                tables[key].append(
+                    table_measures(
+                        prepared, explained, lang, names[lang], vocabulary[lang], suite.top
+                    )
+                )
                 cells[key].append(cell)
-                splits = cv_accuracy(prepared, explained, lang, args.cv_seeds)
+                splits = cv_accuracy_terms(prepared, explained, lang, args.cv_seeds)
                 cvs[key].append(sum(splits) / len(splits))
                 spread[key].append(splits)
                 docs[key].append(len(explained))
@@ -573,7 +615,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    report = {key: rule_report(key, rule, cells, cvs, spread, docs) for key, rule in rules.items()}
+    report = {
+        key: rule_report(key, rule, cells, cvs, spread, docs, tables) for key, rule in rules.items()
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration.json").write_text(

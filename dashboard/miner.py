@@ -166,12 +166,21 @@ def text_accuracy(ctx: Ctx, settings: MiningSettings, wait: float = 0.0) -> tupl
 
 @st.cache_resource(max_entries=24, show_spinner=False)
 def contrast(
-    db: str, mtime: int, run_id: int, by: str, lang: str, a: str, b: str, top: int, min_df: int
+    db: str,
+    mtime: int,
+    run_id: int,
+    by: str,
+    lang: str,
+    a: str,
+    b: str,
+    top: int,
+    min_df: int,
+    kinds: tuple[str, ...] = (),
 ):
-    """``core.mining.contrast`` between two classes."""
+    """``core.mining.contrast`` between two classes (of the words of ``kinds`` when given)."""
     from core.mining import contrast as mine_contrast
 
-    key = FitKey(db, mtime, run_id, lang, MiningSettings(by=by, min_df=min_df))
+    key = FitKey(db, mtime, run_id, lang, MiningSettings(by=by, min_df=min_df, kinds=kinds))
     return mine_contrast(corpus(key), a, b, top=top, min_df=min_df)
 
 

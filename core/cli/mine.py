@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         dest="kinds",
         action="append",
         metavar="KIND",
-        help="only words of this kind: object, colour, position or other (repeatable or a "
+        help="only words of this kind: object, colour, position, other or guess (a name the "
+        "explainer only hedged; the table hides guesses unless chosen) (repeatable or a "
         "comma list; kinds are stored by wordcam precompute)",
     )
     _table_options(p)

@@ -6,7 +6,9 @@ and what it looks like: object candidates from an ImageNet classifier run on vie
 region (:func:`region_views`: a tight square around its hottest pixel and a wider one with the
 surroundings blurred; a candidate's probability is its mean over the views; all views of a
 request batch in a few fixed-size passes). Whether a region gets a class name, a broader word
-(動物, 乗り物 ...) or none is :mod:`core.explainers.naming`'s rule. In informed mode a last sentence
+(動物, 乗り物 ...) or none, and which names it mentions only as a guess (「もしかすると線虫」,
+"perhaps a nematode": ``details["regions"][i]["hedged"]``), is :mod:`core.explainers.naming`'s
+rule. In informed mode a last sentence
 says whether those regions support the predicted label; in blind mode (``label is None``) the
 request's label and predictions are never read, so no class label of the explained model can
 enter the text except through what the crop model itself recognises in the pixels.
@@ -84,6 +86,10 @@ class RegionFacts:
     #: A broader word's category key and summed probability when no class was named
     #: (:mod:`core.explainers.naming`).
     broader: tuple[str, float] | None = None
+    #: Names the naming rule kept only as a guess (:attr:`Naming.hedged`): class indexes and
+    #: their names, with probabilities.
+    hedged_ids: list[tuple[int, float]] = field(default_factory=list)
+    hedged: list[tuple[str, float]] = field(default_factory=list)
 
     def to_dict(self, lang: str) -> dict[str, Any]:
         data = self.region.to_dict()
@@ -97,6 +103,8 @@ class RegionFacts:
         ]
         if self.broader is not None:
             data["candidates"][-1]["broader"] = self.broader[0]
+        if self.hedged:  # only then: details of a rule without guesses are unchanged
+            data["hedged"] = [{"label": name, "prob": round(prob, 4)} for name, prob in self.hedged]
         return data
 
 
@@ -200,6 +208,7 @@ class GroundedExplainer:
                 if i in facts:
                     facts[i][j].candidate_ids = list(found.specific)
                     facts[i][j].broader = found.broader
+                    facts[i][j].hedged_ids = list(found.hedged)
 
         for i, request in enumerate(requests):
             if results[i] is not None:
@@ -261,9 +270,11 @@ class GroundedExplainer:
 
     def _compose(self, request: ExplainRequest, region_facts: list[RegionFacts]) -> Explanation:
         lang = self.lang
-        names = self._names(lang) if any(f.candidate_ids for f in region_facts) else []
+        named = any(f.candidate_ids or f.hedged_ids for f in region_facts)
+        names = self._names(lang) if named else []
         for f in region_facts:
             f.candidates = [(names[k], p) for k, p in f.candidate_ids]
+            f.hedged = [(names[k], p) for k, p in f.hedged_ids]
             if f.broader is not None:
                 f.candidates.append((category_name(f.broader[0], lang), f.broader[1]))
         informed = request.label is not None
@@ -452,23 +463,37 @@ def _region_sentence(f: RegionFacts, again: bool, lang: str) -> str:
     percent = max(1, int(round(f.region.heat_share * 100)))
     colours = [COLOUR_NAMES[key][lang] for key, _ in f.colours]
     objects = [name for name, _ in f.candidates]
+    guess = _guess(f, bool(objects), lang)
     if lang == "ja":
         where = f"{pos}のもう一つの領域" if again else f"{pos}の領域"
         colour_part = f"主に{_join(colours, lang)}の部分があり、" if colours else ""
         what = (
-            "や".join(objects) + "のように見えます。"
-            if objects
-            else "特定の物体ははっきりしません。"
+            "や".join(objects) + "のように見えます" if objects else "特定の物体ははっきりしません"
         )
-        return f"{where}は熱の{percent}%を占め、{colour_part}{what}"
+        return f"{where}は熱の{percent}%を占め、{colour_part}{what}{guess}。"
     where = f"Another {pos} region" if again else f"The {pos} region"
     colour_part = f"is mostly {_join(colours, lang)} and " if colours else ""
     what = (
-        f"looks like {_join([_with_article(o) for o in objects], lang, 'or')}."
+        f"looks like {_join([_with_article(o) for o in objects], lang, 'or')}"
         if objects
-        else "shows no clearly recognisable object."
+        else "shows no clearly recognisable object"
     )
-    return f"{where} holds {percent}% of the heat, {colour_part}{what}"
+    return f"{where} holds {percent}% of the heat, {colour_part}{what}{guess}."
+
+
+def _guess(f: RegionFacts, named: bool, lang: str) -> str:
+    """The hedged names of a region as a guess after its sentence's object part, or "".
+
+    Only adverbs and function words around the names (もしかすると, perhaps, also), which no
+    tokenizer keeps as terms: a free-text reading of the sentence gets the names alone.
+    """
+    if not f.hedged:
+        return ""
+    names = [name for name, _ in f.hedged]
+    if lang == "ja":
+        return f"（もしかすると{'や'.join(names)}{'も' if named else ''}）"
+    also = "also " if named else ""
+    return f", perhaps {also}{_join([_with_article(n) for n in names], lang, 'or')}"
 
 
 def _with_article(name: str) -> str:

@@ -20,6 +20,10 @@ language. Per *cell* (a setting and a language) two measures:
   neither the class's planted object nor a distractor (the "nematode" of a texture), summed;
 * **words -> label**: the mined words' accuracy at telling the label (cross-validated).
 
+Words are the terms the precompute job stores (:mod:`core.text.evidence`). Names the
+explainer only hedged (``guess`` words) count for words -> label; the top words, naming
+accuracy and naming precision count only the names given, as the default table shows them.
+
 ``run_suite(naming=...)`` explains with another :class:`~core.explainers.naming.NamingRule`
 (the before/after of docs/terms.md).
 
@@ -393,16 +397,42 @@ def cell_corpus(prepared: Prepared, texts: list[str], tokens: list[list[str]], l
 
 
 def measure(
-    prepared: Prepared, texts: list[str], names: dict[str, list[str]], lang: str, top: int
+    prepared: Prepared,
+    texts: list[str],
+    names: dict[str, list[str]],
+    lang: str,
+    top: int,
+    terms: list[Any] | None = None,
 ) -> tuple[float, float, dict[str, Any], float | None]:
-    """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell."""
-    from core.lab.demo import cue_recovery, cue_words
-    from core.mining import mine
-    from core.text import tokenize_many
+    """Cue recovery, naming accuracy, per-class detail and text accuracy of one cell.
 
-    tokens = tokenize_many(texts, lang=lang, workers=1)
+    ``terms`` (:class:`~core.text.evidence.DocumentTerms` per explanation, as the precompute job
+    stores them; default: the texts tokenized): words -> label is fit on all of them; the top
+    words (cue recovery, wrong names) are the table's, without the words of a hidden kind
+    (:data:`~core.text.evidence.HIDDEN_KINDS`: hedged names), and naming accuracy counts only
+    the names given, not those hedged.
+    """
+    from dataclasses import replace
+
+    from core.lab.demo import cue_recovery, cue_words
+    from core.mining import STORED_TOP, mine
+    from core.text import tokenize_many
+    from core.text.evidence import HIDDEN_KINDS, majority_kinds
+
+    if terms is None:
+        tokens = shown_tokens = tokenize_many(texts, lang=lang, workers=1)
+        kinds: dict[str, str] = {}
+    else:
+        tokens = [d.tokens for d in terms]
+        shown_tokens = [[t.term for t in d.terms if t.kind not in HIDDEN_KINDS] for d in terms]
+        kinds = majority_kinds(terms)
     corpus = cell_corpus(prepared, texts, tokens, lang)
-    result = mine(corpus, top=top)
+    result = mine(corpus, top=STORED_TOP if kinds else top)
+    shown = {
+        c: [k for k in kws if kinds.get(k.word) not in HIDDEN_KINDS][:top]
+        for c, kws in result.classes.items()
+    }
+    result = replace(result, classes=shown)
     recovery = cue_recovery(result, prepared.cues, names, top=top, lang=lang)
     per_class = recovery["per_class"]
     for entry in prepared.cues["classes"]:
@@ -410,7 +440,9 @@ def measure(
         expected = cue_words(names[entry["object"]["name"]], lang)
         docs = [
             set(t)
-            for t, label, has in zip(tokens, prepared.labels, prepared.has_object, strict=True)
+            for t, label, has in zip(
+                shown_tokens, prepared.labels, prepared.has_object, strict=True
+            )
             if label == cls and has
         ]
         named = sum(bool(d & expected) for d in docs)
@@ -482,9 +514,13 @@ def run_cell(
     top: int,
     vocabulary: dict[str, set[str]] | None = None,
 ) -> CellResult:
-    """Mine and measure one setting's explanations in one language."""
+    """Mine and measure one setting's explanations in one language, with the terms the
+    precompute job stores (:func:`core.text.evidence.documents_terms`)."""
+    from core.text.evidence import documents_terms
+
     texts = [e.text for e in explanations]
-    recovery, naming, per_class, text_accuracy = measure(prepared, texts, names, lang, top)
+    terms = documents_terms([(e.text, e.details, None) for e in explanations], lang)
+    recovery, naming, per_class, text_accuracy = measure(prepared, texts, names, lang, top, terms)
     right = sum(p == t for p, t in zip(prepared.predicted, prepared.labels, strict=True))
     cell = CellResult(
         setting=setting,

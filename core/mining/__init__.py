@@ -48,6 +48,7 @@ _EXPORTS = {
     "Corpus": "corpus",
     "load_corpus": "corpus",
     "run_word_kinds": "corpus",
+    "shown_kinds": "corpus",
     "word_kinds": "corpus",
     "NOT_TESTED": "effects",
     "NotTested": "effects",

@@ -4,8 +4,12 @@
 words of largest positive weight, as fit or as stored) into the table shown
 (``docs/table.md``):
 
-1. words found in fewer than ``min_m`` documents are left out (the fit and its accuracy are
-   unchanged: only the table leaves them out);
+1. without a kind filter, the words of a hidden kind (:data:`~core.text.evidence.HIDDEN_KINDS`:
+   ``guess``, a name the explainer only hedged) are left out, and a word's n/m count only the
+   documents that say it as shown (a document that only guesses the word is not counted:
+   ``guessed``); then words found in fewer than ``min_m`` documents are left out (the fit and
+   its accuracy are unchanged: only the table leaves them out; docs/terms.md, "Hedged
+   names");
 2. the rest are ranked by the lower end of the 95% Wilson score interval of their precision
    n/m (``rank="precision"``, the default: 2/2 ranks below 24/24 and below 21/37) or by
    weight (``rank="weight"``), ties by weight, then word;
@@ -72,6 +76,7 @@ def arrange(
     kinds: Mapping[str, str] | None = None,
     owners_of: OwnersOf | None = None,
     objects: Mapping[str, list[str]] | None = None,
+    guessed: Mapping[str, tuple[int, Mapping[str, int]]] | None = None,
 ) -> MiningResult:
     """The table shown for ``settings`` from ``result``'s candidates (see the module doc).
 
@@ -81,10 +86,19 @@ def arrange(
     at least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
     object's attribute. The owners are the object words among a class's ranked candidates,
     or ``objects`` (per class, in rank order) when given: a table filtered to colour words
-    still names the objects of the unfiltered table.
+    still names the objects of the unfiltered table. ``guessed`` gives, per word, the
+    documents that hold it only as a hidden kind: ``(all of them, {class: of the class})``
+    (:func:`core.store.word_owners.guessed_only` on a DB, :func:`guessed_only` in memory).
     """
     kinds = kinds or {}
-    ranks = {c: ranked(kws, settings) for c, kws in result.classes.items()}
+    hidden = hidden_kinds(settings)
+    ranks = {
+        c: ranked(
+            [shown_counts(c, k, guessed) for k in kws if kinds.get(k.word) not in hidden],
+            settings,
+        )
+        for c, kws in result.classes.items()
+    }
     shown = {
         c: [
             replace(k, kind=kinds.get(k.word), rank=r) for r, k in enumerate(kws[: settings.top], 1)
@@ -106,6 +120,50 @@ def arrange(
     classes = {c: _layout(c, kws, owners) for c, kws in shown.items()}
     ranking = {"rank": settings.rank, "min_m": settings.min_m}
     return replace(result, classes=classes, ranking=ranking)
+
+
+def hidden_kinds(settings: MiningSettings) -> frozenset[str]:
+    """The kinds whose words the table leaves out: :data:`~core.text.evidence.HIDDEN_KINDS`
+    without a kind filter; none with one (the filter already chose the words fit, and the
+    table shows them all)."""
+    from core.text.evidence import HIDDEN_KINDS
+
+    return frozenset() if settings.kinds else frozenset(HIDDEN_KINDS)
+
+
+def shown_counts(
+    cls: str, word: Keyword, guessed: Mapping[str, tuple[int, Mapping[str, int]]] | None
+) -> Keyword:
+    """``word`` with its n/m less the documents that only guess it (see :func:`arrange`)."""
+    found = (guessed or {}).get(word.word)
+    if found is None:
+        return word
+    m, n = found
+    return replace(word, n=max(0, word.n - n.get(cls, 0)), m=max(0, word.m - m))
+
+
+def guessed_only(
+    terms: Sequence[Any], labels: Sequence[str | None]
+) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per word, the labelled documents that hold it only as a hidden kind:
+    ``(count, {label: count})``; ``terms`` are the documents'
+    :class:`~core.text.evidence.DocumentTerms` (what :func:`core.store.word_owners.guessed_only`
+    reads from a stored run)."""
+    from core.text.evidence import HIDDEN_KINDS
+
+    out: dict[str, tuple[int, dict[str, int]]] = {}
+    for doc, label in zip(terms, labels, strict=True):
+        if label is None:
+            continue
+        kinds: dict[str, set[str]] = {}
+        for t in doc.terms:
+            kinds.setdefault(t.term, set()).add(t.kind)
+        for word, said in kinds.items():
+            if said <= set(HIDDEN_KINDS):
+                m, n = out.get(word, (0, {}))
+                n[label] = n.get(label, 0) + 1
+                out[word] = (m + 1, n)
+    return out
 
 
 def _layout(cls: str, words: list[Keyword], owners: Mapping[tuple[str, str], Any]) -> list:

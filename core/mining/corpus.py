@@ -3,7 +3,7 @@
 A wordcam DuckDB gives the documents of one run (tokens stored once per explanation by the
 precompute job; the SQL is :mod:`core.store.corpus`); a corpus file (:mod:`core.mining.files`)
 is tokenized on the fly. ``kinds=`` keeps only the words of those kinds (object, colour,
-position, other: :mod:`core.text.evidence`), e.g. to mine object words alone.
+position, other, guess: :mod:`core.text.evidence`), e.g. to mine object words alone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from core.store.metrics import image_accuracy, image_accuracy_of, majority_basel
 if TYPE_CHECKING:
     import duckdb
 
-_KIND_ALIASES = {"color": "colour", "objects": "object", "colours": "colour", "colors": "colour"}
+_KIND_ALIASES = {
+    "color": "colour",
+    "objects": "object",
+    "colours": "colour",
+    "colors": "colour",
+    "guesses": "guess",
+}
 
 
 @dataclass
@@ -121,6 +127,19 @@ def run_word_kinds(source: str | Path, run_id: int | None = None) -> dict[str, i
     with reading(Path(source)) as con:
         counts = sql.kind_counts(con, latest_run_id(con) if run_id is None else run_id)
     return {k: counts[k] for k in KINDS if k in counts}
+
+
+def shown_kinds(present: Sequence[str]) -> tuple[str, ...]:
+    """The kinds a default view loads from a run storing the kinds ``present``
+    (:func:`run_word_kinds`): all of them but the hidden ones
+    (:data:`~core.text.evidence.HIDDEN_KINDS`: guesses) when the run has any, else ``()`` (no
+    filter). The default table is fit on every kind and hides guesses as it lays them out
+    (:mod:`core.mining.arrange`); a view without that layout (the ward contrast) loads this."""
+    from core.text.evidence import HIDDEN_KINDS
+
+    if not any(k in HIDDEN_KINDS for k in present):
+        return ()
+    return tuple(k for k in present if k not in HIDDEN_KINDS)
 
 
 def find_word(corpus: Corpus, word: str) -> int | None:

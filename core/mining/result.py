@@ -23,7 +23,7 @@ CAUSAL_MARK = "✓"
 class Keyword:
     """A predictive word of a class: ``n`` of the ``m`` documents containing it have the class.
 
-    ``kind`` is the word's kind in the run (object, colour, position, other; None when the
+    ``kind`` is the word's kind in the run (object, colour, position, other, guess; None when the
     run stores none). ``attribute_of`` names the object word of the same class whose regions
     this colour or position word describes (:mod:`core.mining.arrange`): the table shows it
     as that object's attribute ("赤 — region of エスプレッソ"), never as a cause of its own.

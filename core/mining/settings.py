@@ -43,7 +43,8 @@ class MiningSettings:
     ``by`` labels the documents by their true or predicted class (``"pred"`` is kept as
     given, :attr:`label_source` normalises it); ``stopwords`` are removed on top of those
     removed at tokenization; ``kinds`` keeps only words of those kinds (object, colour,
-    position, other; () keeps all); at most ``cv`` folds of stratified cross-validation give
+    position, other, guess; () keeps all, and the table hides the guesses: a word of a kind
+    in :data:`core.text.evidence.HIDDEN_KINDS` is shown only when ``kinds`` names it); at most ``cv`` folds of stratified cross-validation give
     the text accuracy (0 or 1 skips it), split with ``seed``.
 
     The table (``docs/table.md``): the candidates of a class are

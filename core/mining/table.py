@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.mining.arrange import arrange
+from core.mining.arrange import arrange, hidden_kinds
 from core.mining.corpus import Corpus, load_corpus, load_db_corpus, word_kinds
 from core.mining.effects import attach_effects, stored_effects
 from core.mining.files import is_corpus_file
@@ -113,7 +113,10 @@ def _arranged(
     def owners(attributes: dict[str, list[str]], objects: dict[str, list[str]]):
         return word_owners.attribute_owners(con, run_id, result.by, attributes, objects)
 
-    return arrange(result, settings, kinds, owners, _unfiltered_objects(con, run_id, settings))
+    hidden = sorted(hidden_kinds(settings))
+    guessed = word_owners.guessed_only(con, run_id, result.by, words, hidden) if hidden else {}
+    objects = _unfiltered_objects(con, run_id, settings)
+    return arrange(result, settings, kinds, owners, objects, guessed)
 
 
 def _unfiltered_objects(

@@ -26,7 +26,7 @@ NOT_TESTED = "not tested"
 VERDICTS = (CAUSAL, NO_EFFECT, TOO_FEW, NOT_TESTED)
 #: The tests, and the test whose claim is the word's own, by kind (``docs/verify.md``).
 TESTS = ("hide", "colour", "move")
-OWN_TEST = {"object": "hide", "colour": "colour", "position": "move"}
+OWN_TEST = {"object": "hide", "colour": "colour", "position": "move", "guess": "hide"}
 
 
 @dataclass(frozen=True)

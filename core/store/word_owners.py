@@ -1,7 +1,9 @@
 """What the keyword table reads to place its words: each word's kind, and whose region it is.
 
-:func:`term_kinds`: the kind (object, colour, position, other) the run's tokens give a word
-most often. :func:`attribute_owners`: for a colour or position word of a class, the object
+:func:`term_kinds`: the kind (object, colour, position, other, guess) the run's tokens give a
+word most often (as :func:`core.text.evidence.majority_kinds` does for terms in memory).
+:func:`guessed_only`: the documents that hold a word only as a guess (the table's n/m leave
+them out). :func:`attribute_owners`: for a colour or position word of a class, the object
 word of that class whose (document, region) pairs it shares most, from ``word_regions``
 (localized rows only: an unlocalized row lists every described region, which says nothing
 about whose region a word is). :mod:`core.mining.arrange` turns both into the table's layout.
@@ -17,8 +19,9 @@ from core.store.schema import has_column, has_table
 if TYPE_CHECKING:
     import duckdb
 
-#: Display order of the kinds, used to break a tie between two kinds of a word.
-_KIND_ORDER = {"object": 0, "colour": 1, "position": 2, "other": 3}
+#: Display order of the kinds, used to break a tie between two kinds of a word: the order of
+#: ``core.text.evidence.KINDS`` (the store imports no other room; a test checks they agree).
+_KIND_ORDER = {"object": 0, "colour": 1, "position": 2, "other": 3, "guess": 4}
 
 _KINDS = """
 SELECT term, kind, count(*) FROM (
@@ -32,7 +35,7 @@ GROUP BY term, kind
 
 def term_kinds(con: duckdb.DuckDBPyConnection, run_id: int, words: Sequence[str]) -> dict[str, str]:
     """``{word: kind}``: the kind the run's finished documents give each word most often
-    (ties in object, colour, position, other order); words without stored kinds (a DB from
+    (ties in object, colour, position, other, guess order); words without stored kinds (a DB from
     before them, a corpus file) are left out."""
     if not words or not has_column(con, "tokens", "kinds"):
         return {}
@@ -42,6 +45,47 @@ def term_kinds(con: duckdb.DuckDBPyConnection, run_id: int, words: Sequence[str]
         if term not in best or rank < best[term]:
             best[term] = rank
     return {term: rank[2] for term, rank in best.items()}
+
+
+_GUESSED_ONLY = """
+WITH said AS (
+    SELECT t.image_id, {label} AS cls, unnest(t.tokens) AS term, unnest(t.kinds) AS kind
+    FROM tokens t JOIN images i ON i.image_id = t.image_id AND i.run_id = t.run_id
+    WHERE t.run_id = $run AND i.status = 'done' AND list_has_any(t.kinds, $hidden)
+        AND nullif(trim({label}), '') IS NOT NULL)
+SELECT term, cls, count(*) FROM (
+    SELECT image_id, cls, term FROM said WHERE list_contains($terms, term)
+    GROUP BY image_id, cls, term
+    HAVING bool_and(coalesce(list_contains($hidden, kind), false)))
+GROUP BY term, cls
+"""
+
+
+def guessed_only(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    by: str,
+    words: Sequence[str],
+    hidden: Sequence[str],
+) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per word, the finished labelled documents (true label, or predicted when
+    ``by == "predicted"``) whose tokens hold it only with a kind among ``hidden`` (a name the
+    explainer only guessed): ``(count, {label: count})``; words without such documents are
+    left out, and so is everything on a DB without stored kinds. Only documents with a word of
+    a hidden kind are read (a run without guesses costs one pass over its kinds lists)."""
+    if not words or not hidden or not has_column(con, "tokens", "kinds"):
+        return {}
+    label = "trim(i.true_label)" if by == "true" else "trim(i.pred_label)"
+    rows = con.execute(
+        _GUESSED_ONLY.format(label=label),
+        {"run": run_id, "terms": list(words), "hidden": list(hidden)},
+    ).fetchall()
+    out: dict[str, tuple[int, dict[str, int]]] = {}
+    for term, cls, count in rows:
+        m, n = out.get(str(term), (0, {}))
+        n[str(cls)] = int(count)
+        out[str(term)] = (m + int(count), n)
+    return out
 
 
 class Owner(NamedTuple):

@@ -7,8 +7,11 @@ them and as ``explanations`` stores them) into :class:`DocumentTerms`: the terms
 
 * ``grounded``: exact, from its details, never from its sentences. Each region's object
   candidates are ``object`` terms, its colours ``colour`` terms, its position name a
-  ``position`` term, all tied to that region. The templates' filler (mainly, upper, evidence,
-  モデル, 領域, 注目...) therefore never becomes a term in either language, with no stop list.
+  ``position`` term, all tied to that region; the names it mentions only as a guess
+  (``details["regions"][i]["hedged"]``, :attr:`core.explainers.naming.NamingRule.hedge`) are
+  ``guess`` terms, which the default keyword table does not show. The templates' filler
+  (mainly, upper, evidence, モデル, 領域, 注目...) therefore never becomes a term in either
+  language, with no stop list.
   The terms are the words as the text writes them (English lowercased, like the tokenizer's).
 * ``openai:`` structured answers (``details["objects"]``: ``{object, feature, region}``): the
   object's words are ``object`` terms, the region's position name a ``position`` term, the
@@ -40,10 +43,15 @@ from typing import Any
 
 from core.text import TOKENIZER_VERSION, imagenet_names, lemmatize_en, tokenize_many
 
-#: The kinds of term, in display order.
-KINDS = ("object", "colour", "position", "other")
+#: The kinds of term, in display order. ``guess``: a name the explainer mentions only as a
+#: guess (a hedged name); kept in the term matrix, not shown by default (:data:`HIDDEN_KINDS`).
+KINDS = ("object", "colour", "position", "other", "guess")
+#: Kinds the default keyword table leaves out unless the kind filter picks them: their words
+#: still count for words -> label (docs/terms.md, "Hedged names").
+HIDDEN_KINDS = ("guess",)
 #: Version of the extraction below; with the tokenizer's it makes :data:`TERMS_VERSION`.
-EVIDENCE_VERSION = 1
+#: 2: hedged names as ``guess`` terms.
+EVIDENCE_VERSION = 2
 #: Stored as ``tokens.tokenizer``: ``"<tokenizer version>.<evidence version>"``. Stored token
 #: rows with another value (or NULL) are re-tokenized by :mod:`core.jobs.terms`.
 TERMS_VERSION = f"{TOKENIZER_VERSION}.{EVIDENCE_VERSION}"
@@ -172,7 +180,29 @@ def grounded_terms(details: Mapping[str, Any], lang: str) -> DocumentTerms:
         for candidate in region.get("candidates") or []:
             if candidate.get("label"):
                 terms.append(Term(_clean(candidate["label"], lang), "object", where, True))
+        for guess in region.get("hedged") or []:
+            if isinstance(guess, Mapping) and guess.get("label"):
+                terms.append(Term(_clean(guess["label"], lang), "guess", where, True))
     return DocumentTerms(terms)
+
+
+def majority_kinds(docs: Iterable[DocumentTerms]) -> dict[str, str]:
+    """``{term: kind}``: the kind ``docs`` give each term most often, ties in :data:`KINDS`
+    order (what :func:`core.store.word_owners.term_kinds` reads from a stored run)."""
+    from collections import Counter
+
+    counts = Counter((t.term, t.kind) for d in docs for t in d.terms)
+    best: dict[str, tuple[int, int, str]] = {}
+    for (term, kind), n in counts.items():
+        rank = (-n, kind_rank(kind), kind)
+        if term not in best or rank < best[term]:
+            best[term] = rank
+    return {term: rank[2] for term, rank in best.items()}
+
+
+def kind_rank(kind: str) -> int:
+    """A kind's place in :data:`KINDS` (an unknown kind after them): breaks a tie."""
+    return KINDS.index(kind) if kind in KINDS else len(KINDS)
 
 
 def _position_name(key: str | None, lang: str) -> str | None:

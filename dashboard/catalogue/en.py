@@ -133,6 +133,7 @@ EN: dict[str, str] = {
     "kw.side_by_side": "Side by side with another run",
     "kw.vs_run": "Compare with run",
     "kw.vs_none": "(none)",
+    "kind.guess": "guessed names (hidden unless chosen)",
     # compare
     "cmp.no_tokens": "This run has no tokenized explanations yet.",
     "cmp.words": "Words",
@@ -158,6 +159,7 @@ EN: dict[str, str] = {
     "cmp.pick_two": "Pick two different wards.",
     "cmp.cannot": "Cannot contrast: {reason}",
     "cmp.documents": "documents: {a:,} vs {b:,}",
+    "cmp.guesses_hidden": "Names the explainer only guessed are left out, as in the Keywords table (pick them there with the kind filter).",
     # photos
     "ph.word": "Word",
     "ph.word_placeholder": "any word",

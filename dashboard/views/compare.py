@@ -181,8 +181,13 @@ def contrast(by: str) -> None:
     if a == b:
         st.info(t("cmp.pick_two"))
         return
+    from core.mining import shown_kinds
+
+    kinds = shown_kinds(list(data.q_word_kinds(*ctx.key)))  # guesses hidden, as in Keywords
+    if kinds:
+        st.caption(t("cmp.guesses_hidden"))
     try:
-        result = miner.contrast(*ctx.key, by, ctx.lang, a, b, top, 2)
+        result = miner.contrast(*ctx.key, by, ctx.lang, a, b, top, 2, kinds)
     except Exception as exc:  # the miner refuses some inputs; say why
         st.warning(escape_markdown(t("cmp.cannot", reason=fmt.describe(exc))))
         return
