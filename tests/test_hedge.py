@@ -322,3 +322,17 @@ def test_the_ward_contrast_leaves_guesses_out(tmp_path, monkeypatch):
     contrast = app.dataframe[-1].value
     assert len(contrast) and not set(contrast["word"]) & set(guesses)
     assert any("only guessed" in c.value for c in app.caption)
+
+
+def test_wordcam_mine_contrast_leaves_guesses_out_as_the_compare_page_does(hedged_db, capsys):
+    from core.cli import main
+
+    assert (
+        main(["mine", "--db", str(hedged_db), "--contrast", "park", "cafe", "--format", "csv"]) == 0
+    )
+    shown = capsys.readouterr().out
+    assert "nematode" not in shown and "bench" in shown
+    picked = ["--kind", "guess", "--min-df", "1"]
+    args = ["mine", "--db", str(hedged_db), "--contrast", "park", "cafe", "--format", "csv"]
+    assert main([*args, *picked]) == 0
+    assert "nematode" in capsys.readouterr().out

@@ -175,7 +175,12 @@ def run(args: argparse.Namespace) -> int:
         _write(out, result, args.format)
         return 0
 
-    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=lang, kinds=args.kinds)
+    kinds = args.kinds
+    if args.contrast and not kinds:  # guesses hidden, as on the Compare page
+        from core.mining import run_word_kinds, shown_kinds
+
+        kinds = list(shown_kinds(list(run_word_kinds(source, args.run_id)))) or None
+    corpus = load_corpus(source, run_id=args.run_id, by=args.by, lang=lang, kinds=kinds)
 
     if args.examples:
         cls = args.classes[0] if args.classes else None
