@@ -116,6 +116,35 @@ RULES: dict[str, NamingRule] = {
     ),
     # issue 21.4, third round: the rule decides what is shown; the legacy names stay as guesses
     "h.4 hedge": DEFAULT_RULE,
+    # issue 21.4, fourth round: with hedging a stricter SHOWN rule no longer costs words -> label
+    **{
+        f"h.4 {name} hedge": NamingRule(min_heat=0.4, sure_prob=0.4, hedge=True, **extra)
+        for name, extra in {
+            "a.15": {"agree_below": 0.15},
+            "a.2": {"agree_below": 0.2},
+            "a.25": {"agree_below": 0.25},
+            "a.3": {"agree_below": 0.3},
+            "a.4": {"agree_below": 0.4},
+            "a.5": {"agree_below": 0.5},
+            "r.5": {"second_ratio": 0.5},
+            "a.2 r.5": {"agree_below": 0.2, "second_ratio": 0.5},
+            "2nd.2": {"second_min": 0.2},
+            "v.05": {"view_min": 0.05},
+            "v.1": {"view_min": 0.1},
+            "v.05 a.2": {"view_min": 0.05, "agree_below": 0.2},
+            "v.1 a.2": {"view_min": 0.1, "agree_below": 0.2},
+            "p.15": {"min_prob": 0.15},
+            "p.2": {"min_prob": 0.2},
+            "a.2 k2": {"agree_below": 0.2, "agree_rank": 2},
+            "a.2 k3": {"agree_below": 0.2, "agree_rank": 3},
+            "a.25 k2": {"agree_below": 0.25, "agree_rank": 2},
+            "a.25 k3": {"agree_below": 0.25, "agree_rank": 3},
+            "a.3 k2": {"agree_below": 0.3, "agree_rank": 2},
+            "a.3 k3": {"agree_below": 0.3, "agree_rank": 3},
+            "a.4 k2": {"agree_below": 0.4, "agree_rank": 2},
+            "a.4 k3": {"agree_below": 0.4, "agree_rank": 3},
+        }.items()
+    },
 }
 
 
@@ -360,12 +389,13 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
     for key, rule in rules.items():
         explained = replay(recorded, explainer, rule)
         result = shown_table(prepared, explained, lang)
-        given = {
+        shown = [
             c["label"]
             for e in explained
             for region in (e.details or {}).get("regions") or []
             for c in region.get("candidates") or []
-        }
+        ]
+        given = set(shown)
         tops = {cls: [kw.word for kw in kws[:10]] for cls, kws in result.classes.items()}
         wrong = wrong_names(tops, cues, vocabulary, given, lang)
         recovery = cue_recovery(result, cues, names, top=10, lang=lang)
@@ -376,13 +406,15 @@ def main_demo(args: Any, rules: dict[str, NamingRule]) -> int:
             "cv_splits": splits,
             "wrong_top_names": wrong,
             "cue_recovery": recovery["cue_recovery"],
+            "names_given": len(shown),
             "top_words": tops,
         }
         listed = ", ".join(w for words in wrong.values() for w in words)
         print(
             f"{key:16s} demo {lang} words->label {result.text_accuracy:.3f} "
             f"cv-mean {report[key]['cv_text_accuracy']:.3f} wrong-top10 "
-            f"{sum(map(len, wrong.values()))} ({listed}) recovery {recovery['cue_recovery']:.2f}",
+            f"{sum(map(len, wrong.values()))} ({listed}) recovery {recovery['cue_recovery']:.2f} "
+            f"names {len(shown)}",
             flush=True,
         )
     Path(args.out).mkdir(parents=True, exist_ok=True)

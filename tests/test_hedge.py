@@ -336,3 +336,27 @@ def test_wordcam_mine_contrast_leaves_guesses_out_as_the_compare_page_does(hedge
     args = ["mine", "--db", str(hedged_db), "--contrast", "park", "cafe", "--format", "csv"]
     assert main([*args, *picked]) == 0
     assert "nematode" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"agree_below": 0.2}, {"agree_below": 0.3, "agree_rank": 2}, {"view_min": 0.05}],
+    ids=["agree", "agree-rank", "view-min"],
+)
+def test_a_stricter_shown_rule_keeps_the_legacy_rules_words(imagenet_names, extra):
+    # the fourth round (docs/terms.md): any stricter shown rule, hedged, keeps every legacy word
+    from dataclasses import replace
+
+    recorded = _recorded(seed=1)
+    stricter = replace(DEFAULT_RULE, **extra)
+    legacy = _explain(imagenet_names, LEGACY_RULE, "ja", recorded)
+    hedged = _explain(imagenet_names, stricter, "ja", recorded)
+    default = _explain(imagenet_names, DEFAULT_RULE, "ja", recorded)
+    shown = {"stricter": 0, "default": 0}
+    for old, new, usual in zip(legacy, hedged, default, strict=True):
+        old_terms = document_terms(old.text, old.details, "ja")
+        new_terms = document_terms(new.text, new.details, "ja")
+        assert set(new_terms.tokens) == set(old_terms.tokens)
+        for key, e in (("stricter", new), ("default", usual)):
+            shown[key] += sum(len(r.get("candidates") or []) for r in e.details["regions"])
+    assert shown["stricter"] < shown["default"]  # it does show fewer names

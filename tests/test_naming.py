@@ -236,3 +236,29 @@ def test_the_explainer_passes_each_regions_heat_to_the_rule():
     assert len(regions) == 2 and regions[0]["heat_share"] >= 0.3 > regions[1]["heat_share"]
     assert [c["label"] for c in regions[0]["candidates"]] == ["nematode"]
     assert regions[1]["candidates"] == []  # the side region is left unnamed
+
+
+MATCHSTICK, SHUTTLE = 644, 812
+
+
+def test_a_name_one_view_does_not_support_is_not_given():
+    # the demo's rocket: matchstick 0.01 in one view and 0.39 in the other (mean 0.20)
+    split = _views({SHUTTLE: 0.3, MATCHSTICK: 0.01}, {MATCHSTICK: 0.39, SHUTTLE: 0.05})
+    assert name_region(split, LEGACY_RULE, CATS).specific[0][0] == MATCHSTICK
+    assert name_region(split, NamingRule(view_min=0.05), CATS).specific == ()
+    both = _views({MATCHSTICK: 0.18, SHUTTLE: 0.1}, {MATCHSTICK: 0.11, SHUTTLE: 0.02})
+    named = name_region(both, NamingRule(view_min=0.05), CATS).specific
+    assert [k for k, _ in named] == [MATCHSTICK]  # the runner-up lacks one view's support
+
+
+def test_agreement_can_mean_among_each_views_first_classes():
+    # below agree_below, the best class must be each view's best (agree_rank 1) or among
+    # each view's first agree_rank classes
+    close = _views({ESPRESSO: 0.32, MUG: 0.12}, {MUG: 0.12, ESPRESSO: 0.06})  # mean 0.19
+    far = _views({ESPRESSO: 0.37, MUG: 0.02}, {MUG: 0.3, DAISY: 0.2, ESPRESSO: 0.01})
+    strict = NamingRule(agree_below=0.25)
+    ranked = NamingRule(agree_below=0.25, agree_rank=2)
+    assert name_region(close, strict, CATS).specific == ()
+    assert name_region(close, ranked, CATS).specific[0][0] == ESPRESSO
+    assert name_region(far, ranked, CATS).specific == ()
+    assert NamingRule().agree_rank == 1 and NamingRule().view_min == 0.0  # legacy unchanged

@@ -127,6 +127,10 @@ class NamingRule:
             best class is that class (two views agreeing are evidence the heat alone is not).
         hedge: keep the names :data:`LEGACY_RULE` would give and this rule does not, as
             hedged names (:attr:`Naming.hedged`).
+        view_min: a class is named only when every view gives it at least this probability
+            (a name both views support; 0: any).
+        agree_rank: "every view's best class" in ``agree_below`` and ``side_agree`` means the
+            class is among each view's first ``agree_rank`` classes (1: each view's best).
     """
 
     min_prob: float = 0.10
@@ -140,6 +144,8 @@ class NamingRule:
     second_ratio: float = 0.0
     side_agree: bool = False
     hedge: bool = False
+    view_min: float = 0.0
+    agree_rank: int = 1
 
 
 #: The rule before issue 21 (any class at 0.10): kept for the before/after measurements.
@@ -204,15 +210,19 @@ def _name_region(
     row = probs.mean(axis=0)
     order = [int(k) for k in np.argsort(-row, kind="stable")[: max(1, rule.max_names)]]
     best = order[0]
-    unanimous = all(int(np.argmax(p)) == best for p in probs)
-    agreed = row[best] >= rule.agree_below or unanimous
+    ranked = np.argsort(-probs, axis=1, kind="stable")[:, : max(1, rule.agree_rank)]
+    unanimous = bool((ranked == best).any(axis=1).all())
+    supported = probs.min(axis=0) >= rule.view_min
+    agreed = (row[best] >= rule.agree_below or unanimous) and supported[best]
     specific: tuple[tuple[int, float], ...] = ()
     side = heat_share < rule.min_heat
     hot = not side or row[best] >= rule.sure_prob or (rule.side_agree and unanimous)
     if row[best] >= rule.min_prob and agreed and hot:
         second = max(rule.second_min, rule.second_ratio * row[best])
         specific = tuple(
-            (k, float(row[k])) for i, k in enumerate(order) if i == 0 or row[k] >= second
+            (k, float(row[k]))
+            for i, k in enumerate(order)
+            if i == 0 or (row[k] >= second and supported[k])
         )
     if specific or categories is None or rule.broad_min > 1.0:
         return Naming(specific=specific)
