@@ -8,9 +8,11 @@ nothing there is a nematode. :func:`name_region` decides per region:
 
 * **specific**: the best class when its mean probability over the views reaches
   :attr:`NamingRule.min_prob`, the region holds at least :attr:`NamingRule.min_heat` of the
-  map's heat (or the class is sure: :attr:`NamingRule.sure_prob`) and, below
-  :attr:`NamingRule.agree_below`, every view's best class is that class; the next ones (at most :attr:`NamingRule.max_names` in all) when
-  theirs reaches :attr:`NamingRule.second_min`;
+  map's heat (or the class is sure: :attr:`NamingRule.sure_prob`), below
+  :attr:`NamingRule.agree_below` every view's best class (or one of its first
+  :attr:`NamingRule.agree_rank`) is that class, and every view gives it at least
+  :attr:`NamingRule.view_min`; the next ones (at most :attr:`NamingRule.max_names` in all) when
+  theirs reaches :attr:`NamingRule.second_min` (and each view's reaches ``view_min``);
 * else **broader**: when the crop model's classes are ImageNet-1k, the probability of each
   broader category (:data:`CATEGORIES`) is the sum over its classes; the most specific
   category whose sum reaches :attr:`NamingRule.broad_min` is named (鳥, 果物, 動物, 乗り物 ...);
