@@ -295,8 +295,9 @@ def explain_loaded(
     One call runs one forward/backward pass (:func:`core.attribution.attribute_batch`) for the
     whole batch and one ``explainer.explain_batch`` call. ``results`` (filled in place) or
     ``paths`` name the images; with neither, they are called ``image-<n>``. Pictures are
-    written to ``out_dir`` when given (the panel only with ``panel``). If the model itself fails, every result of the batch
-    gets that error. Labels are in the explainer's language (:func:`answer_language`).
+    written to ``out_dir`` when given (the panel only with ``panel``). If the model itself
+    fails, every result of the batch gets that error. Labels are in the explainer's language
+    (:func:`answer_language`).
     """
     lang = answer_language(explainer, lang)
 
