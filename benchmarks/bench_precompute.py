@@ -11,7 +11,7 @@ Profiles:
 - ``imagenet``: the product defaults, ``--model imagenet --explainer grounded`` (EfficientNet-Lite0
   classifier + Grad-CAM + the grounded explainer, which runs the ImageNet model on 2-4 region
   crops per photo), blind mode, Japanese.
-- ``small``: the same job machinery (pipeline, Grad-CAM, rendering of four pictures per photo,
+- ``small``: the same job machinery (pipeline, Grad-CAM, rendering of three pictures per photo,
   grounded explainer, janome, DuckDB, snapshots) with two small random conv nets in place of
   EfficientNet (the classifier and the grounded explainer's crop model), so that 5,000 photos
   finish in minutes on a laptop CPU. Its words are meaningless; its throughput shows the cost

@@ -97,7 +97,7 @@ def pictures_of(folder: Path) -> list[Path]:
 
 
 def test_pictures_never_written_through_a_linked_file(job, tmp_path: Path) -> None:  # noqa: F811
-    """A link planted under a picture's name in ``<db>_assets/run1`` (overlay, panel, marks,
+    """A link planted under a picture's name in ``<db>_assets/run1`` (overlay, marks,
     thumbnail) is replaced by the picture; its target keeps its bytes."""
     photos, db = job
     fresh = db.with_name("fresh.duckdb")
@@ -105,7 +105,7 @@ def test_pictures_never_written_through_a_linked_file(job, tmp_path: Path) -> No
     assert run_precompute(photos, db, **JOB).status == "done"
     folder = asset_dir(db) / "run1"
     names = [p.name for p in pictures_of(folder)]
-    assert len(names) == 4 * 3, names  # four pictures of each of the three new photos
+    assert len(names) == 3 * 3, names  # three pictures of each of the three new photos
     shutil.rmtree(asset_dir(db))
     os.replace(fresh, db)  # the same job again, its pictures now under planted links
     folder.mkdir(parents=True)

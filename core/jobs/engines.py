@@ -90,6 +90,7 @@ class Backends:
                 out_dir=out_dir,
                 batch_size=len(paths),
                 layer=s.layer,
+                panel=False,  # nothing reads a job's panel (the dashboard, report, export)
             )
         )
         rows = photo_rows(chunk, results, root, self.labels)

@@ -71,15 +71,24 @@ def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.5) -> Image.Im
     return PILImage.fromarray(np.clip(mixed, 0, 255).astype(np.uint8))
 
 
-def panel(image: Image.Image, cam: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """Input and overlay side by side (``input | overlay``) on white, ``PANEL_GAP`` px apart."""
+def panel(
+    image: Image.Image,
+    cam: np.ndarray,
+    alpha: float = 0.5,
+    overlaid: Image.Image | None = None,
+) -> Image.Image:
+    """Input and overlay side by side (``input | overlay``) on white, ``PANEL_GAP`` px apart.
+
+    ``overlaid``: :func:`overlay` of the same image, map and ``alpha`` when the caller has it
+    already (the same pixels, drawn once).
+    """
     from PIL import Image as PILImage
 
     rgb = image.convert("RGB")
     w, h = rgb.size
     out = PILImage.new("RGB", (2 * w + PANEL_GAP, h), (255, 255, 255))
     out.paste(rgb, (0, 0))
-    out.paste(overlay(rgb, cam, alpha), (w + PANEL_GAP, 0))
+    out.paste(overlay(rgb, cam, alpha) if overlaid is None else overlaid, (w + PANEL_GAP, 0))
     return out
 
 
@@ -88,12 +97,15 @@ def marks_overlay(
     cam: np.ndarray,
     regions: Sequence[Region] | None = None,
     alpha: float = 0.5,
+    overlaid: Image.Image | None = None,
 ) -> Image.Image:
     """The overlay with each main heat region outlined and numbered (Set-of-Mark style).
 
     ``regions`` default to :func:`core.regions.find_regions` of ``cam`` (resized to the image).
     Each region gets a two-tone box (black under colour, legible on any background) and a
-    filled badge with its 1-based number at the box's top-left corner.
+    filled badge with its 1-based number at the box's top-left corner. ``overlaid``:
+    :func:`overlay` of the same image, map and ``alpha`` when the caller has it already (the
+    marks are drawn on a copy: the same pixels as drawing the overlay here).
     """
     from PIL import ImageDraw
 
@@ -102,7 +114,8 @@ def marks_overlay(
     rgb = image.convert("RGB")
     cam_full = resize_cam(cam, rgb.size)
     regions = find_regions(cam_full) if regions is None else _scale_regions(regions, cam, rgb.size)
-    out = overlay(rgb, cam_full, alpha)
+    # convert() to the same mode copies: the caller's overlay is not drawn on
+    out = overlay(rgb, cam_full, alpha) if overlaid is None else overlaid.convert("RGB")
     draw = ImageDraw.Draw(out)
     w, h = out.size
     line = max(2, round(min(w, h) / 120))
