@@ -58,6 +58,21 @@ def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
     _trace(f"running {nodeid} (pid {os.getpid()})")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _trace(f"running {item.nodeid}: setup (pid {os.getpid()})")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _trace(f"running {item.nodeid}: call (pid {os.getpid()})")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _trace(f"running {item.nodeid}: teardown (pid {os.getpid()})")
+
+
 def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
     _arm()  # a module's last test may end Ray in its fixture's teardown
     _trace(f"between tests: after {nodeid} (pid {os.getpid()})")

@@ -86,7 +86,7 @@ def _assert_named(proc: subprocess.CompletedProcess, trace: str) -> None:
     assert proc.returncode == -signal.SIGSEGV, (proc.returncode, proc.stderr[-2000:])
     assert "Fatal Python error: Segmentation fault" in proc.stderr, proc.stderr[-2000:]
     assert "in test_crashes_in_native_code" in proc.stderr, proc.stderr[-2000:]
-    assert trace.startswith("running test_crash.py::test_crashes_in_native_code"), trace
+    assert trace.startswith("running test_crash.py::test_crashes_in_native_code: call"), trace
 
 
 def test_a_segfault_after_the_handlers_were_reset_names_its_test(tmp_path: Path) -> None:
