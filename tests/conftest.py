@@ -29,7 +29,10 @@ _stderr: list = []  # the stream faulthandler writes to (a copy of fd 2, taken b
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("faulthandler"):  # -p no:faulthandler: left alone
         return
-    _stderr.append(os.fdopen(os.dup(sys.stderr.fileno()), "w"))
+    try:
+        _stderr.append(os.fdopen(os.dup(sys.stderr.fileno()), "w"))
+    except (AttributeError, OSError, ValueError):  # a stderr without a file descriptor
+        return
     _arm()
 
 
