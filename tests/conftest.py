@@ -83,3 +83,13 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _trace(f"after the last test: ending the session (pid {os.getpid()})")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The tests run the reference runtime (torch) unless ``WORDCAM_RUNTIME`` is set: exact
+    outputs are asserted against torch, and the product's default (``auto``: OpenVINO when
+    installed) would convert a graph for every test model. The OpenVINO path has its own tests
+    (tests/test_runtime_*.py, tests/test_models.py), which choose it explicitly; a whole run
+    under it is ``WORDCAM_RUNTIME=openvino bash scripts/test.sh``. Set here, child processes
+    (the CLI, the dashboard, Ray workers) follow."""
+    os.environ.setdefault("WORDCAM_RUNTIME", "torch")

@@ -474,7 +474,10 @@ def _small_conv_classifier() -> Classifier:
 def test_runtime_choice_and_errors(runtime_cache, monkeypatch) -> None:
     from core.models import accelerate
 
-    assert accelerate.runtime() == "torch"  # the default
+    assert accelerate.runtime() == "torch"  # the fixture's choice
+    monkeypatch.delenv(accelerate.ENV)
+    assert accelerate.DEFAULT == "auto"  # nothing chosen: the fastest installed
+    assert accelerate.runtime() == accelerate.available_runtimes()[-1]
     with pytest.raises(ValueError, match="unknown runtime"):
         accelerate.set_runtime("tensorrt")
     monkeypatch.setenv(accelerate.ENV, "auto")

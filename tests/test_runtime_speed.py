@@ -213,9 +213,8 @@ def test_without_openvino_auto_runs_torch_and_openvino_is_refused(tmp_path):
         "    print('refused:', exc)\n"
     )
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "WORDCAM_RUNTIME"},  # the default: auto
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)]),
-        "WORDCAM_RUNTIME": "auto",
         "WORDCAM_CACHE": str(tmp_path / "cache"),
     }
     done = subprocess.run(

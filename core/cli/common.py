@@ -72,8 +72,9 @@ def add_device_argument(parser: argparse.ArgumentParser | argparse._ArgumentGrou
         "--runtime",
         choices=("torch", "openvino", "auto"),
         action=_RuntimeAction,
-        help="what runs the CPU forward passes: torch (default), openvino (pip install "
-        "'wordcam[fast]') or auto (the fastest installed); also WORDCAM_RUNTIME",
+        help="what runs the CPU forward passes: torch, openvino (pip install "
+        "'wordcam[fast]', installed by scripts/setup.sh) or auto (default: the fastest "
+        "installed); also WORDCAM_RUNTIME",
     )
 
 
