@@ -530,7 +530,7 @@ def rule_report(
     tables: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """One rule's totals over the cells, its cells, and its cells up / held / down."""
-    from core.lab.suite import summary_rows
+    from core.lab.suite_report import summary_rows
 
     group = cells[key]
     given = sum(c.names_given for c in group)

@@ -16,9 +16,8 @@ from core.lab.suite import (
     dataset_options,
     measure,
     run_suite,
-    suite_markdown,
-    summary_rows,
 )
+from core.lab.suite_report import suite_markdown, summary_rows
 from core.lab.synth import BACKGROUNDS, PHOTO_BACKGROUNDS
 
 

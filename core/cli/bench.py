@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_suite(args: argparse.Namespace) -> int:
-    from core.lab.suite import QUICK, SuiteSettings, run_suite, suite_markdown
+    from core.lab.suite import QUICK, SuiteSettings, run_suite
+    from core.lab.suite_report import suite_markdown
 
     report = run_suite(QUICK if args.quick else SuiteSettings(), work=args.suite_work)
     before = json.loads(Path(args.before).read_text(encoding="utf-8")) if args.before else None
