@@ -93,3 +93,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     under it is ``WORDCAM_RUNTIME=openvino bash scripts/test.sh``. Set here, child processes
     (the CLI, the dashboard, Ray workers) follow."""
     os.environ.setdefault("WORDCAM_RUNTIME", "torch")
+
+
+#: Test files that start Ray in the pytest process itself; they run last (see below).
+RAY_IN_PROCESS = ("test_ray_engine.py",)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list
+) -> None:
+    """Run the tests that start Ray in this process after every other test.
+
+    ``ray.shutdown`` leaves Ray's gRPC threads running in the process. Three full runs died of a
+    segfault in pytest itself after the Ray tests, each time in the setup of
+    ``test_train.py``'s ``trained`` fixture, whose ``wordcam train --workers 2`` forks two
+    DataLoader workers: the first fork of the process after Ray (docs/reliability.md). A
+    ``wordcam`` command never starts Ray and then forks; the test process did, only because
+    of the order of its files. Stable: the order within each group is kept."""
+    items.sort(key=lambda item: item.path.name in RAY_IN_PROCESS)
