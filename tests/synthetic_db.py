@@ -227,3 +227,21 @@ def make_db(
         for name in ("images_df", "expl_df", "tokens_df"):
             con.unregister(name)
     return db
+
+
+def done_row(cls: str, i: int, tokens: list[str], kinds: list[str], word_regions: dict):
+    """A finished photo row of class ``cls`` (its ``i``-th, predicted right) whose explanation
+    is ``tokens`` with their ``kinds`` and regions: for tables built from hand-made terms."""
+    from core.store.results import ResultRow
+
+    return ResultRow(
+        path=f"/p/{cls}/{i}.jpg",
+        rel_path=f"{cls}/{i}.jpg",
+        true_label=cls,
+        status="done",
+        pred_label=cls,
+        text=" ".join(tokens),
+        tokens=tokens,
+        kinds=kinds,
+        word_regions=word_regions,
+    )

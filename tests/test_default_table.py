@@ -25,6 +25,7 @@ from core.store.effects import WordEffect, write_effect
 from core.store.results import ExplanationSource, ResultRow, write_rows
 from core.store.runs import RunRecord, create_run
 from core.store.terms import write_terms
+from tests.synthetic_db import done_row
 
 KEY = json.dumps({"by": "true", "fill": "mean", "seed": 0}, sort_keys=True)
 # per class: (object, colour, position) said about region 1 of every photo of the class
@@ -46,17 +47,7 @@ def _row(i: int, cls: str) -> ResultRow:
         tokens.append("otter")
         kinds.append("object")
         regions["otter"] = ([3], True)
-    return ResultRow(
-        path=f"/p/{cls}/{i}.jpg",
-        rel_path=f"{cls}/{i}.jpg",
-        true_label=cls,
-        status="done",
-        pred_label=cls,
-        text=" ".join(tokens),
-        tokens=tokens,
-        kinds=kinds,
-        word_regions=regions,
-    )
+    return done_row(cls, i, tokens, kinds, regions)
 
 
 @pytest.fixture(scope="module")

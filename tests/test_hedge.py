@@ -210,7 +210,7 @@ def test_a_guess_word_is_tested_by_hiding():
 
 
 def _hedged_row(i: int, cls: str):
-    from core.store.results import ResultRow
+    from tests.synthetic_db import done_row
 
     obj = {"cafe": "cup", "street": "car", "park": "bench"}[cls]
     tokens, kinds = [obj, "grey"], ["object", "colour"]
@@ -223,17 +223,7 @@ def _hedged_row(i: int, cls: str):
     if cls == "cafe" and i < 4:  # espresso: named in 4, guessed besides in 2 of them
         tokens += ["espresso"] + (["espresso"] if i < 2 else [])
         kinds += ["object"] + (["guess"] if i < 2 else [])
-    return ResultRow(
-        path=f"/p/{cls}/{i}.jpg",
-        rel_path=f"{cls}/{i}.jpg",
-        true_label=cls,
-        status="done",
-        pred_label=cls,
-        text=" ".join(tokens),
-        tokens=tokens,
-        kinds=kinds,
-        word_regions={t: ([1], True) for t in tokens},
-    )
+    return done_row(cls, i, tokens, kinds, {t: ([1], True) for t in tokens})
 
 
 @pytest.fixture(scope="module")
