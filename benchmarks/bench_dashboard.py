@@ -68,13 +68,138 @@ def cached_db(n_images: int, seed: int, cache_dir: Path) -> tuple[Path, float]:
     return db, time.perf_counter() - t0
 
 
+class _Recorder:
+    """Timed interactions of one AppTest, each after the background work has finished."""
+
+    def __init__(self, at) -> None:
+        self.at = at
+        self.samples: dict[str, list[float]] = {}
+        self.background: dict[str, list[float]] = {}
+
+    def record(self, name: str, action=None) -> None:
+        """Time ``action`` and the script run it triggers under ``name``."""
+        _wait_for_cv()  # a user's think time: background prefetch/CV has finished
+        self.samples.setdefault(name, []).append(_timed(self.at, action))
+        if name.endswith("(refit)"):  # answered with the previous table: the swap-in
+            start = time.perf_counter()
+            _wait_for_cv()
+            ready = (time.perf_counter() - start) * 1000
+            key = "keywords: new table ready (background fit)"
+            self.background.setdefault(key, []).append(ready)
+            self.samples.setdefault("keywords: new table swapped in", []).append(_timed(self.at))
+
+    def open(self, page: str) -> None:
+        """Switch to ``views/<page>.py`` and render it once, untimed."""
+        self.at.switch_page(f"views/{page}.py")
+        _timed(self.at)
+
+
+WARDS = ["台東区", "墨田区", "港区", "新宿区", "江東区", "世田谷区", "千代田区", "中央区"]
+
+
+def _keywords_scenario(rec: _Recorder, repeats: int) -> None:
+    from core.mining.settings import DEFAULTS
+
+    rec.open("keywords")
+    for r in range(repeats):
+        for i in range(4):
+            chosen = [WARDS[(i + r) % 8], WARDS[(i + r + 3) % 8]][: 1 + i % 2]
+            rec.record(
+                "keywords: ward filter",
+                lambda a, c=chosen: a.multiselect(key="w_kw_wards").set_value(c),
+            )
+        rec.record("keywords: top-K", lambda a, k=8 + r: a.slider(key="w_kw_top").set_value(k))
+        rec.record(
+            "keywords: pick a word",
+            lambda a, r=r: a.selectbox(key="kw_pick").select_index(r + 1),
+        )
+        rec.record(
+            "keywords: extra stop word (refit)",
+            lambda a, r=r: a.text_input(key="w_kw_stopwords").input(f"空 窓{r}"),
+        )
+        rec.record(
+            "keywords: stop words cleared (stored table)",
+            lambda a: a.text_input(key="w_kw_stopwords").input(""),
+        )
+        rec.record(
+            "keywords: min df +1 (prefetched)",
+            lambda a: a.number_input(key="w_kw_min_df").increment(),
+        )
+        rec.record(
+            "keywords: min df -1 (prefetched)",
+            lambda a: a.number_input(key="w_kw_min_df").decrement(),
+        )
+        rec.record(
+            "keywords: min df typed (refit)",
+            lambda a, r=r: a.number_input(key="w_kw_min_df").set_value(10 * (r + 1)),
+        )
+        rec.record(
+            f"keywords: min df back to {DEFAULTS.min_df} (stored table)",
+            lambda a: a.number_input(key="w_kw_min_df").set_value(DEFAULTS.min_df),
+        )
+        rec.record(
+            "keywords: label source (stored table)",
+            lambda a, r=r: a.radio(key="w_kw_by").set_value(["pred", "true"][r % 2]),
+        )
+    rec.at.radio(key="w_kw_by").set_value("true")
+    _timed(rec.at)
+    _wait_for_cv()
+
+
+def _photos_scenario(rec: _Recorder, repeats: int) -> None:
+    rec.open("photos")
+    words = ["密集", "群", "橋", "緑", "看板", "電柱"]
+    for r in range(repeats):
+        rec.record("photos: word", lambda a, w=words[r % 6]: a.text_input(key="w_ph_word").input(w))
+        rec.record(
+            "photos: ward filter",
+            lambda a, w=WARDS[r]: a.multiselect(key="w_ph_wards").set_value([w]),
+        )
+        rec.record(
+            "photos: correct/incorrect",
+            lambda a, r=r: a.segmented_control(key="w_ph_correct").set_value(
+                ["incorrect", "correct", "all"][r % 3]
+            ),
+        )
+        rec.record("photos: next page", lambda a: a.number_input(key="w_ph_page").increment())
+        rec.record(
+            "photos: order (confident first / mistakes / sample)",
+            lambda a, r=r: a.selectbox(key="w_ph_order").set_value(
+                ["confidence", "mistakes", "random"][r % 3]
+            ),
+        )
+        rec.record(
+            "photos: free-text search",
+            lambda a, r=r: a.text_input(key="w_ph_search").input(["提灯", "左下", ""][r % 3]),
+        )
+
+
+def _compare_scenario(rec: _Recorder, repeats: int) -> None:
+    rec.open("compare")
+    pairs = [["密集", "群"], ["橋", "運河"], ["高層ビル", "看板", "ネオン"]]
+    for r in range(repeats):
+        rec.record(
+            "compare: words",
+            lambda a, p=pairs[r % 3]: a.multiselect(key="w_cmp_words").set_value(p),
+        )
+        rec.record(
+            "compare: ward vs ward",
+            lambda a, w=WARDS[r + 1]: a.selectbox(key="w_cmp_b").set_value(w),
+        )
+
+
+def _stats(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}
+        for name, v in samples.items()
+    }
+
+
 def run_benchmark(
     n_images: int = 30000, repeats: int = 3, seed: int = 0, cache_dir: Path = CACHE_DIR
 ) -> dict:
     """Time first loads and interactions on an ``n_images`` synthetic DB; return the numbers."""
     from streamlit.testing.v1 import AppTest
-
-    from core.mining.settings import DEFAULTS
 
     db, make_db_s = cached_db(n_images, seed, cache_dir)
     os.environ["WORDCAM_DB"] = str(db)
@@ -89,127 +214,23 @@ def run_benchmark(
         first[view] = _timed(at)
     _wait_for_cv()
 
-    samples: dict[str, list[float]] = {}
-
-    def record(name: str, action=None) -> None:
-        _wait_for_cv()  # a user's think time: background prefetch/CV has finished
-        samples.setdefault(name, []).append(_timed(at, action))
-        if name.endswith("(refit)"):  # answered with the previous table: the swap-in
-            start = time.perf_counter()
-            _wait_for_cv()
-            ready = (time.perf_counter() - start) * 1000
-            background.setdefault("keywords: new table ready (background fit)", []).append(ready)
-            samples.setdefault("keywords: new table swapped in", []).append(_timed(at))
-
-    background: dict[str, list[float]] = {}
-
-    wards = ["台東区", "墨田区", "港区", "新宿区", "江東区", "世田谷区", "千代田区", "中央区"]
-    at.switch_page("views/keywords.py")
-    _timed(at)
-    for r in range(repeats):
-        for i in range(4):
-            chosen = [wards[(i + r) % 8], wards[(i + r + 3) % 8]][: 1 + i % 2]
-            record(
-                "keywords: ward filter",
-                lambda a, c=chosen: a.multiselect(key="w_kw_wards").set_value(c),
-            )
-        record("keywords: top-K", lambda a, k=8 + r: a.slider(key="w_kw_top").set_value(k))
-        record(
-            "keywords: pick a word",
-            lambda a, r=r: a.selectbox(key="kw_pick").select_index(r + 1),
-        )
-        record(
-            "keywords: extra stop word (refit)",
-            lambda a, r=r: a.text_input(key="w_kw_stopwords").input(f"空 窓{r}"),
-        )
-        record(
-            "keywords: stop words cleared (stored table)",
-            lambda a: a.text_input(key="w_kw_stopwords").input(""),
-        )
-        record(
-            "keywords: min df +1 (prefetched)",
-            lambda a: a.number_input(key="w_kw_min_df").increment(),
-        )
-        record(
-            "keywords: min df -1 (prefetched)",
-            lambda a: a.number_input(key="w_kw_min_df").decrement(),
-        )
-        record(
-            "keywords: min df typed (refit)",
-            lambda a, r=r: a.number_input(key="w_kw_min_df").set_value(10 * (r + 1)),
-        )
-        record(
-            f"keywords: min df back to {DEFAULTS.min_df} (stored table)",
-            lambda a: a.number_input(key="w_kw_min_df").set_value(DEFAULTS.min_df),
-        )
-        record(
-            "keywords: label source (stored table)",
-            lambda a, r=r: a.radio(key="w_kw_by").set_value(["pred", "true"][r % 2]),
-        )
-    at.radio(key="w_kw_by").set_value("true")
-    _timed(at)
-    _wait_for_cv()
-
-    at.switch_page("views/photos.py")
-    _timed(at)
-    words = ["密集", "群", "橋", "緑", "看板", "電柱"]
-    for r in range(repeats):
-        record("photos: word", lambda a, w=words[r % 6]: a.text_input(key="w_ph_word").input(w))
-        record(
-            "photos: ward filter",
-            lambda a, w=wards[r]: a.multiselect(key="w_ph_wards").set_value([w]),
-        )
-        record(
-            "photos: correct/incorrect",
-            lambda a, r=r: a.segmented_control(key="w_ph_correct").set_value(
-                ["incorrect", "correct", "all"][r % 3]
-            ),
-        )
-        record("photos: next page", lambda a: a.number_input(key="w_ph_page").increment())
-        record(
-            "photos: order (confident first / mistakes / sample)",
-            lambda a, r=r: a.selectbox(key="w_ph_order").set_value(
-                ["confidence", "mistakes", "random"][r % 3]
-            ),
-        )
-        record(
-            "photos: free-text search",
-            lambda a, r=r: a.text_input(key="w_ph_search").input(["提灯", "左下", ""][r % 3]),
-        )
-
-    at.switch_page("views/compare.py")
-    _timed(at)
-    pairs = [["密集", "群"], ["橋", "運河"], ["高層ビル", "看板", "ネオン"]]
-    for r in range(repeats):
-        record(
-            "compare: words",
-            lambda a, p=pairs[r % 3]: a.multiselect(key="w_cmp_words").set_value(p),
-        )
-        record(
-            "compare: ward vs ward",
-            lambda a, w=wards[r + 1]: a.selectbox(key="w_cmp_b").set_value(w),
-        )
-
+    rec = _Recorder(at)
+    _keywords_scenario(rec, repeats)
+    _photos_scenario(rec, repeats)
+    _compare_scenario(rec, repeats)
     at.switch_page("views/overview.py")
-    record("overview: revisit")
+    rec.record("overview: revisit")
     at.switch_page("views/keywords.py")
-    record("keywords: revisit")
+    rec.record("keywords: revisit")
 
-    summary = {
-        name: {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}
-        for name, v in samples.items()
-    }
-    off_thread = {
-        name: {"median_ms": round(statistics.median(v), 1), "max_ms": round(max(v), 1), "n": len(v)}
-        for name, v in background.items()
-    }
+    summary = _stats(rec.samples)
     over = sorted(k for k, v in summary.items() if v["median_ms"] > BUDGET_MS)
     return {
         "n_images": n_images,
         "make_db_s": round(make_db_s, 2),
         "first_load_ms": {k: round(v, 1) for k, v in first.items()},
         "interactions": summary,
-        "background": off_thread,
+        "background": _stats(rec.background),
         "budget_ms": BUDGET_MS,
         "within_budget": not over,
         "over_budget": over,
