@@ -85,6 +85,19 @@ def register_method(cls: type) -> type:
     return cls
 
 
+# Built-in methods that re-run the model on the input (``needs_input``): no split body.
+_BUILTIN_NEEDS_INPUT = frozenset({"scorecam"})
+
+
+def needs_input(method: str) -> bool:
+    """Whether ``method``'s class re-runs the whole model on the input (``needs_input``),
+    answered for a built-in method without importing the CAM classes."""
+    name = normalize_method(method)
+    if name in _REGISTERED:
+        return bool(_REGISTERED[name].needs_input)
+    return name in _BUILTIN_NEEDS_INPUT
+
+
 def method_class(method: str) -> Any:
     """The :class:`~core.attribution.cams.CamMethod` subclass of ``method`` (any spelling)."""
     name = normalize_method(method)
