@@ -85,3 +85,20 @@ def test_a_crop_model_that_cannot_load_fails_the_photos_not_the_batch(monkeypatc
     answers = explainer.explain_batch(_requests(5))
     assert len(answers) == 5
     assert all("object model failed" in (e.error or "") for e in answers)
+
+
+def test_a_subclass_that_names_regions_its_own_way_is_asked_as_before(
+    tiny_crop_model,  # noqa: F811
+):
+    asked: list[int] = []
+
+    class OwnProbs(GroundedExplainer):
+        def _crop_probs(self, crops):
+            asked.append(len(crops))
+            return super()._crop_probs(crops)
+
+    requests = _requests(6)
+    own = OwnProbs(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    plain = GroundedExplainer(crop_model=tiny_crop_model, min_prob=0.0).explain_batch(requests)
+    assert asked == [24]  # every view of the batch in one call, no passes started before
+    assert [e.text for e in own] == [e.text for e in plain]

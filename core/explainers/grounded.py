@@ -179,7 +179,9 @@ class GroundedExplainer:
         results: list[Explanation | None] = [None] * len(requests)
         facts: dict[int, list[RegionFacts]] = {}
         crops: list[tuple[int, int, list[Image.Image]]] = []
-        passes = CropPasses(self)  # each pass starts once its views are made
+        # each pass starts once its views are made (unless a subclass names the regions its
+        # own way: then _candidates, as before)
+        passes = CropPasses(self) if self._own_passes() else None
         for i, request in enumerate(requests):
             try:
                 image = request.image.convert("RGB")
@@ -195,13 +197,17 @@ class GroundedExplainer:
                 )
             except Exception as exc:  # one bad request must not sink the batch
                 results[i] = Explanation(text="", error=_one_line(exc))
-            passes.add(crops)
+            if passes is not None:
+                passes.add(crops)
 
         if crops:
             try:
                 heats = [facts[i][j].region.heat_share for i, j, _ in crops]
                 views = [crop for _, _, crop in crops]
-                candidates = self._candidates(views, heats, probs=passes.probs())
+                if passes is None:
+                    candidates = self._candidates(views, heats)
+                else:
+                    candidates = self._named(views, heats, passes.probs())
             except Exception as exc:
                 message = _one_line(exc)
                 for i in {i for i, _, _ in crops}:
@@ -228,24 +234,35 @@ class GroundedExplainer:
         ]
 
     def _candidates(
-        self,
-        views: list[list[Image.Image]],
-        heats: Sequence[float] | None = None,
-        probs: np.ndarray | None = None,
+        self, views: list[list[Image.Image]], heats: Sequence[float] | None = None
     ) -> list[Naming]:
         """Each region's names (:func:`~core.explainers.naming.name_region`) from the crop
         model's probabilities on its views.
 
         ``views`` holds each region's views (:func:`region_views`), ``heats`` each region's
         share of the heat (default 1); a class's probability is its mean over the region's
-        views. All views of a batch go through the model together (``probs``: their rows,
-        when already computed, as :meth:`_crop_probs` gives them).
+        views. All views of a batch go through the model together.
         """
         import numpy as np
 
         flat = [view for region in views for view in region]
-        if probs is None:
-            probs = self._crop_probs(flat) if flat else np.zeros((0, 0))
+        probs = self._crop_probs(flat) if flat else np.zeros((0, 0))
+        return self._named(views, heats, probs)
+
+    def _own_passes(self) -> bool:
+        """Whether this explainer names regions with the crop model's own passes (not a
+        subclass's ``_candidates`` or ``_crop_probs``): then :class:`CropPasses` runs them."""
+        cls = type(self)
+        return (
+            cls._candidates is GroundedExplainer._candidates
+            and cls._crop_probs is GroundedExplainer._crop_probs
+        )
+
+    def _named(
+        self, views: list[list[Image.Image]], heats: Sequence[float] | None, probs: np.ndarray
+    ) -> list[Naming]:
+        """:meth:`_candidates` given ``probs``, the rows :meth:`_crop_probs` gives all views."""
+        flat = sum(len(region) for region in views)
         out: list[list[tuple[int, float]]] = []
         start = 0
         categories = self.categories if flat else None
