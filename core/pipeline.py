@@ -10,6 +10,9 @@ On a GPU the photos are decoded and the pictures rendered on CPU worker threads
 while the device computes. On the CPU the photos are decoded in the calling thread, and a
 batch's pictures are drawn on one thread while its explainer computes
 (:data:`PICTURES_BESIDE_COMPUTE`); every picture is written when the batch's call returns.
+The precompute job on the CPU also makes its next batch ready on a thread meanwhile
+(:func:`prepare_batch`: decoded, the model's views and batch, the CAM body's pass) and hands
+it to :func:`explain_prepared`: the same steps on the same inputs, so the same results.
 """
 
 from __future__ import annotations
