@@ -530,7 +530,8 @@ def run_benchmark(
         "benchmark": "precompute",
         "profile": profile,
         "batch_size": batch_size,
-        "runtime": runtime or os.environ.get("WORDCAM_RUNTIME") or "torch",
+        # the job's own default (auto: OpenVINO when installed) when neither names one
+        "runtime": runtime or os.environ.get("WORDCAM_RUNTIME") or "auto",
         "code": str(code) if code else None,
         "threads": threads or None,
         "rows": rows,
@@ -556,7 +557,7 @@ def run_benchmark(
 def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"### precompute ({result['profile']} profile, batch {result['batch_size']}, "
-        f"runtime {result.get('runtime', 'torch')}, threads {result.get('threads') or 'all'}, "
+        f"runtime {result.get('runtime', 'auto')}, threads {result.get('threads') or 'all'}, "
         f"{result['machine']['cpus']} CPUs, {result['date']})",
         "",
         "| photos | photos/s (job) | forward images/s (before / after) | forwards per photo "
@@ -659,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runtime",
         choices=("torch", "openvino", "auto"),
-        help="inference runtime of the job (WORDCAM_RUNTIME; default: torch)",
+        help="inference runtime of the job (WORDCAM_RUNTIME; default: the job's, auto)",
     )
     parser.add_argument(
         "--verify-top",

@@ -10,6 +10,9 @@ On a GPU the photos are decoded and the pictures rendered on CPU worker threads
 while the device computes. On the CPU the photos are decoded in the calling thread, and a
 batch's pictures are drawn on one thread while its explainer computes
 (:data:`PICTURES_BESIDE_COMPUTE`); every picture is written when the batch's call returns.
+The precompute job on the CPU also makes its next batch ready on a thread meanwhile
+(:func:`prepare_batch`: decoded, the model's views and batch, the CAM body's pass) and hands
+it to :func:`explain_prepared`: the same steps on the same inputs, so the same results.
 """
 
 from __future__ import annotations
@@ -192,6 +195,64 @@ def io_threads_for(model: Classifier) -> int:
     return max(1, min(IO_THREADS, cpus))
 
 
+@dataclass
+class Prepared:
+    """One batch made ready ahead of its turn (:func:`prepare_batch`): each input's result
+    (``error`` set for an unreadable one), the readable photos, the model's views of them,
+    their batch tensor and the CAM body's outputs (None where it is not cut)."""
+
+    results: list[ImageResult]
+    images: list[Image.Image]
+    views: list[Image.Image]
+    batch: Any = None
+    body: Any = None
+
+
+def prepare_batch(
+    model: Classifier,
+    inputs: Sequence[str | Path],
+    method: str = "gradcam",
+    layer: str | None = None,
+) -> Prepared:
+    """Decode ``inputs``, make the model's views and batch and run the CAM body (GIL-free in
+    OpenVINO): what :func:`explain_prepared` would do first, done on another thread while the
+    batch before is explained (the precompute job on the CPU). The same steps in the same
+    order as :func:`explain_images`, so the same results."""
+    from core.attribution.driver import body_ahead
+
+    results = [ImageResult(path=str(item)) for item in inputs]
+    images = [image for image in map(_load_one, results) if image is not None]
+    if not images:
+        return Prepared(results, images, [])
+    views = [model.preprocess.crop(image) for image in images]
+    batch = model.preprocess.batch(views)
+    return Prepared(results, images, views, batch, body_ahead(model, batch, method, layer))
+
+
+def explain_prepared(
+    model: Classifier,
+    explainer: Explainer,
+    ahead: Prepared,
+    method: str = "gradcam",
+    lang: str | None = None,
+    mode: str = "informed",
+    top_k: int = 3,
+    out_dir: str | Path | None = None,
+    layer: str | None = None,
+    panel: bool = True,
+) -> list[ImageResult]:
+    """:func:`explain_images` on the CPU for one batch made ready by :func:`prepare_batch`
+    (with the same ``method`` and ``layer``); the results in input order."""
+    lang = answer_language(explainer, lang)
+    if mode not in ("informed", "blind"):
+        raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
+    options = dict(
+        method=method, lang=lang, mode=mode, top_k=top_k, out_dir=out_dir, layer=layer, panel=panel
+    )
+    _explain_good(model, explainer, ahead.results, ahead.images, None, {**options, "ahead": ahead})
+    return list(ahead.results)
+
+
 def _loaded_batches(
     inputs: Iterable[str | Path], batch_size: int, pool: Executor | None
 ) -> Iterator[tuple[list[ImageResult], list[Image.Image]]]:
@@ -327,10 +388,12 @@ def _explain_batch(
     out_dir: str | Path | None,
     layer: str | None,
     panel: bool = True,
+    ahead: Prepared | None = None,
 ) -> list[Future]:
-    """:func:`explain_loaded`'s work; pictures are written now, or on ``pool`` (the futures)."""
+    """:func:`explain_loaded`'s work; pictures are written now, or on ``pool`` (the futures).
+    ``ahead``: the batch's views, tensor and CAM body made ready (:func:`prepare_batch`)."""
     try:
-        views, cams, probs, top = _classify(model, images, method, layer, top_k)
+        views, cams, probs, top = _classify(model, images, method, layer, top_k, ahead)
     except WordcamError as exc:
         for r in results:
             r.error = str(exc)
@@ -505,16 +568,24 @@ def _resolve(model: Classifier | str, explainer: Explainer | str, lang: str | No
 
 
 def _classify(
-    model: Classifier, images: Sequence[Image.Image], method: str, layer: str | None, top_k: int
+    model: Classifier,
+    images: Sequence[Image.Image],
+    method: str,
+    layer: str | None,
+    top_k: int,
+    ahead: Prepared | None = None,
 ):
     """Crops, CAMs of the predicted class, softmax rows and top-k indices for a batch."""
     import numpy as np
 
     from core.attribution import attribute_batch
 
-    views = [model.preprocess.crop(im) for im in images]
-    batch = model.preprocess.batch(views)
-    result = attribute_batch(model, batch, method=method, layer=layer, top_k=1)
+    if ahead is not None and ahead.batch is not None:
+        views, batch, body = ahead.views, ahead.batch, ahead.body
+    else:
+        views = [model.preprocess.crop(im) for im in images]
+        batch, body = model.preprocess.batch(views), None
+    result = attribute_batch(model, batch, method=method, layer=layer, top_k=1, body=body)
     maps = np.asarray(result.maps, dtype=np.float32)
     probs = np.asarray(result.probs, dtype=np.float32)
     predicted = np.asarray(result.target_indices)[:, 0]

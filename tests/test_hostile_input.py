@@ -254,9 +254,9 @@ def test_pixel_budget_closes_batches_early(tmp_path: Path, photos: Path, monkeyp
     sizes: list[int] = []
     real = images.Backends.explain
 
-    def explain(self, chunk, root, out_dir):
+    def explain(self, chunk, root, out_dir, *ahead):
         sizes.append(len(chunk))
-        return real(self, chunk, root, out_dir)
+        return real(self, chunk, root, out_dir, *ahead)
 
     monkeypatch.setattr(images.Backends, "explain", explain)
     db = tmp_path / "wc.duckdb"

@@ -153,3 +153,22 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_the_default_overlay_blends_in_integers_to_the_float_formulas_bytes():
+    """alpha 0.5 takes an integer path: the bytes of round(0.5 * image + 0.5 * heat) in float32
+    (halves to even), for every pair of bytes and on whole pictures."""
+    from core.render import cam as cam_pictures
+
+    base, heat = (a.astype(np.uint8) for a in np.meshgrid(np.arange(256), np.arange(256)))
+    want = np.round(0.5 * base.astype(np.float32) + 0.5 * heat.astype(np.float32))
+    assert np.array_equal(cam_pictures._half_blend(base, heat), want.astype(np.uint8))
+    rng = np.random.default_rng(4)
+    for size in ((64, 48), (224, 224)):
+        image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        cam = rng.random((7, 9)).astype(np.float32)
+        heat_rgb = cam_pictures.colorize(cam_pictures.resize_cam(cam, size)).astype(np.float32)
+        mixed = np.round(0.5 * np.asarray(image, dtype=np.float32) + 0.5 * heat_rgb)
+        expected = np.clip(mixed, 0, 255).astype(np.uint8)
+        assert np.array_equal(np.asarray(render.overlay(image, cam)), expected)
+        assert render.overlay(image, cam, alpha=0.3).size == size  # the float path still works

@@ -226,3 +226,35 @@ def test_without_openvino_auto_runs_torch_and_openvino_is_refused(tmp_path):
     assert lines[1] == "(2, 2, 6, 6)"
     assert lines[2].startswith("refused: runtime 'openvino' is not installed")
     assert not (tmp_path / "cache").exists()  # nothing converted
+
+
+def test_the_graph_cache_sidecar_is_written_by_rename_never_through_a_link(
+    openvino_runtime, tmp_path
+):
+    """The sidecar JSON goes through ``core.files.replace_text`` (temporary + rename): a link
+    left under its name is replaced, not written through, and the ``.xml``, renamed last,
+    still marks a complete entry that a later process reads."""
+    import json
+
+    import torch
+
+    accelerate = openvino_runtime
+    module = _conv_net()
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    name = accelerate._fingerprint(module, [-1, 3, 16, 16], "forward")
+    cache = accelerate.cache_dir()
+    cache.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (cache / f"{name}.json").symlink_to(victim)
+    accelerate.run(module, x)
+    assert victim.read_text() == "keep me"
+    sidecar = cache / f"{name}.json"
+    assert not sidecar.is_symlink() and json.loads(sidecar.read_text()) == {"tuple": False}
+    assert (cache / f"{name}.xml").exists() and (cache / f"{name}.bin").exists()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        f"{name}{suffix}" for suffix in (".bin", ".json", ".xml")
+    )  # no temporary left
+    accelerate._RUNNERS.clear()  # a new process: read from the cache, not converted
+    reread = accelerate._OpenVinoRunner(module, x, "forward")
+    torch.testing.assert_close(reread(x), module(x).detach(), atol=1e-5, rtol=1e-5)

@@ -11,7 +11,7 @@ import numpy as np
 from core.attribution.engines import FullEngine, HeadEngine
 from core.attribution.errors import AttributionError
 from core.attribution.layers import ToNCHW, auto_layer, resolve
-from core.attribution.methods import method_class, normalize_method
+from core.attribution.methods import method_class, needs_input, normalize_method
 from core.attribution.split import get_split
 from core.attribution.state import borrowed, device_of, has_conv2d, module_of
 from core.attribution.targets import as_batch, explicit_targets, is_nested
@@ -93,13 +93,63 @@ def attribute_batch(
     targets: int | str | Sequence[Any] | None = None,
     layer: str | torch.nn.Module | None = None,
     top_k: int = 1,
+    body: Body | None = None,
 ) -> CamResult:
     """Predictions and CAMs of a preprocessed batch ``[B, 3, H, W]`` from one forward pass.
 
     Same arguments as :func:`attribute`; returns a :class:`CamResult` with ``maps``
-    ``[B, k, H, W]``, ``probs`` ``[B, C]`` and ``target_indices`` ``[B, k]``.
+    ``[B, k, H, W]``, ``probs`` ``[B, C]`` and ``target_indices`` ``[B, k]``. ``body``: what
+    :func:`body_ahead` computed for this same ``batch`` object (used only when it is for it).
     """
-    return _attribute(model, as_batch(model, batch), method, targets, layer, top_k)
+    outputs = body.outputs if body is not None and body.source is batch else None
+    return _attribute(model, as_batch(model, batch), method, targets, layer, top_k, outputs)
+
+
+@dataclass
+class Body:
+    """The outputs of the CAM body (input -> target layer) for one batch, computed ahead."""
+
+    source: Any  # the batch object they were computed for
+    outputs: Any
+
+
+def body_ahead(
+    model: Classifier | torch.nn.Module,
+    batch: torch.Tensor,
+    method: str = "gradcam",
+    layer: str | torch.nn.Module | None = None,
+) -> Body | None:
+    """The first step of :func:`attribute_batch` on ``batch``, the body's forward pass, done now:
+    a caller runs it on another thread for the next batch while the current one is attributed,
+    and hands the result to :func:`attribute_batch` (``body=``). The same pass on the same
+    inputs, so the same outputs.
+
+    None where :func:`attribute_batch` would not run a split body of a classifier's inference
+    copy (a method that re-runs the input, a model fx cannot cut, a folded target layer), or
+    when anything fails: :func:`attribute_batch` then does all the work itself. Importing the
+    CAM classes is not needed, so this can run while they import.
+    """
+    import torch
+
+    from core.models.accelerate import run
+
+    try:
+        if needs_input(method):
+            return None
+        original = module_of(model)
+        prepared = as_batch(model, batch)
+        size_hw = (int(prepared.shape[-2]), int(prepared.shape[-1]))
+        module, name, target = _target(model, original, layer, size_hw)
+        if module is original:  # not the inference copy: its modes are set per call
+            return None
+        split = get_split(module, name, target)
+        if split is None:
+            return None
+        with torch.inference_mode(False):
+            outputs = run(split.body, _on_module(module, prepared), kind=f"body:{split.name}")
+    except Exception:  # attribute_batch does it again and says what is wrong
+        return None
+    return Body(source=batch, outputs=outputs)
 
 
 # --------------------------------------------------------------------------- driver
@@ -112,9 +162,8 @@ def _attribute(
     targets: Any,
     layer: Any,
     top_k: int | None,
+    body_outputs: Any = None,
 ) -> CamResult:
-    import torch
-
     from core.models.base import Classifier
 
     method = normalize_method(method)
@@ -139,29 +188,18 @@ def _attribute(
     if labels and k > len(labels):
         raise AttributionError(f"top_k={k} exceeds the {len(labels)} classes of the model")
 
-    if layer is None:
-        if isinstance(model, Classifier) and model.target_layer:
-            layer = model.target_layer
-        else:
-            layer = auto_layer(module, size_hw)
-    name, target_module = resolve(module, layer)
-    module, target_module = _inference_copy(model, module, name, target_module)
+    module, name, target_module = _target(model, module, layer, size_hw)
     reshape = ToNCHW(size_hw, name)
     size_wh = (size_hw[1], size_hw[0])
 
     with borrowed(module):
-        batch = batch.to(device_of(module))
-        if batch.is_inference():
-            batch = batch.clone()
-        batch = batch.detach()
-        if CPU_CHANNELS_LAST and batch.device.type == "cpu" and has_conv2d(module):
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = _on_module(module, batch)
         engine: Any = None
         if not cam_class.needs_input:
             split = get_split(module, name, target_module)
             if split is not None:
                 try:
-                    engine = HeadEngine(split, batch)
+                    engine = HeadEngine(split, batch, body_outputs)
                 except Exception:  # the traced body failed: the whole model will tell why
                     engine = None
         if engine is None:
@@ -178,6 +216,8 @@ def _attribute(
                 "for the model's output"
             ) from error
 
+    import torch
+
     probs = torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float32)
     if probs.shape[1] and int(indices.max()) >= probs.shape[1]:
         raise AttributionError(
@@ -190,6 +230,37 @@ def _attribute(
         layer=name,
         method=method,
     )
+
+
+def _target(
+    model: Any, module: torch.nn.Module, layer: Any, size_hw: tuple[int, int]
+) -> tuple[torch.nn.Module, str, torch.nn.Module]:
+    """The module the CAM runs on (:func:`_inference_copy`), the target layer's name and the
+    layer in that module: ``layer``, else the classifier's, else the last spatial one."""
+    from core.models.base import Classifier
+
+    if layer is None:
+        if isinstance(model, Classifier) and model.target_layer:
+            layer = model.target_layer
+        else:
+            layer = auto_layer(module, size_hw)
+    name, target_module = resolve(module, layer)
+    module, target_module = _inference_copy(model, module, name, target_module)
+    return module, name, target_module
+
+
+def _on_module(module: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """``batch`` as the module takes it: on its device, a normal (not inference-mode) tensor
+    without history, channels-last for a conv net on the CPU (:data:`CPU_CHANNELS_LAST`)."""
+    import torch
+
+    batch = batch.to(device_of(module))
+    if batch.is_inference():
+        batch = batch.clone()
+    batch = batch.detach()
+    if CPU_CHANNELS_LAST and batch.device.type == "cpu" and has_conv2d(module):
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch
 
 
 def _inference_copy(

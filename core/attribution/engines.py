@@ -41,12 +41,15 @@ def run_cam(
 class HeadEngine:
     """Body once without autograd; every CAM call runs only the head on the cached activation."""
 
-    def __init__(self, split: Split, batch: torch.Tensor) -> None:
+    def __init__(self, split: Split, batch: torch.Tensor, outputs: Any = None) -> None:
+        """``outputs``: the body's outputs for ``batch`` when already computed
+        (:func:`core.attribution.driver.body_ahead`)."""
         import torch
 
         from core.models.accelerate import run
 
-        outputs = run(split.body, batch, kind=f"body:{split.name}")
+        if outputs is None:
+            outputs = run(split.body, batch, kind=f"body:{split.name}")
         activation, *extras = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
         if not isinstance(activation, torch.Tensor):
             raise NoSplit("the target layer does not output a tensor")

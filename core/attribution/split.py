@@ -8,6 +8,7 @@ the model's parameters were replaced.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,10 +37,18 @@ class Split:
 
 
 _SPLITS: weakref.WeakKeyDictionary[Any, dict[str, Split | None]] = weakref.WeakKeyDictionary()
+_SPLITS_LOCK = threading.RLock()
 
 
 def get_split(module: torch.nn.Module, name: str, layer: torch.nn.Module) -> Split | None:
-    """Cached split of ``module`` at ``name``; None when fx cannot trace it."""
+    """Cached split of ``module`` at ``name``; None when fx cannot trace it. One split per
+    module and layer even when two threads ask at once (a batch's body may be computed ahead
+    on another thread: :func:`core.attribution.driver.body_ahead`)."""
+    with _SPLITS_LOCK:
+        return _get_split(module, name, layer)
+
+
+def _get_split(module: torch.nn.Module, name: str, layer: torch.nn.Module) -> Split | None:
     cache = _SPLITS.setdefault(module, {})
     split = cache.get(name, False)
     stale = (

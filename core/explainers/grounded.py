@@ -19,7 +19,9 @@ position, colour and object words vary (which is what the keyword miner looks fo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +179,9 @@ class GroundedExplainer:
         results: list[Explanation | None] = [None] * len(requests)
         facts: dict[int, list[RegionFacts]] = {}
         crops: list[tuple[int, int, list[Image.Image]]] = []
+        # each pass starts once its views are made (unless a subclass names the regions its
+        # own way: then _candidates, as before)
+        passes = CropPasses(self) if self._own_passes() else None
         for i, request in enumerate(requests):
             try:
                 image = request.image.convert("RGB")
@@ -192,11 +197,17 @@ class GroundedExplainer:
                 )
             except Exception as exc:  # one bad request must not sink the batch
                 results[i] = Explanation(text="", error=_one_line(exc))
+            if passes is not None:
+                passes.add(crops)
 
         if crops:
             try:
                 heats = [facts[i][j].region.heat_share for i, j, _ in crops]
-                candidates = self._candidates([crop for _, _, crop in crops], heats)
+                views = [crop for _, _, crop in crops]
+                if passes is None:
+                    candidates = self._candidates(views, heats)
+                else:
+                    candidates = self._named(views, heats, passes.probs())
             except Exception as exc:
                 message = _one_line(exc)
                 for i in {i for i, _, _ in crops}:
@@ -236,6 +247,22 @@ class GroundedExplainer:
 
         flat = [view for region in views for view in region]
         probs = self._crop_probs(flat) if flat else np.zeros((0, 0))
+        return self._named(views, heats, probs)
+
+    def _own_passes(self) -> bool:
+        """Whether this explainer names regions with the crop model's own passes (not a
+        subclass's ``_candidates`` or ``_crop_probs``): then :class:`CropPasses` runs them."""
+        cls = type(self)
+        return (
+            cls._candidates is GroundedExplainer._candidates
+            and cls._crop_probs is GroundedExplainer._crop_probs
+        )
+
+    def _named(
+        self, views: list[list[Image.Image]], heats: Sequence[float] | None, probs: np.ndarray
+    ) -> list[Naming]:
+        """:meth:`_candidates` given ``probs``, the rows :meth:`_crop_probs` gives all views."""
+        flat = sum(len(region) for region in views)
         out: list[list[tuple[int, float]]] = []
         start = 0
         categories = self.categories if flat else None
@@ -249,20 +276,25 @@ class GroundedExplainer:
         """Softmax rows of the crop model for ``crops``, in passes of ``CROP_CHUNK`` at most,
         each padded with blank images to a power of two in torch (see :func:`_pass_rows`)."""
         import numpy as np
+
+        chunks = [
+            self._crop_pass(crops[start : start + CROP_CHUNK])
+            for start in range(0, len(crops), CROP_CHUNK)
+        ]
+        return np.concatenate(chunks)
+
+    def _crop_pass(self, part: Sequence[Image.Image]) -> np.ndarray:
+        """Softmax rows of the crop model for at most :data:`CROP_CHUNK` crops: one pass."""
         import torch
 
         model = self.crop_model
         size = model.preprocess.image_size
-        chunks = []
-        for start in range(0, len(crops), CROP_CHUNK):
-            part = crops[start : start + CROP_CHUNK]
-            resized = [c.resize((size, size), _bilinear()) for c in part]
-            rows = _pass_rows(model, len(part))
-            batch = model.preprocess.batch(resized, rows=rows)  # blank rows: zeros
-            # The inference copy (batch norm folded), channels-last on the CPU.
-            logits = model.logits(batch)[: len(part)]
-            chunks.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        return np.concatenate(chunks)
+        resized = [c.resize((size, size), _bilinear()) for c in part]
+        rows = _pass_rows(model, len(part))
+        batch = model.preprocess.batch(resized, rows=rows)  # blank rows: zeros
+        # The inference copy (batch norm folded), channels-last on the CPU.
+        logits = model.logits(batch)[: len(part)]
+        return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     def _names(self, lang: str) -> list[str]:
         model = self.crop_model
@@ -295,6 +327,64 @@ class GroundedExplainer:
                 f.region.index for f in region_facts if any(n == label for n, _ in f.candidates)
             ]
         return Explanation(text=text, details=details)
+
+
+class CropPasses:
+    """The crop passes of one request batch, each started on the crop thread as soon as its
+    :data:`CROP_CHUNK` views are made, while the caller makes the next photos' views.
+
+    The passes hold the same views as :meth:`GroundedExplainer._crop_probs` of all the batch's
+    views (the same chunks, the same padding), so the probabilities are the same bits; the
+    model runs beside the caller's region finding, colours and blurring instead of after them.
+    """
+
+    def __init__(self, explainer: GroundedExplainer) -> None:
+        self.explainer = explainer
+        self.fed = 0  # regions whose views are queued
+        self.queued: list[Image.Image] = []
+        self.futures: list[Future] = []
+
+    def add(self, crops: Sequence[tuple[int, int, list[Image.Image]]]) -> None:
+        """Queue the views of ``crops``' new regions; start every full pass."""
+        for _, _, views in crops[self.fed :]:
+            self.queued.extend(views)
+        self.fed = len(crops)
+        while len(self.queued) >= CROP_CHUNK:
+            self._start(self.queued[:CROP_CHUNK])
+            del self.queued[:CROP_CHUNK]
+
+    def probs(self) -> np.ndarray:
+        """The softmax rows of every queued view, in order (the last pass started now)."""
+        import numpy as np
+
+        if self.queued:
+            self._start(self.queued)
+            self.queued = []
+        if not self.futures:
+            return np.zeros((0, 0))
+        return np.concatenate([future.result() for future in self.futures])
+
+    def _start(self, part: list[Image.Image]) -> None:
+        try:  # the crop model is loaded in this thread: on_device is this thread's
+            self.explainer.crop_model  # noqa: B018
+        except Exception as exc:  # raised by probs(), where the passes' failures are
+            failed: Future = Future()
+            failed.set_exception(exc)
+            self.futures.append(failed)
+            return
+        self.futures.append(_crop_thread().submit(self.explainer._crop_pass, list(part)))
+
+
+_CROP_THREADS: list[Executor] = []
+_CROP_THREADS_LOCK = threading.Lock()
+
+
+def _crop_thread() -> Executor:
+    """The one thread running crop passes beside the explainer (made on first use)."""
+    with _CROP_THREADS_LOCK:
+        if not _CROP_THREADS:
+            _CROP_THREADS.append(ThreadPoolExecutor(1, "wordcam-crops"))
+        return _CROP_THREADS[0]
 
 
 def _pass_rows(model: Classifier, count: int) -> int:

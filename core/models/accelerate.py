@@ -187,6 +187,8 @@ class _OpenVinoRunner:
 
         import openvino as ov
 
+        from core.files import replace_text
+
         shape = [-1, *batch.shape[1:]]
         path = cache_dir() / f"{_fingerprint(module, shape, kind)}.xml"
         config = _config()
@@ -205,7 +207,9 @@ class _OpenVinoRunner:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f"{path.stem}.{os.getpid()}.xml")
         ov.save_model(model, str(temporary), compress_to_fp16=False)
-        path.with_suffix(".json").write_text(json.dumps({"tuple": self.tuple_output}))
+        # temporary + rename (a reader never sees half a sidecar); the .xml, renamed last,
+        # marks a complete entry
+        replace_text(path.with_suffix(".json"), json.dumps({"tuple": self.tuple_output}))
         temporary.with_suffix(".bin").replace(path.with_suffix(".bin"))
         temporary.replace(path)  # last: the .xml marks a complete entry
 

@@ -19,6 +19,8 @@ DEFAULT_TASK = "画像の分類"
 # model on a GPU twice gives one GPU copy, and the CPU original is never moved.
 _COPIES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 _COPIES_LOCK = threading.Lock()
+# Preprocessing -> its [3, 256] table of normalised byte values (Preprocessing.batch).
+_TABLES: dict[Any, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -79,13 +81,25 @@ class Preprocessing:
 
         first = np.asarray(images[0].convert("RGB"))
         out = np.zeros((max(rows or 0, len(images)), *first.shape), dtype=np.float32)
+        table = self._table()
         for i, image in enumerate(images):
-            out[i] = np.asarray(image.convert("RGB"), dtype=np.float32)
-        used = out[: len(images)]
-        used /= 255.0
-        used -= np.asarray(self.mean, np.float32)
-        used /= np.asarray(self.std, np.float32)
+            pixels = np.asarray(image.convert("RGB"))
+            for c in range(3):  # each byte's normalised value, looked up
+                np.take(table[c], pixels[..., c], out=out[i, ..., c])
         return torch.from_numpy(out).permute(0, 3, 1, 2)
+
+    def _table(self) -> np.ndarray:
+        """``[3, 256]``: each channel's normalised value of each byte, computed as
+        :meth:`to_tensor` computes it (``(v / 255 - mean) / std`` in float32), so a batch
+        built by looking bytes up holds the same bits, in about half the time."""
+        import numpy as np
+
+        table = _TABLES.get(self)
+        if table is None:
+            values = np.arange(256, dtype=np.float32)[:, None] / np.float32(255.0)
+            values = (values - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+            table = _TABLES[self] = np.ascontiguousarray(values.T)
+        return table
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         """PIL image (any size) -> normalised tensor [3, image_size, image_size]."""

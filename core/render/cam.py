@@ -64,11 +64,25 @@ def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.5) -> Image.Im
     from PIL import Image as PILImage
 
     rgb = image.convert("RGB")
+    alpha = float(np.clip(alpha, 0.0, 1.0))
+    if alpha == 0.5:  # the default: the same bytes in integers, in a quarter of the time
+        return PILImage.fromarray(_half_blend(np.asarray(rgb), colorize(resize_cam(cam, rgb.size))))
     heat = colorize(resize_cam(cam, rgb.size)).astype(np.float32)
     base = np.asarray(rgb, dtype=np.float32)
-    alpha = float(np.clip(alpha, 0.0, 1.0))
     mixed = np.round((1.0 - alpha) * base + alpha * heat)
     return PILImage.fromarray(np.clip(mixed, 0, 255).astype(np.uint8))
+
+
+def _half_blend(base: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """``round(0.5 * base + 0.5 * heat)`` of two uint8 arrays, rounding halves to even as
+    ``np.round`` does (every such sum is exact in float32): the mean of the two bytes, plus
+    one where the sum is odd and its half rounded down is odd."""
+    import numpy as np
+
+    total = base.astype(np.uint16) + heat
+    half = total >> 1
+    half += total & half & 1
+    return half.astype(np.uint8)
 
 
 def panel(

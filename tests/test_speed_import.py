@@ -1,0 +1,54 @@
+"""The CAM classes import with the garbage collector paused, then their objects are frozen."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from pathlib import Path
+
+from core.attribution import methods
+
+
+def test_the_collector_is_paused_inside_and_restored_after():
+    assert gc.isenabled()
+    with methods._collector_paused():
+        assert not gc.isenabled()
+        with methods._collector_paused():  # nested (two imports at once)
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_caller_stays_off():
+    gc.disable()
+    try:
+        with methods._collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_failing_import_restores_the_collector():
+    try:
+        with methods._collector_paused():
+            raise ImportError("no such module")
+    except ImportError:
+        pass
+    assert gc.isenabled()
+
+
+def test_the_preload_imports_the_classes_then_freezes_with_the_collector_on():
+    code = (
+        "import gc, sys\n"
+        "from core.attribution import methods\n"
+        "methods.preload(); methods._PRELOAD[0].join()\n"
+        "print('core.attribution.cams' in sys.modules, gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True", "True"]
