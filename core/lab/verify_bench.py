@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +255,17 @@ def _tinted(cut: Any, colour: tuple[int, int, int]) -> Any:
     return out
 
 
-def _paste_piece(canvas: Any, rgba: Any, rng: Any, scale_range: tuple[float, float]) -> list[int]:
-    """``rgba`` pasted at a random place and scale inside the centre crop (as core.lab.synth)."""
+def _paste_piece(
+    canvas: Any,
+    rgba: Any,
+    rng: Any,
+    scale_range: tuple[float, float],
+    cell: int | None = None,
+) -> list[int]:
+    """``rgba`` pasted at a random place and scale inside the centre crop (as core.lab.synth).
+
+    ``cell`` (0..8, row-major on the 3x3 grid of the crop that names positions): the piece's
+    centre is drawn inside that cell instead of anywhere (the piece still inside the crop)."""
     from PIL import Image
 
     from core.lab.synth import CROP_MARGIN
@@ -269,37 +279,79 @@ def _paste_piece(canvas: Any, rgba: Any, rng: Any, scale_range: tuple[float, flo
         (max(4, round(rgba.width * scale)), max(4, round(rgba.height * scale))),
         Image.Resampling.BILINEAR,
     )
-    x0 = margin + int(rng.integers(0, room - piece.width + 1))
-    y0 = margin + int(rng.integers(0, room - piece.height + 1))
+    if cell is None:
+        x0 = margin + int(rng.integers(0, room - piece.width + 1))
+        y0 = margin + int(rng.integers(0, room - piece.height + 1))
+    else:
+        x0 = margin + _in_cell(rng, cell % 3, room, piece.width)
+        y0 = margin + _in_cell(rng, cell // 3, room, piece.height)
     canvas.paste(piece, (x0, y0), piece.getchannel("A"))
     return [x0, y0, x0 + piece.width, y0 + piece.height]
 
 
+def _in_cell(rng: Any, third: int, room: int, side: int) -> int:
+    """The start of a piece of ``side`` whose centre lies in ``third`` (0..2) of ``room``."""
+    lo = max(side / 2, third * room / 3 + 1)
+    hi = min(room - side / 2, (third + 1) * room / 3 - 1)
+    centre = float(rng.uniform(lo, hi)) if hi > lo else (lo + hi) / 2
+    return min(max(0, round(centre - side / 2)), room - side)
+
+
+#: The mean side of a pasted piece, as a share of the photo's side (the crop is 7/8 of it).
+OBJECT_SCALE = (0.3, 0.45)
+DISTRACTOR_SCALE = (0.15, 0.25)
+#: The **position** photos (the move tests' own set): the object as small as the distractor,
+#: 15-25% of the model's view, so that it and its control both have a free place to move to
+#: (at 30-45% of the photo's side, 34-51% of the view, 86% of the objects had none: seed 0).
+POSITION_SCALE = (0.13, 0.22)
+
+
 def make_planted_kinds(
-    out: Path, seed: int = 0, per_class: int = 40, val_per_class: int = 16, size: int = 256
+    out: Path,
+    seed: int = 0,
+    per_class: int = 40,
+    val_per_class: int = 16,
+    size: int = 256,
+    position_per_class: int = 0,
 ) -> dict[str, Any]:
-    """Write ``out/{train,val}/<class>/*.jpg`` and ``out/truth.json``; the truth."""
+    """Write ``out/{train,val,position}/<class>/*.jpg`` and ``out/truth.json``; the truth.
+
+    ``train`` and ``val``: the object at 30-45% of the side, anywhere; the distractor in half
+    of the photos. ``position`` (``position_per_class`` photos per class, the move tests'
+    set, never trained on): the object at :data:`POSITION_SCALE` with its centre in each cell
+    of the 3x3 position grid in turn, and the distractor in every photo, in another cell
+    (every pair of cells equally often over 72 photos), so every position word of every class
+    has its share of photos. Each split has its own random streams: adding position photos
+    changes no train or val photo (a trained model stays valid)."""
     import numpy as np
 
     from core.lab.synth import BACKGROUNDS, DISTRACTORS, OBJECTS, _background
 
     colours = list(PALETTE)
     records = []
-    for split, count in (("train", per_class), ("val", val_per_class)):
+    counts = (("train", per_class), ("val", val_per_class), ("position", position_per_class))
+    for split, count in counts:
         for ci, (cls, obj, fixed) in enumerate(PLANTED):
-            (out / split / cls).mkdir(parents=True, exist_ok=True)
+            if count:
+                (out / split / cls).mkdir(parents=True, exist_ok=True)
             for i in range(count):
-                rng = np.random.default_rng([seed, 7 + (split == "val"), ci, i])
+                stream = {"train": 7, "val": 8, "position": 9}[split]
+                rng = np.random.default_rng([seed, stream, ci, i])
                 canvas, _ = _background(rng, size, BACKGROUNDS)
                 rec: dict[str, Any] = {"file": f"{split}/{cls}/{i:04d}.jpg", "label": cls}
                 rec["split"], rec["distractor"] = split, None
-                if rng.random() < 0.5:
+                cells = (None, None)
+                if split == "position":  # the object's cell, the distractor's another one
+                    cells = (i % 9, (i % 9 + 1 + (i // 9) % 8) % 9)
+                if split == "position" or rng.random() < 0.5:
                     colour = colours[int(rng.integers(len(colours)))]
                     piece = _tinted(DISTRACTORS[DISTRACTOR], PALETTE[colour])
-                    box = _paste_piece(canvas, piece, rng, (0.15, 0.25))
+                    box = _paste_piece(canvas, piece, rng, DISTRACTOR_SCALE, cells[1])
                     rec["distractor"] = {"colour": colour, "box": box}
                 colour = fixed or colours[int(rng.integers(len(colours)))]
-                box = _paste_piece(canvas, _tinted(OBJECTS[obj], PALETTE[colour]), rng, (0.3, 0.45))
+                piece = _tinted(OBJECTS[obj], PALETTE[colour])
+                scale = POSITION_SCALE if split == "position" else OBJECT_SCALE
+                box = _paste_piece(canvas, piece, rng, scale, cells[0])
                 rec["object"] = {"name": OBJECTS[obj].name, "colour": colour, "box": box}
                 canvas.save(out / rec["file"], quality=92)
                 records.append(rec)
@@ -326,7 +378,9 @@ def planted_word_tests(truth: dict[str, Any], seed: int) -> list[dict[str, Any]]
     classes: should not be), and the three nulls ``random region`` (hide a random box away
     from the object), ``spread attribute`` (the distractor's colour and position, in every
     class alike, by their own tests) and ``shuffled labels`` (each class's label moved to the
-    next class's photos; hide the object those photos show).
+    next class's photos; hide the object those photos show). The move tests (``object's
+    position``, the spread attribute's position) run on the ``position`` photos, every other
+    test on the ``val`` photos.
     """
     import numpy as np
 
@@ -350,17 +404,22 @@ def planted_word_tests(truth: dict[str, Any], seed: int) -> list[dict[str, Any]]
         else:
             add("object word", cls, obj["name"], "hide", rec, box)
             add("object's colour", cls, obj["colour"], "colour", rec, box)
-            add("object's position", cls, _position(box, 224), "move", rec, box)
         elsewhere = _random_box(box, rng)
         if elsewhere is not None:
             add("random region", cls, "random", "hide", rec, elsewhere)
         if rec["distractor"]:
             dbox = _view_box(rec["distractor"]["box"], offset)
             add("spread attribute", cls, rec["distractor"]["colour"], "colour", rec, dbox)
-            add("spread attribute", cls, _position(dbox, 224), "move", rec, dbox)
         # a derangement that never gives a cup's photos the other cup's label (same object)
         shuffled = classes[(classes.index(cls) + 2) % len(classes)]
         add("shuffled labels", shuffled, obj["name"], "hide", rec, box)
+    # the move tests on the position photos (small objects: a move and its control both fit)
+    for rec in (r for r in truth["images"] if r["split"] == "position"):
+        cls, box = rec["label"], _view_box(rec["object"]["box"], offset)
+        if not fixed[cls]:
+            add("object's position", cls, _position(box, 224), "move", rec, box)
+        dbox = _view_box(rec["distractor"]["box"], offset)
+        add("spread attribute", cls, _position(dbox, 224), "move", rec, dbox)
     return [
         {"group": g, "class": c, "word": w, "test": t, "photos": p}
         for (g, c, w, t), p in sorted(groups.items())
@@ -378,11 +437,15 @@ def _random_box(box: list[int], rng: Any, size: int = 224) -> list[int] | None:
 
 
 def measure_planted(
-    root: Path, tests: list[dict[str, Any]], seed: int = 0, fill: str = DEFAULT_FILL
+    root: Path,
+    tests: list[dict[str, Any]],
+    seed: int = 0,
+    fill: str = DEFAULT_FILL,
+    groups: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Run every word-test of :func:`planted_word_tests` on the model in ``root/model``: per
-    word-test n, effect, interval, p, q (BH over all of them: one family) and verdict; the
-    seconds and photo-words per test."""
+    """Run every word-test of :func:`planted_word_tests` (of ``groups`` only, when given) on
+    the model in ``root/model``: per word-test n, effect, interval, p, q (BH over all the
+    word-tests measured: one family) and verdict; the seconds and photo-words per test."""
     from PIL import Image
 
     from core.models import load_model
@@ -392,6 +455,8 @@ def measure_planted(
     from core.verify.photos import recomputed_regions
     from core.verify.stats import bh_qvalues, effect_of, min_photos, verdict, word_seed
 
+    if groups is not None:
+        tests = [t for t in tests if t["group"] in groups]
     model = load_model(str(root / "model"))
     pp = model.preprocess
     views: dict[str, Any] = {}
@@ -472,17 +537,30 @@ GOALS = {
 
 
 def planted_benchmark(
-    work: Path, seeds: tuple[int, ...] = (0, 1), per_class: int = 40, val_per_class: int = 64
+    work: Path,
+    seeds: tuple[int, ...] = (0, 1),
+    per_class: int = 40,
+    val_per_class: int = 64,
+    position_per_class: int = 72,
+    groups: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Build, train and measure the planted kinds benchmark for each seed; the summary."""
+    """Build, train and measure the planted kinds benchmark for each seed; the summary.
+
+    ``groups`` (names of :data:`GOALS`): measure only these lines; BH then runs over their
+    word-tests alone (a smaller family than the whole benchmark's), so each group also
+    reports its count before BH. The seed's result is written to ``result.json`` (all
+    groups) or ``result-<groups>.json``."""
     from core.train import train
 
+    groups = None if groups is None else benchmark_groups(groups)
     per_seed = []
     for seed in seeds:
         root = work / f"seed{seed}"
         done = root / "model" / "metrics.json"
         t0 = time.perf_counter()
-        truth = make_planted_kinds(root, seed, per_class, val_per_class)  # deterministic
+        truth = make_planted_kinds(
+            root, seed, per_class, val_per_class, position_per_class=position_per_class
+        )  # deterministic
         if done.is_file():  # reuse the seed's trained model (same train photos)
             metrics = json.loads(done.read_text(encoding="utf-8"))
         else:
@@ -491,17 +569,50 @@ def planted_benchmark(
                 seed=seed, progress=False, freeze_backbone=True, augment=False, workers=0,
             )  # fmt: skip
         trained = time.perf_counter() - t0
-        result = measure_planted(root, planted_word_tests(truth, seed), seed)
+        result = measure_planted(root, planted_word_tests(truth, seed), seed, groups=groups)
         result |= {"seed": seed, "val_top1": metrics.get("top1"), "train_s": round(trained, 1)}
-        replace_text(root / "result.json", json.dumps(result, indent=1))
+        result |= {"groups": groups, "loadavg": _load()}
+        name = "result.json" if groups is None else f"result-{'+'.join(map(_slug, groups))}.json"
+        replace_text(root / name, json.dumps(result, indent=1))
         per_seed.append(result)
-    return {"seeds": per_seed, "groups": planted_groups(per_seed), "loadavg": _load()}
+    summary = planted_groups(per_seed, groups)
+    return {"seeds": per_seed, "groups": summary, "only": groups, "loadavg": _load()}
 
 
-def planted_groups(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per group over all seeds: word-tests with a verdict, causal, too few, the goal."""
+def _slug(group: str) -> str:
+    return "-".join("".join(c for c in group.lower() if c.isalnum() or c == " ").split())
+
+
+def benchmark_groups(names: Collection[str]) -> list[str]:
+    """The groups of :data:`GOALS` that ``names`` give (as written there, or as their slug:
+    ``objects-position``), in the benchmark's order; a :class:`WordcamError` naming the
+    unknown ones."""
+    from core.errors import WordcamError
+
+    known = {_slug(g): g for g in GOALS}
+    unknown = [n for n in names if _slug(n) not in known]
+    if unknown or not names:
+        raise WordcamError(
+            f"unknown benchmark group {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"the groups are: {', '.join(known)}"
+        )
+    wanted = {known[_slug(n)] for n in names}
+    return [g for g in GOALS if g in wanted]
+
+
+def planted_groups(
+    per_seed: list[dict[str, Any]], groups: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Per group over all seeds: word-tests with a verdict, causal, too few, the goal; and
+    ``before_bh``: those with at least k photos, p <= alpha and the interval above zero (the
+    verdict rule without BH, which does not depend on the family's size)."""
+    from core.verify.stats import ALPHA, min_photos
+
+    k = min_photos()
     out = []
     for group, goal in GOALS.items():
+        if groups is not None and group not in groups:
+            continue
         rows = [r for s in per_seed for r in s["rows"] if r["group"] == group]
         judged = [r for r in rows if r["verdict"] in ("causal", "no effect shown")]
         causal = sum(r["verdict"] == "causal" for r in judged)
@@ -512,6 +623,9 @@ def planted_groups(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "with_verdict": len(judged),
                 "causal": causal,
                 "share": round(causal / len(judged), 3) if judged else None,
+                "before_bh": sum(
+                    r["n"] >= k and r["p_value"] <= ALPHA and r["ci_low"] > 0 for r in judged
+                ),
                 "too_few": sum(r["verdict"] == "too few photos" for r in rows),
                 "goal": goal,
             }
@@ -522,9 +636,9 @@ def planted_groups(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def planted_markdown(result: dict[str, Any]) -> str:
     """The benchmark's table (per group) and the cost per test, as Markdown."""
     lines = [
-        "| group | test(s) | word-tests | with a verdict | causal | share | too few photos "
-        "| goal |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| group | test(s) | word-tests | with a verdict | causal | share | causal before BH "
+        "| too few photos | goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     tests = {}
     for s in result["seeds"]:
@@ -535,13 +649,15 @@ def planted_markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {g['group']} | {', '.join(sorted(tests.get(g['group'], [])))} "
             f"| {g['word_tests']} | {g['with_verdict']} | {g['causal']} | {share} "
-            f"| {g['too_few']} | {g['goal']} |"
+            f"| {g.get('before_bh', '-')} | {g['too_few']} | {g['goal']} |"
         )
     cost = [
         f"seed {s['seed']}: val top-1 {s['val_top1']}, "
         + ", ".join(f"{t} {v} photo-words/s" for t, v in sorted(s["photo_words_per_s"].items()))
         for s in result["seeds"]
     ]
+    if result.get("only"):
+        cost.append("only these groups: BH over their word-tests alone (a smaller family)")
     return "\n".join(lines) + "\n\n" + "\n".join(cost) + f"\n(load {result['loadavg']})\n"
 
 
