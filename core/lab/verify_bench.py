@@ -580,7 +580,9 @@ def planted_benchmark(
 
 
 def _slug(group: str) -> str:
-    return "-".join("".join(c for c in group.lower() if c.isalnum() or c == " ").split())
+    """``object's position`` and ``objects_position`` -> ``objects-position``."""
+    spaced = "".join(c if c.isalnum() else " " if c in " -_" else "" for c in group.lower())
+    return "-".join(spaced.split())
 
 
 def benchmark_groups(names: Collection[str]) -> list[str]:
