@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.errors import WordcamError
-from core.lab.verify_bench import (
+from core.lab.kinds_bench import (
     GOALS,
     PLANTED,
     benchmark_groups,

@@ -325,7 +325,7 @@ def test_a_grey_photo_has_no_colour_to_take_away(verified_db, tmp_path):  # noqa
 
 
 def test_the_planted_benchmark_knows_its_truth(tmp_path):
-    from core.lab.verify_bench import PALETTE, PLANTED, make_planted_kinds, planted_word_tests
+    from core.lab.kinds_bench import PALETTE, PLANTED, make_planted_kinds, planted_word_tests
 
     truth = make_planted_kinds(tmp_path, seed=3, per_class=1, val_per_class=3, position_per_class=9)
     val = [r for r in truth["images"] if r["split"] == "val"]

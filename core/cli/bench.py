@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     groups = None
     if args.kinds_groups:  # checked before anything runs: an unknown name is one line
-        from core.lab.verify_bench import benchmark_groups
+        from core.lab.kinds_bench import benchmark_groups
 
         groups = benchmark_groups(args.kinds_groups)
     report = run_bench(

@@ -361,7 +361,7 @@ def run_bench(
             + verify_markdown(report["verify"])
         )
     if "kinds" in parts:
-        from core.lab.verify_bench import planted_benchmark, planted_markdown
+        from core.lab.kinds_bench import planted_benchmark, planted_markdown
 
         log.info("bench: one test per kind of word on planted colour and object cues")
         work = Path(demo_dir or tempfile.mkdtemp(prefix="wordcam-kinds-")) / "kinds"
