@@ -158,3 +158,19 @@ def test_the_cli_names_an_unknown_group_in_one_line_before_running(tmp_path, cap
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and "unknown benchmark group 'nonsense'" in lines[0]
     assert not (tmp_path / "kinds").exists()  # nothing built
+
+
+def test_the_position_cue_classes_differ_only_in_the_objects_row(tmp_path):
+    from core.lab.kinds_bench import POSITION_CUE, make_position_cue
+
+    truth = make_position_cue(tmp_path, seed=2, per_class=3, val_per_class=3)
+    rows = {cls: {CELLS[c].split("-")[0] for c in cells} for cls, cells in POSITION_CUE}
+    assert rows == {"flower top": {"upper"}, "flower bottom": {"lower"}}
+    names = set()
+    for rec in truth["images"]:
+        box = _box(rec, "object")
+        assert _cell(box).split("-")[0] in rows[rec["label"]]  # the row is the class
+        side = ((box[2] - box[0]) * (box[3] - box[1])) ** 0.5 / 224
+        assert 0.14 <= side <= 0.26
+        names.add(rec["object"]["name"])
+    assert names == {"flower"}  # the same object in both classes
