@@ -71,6 +71,43 @@ def test_the_move_test_moves_the_content_and_hides_the_hole():
     assert picture.size == view.size
 
 
+def test_the_move_test_leaves_a_hole_like_its_surroundings_not_a_patch():
+    # A flat patch left behind reads as an object still at the old place (the planted row
+    # cue: 3 of 12 word-tests found with the mean patch, 10 of 12 with ROAD): the move test
+    # imputes the hole from its neighbours, for the word and the control alike.
+    from core.models.base import Preprocessing
+    from core.verify.changes import MOVE_FILL
+    from core.verify.measure import plan_change
+
+    pp = Preprocessing(image_size=96, resize=96)
+    rgb = np.zeros((96, 96, 3), np.uint8)
+    rgb[:] = (90, 140, 60)  # a plain green background
+    rgb[10:30, 12:32] = (220, 30, 30)  # a red object, upper left
+    view = Image.fromarray(rgb)
+    mask = boxes_mask([(12, 10, 32, 30)], view.size)
+    plan = plan_change(view, mask, "move", [], [], fill="mean", preprocess=pp, seed=3)
+    assert MOVE_FILL == "road" and "skipped" not in plan
+    source = pp.to_tensor(view).numpy()
+    background = pp.to_tensor(Image.new("RGB", (96, 96), (90, 140, 60))).numpy()
+    assert np.abs(background).min() > 0.3  # the mean patch (zero input) would be far from it
+    for x, area in ((plan["hidden_x"], mask), (plan["control_x"], plan["control"].mask)):
+        x = x.numpy()
+        moved_to = list(_destinations(x, source, area))
+        assert moved_to, "the content went somewhere"
+        hole = area & ~moved_to[0]
+        assert hole.any() and np.abs(x[:, hole] - background[:, hole]).max() < 0.1
+
+
+def _destinations(x, source, area):
+    """The shifts of ``area`` whose pixels in ``x`` are the source's ``area`` pixels."""
+    ys, xs = np.nonzero(area)
+    h, w = area.shape
+    for dy in range(-ys.min(), h - ys.max()):
+        for dx in range(-xs.min(), w - xs.max()):
+            if (dy or dx) and np.allclose(x[:, ys + dy, xs + dx], source[:, ys, xs], atol=1e-5):
+                yield shift(area, dy, dx)
+
+
 def test_the_control_move_never_covers_the_word():
     mask = boxes_mask([(10, 10, 30, 30)], (96, 96))
     control = fair_control(mask)

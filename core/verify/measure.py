@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from core.errors import WordcamError
 from core.store.effects import PhotoEffect
 from core.store.nofollow import open_no_follow
-from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
+from core.verify.changes import GREY_CHROMA, MOVE_FILL, chroma, decolour, moved
 from core.verify.fill import hide
 from core.verify.geometry import (
     COLOUR_MIN_HEAT,
@@ -212,8 +212,8 @@ def plan_change(
         move = displacement(mask, control.mask, np.random.default_rng(seed))
         if move is None:
             return {"skipped": "no free place to move the word's regions to"}
-        changed_x, changed_pic = moved(view, mask, *move, fill, pp, seed=seed)
-        control_x, control_pic = moved(view, control.mask, *move, fill, pp, seed + 1)
+        changed_x, changed_pic = moved(view, mask, *move, MOVE_FILL, pp, seed=seed)
+        control_x, control_pic = moved(view, control.mask, *move, MOVE_FILL, pp, seed + 1)
         pictures = (changed_pic, control_pic)
     else:
         changed_x, changed_pic = hide(view, mask, fill, pp, seed=seed)
