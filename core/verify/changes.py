@@ -35,7 +35,7 @@ GREY_CHROMA = 0.04
 #: How the move test fills the hole a moved area leaves (both the word's and the control's):
 #: ROAD imputes it from the neighbours, so nothing object-like stays at the old place. With
 #: the flat ``mean`` patch the planted row cue was found in 3 of 12 word-tests, with ROAD in
-#: 10 of 12, and the nulls stayed at 0 causal (docs/verify.md).
+#: 10 of 12 (the same photos and controls), the planted nulls alike (docs/verify.md).
 MOVE_FILL = "road"
 
 
