@@ -29,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--reuse-demo", action="store_true", help="reuse DEMO_DIR/summary.json if it exists"
     )
     parser.add_argument("--quick", action="store_true", help="fewer steps/repeats (noisier)")
+    parser.add_argument(
+        "--kinds-groups",
+        nargs="+",
+        metavar="GROUP",
+        help="with --only kinds: measure only these lines of the planted kinds benchmark "
+        "(e.g. objects-position spread-attribute; BH then runs over their word-tests alone)",
+    )
     add_device_argument(parser)  # the demo behind the cue part; the CAM tables stay on the CPU
     parser.add_argument(
         "--suite",
@@ -55,12 +62,18 @@ def run(args: argparse.Namespace) -> int:
         return run_suite(args)
     from core.lab.bench import run_bench
 
+    groups = None
+    if args.kinds_groups:  # checked before anything runs: an unknown name is one line
+        from core.lab.kinds_bench import benchmark_groups
+
+        groups = benchmark_groups(args.kinds_groups)
     report = run_bench(
         tuple(args.only or [p for p in PARTS if p != "kinds"]),  # kinds: --only kinds
         demo_dir=args.demo_dir,
         reuse_demo=args.reuse_demo,
         quick=args.quick,
         device=args.device,
+        kinds_groups=groups,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

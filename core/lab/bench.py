@@ -324,10 +324,11 @@ def run_bench(
     reuse_demo: bool = False,
     quick: bool = False,
     device: str = "auto",
+    kinds_groups: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the selected parts; returns ``{"cues": ..., "faithfulness": ..., "throughput": ...,
     "markdown": ...}``. ``device`` is where the demo behind the cue part runs; faithfulness and
-    throughput are CPU measurements."""
+    throughput are CPU measurements. ``kinds_groups``: only these lines of the kinds part."""
     report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S")}
     sections = []
     if "cues" in parts:
@@ -360,11 +361,12 @@ def run_bench(
             + verify_markdown(report["verify"])
         )
     if "kinds" in parts:
-        from core.lab.verify_bench import planted_benchmark, planted_markdown
+        from core.lab.kinds_bench import planted_benchmark, planted_markdown
 
         log.info("bench: one test per kind of word on planted colour and object cues")
         work = Path(demo_dir or tempfile.mkdtemp(prefix="wordcam-kinds-")) / "kinds"
-        report["kinds"] = planted_benchmark(work, seeds=(0,) if quick else (0, 1))
+        seeds = (0,) if quick else (0, 1)
+        report["kinds"] = planted_benchmark(work, seeds=seeds, groups=kinds_groups)
         sections.append(
             "### One test per kind of word (planted colour and object cues)\n\n"
             + planted_markdown(report["kinds"])

@@ -279,6 +279,34 @@ def _best(controls) -> Control | None:
     return min((c for c in controls if c is not None), key=lambda c: c.mismatch, default=None)
 
 
+def _target_of(
+    hidden: np.ndarray,
+    regions: Sequence[Region],
+    value: np.ndarray | None,
+    min_heat: float,
+) -> _Target | NoControl:
+    """What a control of ``hidden`` must match, or why no area can (no pixels, too large)."""
+    area = int(hidden.sum())
+    if area == 0:
+        return NoControl("the word has no pixels in the photo")
+    if area > MAX_SHARE * hidden.size:
+        return NoControl(f"the word's regions cover {area / hidden.size:.0%} of the photo")
+    centre, border = place(hidden)
+    heat_at = heat_map(regions, hidden.shape)
+    heat = None if heat_at is None else float(heat_at[hidden].sum())
+    wanted = None if value is None else float(value[hidden].mean())
+    return _Target(hidden, area, centre, border, heat, heat_at, wanted, value, min_heat)
+
+
+def _none_fair(target: _Target) -> NoControl:
+    if target.min_heat and target.heat:
+        return NoControl(
+            "no area of the same size and place elsewhere in the photo "
+            f"with at least {target.min_heat:.0%} of the word's heat"
+        )
+    return NoControl("no area of the same size and place elsewhere in the photo")
+
+
 def fair_control(
     hidden: np.ndarray,
     regions: Sequence[Region] = (),
@@ -290,30 +318,33 @@ def fair_control(
 
     ``min_heat``: the control must hold at least this share of the word's heat (0: any
     colder control; the colour test asks for :data:`COLOUR_MIN_HEAT`)."""
-    area = int(hidden.sum())
-    if area == 0:
-        return NoControl("the word has no pixels in the photo")
-    if area > MAX_SHARE * hidden.size:
-        return NoControl(f"the word's regions cover {area / hidden.size:.0%} of the photo")
-    centre, border = place(hidden)
-    heat_at = heat_map(regions, hidden.shape)
-    heat = None if heat_at is None else float(heat_at[hidden].sum())
-    wanted = None if value is None else float(value[hidden].mean())
-    target = _Target(hidden, area, centre, border, heat, heat_at, wanted, value, min_heat)
+    target = _target_of(hidden, regions, value, min_heat)
+    if isinstance(target, NoControl):
+        return target
     copies = congruent(hidden)
     found = copies + candidates(hidden, regions, word_regions)[len(copies) :]
     best = _best(_judge(target, kind, mask) for kind, mask in found)
     if best is None or best.mismatch > SEARCH_ABOVE:  # search the shifted copies too
         shifted = _shifted(target, copies)
         best = _best([best, *(_judge(target, kind, mask) for kind, mask in shifted)])
-    if best is None:
-        if min_heat and heat:
-            return NoControl(
-                "no area of the same size and place elsewhere in the photo "
-                f"with at least {min_heat:.0%} of the word's heat"
-            )
-        return NoControl("no area of the same size and place elsewhere in the photo")
-    return best
+    return _none_fair(target) if best is None else best
+
+
+def fair_controls(
+    hidden: np.ndarray, regions: Sequence[Region] = (), word_regions: Sequence[int] = ()
+) -> list[Control] | NoControl:
+    """Every fair control of ``hidden`` (the congruent copies, the rescaled regions and the
+    shifted copies, all judged by the same rules), the closest match first; or why there is
+    none. The move test tries them in turn when :func:`fair_control`'s has no free place to
+    move to beside the word's area (:func:`displacement`)."""
+    target = _target_of(hidden, regions, None, 0.0)
+    if isinstance(target, NoControl):
+        return target
+    copies = congruent(hidden)
+    found = copies + candidates(hidden, regions, word_regions)[len(copies) :]
+    found += _shifted(target, copies)
+    fair = [c for c in (_judge(target, kind, mask) for kind, mask in found) if c is not None]
+    return sorted(fair, key=lambda c: c.mismatch) or _none_fair(target)
 
 
 def displacement(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from core.errors import WordcamError
 from core.store.effects import PhotoEffect
 from core.store.nofollow import open_no_follow
-from core.verify.changes import GREY_CHROMA, chroma, decolour, moved
+from core.verify.changes import GREY_CHROMA, MOVE_FILL, chroma, decolour, moved
 from core.verify.fill import hide
 from core.verify.geometry import (
     COLOUR_MIN_HEAT,
@@ -29,6 +29,7 @@ from core.verify.geometry import (
     boxes_mask,
     displacement,
     fair_control,
+    fair_controls,
 )
 from core.verify.photos import Photo, load_photo, region_boxes
 from core.verify.sampling import Candidate
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from core.models.base import Classifier, Preprocessing
-    from core.verify.geometry import Region
+    from core.verify.geometry import Control, Region
     from core.verify.model import RunModel
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,29 @@ def _skipped(item: Item, reason: str) -> PhotoEffect:
     )
 
 
+def _movable(
+    mask: np.ndarray,
+    control: Control,
+    regions: Sequence[Region],
+    word_regions: Sequence[int],
+    seed: int,
+) -> tuple[Control, tuple[int, int] | None]:
+    """The control and the move of the move test: the best fair control when a displacement
+    takes it and the word's area to free places, else the closest fair control that has
+    one (the choice depends on the geometry only, never on the model's answer)."""
+    import numpy as np
+
+    move = displacement(mask, control.mask, np.random.default_rng(seed))
+    if move is not None:
+        return control, move
+    others = fair_controls(mask, regions, word_regions)
+    for other in [] if isinstance(others, NoControl) else others:
+        move = displacement(mask, other.mask, np.random.default_rng(seed))
+        if move is not None:
+            return other, move
+    return control, None
+
+
 def plan_change(
     view: Image.Image,
     mask: np.ndarray,
@@ -195,7 +219,6 @@ def plan_change(
 ) -> dict:
     """One test's two changed inputs (the word's area, its fair control) and pictures, or
     ``{"skipped": reason}`` when the photo cannot count (no fair control, nothing to change)."""
-    import numpy as np
 
     value = chroma(view) if test == "colour" else None
     if value is not None and mask.any() and float(value[mask].mean()) < GREY_CHROMA:
@@ -209,11 +232,11 @@ def plan_change(
         pictures = (decolour(view, mask), decolour(view, control.mask))
         changed_x, control_x = (pp.to_tensor(p) for p in pictures)
     elif test == "move":
-        move = displacement(mask, control.mask, np.random.default_rng(seed))
+        control, move = _movable(mask, control, regions, word_regions, seed)
         if move is None:
             return {"skipped": "no free place to move the word's regions to"}
-        changed_x, changed_pic = moved(view, mask, *move, fill, pp, seed=seed)
-        control_x, control_pic = moved(view, control.mask, *move, fill, pp, seed + 1)
+        changed_x, changed_pic = moved(view, mask, *move, MOVE_FILL, pp, seed=seed)
+        control_x, control_pic = moved(view, control.mask, *move, MOVE_FILL, pp, seed + 1)
         pictures = (changed_pic, control_pic)
     else:
         changed_x, changed_pic = hide(view, mask, fill, pp, seed=seed)

@@ -20,7 +20,9 @@ from core.verify.stats import ALPHA, DRAWS, EXACT_MAX
 #: 2 (issue 21): one test per kind (hide, colour, move), fair controls, the sign-flip test.
 #: 3: the fair control is searched among all congruent copies of the word's area (rotations,
 #: diagonal reflections) and shifted copies, and a rescaled region is moved inside the view.
-VERIFY_VERSION = 3
+#: 4: the move test fills the hole a moved area leaves by ROAD imputation (MOVE_FILL), not
+#: with the hiding fill, and tries the next fair control when the best has no free place.
+VERIFY_VERSION = 4
 #: The control: the same change to an area of the same size and place, closest in heat
 #: (see core.verify.geometry; no fallback).
 CONTROL = "fair"
