@@ -175,12 +175,12 @@ def explain_images(
             yield from _after(*previous)
 
 
-def preload_attribution() -> None:
+def preload_attribution(freeze: bool = False) -> None:
     """Start importing the CAM classes on a background thread (:func:`core.attribution.preload`);
-    a job calls it when it starts."""
+    a job calls it when it starts, with ``freeze`` (its process is wordcam's own)."""
     from core.attribution import preload
 
-    preload()
+    preload(freeze=freeze)
 
 
 def io_threads_for(model: Classifier) -> int:

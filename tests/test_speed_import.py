@@ -39,11 +39,11 @@ def test_a_failing_import_restores_the_collector():
     assert gc.isenabled()
 
 
-def test_the_preload_imports_the_classes_then_freezes_with_the_collector_on():
+def _preloaded(freeze: str) -> list[str]:
     code = (
         "import gc, sys\n"
         "from core.attribution import methods\n"
-        "methods.preload(); methods._PRELOAD[0].join()\n"
+        f"methods.preload({freeze}); methods._PRELOAD[0].join()\n"
         "print('core.attribution.cams' in sys.modules, gc.isenabled(), gc.get_freeze_count() > 0)\n"
     )
     root = Path(__file__).resolve().parents[1]
@@ -51,4 +51,12 @@ def test_the_preload_imports_the_classes_then_freezes_with_the_collector_on():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["True", "True", "True"]
+    return done.stdout.split()
+
+
+def test_the_preload_imports_the_classes_then_freezes_with_the_collector_on():
+    assert _preloaded("freeze=True") == ["True", "True", "True"]
+
+
+def test_a_library_call_leaves_the_callers_objects_unfrozen():
+    assert _preloaded("") == ["True", "True", "False"]

@@ -111,15 +111,19 @@ def method_class(method: str) -> Any:
 _PRELOAD: list[threading.Thread] = []
 
 
-def preload() -> None:
+def preload(freeze: bool = False) -> None:
     """Start importing the CAM classes on a background thread (once per process).
 
     pytorch-grad-cam's package imports torchvision, scikit-learn, OpenCV and matplotlib
     (5-20 s on a laptop CPU, whichever classes are used); a job that calls this when it starts
     does that while it loads its model and decodes its first photos instead of before its
     first CAM. Importing waits for the same import where it is needed (Python's import lock).
+    ``freeze``: then freeze the objects alive (``gc.freeze``, see :data:`_FREEZE`): a process
+    of wordcam's own (a job, a CLI command) asks for it; a library call leaves the caller's
+    collector alone.
     """
     with _GUARD:
+        _FREEZE[0] = _FREEZE[0] or freeze
         if not _PRELOAD:
             thread = threading.Thread(
                 target=_import_quietly, name="wordcam-cam-import", daemon=True
@@ -132,15 +136,16 @@ def _import_quietly() -> None:
     # A failure is raised properly by the import where the classes are needed.
     with contextlib.suppress(Exception), _collector_paused():
         importlib.import_module("core.attribution.cams")
-        if FREEZE_AFTER_IMPORT:  # before the collector is back: its next pass would visit
+        if _FREEZE[0]:  # before the collector is back: its next pass would visit
             gc.freeze()  # every object made meanwhile (0.3 s)
 
 
 # Freeze the objects alive once the CAM classes are imported (gc.freeze: the modules' own
 # objects, about 490,000, once per process): the collector's passes during the job skip them
 # (192 photos: 0.3 s less CPU), and the first pass after the import does not visit the
-# import's objects (0.3 s). The import's own garbage (about 15,000 objects) stays.
-FREEZE_AFTER_IMPORT = True
+# import's objects (0.3 s). The import's own garbage (about 15,000 objects) stays. Only when
+# a caller of :func:`preload` asked for it (``freeze=True``: wordcam's own processes).
+_FREEZE = [False]
 # [imports running with the collector paused, whether it was on before the first of them]
 _PAUSED: list[Any] = [0, True]
 _PAUSE_GUARD = threading.Lock()

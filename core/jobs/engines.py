@@ -54,7 +54,7 @@ class Backends:
         from core.models import load_model
         from core.pipeline import preload_attribution
 
-        preload_attribution()  # the CAM classes import while the model loads
+        preload_attribution(freeze=True)  # the CAM classes import while the model loads
         classifier = load_model(settings.model, device=settings.device, **settings.model_options)
         if settings.layer:
             from core.attribution import resolve_layer
