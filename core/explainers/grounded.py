@@ -455,36 +455,47 @@ def colour_keys(hue: np.ndarray, sat: np.ndarray, val: np.ndarray) -> np.ndarray
 def hsv_colour_keys(hsv: np.ndarray) -> np.ndarray:
     """:func:`colour_keys` of an 8-bit HSV image ``[H, W, 3]`` (PIL's "HSV"), from a table.
 
-    :func:`colour_keys` reads saturation and value only through its thresholds, so the 256 hue
-    bytes times a few saturation and value classes cover every pixel: the table holds
-    :func:`colour_keys` itself at one byte of each class, the same keys without the float maths
-    per pixel (``tests/test_speed5_colours.py`` checks all 256**3 bytes).
+    :func:`colour_keys` reads saturation and value only through its thresholds, and the 256
+    hue bytes fall into a few classes with the same keys, so a code per byte of each channel
+    (their sum indexes the table) covers every pixel: the table holds :func:`colour_keys`
+    itself at one byte of each class, the same keys without the float maths per pixel
+    (``tests/test_speed5_colours.py`` checks all 256**3 bytes).
     """
-
-    table, sat_class, val_class = _colour_table()
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    return table[h, sat_class[s], val_class[v]]
+    table, hue_code, sat_code, val_code = _colour_table()
+    return table.take(
+        hue_code.take(hsv[..., 0]) + sat_code.take(hsv[..., 1]) + val_code.take(hsv[..., 2])
+    )
 
 
 @functools.cache
-def _colour_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(table [256, S, V], saturation class [256], value class [256])`` for
-    :func:`hsv_colour_keys`; a class groups the bytes on the same side of every threshold."""
+def _colour_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(keys, hue code, saturation code, value code)`` for :func:`hsv_colour_keys`: a code
+    per byte of each channel, their sum an index into ``keys``. A saturation or value class
+    groups the bytes on the same side of every threshold; a hue class, the hue bytes whose keys
+    agree at every saturation and value class."""
     import numpy as np
 
     levels = np.arange(256, dtype=np.float64) / 255.0
-    sat_class = np.searchsorted(np.array(_SAT_EDGES), levels, side="right").astype(np.intp)
+    sat_class = np.searchsorted(np.array(_SAT_EDGES), levels, side="right")
     # value > 0.82 is strict: the last edge's class starts just above it
     val_class = (levels >= _VAL_EDGES[0]).astype(np.intp) + (levels >= _VAL_EDGES[1])
     val_class = val_class + (levels > _VAL_EDGES[2])
-    sat_rep = np.array([int(np.argmax(sat_class == c)) for c in range(int(sat_class.max()) + 1)])
-    val_rep = np.array([int(np.argmax(val_class == c)) for c in range(int(val_class.max()) + 1)])
+    sat_rep = [int(np.argmax(sat_class == c)) for c in range(int(sat_class.max()) + 1)]
+    val_rep = [int(np.argmax(val_class == c)) for c in range(int(val_class.max()) + 1)]
     hue = np.arange(256, dtype=np.float64)[:, None, None] * 360.0 / 256.0
-    sat = (sat_rep / 255.0)[None, :, None]
-    val = (val_rep / 255.0)[None, None, :]
-    hue, sat, val = np.broadcast_arrays(hue, sat, val)
-    table = colour_keys(hue, sat, val).astype(np.intp)
-    return table, sat_class, val_class
+    sat = (np.array(sat_rep) / 255.0)[None, :, None]
+    val = (np.array(val_rep) / 255.0)[None, None, :]
+    full = colour_keys(*np.broadcast_arrays(hue, sat, val))  # [256 hue bytes, S, V]
+    n_sat, n_val = full.shape[1:]
+    by_hue, hue_class = np.unique(full.reshape(256, -1), axis=0, return_inverse=True)
+    size = len(by_hue) * n_sat * n_val
+    code = np.uint8 if size <= 256 else np.intp
+    return (
+        by_hue.ravel().astype(code),
+        (hue_class.ravel() * n_sat * n_val).astype(code),
+        (sat_class * n_val).astype(code),
+        val_class.astype(code),
+    )
 
 
 def region_views(
