@@ -19,6 +19,7 @@ position, colour and object words vary (which is what the keyword miner looks fo
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -74,6 +75,11 @@ _HUE_BINS = (
     (345.0, "pink"),
     (360.1, "red"),
 )
+# Saturation below the first edge is grey-like; below the second a warm hue may be beige.
+_SAT_EDGES = (0.18, 0.4)
+# Value below the first edge is black; a warm hue below the second is brown, at or above it
+# beige; a grey-like pixel above the third is white.
+_VAL_EDGES = (0.18, 0.62, 0.82)
 
 _OPTIONS = ("crop_model", "min_prob", "max_regions", "naming")
 
@@ -413,8 +419,9 @@ def dominant_colours(
     x0, y0, x1, y1 = region.bbox
     mask = region_mask(cam, region, threshold)[y0:y1, x0:x1]
     weights = np.asarray(cam, dtype=np.float64)[y0:y1, x0:x1] * mask
-    hsv = np.asarray(image.convert("RGB").crop((x0, y0, x1, y1)).convert("HSV"), dtype=np.float64)
-    keys = colour_keys(hsv[..., 0] * 360.0 / 256.0, hsv[..., 1] / 255.0, hsv[..., 2] / 255.0)
+    crop = image.crop((x0, y0, x1, y1))  # per-pixel conversions: crop first, convert less
+    hsv = np.asarray((crop if crop.mode == "RGB" else crop.convert("RGB")).convert("HSV"))
+    keys = hsv_colour_keys(hsv)
     totals = np.bincount(keys.ravel(), weights=weights.ravel(), minlength=len(COLOUR_KEYS))
     total = float(totals.sum())
     if total <= 0.0:
@@ -435,12 +442,60 @@ def colour_keys(hue: np.ndarray, sat: np.ndarray, val: np.ndarray) -> np.ndarray
     hue_names = np.array([index[name] for _, name in _HUE_BINS])
     chromatic = hue_names[np.searchsorted(bounds, hue, side="right").clip(0, len(bounds) - 1)]
     warm = (hue >= 15.0) & (hue < 50.0)
-    grey_like = sat < 0.18
-    out = np.where(grey_like, np.where(val > 0.82, index["white"], index["grey"]), chromatic)
-    out = np.where(~grey_like & warm & (val < 0.62), index["brown"], out)
-    out = np.where(~grey_like & warm & (sat < 0.4) & (val >= 0.62), index["beige"], out)
-    out = np.where(val < 0.18, index["black"], out)
+    grey_like = sat < _SAT_EDGES[0]
+    white = val > _VAL_EDGES[2]
+    out = np.where(grey_like, np.where(white, index["white"], index["grey"]), chromatic)
+    out = np.where(~grey_like & warm & (val < _VAL_EDGES[1]), index["brown"], out)
+    beige = ~grey_like & warm & (sat < _SAT_EDGES[1]) & (val >= _VAL_EDGES[1])
+    out = np.where(beige, index["beige"], out)
+    out = np.where(val < _VAL_EDGES[0], index["black"], out)
     return out
+
+
+def hsv_colour_keys(hsv: np.ndarray) -> np.ndarray:
+    """:func:`colour_keys` of an 8-bit HSV image ``[H, W, 3]`` (PIL's "HSV"), from a table.
+
+    :func:`colour_keys` reads saturation and value only through its thresholds, and the 256
+    hue bytes fall into a few classes with the same keys, so a code per byte of each channel
+    (their sum indexes the table) covers every pixel: the table holds :func:`colour_keys`
+    itself at one byte of each class, the same keys without the float maths per pixel
+    (``tests/test_speed5_colours.py`` checks all 256**3 bytes).
+    """
+    table, hue_code, sat_code, val_code = _colour_table()
+    return table.take(
+        hue_code.take(hsv[..., 0]) + sat_code.take(hsv[..., 1]) + val_code.take(hsv[..., 2])
+    )
+
+
+@functools.cache
+def _colour_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(keys, hue code, saturation code, value code)`` for :func:`hsv_colour_keys`: a code
+    per byte of each channel, their sum an index into ``keys``. A saturation or value class
+    groups the bytes on the same side of every threshold; a hue class, the hue bytes whose keys
+    agree at every saturation and value class."""
+    import numpy as np
+
+    levels = np.arange(256, dtype=np.float64) / 255.0
+    sat_class = np.searchsorted(np.array(_SAT_EDGES), levels, side="right")
+    # value > 0.82 is strict: the last edge's class starts just above it
+    val_class = (levels >= _VAL_EDGES[0]).astype(np.intp) + (levels >= _VAL_EDGES[1])
+    val_class = val_class + (levels > _VAL_EDGES[2])
+    sat_rep = [int(np.argmax(sat_class == c)) for c in range(int(sat_class.max()) + 1)]
+    val_rep = [int(np.argmax(val_class == c)) for c in range(int(val_class.max()) + 1)]
+    hue = np.arange(256, dtype=np.float64)[:, None, None] * 360.0 / 256.0
+    sat = (np.array(sat_rep) / 255.0)[None, :, None]
+    val = (np.array(val_rep) / 255.0)[None, None, :]
+    full = colour_keys(*np.broadcast_arrays(hue, sat, val))  # [256 hue bytes, S, V]
+    n_sat, n_val = full.shape[1:]
+    by_hue, hue_class = np.unique(full.reshape(256, -1), axis=0, return_inverse=True)
+    size = len(by_hue) * n_sat * n_val
+    code = np.uint8 if size <= 256 else np.intp
+    return (
+        by_hue.ravel().astype(code),
+        (hue_class.ravel() * n_sat * n_val).astype(code),
+        (sat_class * n_val).astype(code),
+        val_class.astype(code),
+    )
 
 
 def region_views(

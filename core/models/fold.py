@@ -60,8 +60,25 @@ def _entry(module: nn.Module) -> tuple[tuple, nn.Module, frozenset[str]]:
 
 
 def _state_key(module: nn.Module) -> tuple:
-    tensors = [*module.parameters(), *module.buffers()]
-    return tuple((id(t), t._version, t.device.type) for t in tensors)
+    """Each parameter's and buffer's identity, version (in-place changes) and storage address
+    (``.data`` swapped, a move to another device); the copy is current while it is equal.
+
+    A walk over the modules' own dicts: ``parameters()``/``buffers()`` build every dotted
+    name on each call, twice the time (it runs a few times per batch).
+    """
+    key = []
+    seen = set()
+    stack = [module]
+    while stack:
+        sub = stack.pop()
+        if id(sub) in seen:
+            continue
+        seen.add(id(sub))
+        for tensor in (*sub._parameters.values(), *sub._buffers.values()):
+            if tensor is not None:
+                key.append((id(tensor), tensor._version, tensor.data_ptr()))
+        stack.extend(child for child in sub._modules.values() if child is not None)
+    return tuple(key)
 
 
 def build_inference_copy(module: nn.Module) -> tuple[nn.Module, frozenset[str]]:

@@ -114,8 +114,14 @@ def _images_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
 
 
 def _delete_stale(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    """Drop the earlier rows (and their dependants) of the batch's paths."""
+    """Drop the earlier rows (and their dependants) of the batch's paths.
+
+    One lookup first: a batch of new photos (a fresh run, or the unfinished part of a resumed
+    one) has no earlier rows, and then nothing else runs.
+    """
     stale = "SELECT image_id FROM images WHERE run_id = ? AND path IN (SELECT path FROM wc_batch_images)"
+    if con.execute(f"{stale} LIMIT 1", [run_id]).fetchone() is None:
+        return
     con.execute(f"DELETE FROM tokens WHERE image_id IN ({stale})", [run_id])
     con.execute(f"DELETE FROM word_regions WHERE image_id IN ({stale})", [run_id])
     con.execute(f"DELETE FROM explanations WHERE image_id IN ({stale})", [run_id])
