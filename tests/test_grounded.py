@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.colours import COLOUR_KEYS
 from core.errors import ExplainerError
 from core.explainers import load_explainer
 from core.explainers.base import ExplainRequest
-from core.explainers.grounded import COLOUR_KEYS, GroundedExplainer, colour_keys
+from core.explainers.grounded import GroundedExplainer
 from core.explainers.naming import LEGACY_RULE
+from core.explainers.region_colours import colour_keys
 from core.models.base import Classifier, Preprocessing
 
 HAS_IMAGENET = importlib.util.find_spec("core.models.imagenet") is not None

@@ -7,8 +7,8 @@ import numpy as np
 from PIL import Image
 
 from core.colours import COLOUR_KEYS
-from core.explainers.grounded import (
-    REGION_THRESHOLD,
+from core.explainers.grounded import REGION_THRESHOLD
+from core.explainers.region_colours import (
     SECOND_COLOUR_SHARE,
     colour_keys,
     dominant_colours,
@@ -58,6 +58,6 @@ def test_dominant_colours_equal_the_per_pixel_maths_on_random_photos():
             regions = find_regions(cam)
             assert regions
             for region in regions:
-                got = dominant_colours(image, cam, region)
+                got = dominant_colours(image, cam, region, REGION_THRESHOLD)
                 assert got == _reference_dominant(image, cam, region)
                 assert got and sum(share for _, share in got) <= 1.0 + 1e-12
