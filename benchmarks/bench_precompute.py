@@ -557,7 +557,7 @@ def run_benchmark(
 def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"### precompute ({result['profile']} profile, batch {result['batch_size']}, "
-        f"runtime {result.get('runtime', 'auto')}, threads {result.get('threads') or 'all'}, "
+        f"runtime {result.get('runtime', 'not recorded')}, threads {result.get('threads') or 'all'}, "
         f"{result['machine']['cpus']} CPUs, {result['date']})",
         "",
         "| photos | photos/s (job) | forward images/s (before / after) | forwards per photo "
