@@ -151,14 +151,9 @@ def explain_images(
     """
     preload_attribution()  # the CAM classes import while the first photos load
     model, explainer = _resolve(model, explainer, lang)
-    lang = answer_language(explainer, lang)
-    if mode not in ("informed", "blind"):
-        raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
+    options = _batch_options(explainer, method, lang, mode, top_k, out_dir, layer, panel)
     batch_size = max(1, int(batch_size))
     threads = io_threads_for(model) if io_threads is None else max(0, int(io_threads))
-    options = dict(
-        method=method, lang=lang, mode=mode, top_k=top_k, out_dir=out_dir, layer=layer, panel=panel
-    )
     if not threads:  # the CPU path: one thread, each batch yielded as soon as it is done
         for done, images in _loaded_batches(inputs, batch_size, None):
             _explain_good(model, explainer, done, images, None, options)
@@ -243,14 +238,29 @@ def explain_prepared(
 ) -> list[ImageResult]:
     """:func:`explain_images` on the CPU for one batch made ready by :func:`prepare_batch`
     (with the same ``method`` and ``layer``); the results in input order."""
+    options = _batch_options(explainer, method, lang, mode, top_k, out_dir, layer, panel)
+    _explain_good(model, explainer, ahead.results, ahead.images, None, {**options, "ahead": ahead})
+    return list(ahead.results)
+
+
+def _batch_options(
+    explainer: Explainer,
+    method: str,
+    lang: str | None,
+    mode: str,
+    top_k: int,
+    out_dir: str | Path | None,
+    layer: str | None,
+    panel: bool,
+) -> dict[str, Any]:
+    """The options every batch of one call runs with: the answer language settled
+    (:func:`answer_language`) and the mode checked."""
     lang = answer_language(explainer, lang)
     if mode not in ("informed", "blind"):
         raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
-    options = dict(
+    return dict(
         method=method, lang=lang, mode=mode, top_k=top_k, out_dir=out_dir, layer=layer, panel=panel
     )
-    _explain_good(model, explainer, ahead.results, ahead.images, None, {**options, "ahead": ahead})
-    return list(ahead.results)
 
 
 def _loaded_batches(
