@@ -245,3 +245,24 @@ def done_row(cls: str, i: int, tokens: list[str], kinds: list[str], word_regions
         kinds=kinds,
         word_regions=word_regions,
     )
+
+
+def tree_rows(indices, tag: str = "") -> list:
+    """Finished rows ``/p/<i>.jpg`` of class ``a`` for each ``i`` in ``indices``, each saying
+    "a tree <i><tag>" (``tag`` makes a rewrite's text differ): for the store's own tests."""
+    from core.store.results import ResultRow
+
+    return [
+        ResultRow(
+            path=f"/p/{i}.jpg",
+            rel_path=f"{i}.jpg",
+            true_label="a",
+            status="done",
+            pred_label="a",
+            text=f"a tree {i}{tag}",
+            tokens=["tree", f"w{i}"],
+            kinds=["object", "other"],
+            word_regions={"tree": ([1], True)},
+        )
+        for i in indices
+    ]

@@ -5,31 +5,15 @@ and another run's rows of the same paths are kept."""
 from __future__ import annotations
 
 import pytest
+from synthetic_db import tree_rows
 
 from core.store import StoreWriter
-from core.store.results import ExplanationSource, ResultRow, write_rows
+from core.store.results import ExplanationSource, write_rows
 from core.store.runs import RunRecord, create_run
 from core.store.terms import write_terms
 
 SOURCE = ExplanationSource("grounded", "blind", "en")
 TABLES = ("images", "explanations", "tokens", "word_regions", "doc_terms")
-
-
-def _rows(indices, tag: str = "") -> list[ResultRow]:
-    return [
-        ResultRow(
-            path=f"/p/{i}.jpg",
-            rel_path=f"{i}.jpg",
-            true_label="a",
-            status="done",
-            pred_label="a",
-            text=f"a tree {i}{tag}",
-            tokens=["tree", f"w{i}"],
-            kinds=["object", "other"],
-            word_regions={"tree": ([1], True)},
-        )
-        for i in indices
-    ]
 
 
 def _counts(con, run_id: int) -> dict[str, int]:
@@ -49,11 +33,11 @@ def test_rewritten_paths_replace_their_rows_and_dependants(writer):
     con = writer.con
     run_id = create_run(con, RunRecord("images", "/p"), ["a"])
     other = create_run(con, RunRecord("images", "/p"), ["a"])
-    write_rows(con, other, _rows(range(3)), SOURCE)
-    write_rows(con, run_id, _rows(range(3)), SOURCE)
+    write_rows(con, other, tree_rows(range(3)), SOURCE)
+    write_rows(con, run_id, tree_rows(range(3)), SOURCE)
     write_terms(con, run_id)  # doc_terms rows for the run's images
     assert _counts(con, run_id)["doc_terms"] > 0
-    write_rows(con, run_id, _rows([1, 2, 3, 4], tag=" again"), SOURCE)  # 2 rewritten, 2 new
+    write_rows(con, run_id, tree_rows([1, 2, 3, 4], tag=" again"), SOURCE)  # 2 rewritten, 2 new
     counts = _counts(con, run_id)
     assert counts["images"] == counts["explanations"] == 5
     assert counts["tokens"] == counts["word_regions"] == 5
@@ -78,7 +62,7 @@ def test_rewritten_paths_replace_their_rows_and_dependants(writer):
 def test_a_batch_of_new_paths_runs_no_delete(writer):
     con = writer.con
     run_id = create_run(con, RunRecord("images", "/p"), ["a"])
-    write_rows(con, run_id, _rows(range(2)), SOURCE)
+    write_rows(con, run_id, tree_rows(range(2)), SOURCE)
     statements = []
     real = con.execute
 
@@ -90,6 +74,6 @@ def test_a_batch_of_new_paths_runs_no_delete(writer):
             statements.append(sql)
             return real(sql, *args)
 
-    write_rows(Spy(), run_id, _rows(range(2, 4)), SOURCE)
+    write_rows(Spy(), run_id, tree_rows(range(2, 4)), SOURCE)
     assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]
     assert _counts(con, run_id)["images"] == 4

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from synthetic_db import tree_rows
 
 from core.store import StoreWriter
 from core.store import results as store_results
-from core.store.results import ExplanationSource, ResultRow, write_rows
+from core.store.results import ExplanationSource, write_rows
 from core.store.runs import RunRecord, create_run
 from core.store.terms import write_terms
 from core.store.writer import transaction
 
 SOURCE = ExplanationSource("grounded", "blind", "en")
-
-
-def _rows(n: int = 3) -> list[ResultRow]:
-    return [
-        ResultRow(
-            path=f"/p/{i}.jpg",
-            rel_path=f"{i}.jpg",
-            true_label="a",
-            status="done",
-            pred_label="a",
-            text=f"a tree {i}",
-            tokens=["tree", f"w{i}"],
-            kinds=["object", "other"],
-            word_regions={"tree": ([1], True)},
-        )
-        for i in range(n)
-    ]
 
 
 def _count(con, table: str) -> int:
@@ -62,7 +46,7 @@ def test_an_exception_rolls_back_every_statement_and_is_re_raised(writer):
 def test_a_batch_that_fails_half_way_leaves_no_partial_rows(writer, monkeypatch):
     con = writer.con
     run_id = create_run(con, RunRecord("images", "/p"), ["a"])
-    write_rows(con, run_id, _rows(2), SOURCE)
+    write_rows(con, run_id, tree_rows(range(2)), SOURCE)
     before = {t: _count(con, t) for t in ("images", "explanations", "tokens", "word_regions")}
 
     def broken(*args, **kwargs):  # images and explanations are written by then
@@ -70,7 +54,7 @@ def test_a_batch_that_fails_half_way_leaves_no_partial_rows(writer, monkeypatch)
 
     monkeypatch.setattr(store_results, "insert_tokens", broken)
     with pytest.raises(OSError, match="injected"):
-        write_rows(con, run_id, _rows(4), SOURCE)
+        write_rows(con, run_id, tree_rows(range(4)), SOURCE)
     after = {t: _count(con, t) for t in before}
     assert after == before == {"images": 2, "explanations": 2, "tokens": 2, "word_regions": 2}
 
@@ -88,7 +72,7 @@ def test_a_failing_commit_is_rolled_back(writer):
 def test_a_nested_block_joins_the_outer_transaction(writer):
     con = writer.con
     run_id = create_run(con, RunRecord("images", "/p"), ["a"])
-    write_rows(con, run_id, _rows(3), SOURCE)
+    write_rows(con, run_id, tree_rows(range(3)), SOURCE)
     with pytest.raises(ValueError), transaction(con):
         assert write_terms(con, run_id)["terms"] > 0  # its own block joins this one
         raise ValueError("outer fails after the inner block")
