@@ -34,7 +34,8 @@ photo-words/s and forwards per photo-word the same way; ``--demo`` also times ``
 
 Run: ``.venv/bin/python benchmarks/bench_precompute.py [--sizes 500 5000] [--profile small]``;
 results go to ``benchmarks/results/precompute.json`` and ``precompute.md``. The quiet-machine
-figure of the README: ``--sizes 96 --profile imagenet --runtime openvino --demo``.
+figures of the README: ``--sizes 96 500 5000 --profile imagenet --demo`` (the default runtime,
+auto: OpenVINO when installed), and ``--sizes 96 --profile imagenet --runtime torch --no-write``.
 """
 
 from __future__ import annotations
