@@ -13,11 +13,14 @@ words of largest positive weight, as fit or as stored) into the table shown
 2. the rest are ranked by the lower end of the 95% Wilson score interval of their precision
    n/m (``rank="precision"``, the default: 2/2 ranks below 24/24 and below 21/37) or by
    weight (``rank="weight"``), ties by weight, then word;
-3. the ``top`` first are shown (:attr:`Keyword.rank` 1..top), object words first, then the
-   colour and position words that are an object's attribute (:attr:`Keyword.attribute_of`),
-   then the other words, each group in rank order. Each word's group depends on that word
-   alone, so the layout of the ``top`` best is the layout of more words with ranks past
-   ``top`` removed (:meth:`MiningResult.select`).
+3. the ``top`` first are shown (:attr:`Keyword.rank` 1..top): object words first, then the
+   object words that name the regions of an object word ranked above them (the crop model's
+   other name for the same thing, "consommé" beside "espresso": one finding, not two), then
+   the colour and position words that are an object's attribute, both with that object
+   (:attr:`Keyword.attribute_of`), then the other words, each group in rank order. A word's
+   group depends on that word and the words ranked above it, so the layout of the ``top``
+   best is the layout of more words with ranks past ``top`` removed
+   (:meth:`MiningResult.select`).
 
 The kinds and the owners come from the store (:mod:`core.store.word_owners`) through
 :func:`core.mining.keyword_table`; a corpus file has neither and keeps the rank order.
@@ -38,6 +41,9 @@ from core.mining.settings import ATTRIBUTE_SHARE, MiningSettings
 Z95 = 1.959963984540054
 #: Kinds that describe a region rather than name what is in it.
 ATTRIBUTE_KINDS = ("colour", "position")
+#: Kinds whose words are placed with the object word whose regions they share: an attribute,
+#: or an object word naming the regions of one ranked above it.
+PLACED_KINDS = ("object", *ATTRIBUTE_KINDS)
 
 
 def wilson_low(n: Any, m: Any, z: float = Z95) -> Any:
@@ -80,11 +86,12 @@ def arrange(
 ) -> MiningResult:
     """The table shown for ``settings`` from ``result``'s candidates (see the module doc).
 
-    ``kinds`` gives each word's kind (``{}``: none known); ``owners_of(attributes, objects)``
-    answers, per class, which object word each colour or position word shares its regions
-    with (:func:`core.store.word_owners.attribute_owners` on the open DB): an owner holding
-    at least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
-    object's attribute. The owners are the object words among a class's ranked candidates,
+    ``kinds`` gives each word's kind (``{}``: none known); ``owners_of(words, objects)``
+    answers, per class, which object word each colour, position or object word shares its
+    regions with (an object word: among those ranked above it;
+    :func:`core.store.word_owners.attribute_owners` on the open DB): an owner holding at
+    least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
+    object's attribute, or its other name. The owners are the object words among a class's ranked candidates,
     or ``objects`` (per class, in rank order) when given: a table filtered to colour words
     still names the objects of the unfiltered table. ``guessed`` gives, per word, the
     documents that hold it only as a hidden kind: ``(all of them, {class: of the class})``
@@ -108,7 +115,7 @@ def arrange(
     owners: Mapping[tuple[str, str], Any] = {}
     if owners_of is not None:
         attributes = {
-            c: [k.word for k in kws if k.kind in ATTRIBUTE_KINDS] for c, kws in shown.items()
+            c: [k.word for k in kws if k.kind in PLACED_KINDS] for c, kws in shown.items()
         }
         if objects is None:
             objects = {
@@ -167,14 +174,17 @@ def guessed_only(
 
 
 def _layout(cls: str, words: list[Keyword], owners: Mapping[tuple[str, str], Any]) -> list:
-    """Object words, then attribute words (with their owner), then the rest; ranks kept."""
-    objects, attributes, rest = [], [], []
+    """Object words, then those naming another object's regions, then attribute words (both
+    with their owner), then the rest; ranks kept."""
+    objects, other_names, attributes, rest = [], [], [], []
     for k in words:
-        owner = owners.get((cls, k.word)) if k.kind in ATTRIBUTE_KINDS else None
-        if k.kind == "object":
+        owner = owners.get((cls, k.word)) if k.kind in PLACED_KINDS else None
+        placed = owner is not None and owner.share >= ATTRIBUTE_SHARE
+        if placed:
+            group = other_names if k.kind == "object" else attributes
+            group.append(replace(k, attribute_of=owner.word))
+        elif k.kind == "object":
             objects.append(k)
-        elif owner is not None and owner.share >= ATTRIBUTE_SHARE:
-            attributes.append(replace(k, attribute_of=owner.word))
         else:
             rest.append(k)
-    return objects + attributes + rest
+    return objects + other_names + attributes + rest

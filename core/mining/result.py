@@ -25,8 +25,9 @@ class Keyword:
 
     ``kind`` is the word's kind in the run (object, colour, position, other, guess; None when the
     run stores none). ``attribute_of`` names the object word of the same class whose regions
-    this colour or position word describes (:mod:`core.mining.arrange`): the table shows it
-    as that object's attribute ("赤 — region of エスプレッソ"), never as a cause of its own.
+    this colour or position word describes, or this object word names too (one ranked above
+    it; :mod:`core.mining.arrange`): the table shows it as that object's attribute or other
+    name ("赤 — region of エスプレッソ"), never as a cause of its own.
     ``rank`` is the word's place in the class's ranking (1 = best; the table lists object
     words first, so it need not be the row): :meth:`MiningResult.select` keeps ranks 1..top.
     ``lang`` is the language its :meth:`cell` is written in: its table's

@@ -22,8 +22,9 @@ _BY = {"true": "true", "predicted": "predicted", "pred": "predicted"}
 #: interval of their precision n/m (a word seen in few documents ranks low however precise it
 #: looks), ``"weight"`` by their logistic-regression weight (the order before issue 21).
 RANKS = ("precision", "weight")
-#: A colour or position word is shown as an object's attribute when at least this share of
-#: its (document, region) pairs in the class's documents are that object's
+#: A colour or position word is shown as an object's attribute, and an object word as the
+#: other name of an object word ranked above it, when at least this share of its (document,
+#: region) pairs in the class's documents are that object's
 #: (:func:`core.store.word_owners.attribute_owners`).
 ATTRIBUTE_SHARE = 0.5
 

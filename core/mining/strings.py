@@ -34,7 +34,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "rank_precision": "ranked by the lower end of the 95% Wilson interval of n/m",
         "rank_weight": "ranked by logistic-regression weight",
         "ranking": "words: {by}; words in fewer than {min_m} documents left out; object words "
-        "first, colour and position words on an object's regions shown as its attribute",
+        "first, an object word naming the regions of one above it shown as that region's other "
+        "name, colour and position words on an object's regions shown as its attribute",
         "verified": "verified words: each word by its own test (hide: an object word's regions "
         "hidden; colour: their colour taken away; move: their content moved), the drop of the "
         "class probability minus that of the same change to a control ({fill} fill); {mark} "
@@ -71,8 +72,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "list_sep": "、",
         "rank_precision": "n/m の95% Wilson 区間の下端で順位付け",
         "rank_weight": "ロジスティック回帰の係数で順位付け",
-        "ranking": "単語: {by}。{min_m} 文書未満の単語は除外。物体の語を先に、物体の領域について"
-        "述べた色と位置の語はその物体の属性として表示",
+        "ranking": "単語: {by}。{min_m} 文書未満の単語は除外。物体の語を先に、上位の物体の語と"
+        "同じ領域を指す物体の語はその領域の別の名前として、物体の領域について述べた色と位置の語は"
+        "その物体の属性として表示",
         "verified": "検証済みの語: 各語をその語自身のテストで検証(隠す: 物体の語の領域を隠す。"
         "色: 領域の色を取り除く。移動: 領域の内容を動かす)。クラス確率の低下から、対照に同じ変更を"
         "加えたときの低下を引いた値({fill} で塗りつぶし)。{mark} 因果的(Benjamini-Hochberg "

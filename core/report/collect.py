@@ -60,7 +60,7 @@ class WordEntry:
     photos: list[ReportPhoto] = field(default_factory=list)
     effect: str = ""  # the stored verification (``wordcam verify``), e.g. "+0.73 [+0.68, +0.78] ✓"
     kind: str | None = None  # object, colour, position, other (None: the run stores no kinds)
-    attribute_of: str | None = None  # the object whose regions this colour/position word is
+    attribute_of: str | None = None  # the object word whose regions this word describes
     test: str | None = None  # the word's own test behind ``effect`` (hide, colour, move)
     state: str = "not tested"  # causal, no effect shown, too few photos or not tested
 

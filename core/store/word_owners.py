@@ -4,7 +4,8 @@
 word most often (as :func:`core.text.evidence.majority_kinds` does for terms in memory).
 :func:`guessed_only`: the documents that hold a word only as a guess (the table's n/m leave
 them out). :func:`attribute_owners`: for a colour or position word of a class, the object
-word of that class whose (document, region) pairs it shares most, from ``word_regions``
+word of that class whose (document, region) pairs it shares most (for an object word, the
+most shared of those ranked above it), from ``word_regions``
 (localized rows only: an unlocalized row lists every described region, which says nothing
 about whose region a word is). :mod:`core.mining.arrange` turns both into the table's layout.
 """
@@ -119,6 +120,7 @@ totals AS (SELECT cls, term, count(*) AS total FROM attr GROUP BY cls, term)
 SELECT a.cls, a.term, o.term AS object, count(*) AS shared, any_value(t.total)
 FROM attr a
 JOIN obj o ON o.cls = a.cls AND o.image_id = a.image_id AND o.region = a.region
+    AND o.term <> a.term
 JOIN totals t ON t.cls = a.cls AND t.term = a.term
 GROUP BY a.cls, a.term, o.term
 """
@@ -131,13 +133,14 @@ def attribute_owners(
     attributes: dict[str, Sequence[str]],
     objects: dict[str, Sequence[str]],
 ) -> dict[tuple[str, str], Owner]:
-    """``{(class, attribute word): Owner}``: per class, for each of its ``attributes`` words,
-    the one of its ``objects`` words sharing the most (document, region) pairs with it in the
-    documents labelled with the class (true label, or predicted when ``by == "predicted"``).
+    """``{(class, word): Owner}``: per class, for each of its ``attributes`` words, the one of
+    its ``objects`` words sharing the most (document, region) pairs with it in the documents
+    labelled with the class (true label, or predicted when ``by == "predicted"``).
 
-    A tie goes to the object listed first in ``objects[class]`` (the table's rank). An
-    attribute word sharing no pair with any of them is left out; so is everything on a DB
-    without ``word_regions``.
+    A word listed in both (an object word whose regions another object word names too) gets
+    an owner ranked above it in ``objects[class]``, never itself. A tie goes to the object
+    listed first in ``objects[class]`` (the table's rank). A word sharing no pair with any of
+    them is left out; so is everything on a DB without ``word_regions``.
     """
     if not has_table(con, "word_regions"):
         return {}
@@ -159,6 +162,8 @@ def attribute_owners(
     best: dict[tuple[str, str], tuple[tuple[int, int], Owner]] = {}
     for cls, term, obj, shared, total in rows:
         order = (-int(shared), rank.get((cls, obj), len(rank)))
+        if order[1] >= rank.get((cls, term), len(rank) + 1):
+            continue  # an object word's owner is one ranked above it
         if (cls, term) not in best or order < best[(cls, term)][0]:
             best[(cls, term)] = (order, Owner(str(obj), int(shared), int(total)))
     return {key: owner for key, (_, owner) in best.items()}
