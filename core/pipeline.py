@@ -24,7 +24,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,7 +151,7 @@ def explain_images(
     """
     preload_attribution()  # the CAM classes import while the first photos load
     model, explainer = _resolve(model, explainer, lang)
-    options = _batch_options(explainer, method, lang, mode, top_k, out_dir, layer, panel)
+    options = BatchOptions(method, lang, mode, top_k, out_dir, layer, panel).settled(explainer)
     batch_size = max(1, int(batch_size))
     threads = io_threads_for(model) if io_threads is None else max(0, int(io_threads))
     if not threads:  # the CPU path: one thread, each batch yielded as soon as it is done
@@ -224,43 +224,35 @@ def prepare_batch(
     return Prepared(results, images, views, batch, body_ahead(model, batch, method, layer))
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every batch of one call runs with: :func:`explain_images`'s keyword arguments of
+    the same names, as one object (the precompute job builds one per batch)."""
+
+    method: str = "gradcam"
+    lang: str | None = None
+    mode: str = "informed"
+    top_k: int = 3
+    out_dir: str | Path | None = None
+    layer: str | None = None
+    panel: bool = True
+
+    def settled(self, explainer: Explainer) -> BatchOptions:
+        """These options with the answer language settled (:func:`answer_language`) and the
+        mode checked."""
+        if self.mode not in ("informed", "blind"):
+            raise WordcamError(f"unknown mode {self.mode!r}; use informed or blind")
+        return replace(self, lang=answer_language(explainer, self.lang))
+
+
 def explain_prepared(
-    model: Classifier,
-    explainer: Explainer,
-    ahead: Prepared,
-    method: str = "gradcam",
-    lang: str | None = None,
-    mode: str = "informed",
-    top_k: int = 3,
-    out_dir: str | Path | None = None,
-    layer: str | None = None,
-    panel: bool = True,
+    model: Classifier, explainer: Explainer, ahead: Prepared, options: BatchOptions
 ) -> list[ImageResult]:
     """:func:`explain_images` on the CPU for one batch made ready by :func:`prepare_batch`
-    (with the same ``method`` and ``layer``); the results in input order."""
-    options = _batch_options(explainer, method, lang, mode, top_k, out_dir, layer, panel)
-    _explain_good(model, explainer, ahead.results, ahead.images, None, {**options, "ahead": ahead})
+    (with the same ``options.method`` and ``options.layer``); the results in input order."""
+    settled = options.settled(explainer)
+    _explain_good(model, explainer, ahead.results, ahead.images, None, settled, ahead)
     return list(ahead.results)
-
-
-def _batch_options(
-    explainer: Explainer,
-    method: str,
-    lang: str | None,
-    mode: str,
-    top_k: int,
-    out_dir: str | Path | None,
-    layer: str | None,
-    panel: bool,
-) -> dict[str, Any]:
-    """The options every batch of one call runs with: the answer language settled
-    (:func:`answer_language`) and the mode checked."""
-    lang = answer_language(explainer, lang)
-    if mode not in ("informed", "blind"):
-        raise WordcamError(f"unknown mode {mode!r}; use informed or blind")
-    return dict(
-        method=method, lang=lang, mode=mode, top_k=top_k, out_dir=out_dir, layer=layer, panel=panel
-    )
 
 
 def _loaded_batches(
@@ -330,13 +322,14 @@ def _explain_good(
     done: list[ImageResult],
     images: list[Image.Image],
     pool: Executor | None,
-    options: dict[str, Any],
+    options: BatchOptions,
+    ahead: Prepared | None = None,
 ) -> list[Future]:
     """Explain the readable results of ``done`` (in place); their picture jobs on ``pool``."""
     good = [r for r in done if r.error is None]
     if not good:
         return []
-    return _explain_batch(model, explainer, images, good, pool=pool, **options)
+    return _explain_batch(model, explainer, images, good, pool, options, ahead)
 
 
 def _after(done: list[ImageResult], pictures: list[Future]) -> list[ImageResult]:
@@ -370,8 +363,7 @@ def explain_loaded(
     fails, every result of the batch gets that error. Labels are in the explainer's language
     (:func:`answer_language`).
     """
-    lang = answer_language(explainer, lang)
-
+    options = BatchOptions(method, lang, mode, top_k, out_dir, layer, panel).settled(explainer)
     if results is None:
         names = list(paths) if paths is not None else [f"image-{i}" for i in range(len(images))]
         results = [ImageResult(path=name) for name in names]
@@ -379,9 +371,7 @@ def explain_loaded(
         raise ValueError(f"{len(images)} images but {len(results)} results")
     if not images:
         return list(results)
-    _explain_batch(
-        model, explainer, images, results, None, method, lang, mode, top_k, out_dir, layer, panel
-    )
+    _explain_batch(model, explainer, images, results, None, options)
     return list(results)
 
 
@@ -391,24 +381,21 @@ def _explain_batch(
     images: Sequence[Image.Image],
     results: Sequence[ImageResult],
     pool: Executor | None,
-    method: str,
-    lang: str,
-    mode: str,
-    top_k: int,
-    out_dir: str | Path | None,
-    layer: str | None,
-    panel: bool = True,
+    options: BatchOptions,
     ahead: Prepared | None = None,
 ) -> list[Future]:
-    """:func:`explain_loaded`'s work; pictures are written now, or on ``pool`` (the futures).
-    ``ahead``: the batch's views, tensor and CAM body made ready (:func:`prepare_batch`)."""
+    """:func:`explain_loaded`'s work (``options`` settled); pictures are written now, or on
+    ``pool`` (the futures). ``ahead``: the batch's views, tensor and CAM body made ready
+    (:func:`prepare_batch`)."""
+    method, layer, top_k = options.method, options.layer, options.top_k
     try:
         views, cams, probs, top = _classify(model, images, method, layer, top_k, ahead)
     except WordcamError as exc:
         for r in results:
             r.error = str(exc)
         return []
-    requests = _requests(model, results, views, cams, probs, top, lang, mode)
+    requests = _requests(model, results, views, cams, probs, top, options.lang, options.mode)
+    out_dir, panel = options.out_dir, options.panel
     if out_dir is None:
         _attach_explanations(model, explainer, results, requests)
         return []

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from core.cli import main
+from core.errors import WordcamError
 from core.registry import register_explainer, register_model_loader
 
 HAS_ATTRIBUTION = importlib.util.find_spec("core.attribution") is not None
@@ -167,6 +168,12 @@ def test_pipeline_batches_errors_and_pictures(tiny, photos, tmp_path):
     for p in record["predictions"]:  # the localized name, the class index, the model's name
         assert p["label"] == COLOURS_JA[p["index"]] and p["model_label"] == COLOURS_EN[p["index"]]
     json.dumps(record, ensure_ascii=False)
+    # every entry point checks the mode the same way (BatchOptions.settled), before any pass
+    image = Image.open(photos["coffee"]).convert("RGB")
+    with pytest.raises(WordcamError, match="unknown mode 'blnd'; use informed or blind"):
+        explain_loaded(tiny, japanese, [image], mode="blnd")
+    with pytest.raises(WordcamError, match="unknown mode 'blnd'"):
+        next(explain_images([photos["coffee"]], tiny, japanese, mode="blnd"))
 
 
 @needs_attribution

@@ -85,11 +85,13 @@ class Backends:
     ) -> list[PhotoRow]:
         """Run one batch through the pipeline (``ahead``: its photos made ready by
         :func:`core.pipeline.prepare_batch`); every input gives exactly one row."""
-        from core.pipeline import explain_images, explain_prepared
+        from dataclasses import asdict
+
+        from core.pipeline import BatchOptions, explain_images, explain_prepared
 
         s = self.settings
         paths = [p for p, _ in chunk]
-        options: dict[str, Any] = dict(
+        options = BatchOptions(
             method=s.method,
             lang=s.lang,
             mode=s.mode,
@@ -99,11 +101,11 @@ class Backends:
             panel=False,  # nothing reads a job's panel (the dashboard, report, export)
         )
         if ahead is not None:
-            results = explain_prepared(self.classifier, self.explainer, ahead, **options)
+            results = explain_prepared(self.classifier, self.explainer, ahead, options)
         else:
             results = list(
                 explain_images(
-                    paths, self.classifier, self.explainer, batch_size=len(paths), **options
+                    paths, self.classifier, self.explainer, batch_size=len(paths), **asdict(options)
                 )
             )
         rows = photo_rows(chunk, results, root, self.labels)
