@@ -119,6 +119,7 @@ def keyword_bars(frame: pd.DataFrame, lang: str = "en") -> alt.LayerChart:
             alt.Tooltip("precision:Q", title=T("precision"), format=fmt.vega("share")),
             alt.Tooltip("effect:Q", title=T("effect"), format=fmt.vega("effect")),
             alt.Tooltip("verified:N", title=T("verified")),
+            alt.Tooltip("region:N", title=T("region_of")),
         ],
     )
     scale = alt.Scale(nice=True)
@@ -306,9 +307,13 @@ def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:
 
     ``nm`` is ``"n/m"`` (``"n/m ✓"`` for a causal verified word); ``effect`` and ``verified``
     (the verdict in the screen's language, "" when not verified) are those of the
-    verifications attached to ``result``'s words (:func:`core.mining.keyword_table`).
+    verifications attached to ``result``'s words (:func:`core.mining.keyword_table`);
+    ``region`` is the object word whose regions the word describes or also names (its
+    ``attribute_of``: the table's "— region of ..."; "" for none).
     """
     out = frame.assign(nm=frame["n"].astype(str) + "/" + frame["m"].astype(str))
+    owners = [_owner(result, w, word) for w, word in zip(out["ward"], out["word"], strict=True)]
+    out["region"] = owners
     if result is None or result.verification is None:
         return out.assign(effect=float("nan"), verified="")
     pairs = zip(out["ward"], out["word"], strict=True)
@@ -321,6 +326,12 @@ def keyword_chart_data(frame: pd.DataFrame, result: Any = None) -> pd.DataFrame:
     effect = [s.to_dict()["effect"] for s in states]
     out["effect"] = pd.to_numeric(pd.Series(effect, index=out.index), errors="coerce").astype(float)
     return out
+
+
+def _owner(result: Any, ward: str, word: str) -> str:
+    """The object word ``word`` is shown under in ``ward``'s table ("" for none)."""
+    keyword = result.keyword(ward, word) if result is not None else None
+    return (keyword.attribute_of or "") if keyword is not None else ""
 
 
 BUILDERS = {

@@ -134,7 +134,28 @@ def test_keyword_chart_marks_causal_words():
     assert list(plain["nm"]) == ["3/4", "2/4", "1/4"] and (plain["verified"] == "").all()
     spec = charts.spec_for("keywords", data, lang="en")
     tooltips = {t["field"] for layer in spec["layer"] for t in layer["encoding"]["tooltip"]}
-    assert {"effect", "verified"} <= tooltips
+    assert {"effect", "verified", "region"} <= tooltips
+    assert (data["region"] == "").all()  # no word here is shown under an object
+
+
+def test_keyword_chart_names_the_object_a_word_is_shown_under():
+    """The bar of a word the table shows as "— region of cup" says so in its tooltip."""
+    import pandas as pd
+
+    from core.mining import Keyword, MiningResult
+
+    words = [
+        Keyword("cup", 4, 4, 1.0, kind="object"),
+        Keyword("mug", 3, 3, 0.9, kind="object", attribute_of="cup"),
+        Keyword("red", 3, 4, 0.8, kind="colour", attribute_of="cup"),
+        Keyword("tree", 2, 4, 0.5, kind="object"),
+    ]
+    result = MiningResult({"a": words}, None, None, None, documents=8, skipped=0, lang="en")
+    frame = pd.DataFrame(
+        {"ward": ["a"] * 4, "word": [k.word for k in words], "n": [4, 3, 3, 2], "m": [4, 3, 4, 4]}
+    )
+    data = charts.keyword_chart_data(frame, result)
+    assert list(data["region"]) == ["", "cup", "cup", ""]
 
 
 def _verified_result(cls: str, effects: dict[str, float], causal: set[str]):

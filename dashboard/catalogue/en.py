@@ -322,6 +322,7 @@ EN: dict[str, str] = {
     "verify.finished": "Verification finished (exit {rc}).",
     "chart.verified": "verified",
     "chart.effect": "effect",
+    "chart.region_of": "on the regions of",
     # precompute engine (docs/ray.md)
     "pc.engine": "Engine",
     "pc.engine_help": "local: this process; Ray: a pool of Ray actors (pip install 'wordcam[ray]'). "

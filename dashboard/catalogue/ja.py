@@ -299,6 +299,7 @@ JA: dict[str, str] = {
     "verify.finished": "検証が終了しました(終了コード {rc})。",
     "chart.verified": "検証",
     "chart.effect": "効果",
+    "chart.region_of": "同じ領域の物体",
     # precompute engine (docs/ray.md)
     "pc.engine": "実行エンジン",
     "pc.engine_help": "local: このプロセス、Ray: Ray アクターのプール(pip install 'wordcam[ray]')。"
