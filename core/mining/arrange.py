@@ -93,9 +93,10 @@ def arrange(
     least :data:`~core.mining.settings.ATTRIBUTE_SHARE` of the word's pairs makes it that
     object's attribute, or its other name. The owners are the object words among a class's
     ranked candidates, or ``objects`` (per class, in rank order) when given: a table filtered
-    to colour words still names the objects of the unfiltered table. ``guessed`` gives, per word, the
-    documents that hold it only as a hidden kind: ``(all of them, {class: of the class})``
-    (:func:`core.store.word_owners.guessed_only` on a DB, :func:`guessed_only` in memory).
+    to colour words still names the objects of the unfiltered table. ``guessed`` gives, per
+    word, the documents that hold it only as a hidden kind: ``(all of them, {class: of the
+    class})`` (:func:`core.store.word_owners.guessed_only` on a DB, :func:`guessed_only` in
+    memory).
     """
     kinds = kinds or {}
     hidden = hidden_kinds(settings)
