@@ -142,8 +142,9 @@ def explain_images(
 
     ``model`` is a :class:`Classifier` or a model spec; ``explainer`` an explainer or a spec.
     ``lang`` only builds a spec's explainer (default "ja"); an explainer object answers in its
-    own ``lang`` (see :func:`answer_language`). Files are loaded with :func:`core.images.load_image`; a missing or
-    broken file yields a result with ``error`` set. With ``out_dir`` the overlay, panel, marks
+    own ``lang`` (see :func:`answer_language`). Files are loaded with
+    :func:`core.images.load_image`; a missing or broken file yields a result with ``error``
+    set. With ``out_dir`` the overlay, panel, marks
     and thumbnail pictures are written there as ``<stem>_overlay.png`` etc. (without the panel
     when ``panel`` is false: the precompute job, whose readers never show it). ``io_threads``:
     CPU threads for decoding and rendering (default :func:`io_threads_for` the model's device:
