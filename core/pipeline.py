@@ -396,6 +396,9 @@ def _explain_batch(
             r.error = str(exc)
         return []
     requests = _requests(model, results, views, cams, probs, top, options.lang, options.mode)
+    for request, image in zip(requests, images, strict=True):  # the photo each view is cut from
+        if image.mode == "RGB":  # as core.images.load_image decodes every photo
+            request.source = (image, model.preprocess.view_box(image.size))
     out_dir, panel = options.out_dir, options.panel
     if out_dir is None:
         _attach_explanations(model, explainer, results, requests)

@@ -27,6 +27,9 @@ class ExplainRequest:
         label: the predicted label shown to the explainer; ``None`` in blind mode.
         task: what the classifier does, e.g. "画像から撮影場所を特定する".
         key: a stable id for logging/caching (e.g. the image's content hash).
+        source: the decoded photo ``image`` was cut from, and where ``image`` lies in it
+            (``(photo, (x0, y0, x1, y1))``, :meth:`~core.models.base.Preprocessing.view_box`);
+            None when unknown. An explainer may cut sharper crops from it.
     """
 
     image: Image.Image
@@ -35,6 +38,7 @@ class ExplainRequest:
     label: str | None
     task: str
     key: str = ""
+    source: tuple[Image.Image, tuple[float, float, float, float]] | None = None
 
 
 @dataclass

@@ -4,7 +4,8 @@ For each main heat region of the CAM (at most four) it says where the region is,
 of the heat it holds, its dominant colours (named from heat-weighted HSV bins of its pixels)
 and what it looks like: object candidates from an ImageNet classifier run on views of the
 region (:func:`region_views`: a tight square around its hottest pixel and a wider one with the
-surroundings blurred; a candidate's probability is its mean over the views; all views of a
+surroundings blurred, cut from the photo itself when it is larger than the model's view,
+:func:`sharper_source`; a candidate's probability is its mean over the views; all views of a
 request batch in a few fixed-size passes). Whether a region gets a class name, a broader word
 (動物, 乗り物 ...) or none, and which names it mentions only as a guess (「もしかすると線虫」,
 "perhaps a nematode": ``details["regions"][i]["hedged"]``), is :mod:`core.explainers.naming`'s
@@ -54,6 +55,13 @@ VIEWS: tuple[tuple[float, bool], ...] = ((0.6, False), (1.0, True))
 MIN_VIEW_FRACTION = 0.15
 #: Outside the region's hot mask a view is blurred with this radius (share of the image side).
 BLUR_FRACTION = 0.035
+#: The views are cut from the photo itself (:func:`source_view`) when it holds at least this
+#: many times the view's pixels per side: a large photo keeps the detail the model's 224-px
+#: view threw away. Below it (the demo's and the suite's 256-px photos) the views are cut from
+#: the view, exactly as before.
+SOURCE_MIN_SCALE = 1.25
+#: A view cut from the photo is at most this many pixels a side (the crop model resizes it).
+SOURCE_VIEW_MAX = 448
 #: Crops go through the crop model in passes of at most this many, each padded in torch to the
 #: next power of two: only 1, 2, 4, 8 or 16 images per pass. A torch forward pass per distinct
 #: batch size leaves glibc's heap fragmented; with a few fixed sizes memory stays flat
@@ -179,9 +187,11 @@ class GroundedExplainer:
                     RegionFacts(r, dominant_colours(image, cam, r, REGION_THRESHOLD))
                     for r in regions
                 ]
-                blurred = blurred_image(image, cam) if regions else None  # once per photo
+                source = sharper_source(request, image.size)
+                # the blurred view source: once per photo (not needed when cutting from the photo)
+                blurred = blurred_image(image, cam) if regions and source is None else None
                 crops.extend(
-                    (i, j, region_views(image, cam, r, blurred=blurred))
+                    (i, j, region_views(image, cam, r, blurred=blurred, source=source))
                     for j, r in enumerate(regions)
                 )
             except Exception as exc:  # one bad request must not sink the batch
@@ -394,6 +404,7 @@ def region_views(
     region: Region,
     views: Sequence[tuple[float, bool]] = VIEWS,
     blurred: Image.Image | None = None,
+    source: Source | None = None,
 ) -> list[Image.Image]:
     """The crop model's views of ``region`` (:data:`VIEWS`): squares around its hottest pixel.
 
@@ -401,7 +412,8 @@ def region_views(
     :data:`MIN_VIEW_FRACTION` of the short image side); a blurred view keeps the region's hot
     pixels sharp and blurs the rest, with a soft edge (heat 0.2 -> 0.5 of the map's maximum).
     ``blurred``: :func:`blurred_image` of ``image`` and ``cam`` when already made (it is the
-    same for every region of a photo).
+    same for every region of a photo). ``source``: the photo ``image`` was cut from
+    (:func:`sharper_source`): each square is then cut from it (:func:`source_view`).
     """
     w, h = image.size
     x0, y0, x1, y1 = region.bbox
@@ -411,6 +423,9 @@ def region_views(
     for scale, blur in views:
         side = int(round(min(max(scale * longest, MIN_VIEW_FRACTION * min(w, h)), min(w, h))))
         box = _square(w, h, px, py, side)
+        if source is not None:
+            out.append(source_view(source, image.size, cam, box, blur))
+            continue
         if blur and blurred is None:
             blurred = blurred_image(image, cam)
         out.append((blurred if blur else image).crop(box))
@@ -425,6 +440,46 @@ def blurred_image(image: Image.Image, cam: np.ndarray) -> Image.Image:
     return _keep_hot(image, image.filter(ImageFilter.GaussianBlur(radius)), cam)
 
 
+#: A photo and where the model's view lies in it (:attr:`ExplainRequest.source`).
+Source = tuple["Image.Image", tuple[float, float, float, float]]
+
+
+def sharper_source(request: ExplainRequest, view_size: tuple[int, int]) -> Source | None:
+    """``request.source`` when the photo holds :data:`SOURCE_MIN_SCALE` times the view's
+    pixels per side or more (its views are then cut from it), else None."""
+    if request.source is None:
+        return None
+    photo, (x0, y0, x1, y1) = request.source
+    scale = min((x1 - x0) / view_size[0], (y1 - y0) / view_size[1])
+    return request.source if scale >= SOURCE_MIN_SCALE else None
+
+
+def source_view(
+    source: Source, view_size: tuple[int, int], cam: np.ndarray, box: tuple, blur: bool
+) -> Image.Image:
+    """The square ``box`` of the view (view pixels) cut from the photo itself, at most
+    :data:`SOURCE_VIEW_MAX` pixels a side; ``blur``: blurred outside the hot mask as
+    :func:`blurred_image` blurs the view (the same radius relative to the scene, the mask from
+    ``cam`` under the box, normalised by the whole map's maximum)."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    photo, (sx0, sy0, sx1, sy1) = source
+    kx, ky = (sx1 - sx0) / view_size[0], (sy1 - sy0) / view_size[1]
+    x0, y0, x1, y1 = box
+    cut = (sx0 + x0 * kx, sy0 + y0 * ky, sx0 + x1 * kx, sy0 + y1 * ky)
+    side = max(1, int(min(SOURCE_VIEW_MAX, round(max(cut[2] - cut[0], cut[3] - cut[1])))))
+    view = photo.resize((side, side), _bilinear(), box=cut, reducing_gap=3.0)
+    if not blur:
+        return view
+    arr = np.asarray(cam, dtype=np.float32)
+    under = PILImage.fromarray(np.ascontiguousarray(arr[y0:y1, x0:x1]))
+    mask = np.asarray(under.resize((side, side), _bilinear()), dtype=np.float32)
+    radius = max(1.0, BLUR_FRACTION * max(view_size) * side / (x1 - x0))
+    return _keep_hot(view, view.filter(ImageFilter.GaussianBlur(radius)), mask, float(arr.max()))
+
+
 def region_peak(cam: np.ndarray, region: Region) -> tuple[float, float]:
     """The centre ``(x, y)`` of the hottest pixel inside ``region``'s bounding box."""
     import numpy as np
@@ -435,13 +490,16 @@ def region_peak(cam: np.ndarray, region: Region) -> tuple[float, float]:
     return x0 + x + 0.5, y0 + y + 0.5
 
 
-def _keep_hot(image: Image.Image, blurred: Image.Image, cam: np.ndarray) -> Image.Image:
-    """``image`` where the map is hot, ``blurred`` where it is not (a soft mask in between)."""
+def _keep_hot(
+    image: Image.Image, blurred: Image.Image, cam: np.ndarray, top: float | None = None
+) -> Image.Image:
+    """``image`` where the map is hot, ``blurred`` where it is not (a soft mask in between);
+    heat relative to ``top`` (default: ``cam``'s own maximum)."""
     import numpy as np
     from PIL import Image as PILImage
 
     arr = np.asarray(cam, dtype=np.float32)
-    top = float(arr.max())
+    top = float(arr.max()) if top is None else top
     norm = arr / top if top > 0 else arr
     mask = np.clip((norm - 0.2) / 0.3, 0.0, 1.0)
     return PILImage.composite(image, blurred, PILImage.fromarray((mask * 255).astype(np.uint8)))

@@ -53,12 +53,24 @@ class Preprocessing:
         from PIL import Image as PILImage
 
         image = image.convert("RGB")
-        w, h = image.size
+        (nw, nh), (left, top) = self._resized(image.size)
+        image = image.resize((nw, nh), PILImage.Resampling.BILINEAR)
+        return image.crop((left, top, left + self.image_size, top + self.image_size))
+
+    def view_box(self, size: tuple[int, int]) -> tuple[float, float, float, float]:
+        """Where :meth:`crop`'s view of a ``size`` (w, h) photo lies in it: ``(x0, y0, x1,
+        y1)`` in the photo's pixels (the view's ``image_size`` pixels span this box)."""
+        (nw, nh), (left, top) = self._resized(size)
+        kx, ky = size[0] / nw, size[1] / nh
+        right, bottom = left + self.image_size, top + self.image_size
+        return (left * kx, top * ky, right * kx, bottom * ky)
+
+    def _resized(self, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The resized size and the crop's top-left corner in it, for a ``size`` photo."""
+        w, h = size
         scale = self.resize / min(w, h)
         nw, nh = max(self.image_size, round(w * scale)), max(self.image_size, round(h * scale))
-        image = image.resize((nw, nh), PILImage.Resampling.BILINEAR)
-        left, top = (nw - self.image_size) // 2, (nh - self.image_size) // 2
-        return image.crop((left, top, left + self.image_size, top + self.image_size))
+        return (nw, nh), ((nw - self.image_size) // 2, (nh - self.image_size) // 2)
 
     def to_tensor(self, image: Image.Image) -> torch.Tensor:
         """Normalise an already cropped RGB image to a float tensor [3, S, S]."""
