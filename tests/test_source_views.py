@@ -16,6 +16,7 @@ from PIL import Image
 from core.explainers.base import ExplainRequest
 from core.explainers.grounded import (
     SOURCE_MIN_SCALE,
+    Source,
     region_views,
     sharper_source,
     source_view,
@@ -29,9 +30,9 @@ def _blob(size: int, cx: float, cy: float, sigma: float) -> np.ndarray:
     return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
 
 
-def _checkerboard(w: int, h: int) -> Image.Image:
-    """One-pixel black and white squares: detail that only full resolution keeps."""
-    yy, xx = np.mgrid[0:h, 0:w]
+def _checkerboard(w: int, h: int, cell: int = 1) -> Image.Image:
+    """Black and white squares of ``cell`` pixels: detail that only full resolution keeps."""
+    yy, xx = np.mgrid[0:h, 0:w] // cell
     board = ((xx + yy) % 2 * 255).astype(np.uint8)
     return Image.fromarray(np.stack([board] * 3, axis=-1))
 
@@ -66,7 +67,7 @@ def test_a_256_px_photo_keeps_the_old_views_exactly():
 
 def test_a_large_photo_gives_views_with_the_detail_the_model_view_lost():
     pre = Preprocessing()
-    photo = _checkerboard(1024, 1024)  # 4.6 times the view per side
+    photo = _checkerboard(1024, 1024, cell=3)  # 4.6 times the view per side
     view = pre.crop(photo)
     cam = _blob(224, 112, 112, 12)
     (region,) = find_regions(cam, max_regions=4)
@@ -76,18 +77,20 @@ def test_a_large_photo_gives_views_with_the_detail_the_model_view_lost():
     assert source is not None and SOURCE_MIN_SCALE <= 4.6
     old = region_views(view, cam, region)
     new = region_views(view, cam, region, source=source)
-    assert [v.size[0] for v in new] > [v.size[0] for v in old]  # more pixels, at most 448
-    assert max(v.size[0] for v in new) <= 448
+    assert [v.size[0] for v in new] > [v.size[0] for v in old]  # more pixels, at most 224
+    assert max(v.size[0] for v in new) <= 224
     tight_old, tight_new = (np.asarray(v.convert("L"), np.float64) for v in (old[0], new[0]))
     assert tight_new.std() > 3 * tight_old.std()  # the checkerboard survives; the view's is grey
 
 
 def test_a_blurred_source_view_is_sharp_where_hot_and_blurred_elsewhere():
     pre = Preprocessing()
-    photo = _checkerboard(896, 896)
+    photo = _checkerboard(896, 896, cell=4)
     cam = _blob(224, 112, 112, 10)
     box = (62, 62, 162, 162)  # 100 view pixels around the peak, 400 photo pixels
-    view = source_view((photo, pre.view_box(photo.size)), (224, 224), cam, box, blur=True)
+    source = Source(photo, pre.view_box(photo.size), 224)
+    view = source_view(source, (224, 224), cam, box, blur=True)
+    assert view.size == (224, 224)  # 400 photo pixels kept at the crop model's 224
     arr = np.asarray(view.convert("L"), np.float64)
     n = view.size[0]
     centre = arr[n // 2 - 8 : n // 2 + 8, n // 2 - 8 : n // 2 + 8]
