@@ -88,7 +88,7 @@ def test_a_blurred_source_view_is_sharp_where_hot_and_blurred_elsewhere():
     photo = _checkerboard(896, 896, cell=4)
     cam = _blob(224, 112, 112, 10)
     box = (62, 62, 162, 162)  # 100 view pixels around the peak, 400 photo pixels
-    source = Source(photo, pre.view_box(photo.size), 224)
+    source = Source(photo, pre.view_box(photo.size))
     view = source_view(source, (224, 224), cam, box, blur=True)
     assert view.size == (224, 224)  # 400 photo pixels kept at the crop model's 224
     arr = np.asarray(view.convert("L"), np.float64)
