@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from test_grounded import blob
 
 from core import regions
-
-
-def blob(size: int, cx: float, cy: float, sigma: float) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size]
-    return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2.0 * sigma**2)).astype(np.float32)
 
 
 @pytest.fixture

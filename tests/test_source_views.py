@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from test_grounded import blob
 
 from core.explainers.base import ExplainRequest
 from core.explainers.grounded import (
@@ -23,11 +24,6 @@ from core.explainers.grounded import (
 )
 from core.models.base import Preprocessing
 from core.regions import find_regions
-
-
-def _blob(size: int, cx: float, cy: float, sigma: float) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size]
-    return np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
 
 
 def _checkerboard(w: int, h: int, cell: int = 1) -> Image.Image:
@@ -69,7 +65,7 @@ def test_a_large_photo_gives_views_with_the_detail_the_model_view_lost():
     pre = Preprocessing()
     photo = _checkerboard(1024, 1024, cell=3)  # 4.6 times the view per side
     view = pre.crop(photo)
-    cam = _blob(224, 112, 112, 12)
+    cam = blob(224, 112, 112, 12)
     (region,) = find_regions(cam, max_regions=4)
     request = ExplainRequest(view, cam, [], None, "")
     request.source = (photo, pre.view_box(photo.size))
@@ -86,7 +82,7 @@ def test_a_large_photo_gives_views_with_the_detail_the_model_view_lost():
 def test_a_blurred_source_view_is_sharp_where_hot_and_blurred_elsewhere():
     pre = Preprocessing()
     photo = _checkerboard(896, 896, cell=4)
-    cam = _blob(224, 112, 112, 10)
+    cam = blob(224, 112, 112, 10)
     box = (62, 62, 162, 162)  # 100 view pixels around the peak, 400 photo pixels
     source = Source(photo, pre.view_box(photo.size))
     view = source_view(source, (224, 224), cam, box, blur=True)
