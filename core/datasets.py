@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError, ImageError
 from core.images import IMAGE_SUFFIXES, MAX_PIXELS, load_image, to_rgb
+from core.processes import worker_context
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -251,6 +252,10 @@ def collate_skipping(batch: list[tuple[Any, int, int, str | None]]):
     return images, labels, indices, failures
 
 
+#: What a decoding worker imports (once, in the server its process is forked from).
+WORKER_IMPORTS = (__name__, "torch")
+
+
 def make_loader(
     dataset: PhotoDataset,
     batch_size: int,
@@ -261,7 +266,11 @@ def make_loader(
     seed: int = 0,
     pin_memory: bool = False,
 ):
-    """A DataLoader that decodes in ``workers`` processes and skips unreadable photos."""
+    """A DataLoader that decodes in ``workers`` processes and skips unreadable photos.
+
+    The workers start from a clean server process (:func:`core.processes.worker_context`),
+    never as forks of the caller.
+    """
     import torch
 
     workers = max(0, int(workers))
@@ -275,6 +284,7 @@ def make_loader(
         num_workers=workers,
         collate_fn=collate_skipping,
         persistent_workers=workers > 0,
+        multiprocessing_context=worker_context(WORKER_IMPORTS) if workers > 0 else None,
         prefetch_factor=4 if workers > 0 else None,
         pin_memory=pin_memory,
         generator=generator,

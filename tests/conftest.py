@@ -104,10 +104,10 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Run the tests that start Ray in this process after every other test.
 
-    ``ray.shutdown`` leaves Ray's gRPC threads running in the process. Three full runs died of a
-    segfault in pytest itself after the Ray tests, each time in the setup of
-    ``test_train.py``'s ``trained`` fixture, whose ``wordcam train --workers 2`` forks two
-    DataLoader workers: the first fork of the process after Ray (docs/reliability.md). A
-    ``wordcam`` command never starts Ray and then forks; the test process did, only because
-    of the order of its files. Stable: the order within each group is kept."""
+    ``ray.shutdown`` leaves Ray's gRPC threads running in the process and its signal handlers
+    reset; nothing else should run among them. Three full runs died of a segfault in the
+    setup of ``test_train.py``'s ``trained`` fixture after the Ray tests, and a fourth with
+    Ray already last: that fixture's ``wordcam train --workers 2`` was the one place the test
+    process forked itself, which no wordcam pool does any more (core.processes;
+    docs/reliability.md). Stable: the order within each group is kept."""
     items.sort(key=lambda item: item.path.name in RAY_IN_PROCESS)

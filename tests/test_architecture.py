@@ -42,7 +42,8 @@ ALLOWED: dict[str, set[str]] = {
         "store",
     },
     "colours": set(),
-    "text": {"colours", "errors", "languages", "regions"},
+    "processes": set(),
+    "text": {"colours", "errors", "languages", "processes", "regions"},
     "store": {"errors"},
     "mining": {"errors", "export", "languages", "store", "text"},
     "jobs": {
@@ -57,7 +58,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "text",
     },
-    "datasets": {"errors", "images"},
+    "datasets": {"errors", "images", "processes"},
     "runtime": {"errors"},
     "evaluation": {"datasets", "errors", "models", "registry", "runtime"},
     "train": {"datasets", "errors", "evaluation", "files", "models", "render", "runtime"},

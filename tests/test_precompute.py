@@ -499,7 +499,8 @@ def test_job_settings_identity_decides_the_run(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_does_not_keep_the_writer_lock(tmp_path: Path) -> None:
-    """The tokenizer pool forks while the job holds the lock; closing the job must free it."""
+    """A process forked while the job holds the lock (the caller's own, since wordcam's pools no
+    longer fork: core.processes) must not keep it once the job closes."""
     import multiprocessing
 
     from core.store import StoreWriter

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
 import os
-import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +32,7 @@ from functools import lru_cache
 
 from core.languages import DEFAULT_LANG
 from core.languages import LANGUAGES as LANGS  # the one list
+from core.processes import worker_context
 from core.text.english import LEMMA_OVERRIDES_EN, english_words, lemmatize_en, tokenize_en
 from core.text.japanese import is_split, janome, tokenize_ja
 from core.text.phrases import EnglishPhrases, JapanesePhrases, all_names, imagenet_names
@@ -145,11 +144,9 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     if _pool is not None and _pool_workers == workers and _pool_pid == os.getpid():
         return _pool
     _shutdown_pool()
-    # On Linux, fork is fast and the workers inherit the ready tokenizer (they only run janome,
-    # so a parent that loaded torch is fine, as with torch's own DataLoader workers). Elsewhere
-    # fork is unsafe (macOS) or missing: spawn, which needs a `__main__` guard in scripts.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    # Started from a clean server, never forked from the caller (a dashboard or job with
+    # DuckDB's and Streamlit's threads): core.processes. Each worker loads its own dictionary.
+    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context([__name__]))
     _pool_workers, _pool_pid = workers, os.getpid()
     return _pool
 
@@ -181,8 +178,6 @@ def tokenize_many(
     workers = max(1, min(workers, os.cpu_count() or 1))
     if workers == 1 or len(texts) < POOL_MIN_TEXTS:
         return _tokenize_chunk((texts, lang, stop, phrases))
-    _tokenize_with("warm up", lang, stop, phrases)  # load janome / HanTa and the names here:
-    # forked workers inherit them
     size = max(8, min(256, len(texts) // (workers * 8) or 1))
     chunks = [(texts[i : i + size], lang, stop, phrases) for i in range(0, len(texts), size)]
     try:
