@@ -497,25 +497,37 @@ def test_job_settings_identity_decides_the_run(tmp_path: Path) -> None:
         settings.mode = "informed"  # frozen
 
 
+# Run in its own interpreter: the test process itself never forks (docs/reliability.md).
+FORKED_CHILD_SCRIPT = """
+import multiprocessing, sys, time
+from core.store import StoreWriter
+
+writer = StoreWriter(sys.argv[1])
+child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+child.start()
+try:
+    writer.close()
+    with StoreWriter(sys.argv[1]) as again:  # the child is still alive
+        print(again.con.execute("SELECT count(*) FROM runs").fetchone()[0])
+finally:
+    child.kill()
+    child.join()
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_does_not_keep_the_writer_lock(tmp_path: Path) -> None:
     """A process forked while the job holds the lock (the caller's own, since wordcam's pools no
     longer fork: core.processes) must not keep it once the job closes."""
-    import multiprocessing
-
-    from core.store import StoreWriter
-
-    db = tmp_path / "lock.duckdb"
-    writer = StoreWriter(db)
-    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
-    child.start()
-    try:
-        writer.close()
-        with StoreWriter(db) as again:  # the child is still alive
-            assert again.con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-    finally:
-        child.kill()
-        child.join()
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_CHILD_SCRIPT, str(tmp_path / "lock.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0"
 
 
 # ----------------------------------------------------------------------------- texts
