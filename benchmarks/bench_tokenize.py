@@ -3,7 +3,9 @@
 ~2,000 distinct synthetic explanations of ~220 characters (:func:`core.lab.synth_text.make_texts`)
 are tokenized (a) in-process (``tokenize_many(workers=1)``: janome on one core) and (b) with
 ``tokenize_many(workers=2)``, the process pool over both cores, once cold (pool start
-included) and once warm. The tokens of (a) and (b) must be identical.
+included) and once warm. The tokens of (a) and (b) must be identical. Run as a script, the
+pool's workers start as a user's script's do (``fork`` on Linux); imported (``python -c``, as
+from wordcam's commands and the dashboard) they start from the server (core.processes).
 
 Run: ``.venv/bin/python benchmarks/bench_tokenize.py [--texts 2000]``; results go to
 ``benchmarks/results/tokenize.json`` and ``tokenize.md``.
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 from core.lab.synth_text import make_texts
+from core.processes import worker_context
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -62,6 +65,7 @@ def run_benchmark(texts: int = 2000, write: bool = True, quick: bool = False) ->
         "two_workers_cold_docs_per_s": round(n / cold_s, 1),
         "two_workers_warm_docs_per_s": round(n / warm_s, 1),
         "speedup_warm": round(single_s / warm_s, 2),
+        "pool_start_method": worker_context().get_start_method(),
         "tokens_per_doc": round(sum(map(len, single)) / n, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
@@ -86,7 +90,7 @@ def _write(result: dict) -> None:
         f"({result['single_process_docs_per_cpu_s']} docs per CPU second)",
         f"- tokenize_many(workers=2): {result['two_workers_cold_docs_per_s']} docs/s cold "
         f"(pool start included), {result['two_workers_warm_docs_per_s']} docs/s warm "
-        f"(x{result['speedup_warm']})",
+        f"(x{result['speedup_warm']}); workers started by {result['pool_start_method']}",
         f"- machine: {result['machine']}; measured {result['measured_at']}, load average "
         f"{result['load_average']} (a shared machine: noisy)",
         "",

@@ -268,8 +268,8 @@ def make_loader(
 ):
     """A DataLoader that decodes in ``workers`` processes and skips unreadable photos.
 
-    The workers start from a clean server process (:func:`core.processes.worker_context`),
-    never as forks of the caller.
+    The workers start from a clean server process, not as forks of the caller, unless the
+    caller is a script of the user's own (:func:`core.processes.worker_context`).
     """
     import torch
 

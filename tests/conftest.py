@@ -26,6 +26,17 @@ TRACE_ENV = "WORDCAM_TEST_TRACE"
 _stderr: list = []  # the stream faulthandler writes to (a copy of fd 2, taken before capturing)
 
 
+#: The test run's own ``__main__``. Streamlit's AppTest puts the page script there and leaves
+#: it; wordcam then takes the run for a user's script and would fork its workers from the test
+#: process (core.processes.main_script_reruns), which is what crashed four full runs.
+_MAIN = sys.modules.get("__main__")
+
+
+def _restore_main() -> None:
+    if _MAIN is not None and sys.modules.get("__main__") is not _MAIN:
+        sys.modules["__main__"] = _MAIN
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("faulthandler"):  # -p no:faulthandler: left alone
         return
@@ -57,6 +68,7 @@ def _trace(line: str) -> None:
 
 
 def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
+    _restore_main()
     _arm()
     _trace(f"running {nodeid} (pid {os.getpid()})")
 
@@ -77,6 +89,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
+    _restore_main()
     _arm()  # a module's last test may end Ray in its fixture's teardown
     _trace(f"between tests: after {nodeid} (pid {os.getpid()})")
 

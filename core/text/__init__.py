@@ -144,8 +144,9 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     if _pool is not None and _pool_workers == workers and _pool_pid == os.getpid():
         return _pool
     _shutdown_pool()
-    # Started from a clean server, never forked from the caller (a dashboard or job with
-    # DuckDB's and Streamlit's threads): core.processes. Each worker loads its own dictionary.
+    # Started from a clean server, not forked from the caller (a job with DuckDB's threads),
+    # unless the caller runs a script of its own (a user's, a Streamlit page): core.processes.
+    # Each worker loads its own dictionary.
     _pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context([__name__]))
     _pool_workers, _pool_pid = workers, os.getpid()
     return _pool
