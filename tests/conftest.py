@@ -27,8 +27,8 @@ _stderr: list = []  # the stream faulthandler writes to (a copy of fd 2, taken b
 
 
 #: The test run's own ``__main__``. Streamlit's AppTest puts the page script there and leaves
-#: it; wordcam then takes the run for a user's script and would fork its workers from the test
-#: process (core.processes.main_script_reruns), which is what crashed four full runs.
+#: it; wordcam then takes the run for a user's script and forks its workers from the test
+#: process (core.processes.main_script_reruns), the pattern behind four crashed full runs.
 _MAIN = sys.modules.get("__main__")
 
 
