@@ -554,9 +554,9 @@ def test_a_batch_built_in_numpy_equals_stacked_tensors() -> None:
 
 def test_a_cached_graph_is_read_without_converting_again(runtime_cache, monkeypatch) -> None:
     pytest.importorskip("openvino")
-    import openvino as ov
-
     from core.models import accelerate
+
+    ov = accelerate.openvino()
 
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
     first = _small_conv_classifier()

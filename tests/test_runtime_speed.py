@@ -158,8 +158,9 @@ def test_a_batch_split_over_the_streams_equals_torch_for_every_size(openvino_run
 def test_every_model_shares_one_openvino_core(openvino_runtime, monkeypatch):
     """A new ``Core`` per model (two per model before) is what other projects found to crash a
     process after many models; every runner now compiles through the process's one ``Core``."""
-    import openvino as ov
     import torch
+
+    ov = openvino_runtime.openvino()
 
     made = []
 

@@ -30,6 +30,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -162,6 +163,24 @@ def _config() -> dict[str, Any]:
     }
 
 
+def openvino() -> Any:
+    """The ``openvino`` module, imported with its converter's telemetry off.
+
+    OpenVINO's converter reports every conversion to Google Analytics unless the user opted
+    out (no consent file counts as yes; only ``CI=true`` turns it off), writes a client id in
+    ``~/intel`` and forks a process off a thread of the caller to send it: 13 forks for one
+    small model, measured. wordcam sends nothing off the machine, so before ``openvino`` is
+    first imported ``openvino_telemetry`` is made unimportable in this process and the
+    converter takes its own stub, its fallback when that package is missing. A process that
+    imported ``openvino`` before wordcam keeps the telemetry as that import left it.
+    """
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # an import of it raises ImportError
+    import openvino as ov
+
+    return ov
+
+
 _CORE: list[Any] = []
 _CORE_GUARD = threading.Lock()
 
@@ -171,7 +190,7 @@ def _core() -> Any:
     projects report segfaults when a process makes a new ``Core`` for each of many models (as
     wordcam did, two per model, dropped while the compiled models lived on); a test run of this
     project once died of a segfault without a traceback after many OpenVINO models."""
-    import openvino as ov
+    ov = openvino()
 
     with _CORE_GUARD:
         if not _CORE:
@@ -185,7 +204,7 @@ class _OpenVinoRunner:
     def __init__(self, module: torch.nn.Module, batch: torch.Tensor, kind: str) -> None:
         import json
 
-        import openvino as ov
+        ov = openvino()
 
         from core.files import replace_text
 
@@ -247,7 +266,7 @@ def _streams(compiled: Any) -> int:
 
 def _fingerprint(module: torch.nn.Module, shape: list[int], kind: str) -> str:
     """A hash of the module's code structure, weights, input shape, kind and OpenVINO version."""
-    import openvino as ov
+    ov = openvino()
 
     digest = hashlib.sha256()
     digest.update(repr(module).encode())
