@@ -26,6 +26,11 @@ TRACE_ENV = "WORDCAM_TEST_TRACE"
 _stderr: list = []  # the stream faulthandler writes to (a copy of fd 2, taken before capturing)
 
 
+# OpenVINO's converter telemetry stays off in the test process too, whichever test imports
+# openvino first (some call pytest.importorskip("openvino")): the same step as wordcam's own
+# import, core.models.accelerate.openvino, which tests/test_openvino_telemetry.py checks.
+sys.modules.setdefault("openvino_telemetry", None)
+
 #: The test run's own ``__main__``. Streamlit's AppTest puts the page script there and leaves
 #: it; wordcam then takes the run for a user's script and forks its workers from the test
 #: process (core.processes.main_script_reruns), the pattern behind four crashed full runs.
